@@ -1,0 +1,318 @@
+//! The webhook envelope: `{event, run_id, status, data}`.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::nullable::non_null;
+use super::{EventError, EventType, Run, RunId, RunStatus};
+
+/// A webhook event as TinyFish sends it when a run reaches a terminal state.
+///
+/// Parse one with [`Event::from_slice`] (or serde: `Deserialize` runs the same checks). A known
+/// event is fully typed; an event type runhook does not know yet becomes [`Event::Unknown`] with
+/// its raw JSON, so nothing breaks when TinyFish adds events.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `run.completed`: the run finished. `data.result` holds the data.
+    Completed(RunEvent),
+    /// `run.failed`: an infrastructure error occurred. `data.error` says why.
+    Failed(RunEvent),
+    /// `run.cancelled`: the run was cancelled.
+    Cancelled(RunEvent),
+    /// An event type this version of runhook does not know, kept verbatim.
+    Unknown(UnknownEvent),
+}
+
+/// The body of a `run.*` event.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RunEvent {
+    /// The run the event is about; the deduplication key.
+    pub run_id: RunId,
+    /// The run's terminal status.
+    pub status: RunStatus,
+    /// The run object; may be partial.
+    pub data: Run,
+    /// Envelope fields this version of runhook does not know, kept verbatim.
+    pub extra: Map<String, Value>,
+}
+
+/// An event whose type runhook does not know. Only `event` is interpreted.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct UnknownEvent {
+    /// The event type, e.g. `run.started`.
+    pub event: String,
+    /// The whole body as JSON.
+    pub raw: Value,
+}
+
+/// Why an event cannot be built from a run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The run has no `run_id`.
+    #[error("the run has no run_id; a webhook needs one")]
+    MissingRunId,
+    /// The run has no `status`.
+    #[error("the run has no status; a webhook is sent only for COMPLETED, FAILED or CANCELLED")]
+    MissingStatus,
+    /// The run is not in a terminal state.
+    #[error("the run is {status}; a webhook is sent only for COMPLETED, FAILED or CANCELLED")]
+    NotTerminal {
+        /// The run's status.
+        status: RunStatus,
+    },
+}
+
+/// The envelope as serde reads it, before the event type decides what it is.
+#[derive(Deserialize)]
+#[serde(expecting = "a webhook object with event, run_id, status and data")]
+struct EnvelopeIn {
+    event: EventType,
+    run_id: RunId,
+    status: RunStatus,
+    #[serde(deserialize_with = "non_null")]
+    data: Option<Run>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+/// The envelope as it is written.
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    event: &'a str,
+    run_id: &'a RunId,
+    status: &'a RunStatus,
+    data: &'a Run,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+impl Event {
+    /// Parses a webhook body and checks its consistency.
+    ///
+    /// Unknown fields and unknown enum values are kept; an unknown event type gives
+    /// [`Event::Unknown`]. The error names the check that failed and the JSON pointer of the
+    /// problem.
+    pub fn from_slice(body: &[u8]) -> Result<Self, EventError> {
+        match serde_json::from_slice::<EnvelopeIn>(body) {
+            Ok(envelope) => match envelope.event {
+                EventType::Unrecognized(name) => {
+                    let raw = serde_json::from_slice(body).map_err(|e| EventError::syntax(&e))?;
+                    Ok(Event::Unknown(UnknownEvent {
+                        event: name.into(),
+                        raw,
+                    }))
+                }
+                _ => Self::from_envelope(envelope),
+            },
+            Err(_) => {
+                // The slow path: find out why, and where.
+                let value: Value =
+                    serde_json::from_slice(body).map_err(|e| EventError::syntax(&e))?;
+                if let Some(event) = Self::unknown_event_name(&value) {
+                    return Ok(Event::Unknown(UnknownEvent { event, raw: value }));
+                }
+                if !value.is_object() {
+                    return Err(EventError::not_an_object(&value));
+                }
+                Self::typed(&mut serde_json::Deserializer::from_slice(body))
+            }
+        }
+    }
+
+    /// Parses a webhook body from a string; see [`Event::from_slice`].
+    pub fn from_json_str(body: &str) -> Result<Self, EventError> {
+        Self::from_slice(body.as_bytes())
+    }
+
+    /// Interprets an already-parsed JSON value; see [`Event::from_slice`].
+    pub fn from_value(value: Value) -> Result<Self, EventError> {
+        if let Some(event) = Self::unknown_event_name(&value) {
+            return Ok(Event::Unknown(UnknownEvent { event, raw: value }));
+        }
+        if !value.is_object() {
+            return Err(EventError::not_an_object(&value));
+        }
+        Self::typed(&value)
+    }
+
+    /// Builds the event a sender posts for a run in a terminal state. Screenshots are always
+    /// stripped (set to `null`): webhook payloads never carry them.
+    pub fn from_run(mut run: Run) -> Result<Self, BuildError> {
+        let run_id = run.run_id.clone().ok_or(BuildError::MissingRunId)?;
+        let status = run.status.clone().ok_or(BuildError::MissingStatus)?;
+        run.strip_screenshots();
+        let event = RunEvent {
+            run_id,
+            status: status.clone(),
+            data: run,
+            extra: Map::new(),
+        };
+        match status {
+            RunStatus::Completed => Ok(Event::Completed(event)),
+            RunStatus::Failed => Ok(Event::Failed(event)),
+            RunStatus::Cancelled => Ok(Event::Cancelled(event)),
+            status => Err(BuildError::NotTerminal { status }),
+        }
+    }
+
+    /// The event type.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Event::Completed(_) => EventType::Completed,
+            Event::Failed(_) => EventType::Failed,
+            Event::Cancelled(_) => EventType::Cancelled,
+            Event::Unknown(unknown) => EventType::from_wire(&unknown.event),
+        }
+    }
+
+    /// The event type as it appears on the wire, e.g. `run.completed`.
+    pub fn name(&self) -> &str {
+        match self {
+            Event::Completed(_) => "run.completed",
+            Event::Failed(_) => "run.failed",
+            Event::Cancelled(_) => "run.cancelled",
+            Event::Unknown(unknown) => &unknown.event,
+        }
+    }
+
+    /// The run id: always there for `run.*` events; for an unknown event, its top-level `run_id`
+    /// if that is a string.
+    pub fn run_id(&self) -> Option<&str> {
+        match self {
+            Event::Completed(e) | Event::Failed(e) | Event::Cancelled(e) => Some(e.run_id.as_str()),
+            Event::Unknown(unknown) => unknown.raw.get("run_id").and_then(Value::as_str),
+        }
+    }
+
+    /// The run event, unless the event type is unknown.
+    pub fn run_event(&self) -> Option<&RunEvent> {
+        match self {
+            Event::Completed(e) | Event::Failed(e) | Event::Cancelled(e) => Some(e),
+            Event::Unknown(_) => None,
+        }
+    }
+
+    /// Checks the rules a schema cannot fully express: the event pairs with the status,
+    /// `data.run_id` equals `run_id` and `data.status` equals `status` where present.
+    pub fn check_consistency(&self) -> Result<(), EventError> {
+        let Some(event) = self.run_event() else {
+            return Ok(());
+        };
+        let expected = self.event_type().status();
+        if let Some(expected) = expected
+            && expected != event.status
+        {
+            return Err(EventError::EventStatusMismatch {
+                event: self.name().to_owned(),
+                expected: expected.as_str().to_owned(),
+                found: event.status.as_str().to_owned(),
+            });
+        }
+        if let Some(data_id) = &event.data.run_id
+            && *data_id != event.run_id
+        {
+            return Err(EventError::RunIdMismatch {
+                envelope: event.run_id.to_string(),
+                data: data_id.to_string(),
+            });
+        }
+        if let Some(data_status) = &event.data.status
+            && *data_status != event.status
+        {
+            return Err(EventError::StatusMismatch {
+                envelope: event.status.to_string(),
+                data: data_status.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Serializes the event to JSON bytes, as a sender posts it.
+    pub fn to_vec(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+
+    /// If `value` is an object whose `event` is a string runhook does not know, that string.
+    fn unknown_event_name(value: &Value) -> Option<String> {
+        let name = value.get("event")?.as_str()?;
+        (!EventType::from_wire(name).is_recognized()).then(|| name.to_owned())
+    }
+
+    /// Typed parse with path tracking, for the error path and for `Value` input.
+    fn typed<'de, D>(deserializer: D) -> Result<Self, EventError>
+    where
+        D: Deserializer<'de, Error = serde_json::Error>,
+    {
+        let envelope: EnvelopeIn = serde_path_to_error::deserialize(deserializer)
+            .map_err(|err| EventError::from_path(&err))?;
+        Self::from_envelope(envelope)
+    }
+
+    fn from_envelope(envelope: EnvelopeIn) -> Result<Self, EventError> {
+        let data = envelope.data.ok_or_else(|| EventError::Invalid {
+            pointer: "/data".to_owned(),
+            message: "the required field `data` is missing".to_owned(),
+        })?;
+        let run_event = RunEvent {
+            run_id: envelope.run_id,
+            status: envelope.status,
+            data,
+            extra: envelope.extra,
+        };
+        let event = match envelope.event {
+            EventType::Completed => Event::Completed(run_event),
+            EventType::Failed => Event::Failed(run_event),
+            EventType::Cancelled => Event::Cancelled(run_event),
+            EventType::Unrecognized(name) => {
+                // Only reached from `typed` on a value that was already classified as known;
+                // handled for completeness.
+                return Err(EventError::Invalid {
+                    pointer: "/event".to_owned(),
+                    message: format!("unexpected unknown event {name:?}"),
+                });
+            }
+        };
+        event.check_consistency()?;
+        Ok(event)
+    }
+}
+
+impl RunEvent {
+    /// A run event with an empty envelope extension.
+    pub fn new(run_id: RunId, status: RunStatus, data: Run) -> Self {
+        RunEvent {
+            run_id,
+            status,
+            data,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Event::Completed(e) | Event::Failed(e) | Event::Cancelled(e) => EnvelopeOut {
+                event: self.name(),
+                run_id: &e.run_id,
+                status: &e.status,
+                data: &e.data,
+                extra: &e.extra,
+            }
+            .serialize(serializer),
+            Event::Unknown(unknown) => unknown.raw.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    /// Deserializes through a [`Value`] and applies the checks of [`Event::from_slice`].
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Event::from_value(value).map_err(serde::de::Error::custom)
+    }
+}
