@@ -1,1 +1,57 @@
-fn main() {}
+//! `cargo xtask <command>`: see `cargo xtask help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask check [--root DIR]
+
+  check   validate every fixture against the JSON Schema and the core types";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = match args.iter().position(|a| a == "--root") {
+        Some(i) => match args.get(i + 1) {
+            Some(dir) => PathBuf::from(dir),
+            None => return usage_error("--root needs a directory"),
+        },
+        None => workspace_root(),
+    };
+    match args.first().map(String::as_str) {
+        Some("check") => run_check(&root),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => usage_error(&format!("unknown command {other:?}")),
+        None => usage_error("no command given"),
+    }
+}
+
+fn run_check(root: &std::path::Path) -> ExitCode {
+    let report = xtask::check(root);
+    for problem in &report.problems {
+        eprintln!("error: {problem}");
+    }
+    println!(
+        "xtask check: {} valid and {} invalid fixtures, {} problem(s)",
+        report.valid_fixtures,
+        report.invalid_fixtures,
+        report.problems.len()
+    );
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

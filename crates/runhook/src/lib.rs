@@ -37,3 +37,8 @@ pub use events::{
     RunError, RunEvent, RunId, RunIdError, RunStatus, SchemaValidation, SchemaValidationIssue,
     Step, Timestamp, TimestampError, UnknownEvent,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

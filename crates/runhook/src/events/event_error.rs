@@ -94,9 +94,9 @@ impl EventError {
     /// Which check found the problem.
     pub fn check(&self) -> Check {
         match self {
-            EventError::Syntax { .. } | EventError::NotAnObject { .. } | EventError::Invalid { .. } => {
-                Check::Parse
-            }
+            EventError::Syntax { .. }
+            | EventError::NotAnObject { .. }
+            | EventError::Invalid { .. } => Check::Parse,
             EventError::EventStatusMismatch { .. }
             | EventError::RunIdMismatch { .. }
             | EventError::StatusMismatch { .. } => Check::Consistency,
@@ -135,7 +135,9 @@ impl EventError {
                     pointer.push('/');
                     pointer.push_str(&index.to_string());
                 }
-                Segment::Map { key } | Segment::Enum { variant: key } => push_token(&mut pointer, key),
+                Segment::Map { key } | Segment::Enum { variant: key } => {
+                    push_token(&mut pointer, key)
+                }
                 Segment::Unknown => {}
             }
         }

@@ -17,16 +17,32 @@ use super::{BrowserConfig, RunError, RunId, RunStatus, SchemaValidation, Step, T
 #[non_exhaustive]
 pub struct Run {
     /// The run id.
-    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub run_id: Option<RunId>,
     /// The run status.
-    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<RunStatus>,
     /// The goal given to the agent.
-    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub goal: Option<String>,
     /// When the run was created (never `null`).
-    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<Timestamp>,
     /// When the browser started, or `null` if it never did.
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
@@ -51,7 +67,11 @@ pub struct Run {
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
     pub browser_config: Nullable<BrowserConfig>,
     /// The actions the agent took.
-    #[serde(default, deserialize_with = "non_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub steps: Option<Vec<Step>>,
     /// Output-schema validation of the result, or `null`.
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]

@@ -26,7 +26,9 @@ pub enum RunIdError {
         len: usize,
     },
     /// The id holds a character outside `A-Z a-z 0-9 _ -`.
-    #[error("run_id has the character {found:?} at byte {index}; only A-Z, a-z, 0-9, '_' and '-' are allowed")]
+    #[error(
+        "run_id has the character {found:?} at byte {index}; only A-Z, a-z, 0-9, '_' and '-' are allowed"
+    )]
     InvalidCharacter {
         /// The offending character.
         found: char,
@@ -152,14 +154,23 @@ mod tests {
     #[test]
     fn rejects_bad_ids_with_a_reason() {
         assert_eq!(RunId::new(""), Err(RunIdError::Empty));
-        assert_eq!(RunId::new("x".repeat(257)), Err(RunIdError::TooLong { len: 257 }));
+        assert_eq!(
+            RunId::new("x".repeat(257)),
+            Err(RunIdError::TooLong { len: 257 })
+        );
         assert_eq!(
             RunId::new("../etc"),
-            Err(RunIdError::InvalidCharacter { found: '.', index: 0 })
+            Err(RunIdError::InvalidCharacter {
+                found: '.',
+                index: 0
+            })
         );
         assert_eq!(
             RunId::new("ab é"),
-            Err(RunIdError::InvalidCharacter { found: ' ', index: 2 })
+            Err(RunIdError::InvalidCharacter {
+                found: ' ',
+                index: 2
+            })
         );
         let err = serde_json::from_str::<RunId>("\"a/b\"").unwrap_err();
         assert!(err.to_string().contains("'/'"), "{err}");

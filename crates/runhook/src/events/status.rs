@@ -25,7 +25,10 @@ string_enum! {
 impl RunStatus {
     /// Whether the status is terminal (`COMPLETED`, `FAILED` or `CANCELLED`).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled)
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
+        )
     }
 
     /// The webhook event a run in this status triggers, if the status is terminal.

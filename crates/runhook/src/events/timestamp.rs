@@ -44,10 +44,19 @@ pub enum TimestampError {
 impl Timestamp {
     /// Parses an RFC 3339 timestamp.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
-        let instant = OffsetDateTime::parse(text, &Rfc3339).map_err(|err| TimestampError::Invalid {
-            text: text.to_owned(),
-            reason: err.to_string(),
-        })?;
+        // RFC 3339 §5.6 allows only `T` or `t` between date and time; the `time` crate accepts
+        // any character there, which the JSON Schema's `date-time` does not.
+        if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+            return Err(TimestampError::Invalid {
+                text: text.to_owned(),
+                reason: "the date and the time must be separated by 'T'".to_owned(),
+            });
+        }
+        let instant =
+            OffsetDateTime::parse(text, &Rfc3339).map_err(|err| TimestampError::Invalid {
+                text: text.to_owned(),
+                reason: err.to_string(),
+            })?;
         Ok(Timestamp {
             instant,
             text: text.into(),
@@ -170,15 +179,30 @@ mod tests {
         assert_eq!(offset.as_str(), "2026-03-25T12:30:00+02:00");
         assert_eq!(utc.unix_timestamp(), 1_774_434_600);
         let frac = Timestamp::parse("2026-03-25T10:30:00.000Z").unwrap();
-        assert_eq!(serde_json::to_string(&frac).unwrap(), "\"2026-03-25T10:30:00.000Z\"");
+        assert_eq!(
+            serde_json::to_string(&frac).unwrap(),
+            "\"2026-03-25T10:30:00.000Z\""
+        );
     }
 
     #[test]
     fn rejects_non_rfc3339_with_the_text() {
-        for bad in ["yesterday", "2026-03-25 10:30:05", "2026-03-25", "2026-13-01T00:00:00Z"] {
+        for bad in [
+            "yesterday",
+            "2026-03-25 10:30:05",
+            "2026-03-25 10:30:05Z",
+            "2026-03-25x10:30:05Z",
+            "2026-03-25",
+            "2026-13-01T00:00:00Z",
+        ] {
             let err = Timestamp::parse(bad).unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");
         }
+    }
+
+    #[test]
+    fn lowercase_separator_and_zone_are_rfc3339() {
+        assert!(Timestamp::parse("2026-03-25t10:30:05z").is_ok());
     }
 
     #[test]

@@ -1,0 +1,13 @@
+//! `cargo xtask`: the project's own checks.
+//!
+//! `cargo xtask check` validates every fixture against the JSON Schema and the core types, and
+//! every shared vector against the core. The same checks run as `#[test]`s, so a plain
+//! `cargo test --workspace` fails on a broken fixture too.
+
+pub mod check;
+pub mod fixtures;
+pub mod json_diff;
+pub mod report;
+
+pub use check::check;
+pub use report::{Problem, Report};

@@ -1,0 +1,140 @@
+//! `cargo xtask check` as tests: the repository's fixtures pass, and broken ones are caught.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_path_buf()
+}
+
+#[test]
+fn repository_fixtures_pass_every_check() {
+    let report = xtask::check(&repo_root());
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        report.valid_fixtures >= 15,
+        "only {} valid fixtures",
+        report.valid_fixtures
+    );
+    assert!(
+        report.invalid_fixtures >= 25,
+        "only {} invalid fixtures",
+        report.invalid_fixtures
+    );
+}
+
+/// A copy of the repository's schema, with fixtures of our choosing.
+fn scratch_repo(valid: &[(&str, &str)], invalid: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let schema = dir.path().join("docs/schema");
+    fs::create_dir_all(&schema).unwrap();
+    for name in ["webhook.schema.json", "run.schema.json"] {
+        fs::copy(
+            repo_root().join("docs/schema").join(name),
+            schema.join(name),
+        )
+        .unwrap();
+    }
+    for (sub, files) in [("fixtures/valid", valid), ("fixtures/invalid", invalid)] {
+        let folder = dir.path().join(sub);
+        fs::create_dir_all(&folder).unwrap();
+        for (name, text) in files {
+            fs::write(folder.join(name), text).unwrap();
+        }
+    }
+    dir
+}
+
+const GOOD: &str = r#"{"event":"run.failed","run_id":"run-2","status":"FAILED",
+  "data":{"error":{"message":"Site blocked access","category":"AGENT_FAILURE"},"result":null}}"#;
+
+#[test]
+fn broken_fixtures_are_all_reported_with_file_and_pointer() {
+    let mismatched = r#"{"event":"run.completed","run_id":"r1","status":"FAILED","data":{}}"#;
+    let bad_types = r#"{"event":"run.completed","run_id":"r1","status":"COMPLETED",
+      "data":{"steps":[{"id":"s1","timestamp":"2026-03-25T10:30:05Z","status":"COMPLETED","duration":12}]}}"#;
+    // Claims the schema alone rejects it, but the typed parser rejects it too.
+    let mislabelled = r#"{"why":"bad id","rejected_by":["schema"],
+      "payload":{"event":"run.failed","run_id":"a b","status":"FAILED","data":{}}}"#;
+    // Claims to be invalid but is fine.
+    let not_invalid =
+        format!(r#"{{"why":"nothing wrong","rejected_by":["schema"],"payload":{GOOD}}}"#);
+    let wrong_pointer = r#"{"why":"mismatch","rejected_by":["consistency"],"pointer":"/status",
+      "payload":{"event":"run.failed","run_id":"r1","status":"FAILED","data":{"run_id":"r2"}}}"#;
+    let repo = scratch_repo(
+        &[
+            ("01-good.json", GOOD),
+            ("02-mismatch.json", mismatched),
+            ("03-types.json", bad_types),
+        ],
+        &[
+            ("01-mislabelled.json", mislabelled),
+            ("02-not-invalid.json", &not_invalid),
+            ("03-pointer.json", wrong_pointer),
+            ("04-garbage.json", "[1, 2"),
+        ],
+    );
+    let report = xtask::check(repo.path());
+    let lines: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    let text = lines.join("\n");
+    assert!(!report.is_clean());
+    assert_eq!((report.valid_fixtures, report.invalid_fixtures), (3, 4));
+    for expected in [
+        "fixtures/valid/02-mismatch.json#/status: schema:",
+        "fixtures/valid/02-mismatch.json#/status: consistency check:",
+        "fixtures/valid/03-types.json#/data/steps/0/duration: schema:",
+        "fixtures/valid/03-types.json#/data/steps/0/duration: parse check:",
+        "fixtures/invalid/01-mislabelled.json#/rejected_by: declared rejected_by [schema] but it is rejected by [schema, parse]",
+        "fixtures/invalid/02-not-invalid.json#/rejected_by: declared rejected_by [schema] but it is rejected by nothing",
+        "fixtures/invalid/03-pointer.json#/pointer: the runtime check points at \"/data/run_id\"",
+        "fixtures/invalid/04-garbage.json#: not an invalid-fixture wrapper",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("01-good.json"),
+        "a good fixture was reported:\n{text}"
+    );
+}
+
+#[test]
+fn an_empty_fixture_folder_is_a_failure() {
+    let repo = scratch_repo(&[("01-good.json", GOOD)], &[]);
+    let report = xtask::check(repo.path());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("no fixtures found")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn the_binary_exits_non_zero_on_problems() {
+    let repo = scratch_repo(
+        &[(
+            "01-bad.json",
+            r#"{"event":"run.completed","run_id":"r1","status":"FAILED","data":{}}"#,
+        )],
+        &[],
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["check", "--root"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fixtures/valid/01-bad.json#/status"),
+        "{stderr}"
+    );
+}
