@@ -10,37 +10,7 @@ use serde_json::{Value, json};
 use std::hint::black_box;
 
 /// The documented `run.completed` payload (TinyFish webhook docs), verbatim.
-const DOCS_COMPLETED: &str = r#"{
-  "event": "run.completed",
-  "run_id": "4562765d-156e-4c47-b217-55b3ec4a9720",
-  "status": "COMPLETED",
-  "data": {
-    "run_id": "4562765d-156e-4c47-b217-55b3ec4a9720",
-    "status": "COMPLETED",
-    "goal": "Extract the page title",
-    "created_at": "2026-03-25T10:30:00Z",
-    "started_at": "2026-03-25T10:30:05Z",
-    "finished_at": "2026-03-25T10:30:45Z",
-    "num_of_steps": 3,
-    "result": { "title": "Example Domain" },
-    "error": null,
-    "streaming_url": "https://tf-abc123.fra0-tinyfish.unikraft.app/stream/0",
-    "browser_config": {
-      "proxy_enabled": false,
-      "proxy_country_code": null
-    },
-    "steps": [
-      {
-        "id": "09de224d-fb2b-45b7-b067-585726194a2e",
-        "timestamp": "2026-03-25T10:30:05Z",
-        "status": "COMPLETED",
-        "action": "Navigate to https://example.com",
-        "screenshot": null,
-        "duration": "1.2s"
-      }
-    ]
-  }
-}"#;
+const DOCS_COMPLETED: &str = include_str!("../../../fixtures/valid/01-docs-run-completed.json");
 
 /// A completed run with 200 steps.
 fn two_hundred_steps() -> Vec<u8> {

@@ -8,32 +8,7 @@ use runhook::{
 };
 use serde_json::{Value, json};
 
-const DOCS_COMPLETED: &str = r#"{
-  "event": "run.completed",
-  "run_id": "4562765d-156e-4c47-b217-55b3ec4a9720",
-  "status": "COMPLETED",
-  "data": {
-    "run_id": "4562765d-156e-4c47-b217-55b3ec4a9720",
-    "status": "COMPLETED",
-    "goal": "Extract the page title",
-    "created_at": "2026-03-25T10:30:00Z",
-    "started_at": "2026-03-25T10:30:05Z",
-    "finished_at": "2026-03-25T10:30:45Z",
-    "num_of_steps": 3,
-    "result": { "title": "Example Domain" },
-    "error": null,
-    "streaming_url": "https://tf-abc123.fra0-tinyfish.unikraft.app/stream/0",
-    "browser_config": { "proxy_enabled": false, "proxy_country_code": null },
-    "steps": [{
-        "id": "09de224d-fb2b-45b7-b067-585726194a2e",
-        "timestamp": "2026-03-25T10:30:05Z",
-        "status": "COMPLETED",
-        "action": "Navigate to https://example.com",
-        "screenshot": null,
-        "duration": "1.2s"
-    }]
-  }
-}"#;
+const DOCS_COMPLETED: &str = include_str!("../../../fixtures/valid/01-docs-run-completed.json");
 
 fn parse_err(body: &str) -> EventError {
     Event::from_json_str(body).expect_err("must be rejected")
