@@ -138,3 +138,71 @@ fn the_binary_exits_non_zero_on_problems() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_repository_retry_vectors_pass_and_cover_the_table() {
+    let mut report = xtask::Report::default();
+    let cases = xtask::vectors::check_retry(&repo_root(), &mut report);
+    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(cases >= 15, "only {cases} retry vectors");
+}
+
+#[test]
+fn broken_retry_vectors_are_reported_with_file_and_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("fixtures/vectors");
+    fs::create_dir_all(&folder).unwrap();
+    let vectors = r#"[
+      {"name": "good", "policy": "tinyfish", "results": [{"status": 503}, {"status": 200}],
+       "expect": {"attempts": 2, "waits_ms": [1000], "outcome": "delivered", "status": 200}},
+      {"name": "wrong wait", "policy": "tinyfish", "results": [{"status": 503}, {"status": 200}],
+       "expect": {"attempts": 2, "waits_ms": [2000], "outcome": "delivered", "status": 200}},
+      {"name": "429 is not retried by TinyFish", "policy": "tinyfish",
+       "results": [{"status": 429}, {"status": 200}],
+       "expect": {"attempts": 2, "waits_ms": [1000], "outcome": "delivered", "status": 200}},
+      {"name": "jitter range too narrow", "policy": "standard",
+       "results": [{"status": 503}, {"status": 200}],
+       "expect": {"attempts": 2, "waits_ms": [[1000, 1000]], "outcome": "delivered", "status": 200}},
+      {"name": "bad shape", "policy": "fast", "results": [{"status": 503, "network": "tls"}],
+       "expect": {"attempts": 1, "waits_ms": ["1s"], "outcome": "maybe", "colour": "red"}}
+    ]"#;
+    fs::write(folder.join("retry.json"), vectors).unwrap();
+    let mut report = xtask::Report::default();
+    assert_eq!(xtask::vectors::check_retry(dir.path(), &mut report), 5);
+    let text = report
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for expected in [
+        "fixtures/vectors/retry.json#/1/expect/waits_ms/0: the wait was 1s, expected 2000 to 2000 ms",
+        "fixtures/vectors/retry.json#/2/results/1: never used: the delivery ended after attempt 1",
+        "fixtures/vectors/retry.json#/2/expect/attempts: the delivery made 1 attempt(s), expected 2",
+        "fixtures/vectors/retry.json#/2/expect/outcome: the outcome was Failed",
+        "fixtures/vectors/retry.json#/3/expect/waits_ms/0: the wait was",
+        "fixtures/vectors/retry.json#/4/policy: the policy must be \"tinyfish\" or \"standard\"",
+        "fixtures/vectors/retry.json#/4/results/0: a result has exactly one of status, network or timeout",
+        "fixtures/vectors/retry.json#/4/expect/waits_ms/0: a wait is milliseconds",
+        "fixtures/vectors/retry.json#/4/expect/outcome: the outcome must be",
+        "fixtures/vectors/retry.json#/4/expect/colour: unknown field",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("#/0/"), "a good case was reported:\n{text}");
+}
+
+#[test]
+fn missing_retry_vectors_are_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = xtask::Report::default();
+    assert_eq!(xtask::vectors::check_retry(dir.path(), &mut report), 0);
+    assert!(
+        report.problems[0]
+            .to_string()
+            .starts_with("fixtures/vectors/retry.json#: cannot read the retry vectors"),
+        "{:?}",
+        report.problems
+    );
+}

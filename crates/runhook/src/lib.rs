@@ -5,6 +5,11 @@
 //! every behaviour is a pure function you can test on a virtual clock.
 //!
 //! - [`events`]: the typed envelope and run model, lossless and forward compatible.
+//! - [`delivery`]: sending: the retry policy and the delivery state machine (drain contract).
+//! - [`endpoint`]: where a sender may deliver: webhook URL rules and IP-address classes.
+//! - [`receive`]: receiving: from an HTTP request to an accepted event or a rejection.
+//! - [`ledger`]: the idempotency ledger: claim, complete, release, with leases and retention.
+//! - [`outcome`]: the handler contract and the status code of every way a delivery ends.
 //!
 //! ```
 //! use runhook::{Event, ErrorCategory};
@@ -30,12 +35,36 @@
 //! # Ok::<(), runhook::EventError>(())
 //! ```
 
+pub mod delivery;
+pub mod endpoint;
 pub mod events;
+pub mod ledger;
+pub mod outcome;
+pub mod receive;
 
 pub use events::{
     BrowserConfig, BuildError, Check, ErrorCategory, Event, EventError, EventType, Nullable, Run,
     RunError, RunEvent, RunId, RunIdError, RunStatus, SchemaValidation, SchemaValidationIssue,
     Step, Timestamp, TimestampError, UnknownEvent,
+};
+
+pub use delivery::{
+    AttemptRecord, AttemptResult, Backoff, Decision, DecisionClass, Delivery, Jitter,
+    NetworkErrorKind, Outcome, Output, PolicyError, RetryPolicy, RetryPolicyBuilder,
+    parse_retry_after,
+};
+pub use endpoint::{
+    AddressClass, AddressPolicy, ForbiddenAddress, OptIn, UrlError, WebhookUrl, classify_ip,
+};
+
+pub use ledger::{
+    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, KeyStrategy, MemoryLedger,
+    StoreError,
+};
+pub use outcome::{HandlerOutcome, ReceiveDecision, ReceiveOutcome};
+pub use receive::{
+    AuthError, Authenticator, Limits, NoAuthentication, ReceiveConfig, Rejection, RejectionKind,
+    Verdict, receive,
 };
 
 /// The README's examples, compiled and run as doctests.

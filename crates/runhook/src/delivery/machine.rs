@@ -1,0 +1,363 @@
+//! The delivery state machine: one event, one endpoint, attempts until an outcome.
+
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+
+use super::attempt::{AttemptRecord, AttemptResult, Outcome};
+use super::classify::Decision;
+use super::policy::RetryPolicy;
+
+/// What the driver must do next, returned by [`Delivery::poll_output`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Start attempt `attempt` (1-based) now; it must finish by `deadline`. Returned once per
+    /// attempt: returning it is what starts the attempt.
+    Send {
+        /// The attempt number, 1-based.
+        attempt: u32,
+        /// When the attempt times out.
+        deadline: Instant,
+    },
+    /// Nothing to do before this instant: a retry wait, or the deadline of the attempt in flight.
+    /// Poll again at or after it (or sooner, after handling a result).
+    WaitUntil(Instant),
+    /// The delivery is over. Returned by every poll from now on.
+    Done(Outcome),
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    /// Attempt `attempt` starts at the first poll at or after `at`.
+    Ready {
+        attempt: u32,
+        at: Instant,
+    },
+    /// Attempt `attempt` is in flight until its result is handled or `deadline` passes.
+    InFlight {
+        attempt: u32,
+        deadline: Instant,
+    },
+    Done(Outcome),
+}
+
+/// The delivery of one event to one endpoint under a [`RetryPolicy`]: a sans-IO state machine
+/// (see the [module docs](super) for the drain contract).
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    policy: RetryPolicy,
+    rng: Xoshiro256PlusPlus,
+    state: State,
+    attempts: Vec<AttemptRecord>,
+}
+
+/// `now + wait`. Policies keep every duration within [`RetryPolicy::MAX_DURATION`], so this
+/// overflows only for an `Instant` centuries ahead; then it answers `now` rather than panic.
+fn later(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait).unwrap_or(now)
+}
+
+impl Delivery {
+    /// A delivery created at `now`, its first attempt due at once. Jitter draws from seed 0.
+    pub fn new(policy: RetryPolicy, now: Instant) -> Self {
+        Self::with_seed(policy, 0, now)
+    }
+
+    /// A delivery whose jitter draws from a generator seeded with `seed`: the same policy, seed
+    /// and inputs give the same waits. Give each delivery its own seed (a hash of the run id and
+    /// endpoint, say) so that deliveries failing together spread out.
+    pub fn with_seed(policy: RetryPolicy, seed: u64, now: Instant) -> Self {
+        let capacity = usize::try_from(policy.max_attempts()).unwrap_or(0);
+        Delivery {
+            policy,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            state: State::Ready {
+                attempt: 1,
+                at: now,
+            },
+            attempts: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// What to do next. Call it after creation and after every
+    /// [`handle_result`](Self::handle_result), and again whenever a `WaitUntil` instant is reached.
+    /// An attempt in flight whose deadline is at or before `now` is recorded as
+    /// [`AttemptResult::Timeout`] here, ending at its deadline.
+    pub fn poll_output(&mut self, now: Instant) -> Output {
+        match &self.state {
+            State::Done(outcome) => Output::Done(outcome.clone()),
+            State::Ready { at, .. } if now < *at => Output::WaitUntil(*at),
+            State::Ready { attempt, .. } => {
+                let (attempt, deadline) = (*attempt, later(now, self.policy.attempt_timeout()));
+                self.attempts.push(AttemptRecord {
+                    attempt,
+                    started: now,
+                    ended: None,
+                    result: None,
+                    next_wait: None,
+                });
+                self.state = State::InFlight { attempt, deadline };
+                Output::Send { attempt, deadline }
+            }
+            State::InFlight { deadline, .. } if now < *deadline => Output::WaitUntil(*deadline),
+            State::InFlight { deadline, .. } => {
+                let deadline = *deadline;
+                self.finish_attempt(deadline, AttemptResult::Timeout);
+                self.poll_output(now)
+            }
+        }
+    }
+
+    /// Feeds the result of the attempt in flight, observed at `now`. A result fed when no attempt
+    /// is in flight (before the first `Send`, during a retry wait, after the machine recorded a
+    /// timeout, or once done) is ignored. A result fed after the deadline but before the poll
+    /// that would record a timeout is taken as reported.
+    pub fn handle_result(&mut self, now: Instant, result: AttemptResult) {
+        if matches!(self.state, State::InFlight { .. }) {
+            self.finish_attempt(now, result);
+        }
+    }
+
+    /// Closes the attempt in flight with `result` at `now` and moves to the next state.
+    fn finish_attempt(&mut self, now: Instant, result: AttemptResult) {
+        let State::InFlight { attempt, .. } = self.state else {
+            return;
+        };
+        let decision = self.policy.classify(&result);
+        let Some(record) = self.attempts.last_mut() else {
+            return;
+        };
+        let ended = now.max(record.started);
+        record.ended = Some(ended);
+        record.result = Some(result.clone());
+        self.state = match (decision, &result) {
+            (Decision::Delivered, AttemptResult::Response { status, .. }) => {
+                State::Done(Outcome::Delivered {
+                    attempts: attempt,
+                    status: *status,
+                })
+            }
+            (Decision::Retry { after }, _) if attempt < self.policy.max_attempts() => {
+                let wait = after.unwrap_or_else(|| {
+                    let scheduled = self.policy.nominal_wait(attempt).unwrap_or(Duration::ZERO);
+                    self.policy.jitter().apply(scheduled, &mut self.rng)
+                });
+                record.next_wait = Some(wait);
+                State::Ready {
+                    attempt: attempt + 1,
+                    at: later(ended, wait),
+                }
+            }
+            _ => State::Done(Outcome::Failed {
+                attempts: attempt,
+                last: result,
+            }),
+        };
+    }
+
+    /// The attempt log: every attempt started so far, in order.
+    pub fn attempts(&self) -> &[AttemptRecord] {
+        &self.attempts
+    }
+
+    /// The outcome, once the delivery is over.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.state {
+            State::Done(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// Whether the delivery is over.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
+    /// The number of the attempt in flight, if one is.
+    pub fn in_flight(&self) -> Option<u32> {
+        match self.state {
+            State::InFlight { attempt, .. } => Some(attempt),
+            _ => None,
+        }
+    }
+
+    /// The policy this delivery follows.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::NetworkErrorKind;
+
+    const S: Duration = Duration::from_secs(1);
+
+    /// The origin of the virtual clock: any instant will do, and the clock is never read again.
+    #[allow(clippy::disallowed_methods)]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    fn send(attempt: u32, deadline: Instant) -> Output {
+        Output::Send { attempt, deadline }
+    }
+
+    #[test]
+    fn the_first_poll_sends_attempt_one_once() {
+        let t0 = origin();
+        let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
+        assert_eq!(delivery.poll_output(t0), send(1, t0 + 10 * S));
+        assert_eq!(delivery.in_flight(), Some(1));
+        assert_eq!(delivery.poll_output(t0), Output::WaitUntil(t0 + 10 * S));
+        assert_eq!(
+            delivery.poll_output(t0 + 9 * S),
+            Output::WaitUntil(t0 + 10 * S)
+        );
+        assert_eq!(delivery.attempts().len(), 1);
+    }
+
+    #[test]
+    fn tinyfish_retries_5xx_on_schedule_then_delivers() {
+        let t0 = origin();
+        let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
+        assert_eq!(delivery.poll_output(t0), send(1, t0 + 10 * S));
+        delivery.handle_result(t0 + S, AttemptResult::status(503));
+        assert_eq!(delivery.poll_output(t0 + S), Output::WaitUntil(t0 + 2 * S));
+        assert_eq!(
+            delivery.poll_output(t0 + 2 * S - Duration::from_nanos(1)),
+            Output::WaitUntil(t0 + 2 * S)
+        );
+        assert_eq!(delivery.poll_output(t0 + 2 * S), send(2, t0 + 12 * S));
+        delivery.handle_result(t0 + 2 * S, AttemptResult::Network(NetworkErrorKind::Reset));
+        assert_eq!(
+            delivery.poll_output(t0 + 2 * S),
+            Output::WaitUntil(t0 + 4 * S)
+        );
+        // Polled late: the attempt starts at the poll, and its deadline counts from there.
+        assert_eq!(delivery.poll_output(t0 + 5 * S), send(3, t0 + 15 * S));
+        delivery.handle_result(t0 + 6 * S, AttemptResult::status(204));
+        let done = Outcome::Delivered {
+            attempts: 3,
+            status: 204,
+        };
+        assert_eq!(delivery.poll_output(t0 + 6 * S), Output::Done(done.clone()));
+        assert_eq!(
+            delivery.poll_output(t0 + 600 * S),
+            Output::Done(done.clone())
+        );
+        assert_eq!(delivery.outcome(), Some(&done));
+        let waits: Vec<_> = delivery.attempts().iter().map(|r| r.next_wait).collect();
+        assert_eq!(waits, [Some(S), Some(2 * S), None]);
+    }
+
+    #[test]
+    fn an_unanswered_attempt_times_out_at_its_deadline() {
+        let t0 = origin();
+        let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
+        delivery.poll_output(t0);
+        // Polled 3 s late: the timeout is recorded at the deadline and the wait counts from it.
+        assert_eq!(delivery.poll_output(t0 + 13 * S), send(2, t0 + 23 * S));
+        let first = &delivery.attempts()[0];
+        assert_eq!(first.ended, Some(t0 + 10 * S));
+        assert_eq!(first.result, Some(AttemptResult::Timeout));
+        // A result for the timed-out attempt arriving now belongs to attempt 2 in flight.
+        assert_eq!(delivery.in_flight(), Some(2));
+    }
+
+    #[test]
+    fn four_failures_fail_with_the_last_result() {
+        let t0 = origin();
+        let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
+        let mut now = t0;
+        for _ in 0..4 {
+            match delivery.poll_output(now) {
+                Output::Send { .. } => delivery.handle_result(now, AttemptResult::status(500)),
+                other => panic!("expected a send, got {other:?}"),
+            }
+            if let Output::WaitUntil(t) = delivery.poll_output(now) {
+                now = t;
+            }
+        }
+        assert_eq!(
+            delivery.poll_output(now),
+            Output::Done(Outcome::Failed {
+                attempts: 4,
+                last: AttemptResult::status(500)
+            })
+        );
+        assert_eq!(now - t0, 7 * S);
+    }
+
+    #[test]
+    fn a_4xx_ends_at_once() {
+        let t0 = origin();
+        let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
+        delivery.poll_output(t0);
+        delivery.handle_result(t0, AttemptResult::status(429));
+        assert!(delivery.is_done());
+        assert_eq!(delivery.attempts().len(), 1);
+    }
+
+    #[test]
+    fn stray_results_are_ignored() {
+        let t0 = origin();
+        let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
+        delivery.handle_result(t0, AttemptResult::status(200));
+        assert!(delivery.attempts().is_empty());
+        delivery.poll_output(t0);
+        delivery.handle_result(t0, AttemptResult::status(503));
+        delivery.handle_result(t0, AttemptResult::status(200)); // during the wait
+        assert_eq!(delivery.poll_output(t0), Output::WaitUntil(t0 + S));
+        assert_eq!(delivery.attempts().len(), 1);
+    }
+
+    #[test]
+    fn retry_after_replaces_the_schedule_when_honoured() {
+        let t0 = origin();
+        let after = |secs| AttemptResult::Response {
+            status: 429,
+            retry_after: Some(secs * S),
+        };
+        let mut delivery = Delivery::new(RetryPolicy::standard(), t0);
+        delivery.poll_output(t0);
+        delivery.handle_result(t0, after(7));
+        assert_eq!(delivery.poll_output(t0), Output::WaitUntil(t0 + 7 * S));
+        delivery.poll_output(t0 + 7 * S);
+        delivery.handle_result(t0 + 7 * S, after(3600));
+        assert_eq!(
+            delivery.poll_output(t0 + 7 * S),
+            Output::WaitUntil(t0 + 67 * S)
+        );
+    }
+
+    #[test]
+    fn seeds_change_jittered_waits_and_replay_them() {
+        let run = |seed| {
+            let t0 = origin();
+            let mut delivery = Delivery::with_seed(RetryPolicy::standard(), seed, t0);
+            delivery.poll_output(t0);
+            delivery.handle_result(t0, AttemptResult::status(503));
+            delivery.attempts()[0].next_wait.unwrap()
+        };
+        assert_eq!(run(1), run(1));
+        let waits: std::collections::BTreeSet<_> = (0..16).map(run).collect();
+        assert!(waits.len() > 1, "jitter does not depend on the seed");
+    }
+
+    #[test]
+    fn a_single_attempt_policy_never_retries() {
+        let t0 = origin();
+        let policy = RetryPolicy::builder().schedule([]).build().unwrap();
+        let mut delivery = Delivery::new(policy, t0);
+        delivery.poll_output(t0);
+        delivery.handle_result(t0, AttemptResult::Timeout);
+        assert!(matches!(
+            delivery.poll_output(t0),
+            Output::Done(Outcome::Failed { attempts: 1, .. })
+        ));
+    }
+}

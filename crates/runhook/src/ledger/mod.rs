@@ -1,0 +1,51 @@
+//! The idempotency ledger: a webhook is processed once per key, under retries and concurrency.
+//!
+//! A receiver **claims** the event's key before calling its handler, then **completes** it (the
+//! event is processed: duplicates are answered 200 without calling the handler again) or
+//! **releases** it (a retryable failure: the next delivery may claim it). A claim holds a
+//! **lease**: if its holder dies, the lease runs out and the next delivery takes the key over.
+//! A completed key is **retained** (72 hours by default, longer than any sender's retry window)
+//! and then forgotten.
+//!
+//! Time is an argument of every operation; nothing here reads a clock.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use runhook::ledger::{Claim, IdempotencyKey, MemoryLedger, DEFAULT_RETENTION};
+//!
+//! let ledger = MemoryLedger::new();
+//! let key = IdempotencyKey::new("4562765d-156e-4c47-b217-55b3ec4a9720");
+//! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
+//! let lease = Duration::from_secs(60);
+//!
+//! let Claim::Acquired(token) = ledger.claim(&key, now, lease)? else { unreachable!() };
+//! // A concurrent delivery of the same run is told to come back later.
+//! assert!(matches!(ledger.claim(&key, now, lease)?, Claim::InFlight { .. }));
+//! ledger.complete(&key, token, now, DEFAULT_RETENTION)?;
+//! // A redelivery after processing is a duplicate.
+//! assert_eq!(ledger.claim(&key, now + Duration::from_secs(5), lease)?, Claim::Done);
+//! # Ok::<(), runhook::ledger::StoreError>(())
+//! ```
+
+mod claim;
+mod error;
+mod key;
+mod memory;
+mod store;
+
+use std::time::Duration;
+
+pub use claim::{Claim, ClaimToken, KeyState};
+pub use error::StoreError;
+pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
+pub use memory::MemoryLedger;
+pub use store::IdempotencyStore;
+
+/// How long a completed key is kept by default: 72 hours (PROTOCOL.md §4.3: longer than any
+/// sender's retry window, Stripe's 3 days included).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(72 * 60 * 60);
+
+/// How long a claim is held by default before another delivery may take it over: 60 seconds,
+/// longer than TinyFish's whole retry window (47 s), so a slow handler is not run twice by one
+/// delivery's retries.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);

@@ -1,0 +1,74 @@
+//! What [`receive`](super::receive) accepts: the body limit, the content types and the
+//! authenticator.
+
+use std::sync::Arc;
+
+use super::{Authenticator, NoAuthentication};
+
+/// Size limits of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The largest body accepted, in bytes; a larger one gets 413. Default 1 MiB: the largest
+    /// documented payloads are a few hundred KiB, and screenshots are never sent.
+    pub max_body_bytes: usize,
+}
+
+impl Limits {
+    /// The default body limit: 1 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+    /// Limits with the given body limit.
+    pub fn new(max_body_bytes: usize) -> Self {
+        Limits { max_body_bytes }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::new(Self::DEFAULT_MAX_BODY_BYTES)
+    }
+}
+
+/// Configuration of [`receive`](super::receive).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReceiveConfig {
+    /// Size limits.
+    pub limits: Limits,
+    /// Whether `application/<anything>+json` (RFC 6839 structured syntax suffix) counts as JSON.
+    /// Default `true`: such a body is still parsed strictly, and a sender that labels its JSON
+    /// more precisely is not turned away. `application/json` is always accepted.
+    pub accept_json_suffix: bool,
+    /// Whether a key repeated within one JSON object anywhere in the body is a 400. Default
+    /// `true`: parsers disagree on which copy wins, and TinyFish never repeats a key. (Repeated
+    /// *known* fields are always rejected by the event parser.)
+    pub reject_duplicate_keys: bool,
+    /// Checks authenticity before the body is parsed. Default [`NoAuthentication`].
+    pub authenticator: Arc<dyn Authenticator>,
+}
+
+impl ReceiveConfig {
+    /// This configuration with another body limit.
+    pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
+        self.limits.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// This configuration with another authenticator.
+    pub fn with_authenticator(mut self, authenticator: impl Authenticator + 'static) -> Self {
+        self.authenticator = Arc::new(authenticator);
+        self
+    }
+}
+
+impl Default for ReceiveConfig {
+    fn default() -> Self {
+        ReceiveConfig {
+            limits: Limits::default(),
+            accept_json_suffix: true,
+            reject_duplicate_keys: true,
+            authenticator: Arc::new(NoAuthentication),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! A strict pass over a JSON body that finds a key repeated within one object.
+//!
+//! The event parser already refuses a repeated *known* field, but keeps unknown fields and
+//! free-form values (`data.result`) in maps where the last copy silently wins. Parsers disagree on
+//! which copy wins, so a body with a repeated key can mean two things; TinyFish never sends one.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+/// A key found twice in one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DuplicateKey {
+    /// JSON pointer of the object holding the key twice.
+    pub(super) object: String,
+    /// The repeated key.
+    pub(super) key: String,
+}
+
+/// Walks `body` (already known to be valid JSON) and returns the first repeated key, if any.
+pub(super) fn find(body: &[u8]) -> Option<DuplicateKey> {
+    let mut state = State::default();
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // An error without a finding cannot happen on a body the event parser accepted; if it did,
+    // there is nothing to report here.
+    let _ = Walk(&mut state).deserialize(&mut deserializer);
+    state.found
+}
+
+/// Objects with up to this many keys are checked by a linear scan, larger ones with a set.
+const SCAN_LIMIT: usize = 16;
+
+/// One step of the path from the root to the current value.
+enum Segment<'de> {
+    Key(Cow<'de, str>),
+    Index(usize),
+}
+
+#[derive(Default)]
+struct State<'de> {
+    path: Vec<Segment<'de>>,
+    found: Option<DuplicateKey>,
+}
+
+impl State<'_> {
+    fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        for segment in &self.path {
+            pointer.push('/');
+            match segment {
+                Segment::Key(key) => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
+                Segment::Index(index) => pointer.push_str(&index.to_string()),
+            }
+        }
+        pointer
+    }
+}
+
+struct Walk<'a, 'de>(&'a mut State<'de>);
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Reads an object key, borrowing it from the body when it has no escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0usize;
+        loop {
+            self.0.path.push(Segment::Index(index));
+            let more = seq.next_element_seed(Walk(&mut *self.0))?;
+            self.0.path.pop();
+            if more.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            let repeated = if many.is_empty() {
+                few.contains(&key)
+            } else {
+                many.contains(&key)
+            };
+            if repeated {
+                self.0.found = Some(DuplicateKey {
+                    object: self.0.pointer(),
+                    key: key.into_owned(),
+                });
+                // Stop the walk; the error itself is discarded by `find`.
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            self.0.path.push(Segment::Key(key.clone()));
+            map.next_value_seed(Walk(&mut *self.0))?;
+            self.0.path.pop();
+            if many.is_empty() && few.len() < SCAN_LIMIT {
+                few.push(key);
+            } else {
+                many.extend(few.drain(..));
+                many.insert(key);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_repeated_keys_with_their_object() {
+        assert_eq!(find(br#"{"a":1,"b":{"c":[1,{"d":1}]}}"#), None);
+        assert_eq!(
+            find(br#"{"a":1,"a":2}"#),
+            Some(DuplicateKey {
+                object: String::new(),
+                key: "a".into()
+            })
+        );
+        assert_eq!(
+            find(br#"{"data":{"result":{"items":[{},{"k~/":1,"x":{"y":1,"y":2}}]}}}"#),
+            Some(DuplicateKey {
+                object: "/data/result/items/1/x".into(),
+                key: "y".into()
+            })
+        );
+        // Keys equal after unescaping are the same key.
+        assert_eq!(
+            find(br#"{"a":1,"\u0061":2}"#).map(|d| d.key),
+            Some("a".into())
+        );
+        // The same key in sibling objects is fine.
+        assert_eq!(find(br#"[{"a":1},{"a":1}]"#), None);
+    }
+
+    #[test]
+    fn large_objects_are_checked_too() {
+        let keys: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        let object = format!("{{{}}}", keys.join(","));
+        assert_eq!(find(object.as_bytes()), None);
+        for repeat in [0, 15, 16, 17, 99] {
+            let body = format!("{{{},\"k{repeat}\":0}}", keys.join(","));
+            assert_eq!(
+                find(body.as_bytes()).map(|d| d.key),
+                Some(format!("k{repeat}")),
+                "k{repeat}"
+            );
+        }
+    }
+}
