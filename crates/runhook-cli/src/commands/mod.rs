@@ -1,0 +1,5 @@
+//! One module per subcommand. Later ones (listen, emulate, demo, inbox) go beside these.
+
+pub(crate) mod send;
+pub(crate) mod trigger;
+pub(crate) mod validate;

@@ -1,0 +1,63 @@
+//! `runhook`: send, trigger and validate TinyFish-style run webhooks from the command line.
+//!
+//! Exit codes: 0 success (delivered, or every file valid); 1 the work was done but failed (not
+//! delivered, or a file is invalid); 2 bad usage or input (unreadable file, invalid payload,
+//! refused URL or address, bad option).
+
+mod commands;
+mod delivery_args;
+mod exit;
+mod payload;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Exit;
+
+/// Send, trigger and validate TinyFish-style run webhooks.
+#[derive(Debug, Parser)]
+#[command(name = "runhook", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// POST a webhook payload to a URL the way TinyFish delivers it (validated first; retried
+    /// per the policy).
+    Send(commands::send::Args),
+    /// Send a realistic built-in event with a fresh run id, like `stripe trigger`.
+    Trigger(commands::trigger::Args),
+    /// Check payload files against the schema and the consistency rules.
+    Validate(commands::validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Send(args) => commands::send::run(args),
+        Command::Trigger(args) => commands::trigger::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            eprintln!("runhook: {error:#}");
+            Exit::Usage.into()
+        }
+    }
+}
+
+/// Logs go to stderr, off unless `RUST_LOG` asks for them (e.g. `RUST_LOG=runhook_dispatch=debug`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,164 @@
+//! The public handle: submit deliveries, subscribe to attempt reports, shut down.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use runhook::{RetryPolicy, WebhookUrl};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::builder::{Clients, Settings};
+use crate::driver::{Command, Driver, Job};
+use crate::error::{AddressRefused, SubmitError};
+use crate::report::{AttemptReport, DeliveryId, DeliveryOutcome, ShutdownReport};
+use crate::resolver::AddressFilter;
+
+/// State shared by every clone of a [`Dispatcher`].
+#[derive(Debug)]
+struct Shared {
+    commands: mpsc::UnboundedSender<Command>,
+    reports: broadcast::Sender<AttemptReport>,
+    settings: Settings,
+    next_id: AtomicU64,
+    closing: AtomicBool,
+}
+
+/// Drives many deliveries at once: one driver task owns every [`runhook::Delivery`], one timer
+/// queue holds every pending retry, and attempts run as tasks within the concurrency limits.
+///
+/// Cheap to clone; every clone submits to the same driver. When the last clone is dropped
+/// without [`shutdown`](Self::shutdown), the driver finishes the deliveries it holds and stops.
+/// Build one with [`DispatcherBuilder`](crate::DispatcherBuilder).
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+}
+
+/// A submitted delivery. Await [`outcome`](Self::outcome) for how it ended; dropping the handle
+/// does not cancel the delivery.
+#[derive(Debug)]
+pub struct DeliveryHandle {
+    id: DeliveryId,
+    done: oneshot::Receiver<DeliveryOutcome>,
+}
+
+impl DeliveryHandle {
+    /// The delivery's id, as it appears in [`AttemptReport::delivery_id`].
+    pub fn id(&self) -> DeliveryId {
+        self.id
+    }
+
+    /// Waits until the delivery ends. If the driver stopped without an answer (its runtime shut
+    /// down), the outcome is [`DeliveryOutcome::Abandoned`] with 0 attempts.
+    pub async fn outcome(self) -> DeliveryOutcome {
+        self.done
+            .await
+            .unwrap_or(DeliveryOutcome::Abandoned { attempts: 0 })
+    }
+}
+
+impl Dispatcher {
+    pub(crate) fn start(
+        runtime: &tokio::runtime::Handle,
+        settings: Settings,
+        clients: Clients,
+        report_capacity: usize,
+    ) -> Self {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let (reports, _) = broadcast::channel(report_capacity);
+        let driver = Driver::new(settings.clone(), clients, receiver, reports.clone());
+        runtime.spawn(driver.run());
+        Dispatcher {
+            shared: Arc::new(Shared {
+                commands,
+                reports,
+                settings,
+                next_id: AtomicU64::new(1),
+                closing: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Queues `event` (the JSON body, sent as is) for delivery to `url` under `policy`.
+    ///
+    /// The URL is checked at once with [`WebhookUrl::parse_with`]: HTTPS only (plain HTTP only
+    /// for a loopback host when loopback is opted in), no user-info, and an IP-literal host must
+    /// be an allowed address. Host names are checked after DNS
+    /// resolution, on every attempt; a name that resolves only to forbidden addresses ends the
+    /// delivery as [`DeliveryOutcome::Refused`].
+    pub fn submit(
+        &self,
+        url: &str,
+        event: Bytes,
+        policy: RetryPolicy,
+    ) -> Result<DeliveryHandle, SubmitError> {
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        let settings = &self.shared.settings;
+        let webhook_url = WebhookUrl::parse_with(url, &settings.address_policy)?;
+        let url =
+            reqwest::Url::parse(webhook_url.as_str()).map_err(|err| SubmitError::Unsupported {
+                url: webhook_url.as_str().to_owned(),
+                message: err.to_string(),
+            })?;
+        let plain_http = url.scheme() == "http";
+        if let Some(ip) = webhook_url.ip() {
+            let filter = if plain_http {
+                AddressFilter::LoopbackOnly(settings.address_policy)
+            } else {
+                AddressFilter::Policy(settings.address_policy)
+            };
+            if let Some(why) = filter.refusal(ip) {
+                return Err(AddressRefused::new(None, vec![(ip, why)]).into());
+            }
+        }
+        let host = format!("{}:{}", webhook_url.host(), webhook_url.port());
+        let id = DeliveryId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+        let (done, receiver) = oneshot::channel();
+        let job = Box::new(Job {
+            id,
+            url,
+            host: Arc::from(host),
+            plain_http,
+            event,
+            policy,
+            done,
+        });
+        self.shared
+            .commands
+            .send(Command::Submit(job))
+            .map_err(|_| SubmitError::ShuttingDown)?;
+        Ok(DeliveryHandle { id, done: receiver })
+    }
+
+    /// A receiver of every [`AttemptReport`] from now on. Reports are not stored when nobody
+    /// subscribes; a subscriber that falls more than the report capacity behind misses the
+    /// oldest ones (and is told so by `RecvError::Lagged`).
+    pub fn subscribe(&self) -> broadcast::Receiver<AttemptReport> {
+        self.shared.reports.subscribe()
+    }
+
+    /// Stops taking work and lets what is held finish for at most `grace`.
+    ///
+    /// From the call on, [`submit`](Self::submit) fails with [`SubmitError::ShuttingDown`].
+    /// Attempts in flight complete, and retries that fall due within `grace` still run; a
+    /// delivery whose next attempt would start after the grace period is abandoned at once.
+    /// When `grace` runs out, attempts still in flight are aborted. Every delivery that did not
+    /// finish resolves to [`DeliveryOutcome::Abandoned`] and is listed in the report. Returns
+    /// when the driver has stopped.
+    pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
+        self.shared.closing.store(true, Ordering::Release);
+        let (reply, answer) = oneshot::channel();
+        if self
+            .shared
+            .commands
+            .send(Command::Shutdown { grace, reply })
+            .is_err()
+        {
+            return ShutdownReport::default();
+        }
+        answer.await.unwrap_or_default()
+    }
+}

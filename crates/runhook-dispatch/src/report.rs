@@ -1,0 +1,162 @@
+//! What the dispatcher tells its caller: per-attempt reports, outcomes, the shutdown summary.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use runhook::{AttemptResult, Outcome};
+
+use crate::error::AddressRefused;
+
+/// Identifies one submitted delivery within its dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeliveryId(pub(crate) u64);
+
+impl DeliveryId {
+    /// The number behind the id (unique per dispatcher, increasing in submission order).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "d{}", self.0)
+    }
+}
+
+/// How a delivery ended, as seen by the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryOutcome {
+    /// The endpoint acknowledged the event.
+    Delivered {
+        /// Attempts made, including the successful one.
+        attempts: u32,
+        /// The acknowledging status.
+        status: u16,
+    },
+    /// The retry policy gave up: a final status (4xx under the TinyFish policy) or no attempts
+    /// left.
+    Failed {
+        /// Attempts made.
+        attempts: u32,
+        /// What the last attempt produced.
+        last: AttemptResult,
+    },
+    /// The destination resolved only to forbidden addresses. Not retried: fix the URL or opt in
+    /// to local addresses.
+    Refused {
+        /// Attempts made, including the refused one (0 when the refusal came before any).
+        attempts: u32,
+        /// Which addresses were refused and why.
+        reason: AddressRefused,
+    },
+    /// The dispatcher shut down before the delivery finished (or its driver stopped). The event
+    /// may or may not have reached the endpoint; send it again from your own records.
+    Abandoned {
+        /// Attempts started before the shutdown.
+        attempts: u32,
+    },
+}
+
+impl DeliveryOutcome {
+    /// Attempts made.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            DeliveryOutcome::Delivered { attempts, .. }
+            | DeliveryOutcome::Failed { attempts, .. }
+            | DeliveryOutcome::Refused { attempts, .. }
+            | DeliveryOutcome::Abandoned { attempts } => *attempts,
+        }
+    }
+
+    /// Whether the endpoint acknowledged the event.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, DeliveryOutcome::Delivered { .. })
+    }
+}
+
+impl From<Outcome> for DeliveryOutcome {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Delivered { attempts, status } => {
+                DeliveryOutcome::Delivered { attempts, status }
+            }
+            Outcome::Failed { attempts, last } => DeliveryOutcome::Failed { attempts, last },
+            // The core's outcome is non-exhaustive; a future variant is reported as a failure of
+            // unknown cause rather than silently as a success.
+            other => DeliveryOutcome::Failed {
+                attempts: other.attempts(),
+                last: AttemptResult::Network(runhook::NetworkErrorKind::Other),
+            },
+        }
+    }
+}
+
+/// One finished attempt, as published on [`Dispatcher::subscribe`](crate::Dispatcher::subscribe)
+/// and logged with `tracing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttemptReport {
+    /// The delivery this attempt belongs to.
+    pub delivery_id: DeliveryId,
+    /// The URL the event was posted to.
+    pub url: Arc<str>,
+    /// The attempt number, 1-based.
+    pub attempt: u32,
+    /// The policy's maximum number of attempts.
+    pub max_attempts: u32,
+    /// The response status, if a response head arrived.
+    pub status: Option<u16>,
+    /// What went wrong below HTTP (connect, TLS, reset, body, timeout, refused address), if
+    /// anything.
+    pub error: Option<String>,
+    /// The result fed to the retry policy; `None` when the address was refused (a refusal ends
+    /// the delivery without consulting the policy).
+    pub result: Option<AttemptResult>,
+    /// From the start of the attempt to its result.
+    pub latency: Duration,
+    /// The wait before the next attempt, or `None` when this was the last one.
+    pub retry_in: Option<Duration>,
+    /// The start of the response body (at most the configured excerpt length, lossy UTF-8).
+    pub body_excerpt: String,
+    /// Whether the body was longer than the excerpt.
+    pub body_truncated: bool,
+    /// How the delivery ended, on the report of its last attempt; `None` otherwise.
+    pub outcome: Option<DeliveryOutcome>,
+}
+
+/// What [`Dispatcher::shutdown`](crate::Dispatcher::shutdown) left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Deliveries that finished (delivered, failed or refused) during the grace period.
+    pub finished: usize,
+    /// Deliveries that were still pending or in flight when the grace period ended, or whose
+    /// next attempt would have started after it. Their handles resolve to
+    /// [`DeliveryOutcome::Abandoned`].
+    pub abandoned: Vec<DeliveryId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_convert_and_answer() {
+        let delivered = DeliveryOutcome::from(Outcome::Delivered {
+            attempts: 3,
+            status: 200,
+        });
+        assert!(delivered.is_delivered());
+        assert_eq!(delivered.attempts(), 3);
+        let failed = DeliveryOutcome::from(Outcome::Failed {
+            attempts: 1,
+            last: AttemptResult::status(404),
+        });
+        assert!(!failed.is_delivered());
+        assert_eq!(DeliveryOutcome::Abandoned { attempts: 2 }.attempts(), 2);
+        assert_eq!(DeliveryId(7).to_string(), "d7");
+    }
+}
