@@ -7,7 +7,8 @@
 //! - [`events`]: the typed envelope and run model, lossless and forward compatible.
 //! - [`delivery`]: sending: the retry policy and the delivery state machine (drain contract).
 //! - [`endpoint`]: where a sender may deliver: webhook URL rules and IP-address classes.
-//! - [`receive`]: receiving: from an HTTP request to an accepted event or a rejection.
+//! - [`receive`](mod@receive): receiving: from an HTTP request to an accepted event or a
+//!   rejection.
 //! - [`ledger`]: the idempotency ledger: claim, complete, release, with leases and retention.
 //! - [`outcome`]: the handler contract and the status code of every way a delivery ends.
 //!

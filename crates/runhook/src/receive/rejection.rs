@@ -19,7 +19,8 @@ pub enum RejectionKind {
     /// The body is not well-formed UTF-8 JSON: bad bytes, bad syntax, nesting deeper than 128
     /// levels, a number out of range, a key repeated in one object (400).
     MalformedJson,
-    /// The body is JSON but not a webhook: not an object, a field missing or of the wrong type (400).
+    /// The body is JSON but not a webhook: not an object, a field missing or of the wrong type
+    /// (400).
     InvalidEvent,
     /// The fields parse but disagree: event ⇔ status, `data.run_id` or `data.status` differ from
     /// the envelope (400).

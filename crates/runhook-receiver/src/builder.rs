@@ -1,0 +1,73 @@
+//! Assembling a [`Receiver`]: configuration, store, observer, clock.
+
+use std::fmt;
+use std::sync::Arc;
+
+use runhook::ledger::IdempotencyStore;
+
+use crate::{Clock, Handler, Observer, Receiver, ReceiverConfig, SystemClock};
+
+/// Builds a [`Receiver`]; see [`Receiver::builder`].
+pub struct ReceiverBuilder {
+    config: ReceiverConfig,
+    store: Option<Arc<dyn IdempotencyStore>>,
+    handler: Arc<dyn Handler>,
+    observer: Option<Arc<dyn Observer>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ReceiverBuilder {
+    pub(crate) fn new(handler: Arc<dyn Handler>) -> Self {
+        ReceiverBuilder {
+            config: ReceiverConfig::default(),
+            store: None,
+            handler,
+            observer: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The configuration (default: [`ReceiverConfig::default`]).
+    pub fn config(mut self, config: ReceiverConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The idempotency store (default: a [`MemoryLedger`](runhook::MemoryLedger) of default
+    /// capacity).
+    pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// An observer told how every delivery ended (default: none; tracing always logs).
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The wall clock passed to the store (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The receiver.
+    pub fn build(self) -> Receiver {
+        Receiver::from_parts(
+            self.config,
+            self.store,
+            self.handler,
+            self.observer,
+            self.clock,
+        )
+    }
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

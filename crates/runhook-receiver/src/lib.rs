@@ -1,0 +1,62 @@
+//! # runhook-receiver
+//!
+//! Receives TinyFish-style agent-run webhooks on tokio, correctly under retries, concurrency and
+//! slow handlers: the orchestration every web-framework adapter calls, so adapters hold no
+//! protocol logic (see `docs/receiving.md`).
+//!
+//! A [`Receiver`] takes the raw request (method, headers, body bytes) and:
+//! 1. runs [`runhook::receive()`] (405, 413, 401, 415, 400 for bad requests);
+//! 2. claims the event's idempotency key in an [`IdempotencyStore`](runhook::IdempotencyStore)
+//!    (a duplicate gets 200 without a call, one still in flight 503 + `Retry-After`, a store
+//!    failure 503: never processed without deduplication);
+//! 3. calls the [`Handler`] in its own task, under a deadline (8 s by default);
+//! 4. completes or releases the claim and answers from the handler's [`HandlerOutcome`]:
+//!    `Ok` 200, `Retry` 503, `Reject` 422; a panic or a passed deadline 503.
+//!
+//! ```
+//! use http::{HeaderMap, HeaderValue, Method, header::CONTENT_TYPE};
+//! use runhook::HandlerOutcome;
+//! use runhook_receiver::{Receiver, Router};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//!     println!("{}: {:?}", run.run_id, run.data.result.value());
+//!     HandlerOutcome::Ok
+//! }));
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+//! let body = r#"{"event":"run.completed","run_id":"r1","status":"COMPLETED",
+//!               "data":{"result":{"title":"Example Domain"}}}"#;
+//!
+//! let first = receiver.receive(&Method::POST, &headers, body.into()).await;
+//! assert_eq!(first.status, 200);
+//! let again = receiver.receive(&Method::POST, &headers, body.into()).await;
+//! assert_eq!(again.status, 200); // a duplicate: the handler is not called twice
+//! # }
+//! ```
+//!
+//! With the `testing` feature, [`testing::run_conformance_suite`] checks an adapter over real
+//! HTTP against the shared table of cases in `fixtures/vectors/receive.json`.
+
+mod body;
+mod builder;
+mod config;
+mod handler;
+mod observe;
+mod receiver;
+mod response;
+mod router;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use builder::ReceiverBuilder;
+pub use config::{Clock, ReceiverConfig, SystemClock};
+pub use handler::{Handler, HandlerFn, handler_fn};
+pub use observe::{Observer, Report};
+pub use receiver::Receiver;
+pub use response::WebhookResponse;
+pub use router::Router;
+
+pub use runhook::HandlerOutcome;

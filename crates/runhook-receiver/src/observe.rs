@@ -1,0 +1,95 @@
+//! Reports of how each delivery ended, for logs, metrics and `runhook listen`.
+
+use std::time::Duration;
+
+use runhook::ReceiveOutcome;
+use runhook::ledger::IdempotencyKey;
+use runhook::receive::RejectionKind;
+
+/// How one delivery ended. A delivery whose handler outlived the deadline gives two reports: the
+/// 503 that was sent, then (with `late` set) the handler's own outcome when it finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Report {
+    /// How it ended.
+    pub outcome: ReceiveOutcome,
+    /// The status code sent (for a late report: the one the outcome maps to, not sent).
+    pub status: u16,
+    /// The run, if the body named one.
+    pub run_id: Option<String>,
+    /// The event type, if the body was a webhook.
+    pub event: Option<String>,
+    /// The idempotency key, if the event had one.
+    pub key: Option<IdempotencyKey>,
+    /// For a request refused before the handler, why.
+    pub rejection: Option<RejectionKind>,
+    /// What happened, in words.
+    pub reason: String,
+    /// Whether this reports a handler that finished after its response had been sent.
+    pub late: bool,
+    /// Time from arrival to this report.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Logs the report as the one `tracing` event of its request.
+    pub(crate) fn log(&self) {
+        let report = self;
+        let outcome = report.outcome.as_str();
+        let (status, reason, late) = (report.status, report.reason.as_str(), report.late);
+        let elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX);
+        match report.outcome {
+            ReceiveOutcome::StoreUnavailable | ReceiveOutcome::HandlerPanicked => {
+                tracing::error!(
+                    status,
+                    outcome,
+                    reason,
+                    late,
+                    elapsed_ms,
+                    "webhook not processed"
+                );
+            }
+            ReceiveOutcome::DeadlinePassed | ReceiveOutcome::Retry => {
+                tracing::warn!(
+                    status,
+                    outcome,
+                    reason,
+                    late,
+                    elapsed_ms,
+                    "webhook to be retried"
+                );
+            }
+            _ => tracing::info!(
+                status,
+                outcome,
+                reason,
+                late,
+                elapsed_ms,
+                "webhook answered"
+            ),
+        }
+    }
+}
+
+/// Receives a [`Report`] for every delivery. Called inline: keep it quick (a channel send, a log
+/// line, a counter).
+pub trait Observer: Send + Sync + 'static {
+    /// Called once per response, and once more for a handler that finished late.
+    fn observe(&self, report: &Report);
+}
+
+impl<F> Observer for F
+where
+    F: Fn(&Report) + Send + Sync + 'static,
+{
+    fn observe(&self, report: &Report) {
+        self(report)
+    }
+}
+
+/// Sends each report to a channel (dropped if the receiving end is gone).
+impl Observer for tokio::sync::mpsc::UnboundedSender<Report> {
+    fn observe(&self, report: &Report) {
+        let _ = self.send(report.clone());
+    }
+}

@@ -1,0 +1,194 @@
+//! The receiver each case runs against: a scripted, recording handler and the chosen store.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use http::HeaderMap;
+use runhook::ledger::{
+    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger, StoreError,
+};
+use runhook::receive::{AuthError, Authenticator};
+use runhook::{Event, HandlerOutcome};
+use tokio::sync::watch;
+
+use super::vectors::{Behaviour, Call, Case, StoreSetup};
+use crate::{Handler, Receiver, ReceiverConfig};
+
+/// The header and value the `auth` setup requires.
+pub(crate) const TOKEN_HEADER: &str = "x-conformance-token";
+const TOKEN: &str = "let-me-in";
+
+/// Records every call and behaves as the case's script says.
+pub(crate) struct Recorder {
+    script: Vec<Behaviour>,
+    calls: Mutex<Vec<Call>>,
+    gate: watch::Receiver<bool>,
+}
+
+impl Recorder {
+    pub(crate) fn calls(&self) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl Handler for Recorder {
+    async fn handle(&self, event: Event) -> HandlerOutcome {
+        let index = {
+            let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+            calls.push(Call {
+                event: event.name().to_owned(),
+                run_id: event.run_id().map(str::to_owned),
+            });
+            calls.len() - 1
+        };
+        let behaviour = self
+            .script
+            .get(index)
+            .or_else(|| self.script.last())
+            .copied()
+            .unwrap_or(Behaviour::Ok);
+        match behaviour {
+            Behaviour::Ok => HandlerOutcome::Ok,
+            Behaviour::Retry => {
+                HandlerOutcome::retry("conformance: a transient failure on purpose")
+            }
+            Behaviour::Reject => {
+                HandlerOutcome::reject("conformance: a permanent rejection on purpose")
+            }
+            Behaviour::Panic => panic!("conformance: the handler panics on purpose"),
+            Behaviour::Gate => {
+                let mut gate = self.gate.clone();
+                let _ = gate.wait_for(|open| *open).await;
+                HandlerOutcome::Ok
+            }
+        }
+    }
+}
+
+/// A store that is down.
+#[derive(Debug)]
+struct Unavailable;
+
+fn down() -> StoreError {
+    StoreError::Unavailable {
+        message: "conformance: the store is down on purpose".to_owned(),
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for Unavailable {
+    async fn claim(
+        &self,
+        _: &IdempotencyKey,
+        _: SystemTime,
+        _: Duration,
+    ) -> Result<Claim, StoreError> {
+        Err(down())
+    }
+    async fn complete(
+        &self,
+        _: &IdempotencyKey,
+        _: ClaimToken,
+        _: SystemTime,
+        _: Duration,
+    ) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn release(
+        &self,
+        _: &IdempotencyKey,
+        _: ClaimToken,
+        _: SystemTime,
+    ) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn state(&self, _: &IdempotencyKey, _: SystemTime) -> Result<KeyState, StoreError> {
+        Err(down())
+    }
+}
+
+/// Requires `x-conformance-token: let-me-in`.
+#[derive(Debug)]
+struct Token;
+
+impl Authenticator for Token {
+    fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), AuthError> {
+        match headers.get(TOKEN_HEADER) {
+            None => Err(AuthError::MissingHeader {
+                header: TOKEN_HEADER.to_owned(),
+            }),
+            Some(value) if value == TOKEN => Ok(()),
+            Some(_) => Err(AuthError::Invalid {
+                reason: "the conformance token does not match".to_owned(),
+            }),
+        }
+    }
+}
+
+/// A receiver set up for one case, with handles to inspect and steer it.
+pub(crate) struct Harness {
+    pub(crate) receiver: Receiver,
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) ledger: Option<Arc<MemoryLedger>>,
+    gate: watch::Sender<bool>,
+}
+
+impl Harness {
+    pub(crate) fn new(case: &Case) -> Self {
+        let (gate, gate_rx) = watch::channel(false);
+        let recorder = Arc::new(Recorder {
+            script: case.setup.handler.clone(),
+            calls: Mutex::new(Vec::new()),
+            gate: gate_rx,
+        });
+        let mut config = ReceiverConfig::default();
+        if let Some(ms) = case.setup.deadline_ms {
+            config = config.with_deadline(Duration::from_millis(ms));
+        }
+        if case.setup.auth {
+            config = config.with_authenticator(Token);
+        }
+        let (store, ledger): (Arc<dyn IdempotencyStore>, _) = match case.setup.store {
+            StoreSetup::Memory => {
+                let ledger = Arc::new(MemoryLedger::new());
+                (ledger.clone(), Some(ledger))
+            }
+            StoreSetup::Full => {
+                let ledger = Arc::new(MemoryLedger::with_capacity(1));
+                // A live claim that nobody settles: the ledger has no room for another key.
+                let _ = ledger.claim(
+                    &IdempotencyKey::new("occupant"),
+                    SystemTime::now(),
+                    Duration::from_secs(3600),
+                );
+                (ledger.clone(), Some(ledger))
+            }
+            StoreSetup::Unavailable => (Arc::new(Unavailable), None),
+        };
+        let receiver = Receiver::builder(Arc::clone(&recorder))
+            .config(config)
+            .store(store)
+            .build();
+        Harness {
+            receiver,
+            recorder,
+            ledger,
+            gate,
+        }
+    }
+
+    pub(crate) fn open_gate(&self) {
+        let _ = self.gate.send(true);
+    }
+
+    /// The ledger state of `key` now, if the case's store can be inspected.
+    pub(crate) fn state(&self, key: &str) -> Option<KeyState> {
+        let ledger = self.ledger.as_ref()?;
+        Some(ledger.state(&IdempotencyKey::new(key), SystemTime::now()))
+    }
+}

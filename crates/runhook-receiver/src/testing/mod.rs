@@ -1,0 +1,52 @@
+//! The conformance suite every adapter runs over real HTTP (feature `testing`).
+//!
+//! One table of cases, [`fixtures/vectors/receive.json`], each a sequence of requests with the
+//! status expected for each, the handler calls expected and the idempotency ledger afterwards:
+//! every row of PROTOCOL.md §4.3, the documented examples, content types, methods, the body
+//! limit, hostile bodies, duplicates (sequential and concurrent), handler retries, rejections and
+//! panics, the deadline and a failing store.
+//!
+//! An adapter implements [`HttpIntegration`] in a test and calls [`run_conformance_suite`]; the
+//! suite builds a fresh [`Receiver`](crate::Receiver) per case (scripted handler, chosen store),
+//! asks the integration to serve it on 127.0.0.1, and talks to it with a plain HTTP/1.1 client.
+//!
+//! [`fixtures/vectors/receive.json`]: https://github.com/runhook/runhook/blob/main/fixtures/vectors/receive.json
+
+mod client;
+mod harness;
+mod integration;
+mod suite;
+mod vectors;
+
+pub use integration::{HttpIntegration, TestServer};
+
+/// The names of the cases, in the order they run.
+pub fn case_names() -> Vec<String> {
+    match vectors::cases() {
+        Ok(cases) => cases.into_iter().map(|case| case.name).collect(),
+        Err(problem) => panic!("{problem}"),
+    }
+}
+
+/// Runs every case against `I`, then panics with the list of failed cases and their problems,
+/// if any. Call it from a `#[tokio::test(flavor = "multi_thread")]`.
+pub async fn run_conformance_suite<I: HttpIntegration>() {
+    let cases = match vectors::cases() {
+        Ok(cases) => cases,
+        Err(problem) => panic!("{problem}"),
+    };
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(problems) = suite::run_case::<I>(case).await {
+            failures.push(format!("  {}:\n    {}", case.name, problems.join("\n    ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} receive conformance cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    println!("receive conformance: all {} cases hold", cases.len());
+}

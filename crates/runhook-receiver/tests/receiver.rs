@@ -1,0 +1,453 @@
+//! The receive pipeline without HTTP: deadlines on tokio's paused clock, leases on a manual
+//! clock, routing, observers, body limits and store failures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, HeaderValue, Method};
+use http_body::{Body, Frame};
+use http_body_util::Full;
+use runhook::ledger::{
+    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger, StoreError,
+};
+use runhook::{Event, HandlerOutcome, ReceiveOutcome};
+use runhook_receiver::{
+    Clock, Receiver, ReceiverConfig, Report, Router, WebhookResponse, handler_fn,
+};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+fn headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers
+}
+
+fn body(event: &str, run_id: &str) -> Bytes {
+    let status = match event {
+        "run.completed" => "COMPLETED",
+        "run.failed" => "FAILED",
+        "run.cancelled" => "CANCELLED",
+        _ => "RUNNING",
+    };
+    Bytes::from(format!(
+        r#"{{"event":"{event}","run_id":"{run_id}","status":"{status}","data":{{}}}}"#
+    ))
+}
+
+async fn post(receiver: &Receiver, body: Bytes) -> WebhookResponse {
+    receiver.receive(&Method::POST, &headers(), body).await
+}
+
+fn json(response: &WebhookResponse) -> Value {
+    serde_json::from_slice(&response.body).unwrap()
+}
+
+/// Counts calls; sleeps `delay` (on tokio's clock) before answering `outcome`.
+fn slow_handler(
+    calls: Arc<AtomicUsize>,
+    delay: Duration,
+) -> impl Fn(Event) -> Pin<Box<dyn Future<Output = HandlerOutcome> + Send>> + Send + Sync + 'static
+{
+    move |_event| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            HandlerOutcome::Ok
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_handler_gets_503_then_finishes_in_the_background() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
+    let receiver = Receiver::builder(handler_fn(slow_handler(
+        calls.clone(),
+        Duration::from_secs(30),
+    )))
+    .observer(reports)
+    .build();
+    assert_eq!(receiver.config().deadline, Duration::from_secs(8));
+
+    let started = tokio::time::Instant::now();
+    let first = post(&receiver, body("run.completed", "r1")).await;
+    assert_eq!(first.status, 503);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(8),
+        "answered at the deadline"
+    );
+    assert_eq!(json(&first)["outcome"], "deadline_passed");
+
+    // Meanwhile, a redelivery is in flight: 503 with a Retry-After no longer than the deadline.
+    let second = post(&receiver, body("run.completed", "r1")).await;
+    assert_eq!(second.status, 503);
+    assert_eq!(second.headers[RETRY_AFTER], "8");
+    assert_eq!(json(&second)["outcome"], "in_flight");
+
+    // The handler finishes in the background and completes the key.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let third = post(&receiver, body("run.completed", "r1")).await;
+    assert_eq!(third.status, 200);
+    assert_eq!(json(&third)["outcome"], "duplicate");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let outcomes: Vec<(ReceiveOutcome, u16, bool)> =
+        std::iter::from_fn(|| reported.try_recv().ok())
+            .map(|r| (r.outcome, r.status, r.late))
+            .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (ReceiveOutcome::DeadlinePassed, 503, false),
+            (ReceiveOutcome::InFlight, 503, false),
+            (ReceiveOutcome::Accepted, 200, true),
+            (ReceiveOutcome::Duplicate, 200, false),
+        ]
+    );
+}
+
+/// A wall clock the test moves by hand.
+#[derive(Debug, Clone)]
+struct ManualClock(Arc<Mutex<SystemTime>>);
+
+impl ManualClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_lease_is_taken_over_by_the_next_delivery() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let clock = ManualClock(Arc::new(Mutex::new(SystemTime::UNIX_EPOCH)));
+    let ledger = Arc::new(MemoryLedger::new());
+    let receiver = Receiver::builder(handler_fn(slow_handler(
+        calls.clone(),
+        Duration::from_secs(3600),
+    )))
+    .config(
+        ReceiverConfig::default()
+            .with_deadline(Duration::from_secs(1))
+            .with_lease(Duration::from_secs(60)),
+    )
+    .store(ledger.clone())
+    .clock(clock.clone())
+    .build();
+
+    assert_eq!(post(&receiver, body("run.failed", "r1")).await.status, 503);
+    assert_eq!(post(&receiver, body("run.failed", "r1")).await.status, 503);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "in flight: not called twice"
+    );
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(post(&receiver, body("run.failed", "r1")).await.status, 503);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "the lease ran out: taken over"
+    );
+}
+
+#[tokio::test]
+async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = |seen: &Arc<Mutex<Vec<String>>>, what: String| seen.lock().unwrap().push(what);
+    let (a, b, c, d) = (seen.clone(), seen.clone(), seen.clone(), seen.clone());
+    let router = Router::new()
+        .on_completed(move |run| {
+            log(&a, format!("completed {}", run.run_id));
+            async { HandlerOutcome::Ok }
+        })
+        .on_failed(move |run| {
+            log(&b, format!("failed {}", run.run_id));
+            async { Err::<(), _>("the database is down") }
+        })
+        .on_cancelled(move |run| {
+            log(&c, format!("cancelled {}", run.run_id));
+            async { HandlerOutcome::reject("cancellations are not accepted here") }
+        })
+        .on_unknown(move |event| {
+            log(&d, format!("unknown {}", event.event));
+            async { HandlerOutcome::Ok }
+        });
+    let receiver = Receiver::new(router);
+    assert_eq!(
+        post(&receiver, body("run.completed", "a")).await.status,
+        200
+    );
+    let retry = post(&receiver, body("run.failed", "b")).await;
+    assert_eq!(retry.status, 503);
+    assert!(
+        json(&retry)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the database is down")
+    );
+    let reject = post(&receiver, body("run.cancelled", "c")).await;
+    assert_eq!(reject.status, 422);
+    assert!(
+        json(&reject)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not accepted here")
+    );
+    assert_eq!(post(&receiver, body("run.started", "d")).await.status, 200);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "completed a",
+            "failed b",
+            "cancelled c",
+            "unknown run.started"
+        ]
+    );
+
+    let empty = Receiver::new(Router::new());
+    for event in ["run.completed", "run.failed", "run.cancelled", "run.paused"] {
+        assert_eq!(post(&empty, body(event, "x")).await.status, 200, "{event}");
+    }
+}
+
+#[tokio::test]
+async fn rejections_say_why_in_json_with_the_right_headers() {
+    let receiver = Receiver::new(Router::new());
+    let get = receiver
+        .receive(&Method::GET, &headers(), Bytes::new())
+        .await;
+    assert_eq!(get.status, 405);
+    assert_eq!(get.headers["allow"], "POST");
+    assert_eq!(json(&get)["kind"], "method_not_allowed");
+
+    let text = receiver
+        .receive(&Method::POST, &HeaderMap::new(), body("run.completed", "r"))
+        .await;
+    assert_eq!(text.status, 415);
+    assert_eq!(text.headers[CONTENT_TYPE], "application/json");
+    assert!(
+        json(&text)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Content-Type")
+    );
+
+    let bad = post(&receiver, Bytes::from_static(br#"{"event":"run.completed","run_id":"r","status":"COMPLETED","data":{"num_of_steps":"2"}}"#)).await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(json(&bad)["pointer"], "/data/num_of_steps");
+    assert_eq!(json(&bad)["kind"], "invalid_event");
+
+    let too_large = receiver.too_large(Some(5_000_000));
+    assert_eq!(too_large.status, 413);
+    assert!(
+        json(&too_large)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("5000000")
+    );
+    let http = too_large.into_http();
+    assert_eq!(http.status(), 413);
+}
+
+/// A body that fails on the first read, like a client that went away.
+struct Broken;
+
+impl Body for Broken {
+    type Data = Bytes;
+    type Error = &'static str;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(Some(Err("connection reset by peer")))
+    }
+}
+
+#[tokio::test]
+async fn receive_body_enforces_the_limit_while_reading() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let receiver = Receiver::builder(handler_fn(slow_handler(calls.clone(), Duration::ZERO)))
+        .config(ReceiverConfig::default().with_max_body_bytes(100))
+        .build();
+    assert_eq!(receiver.max_body_bytes(), 100);
+    let fits = body("run.completed", "r1");
+    let ok = receiver
+        .receive_body(&Method::POST, &headers(), Full::new(fits.clone()))
+        .await;
+    assert_eq!(ok.status, 200);
+
+    let big = Full::new(Bytes::from(vec![b' '; 150]));
+    let over = receiver.receive_body(&Method::POST, &headers(), big).await;
+    assert_eq!(over.status, 413);
+    assert!(
+        json(&over)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("150 bytes")
+    );
+    // Far over (more than twice the limit): reading stops.
+    let huge = Full::new(Bytes::from(vec![b' '; 1000]));
+    assert_eq!(
+        receiver
+            .receive_body(&Method::POST, &headers(), huge)
+            .await
+            .status,
+        413
+    );
+    // The method is still checked first.
+    let huge = Full::new(Bytes::from(vec![b' '; 1000]));
+    assert_eq!(
+        receiver
+            .receive_body(&Method::PUT, &headers(), huge)
+            .await
+            .status,
+        405
+    );
+    // A declared length far over the limit is refused without reading.
+    let mut declared = headers();
+    declared.insert(CONTENT_LENGTH, HeaderValue::from_static("10000000"));
+    assert_eq!(
+        receiver
+            .receive_body(&Method::POST, &declared, Broken)
+            .await
+            .status,
+        413
+    );
+    // A body that cannot be read is a 400.
+    let broken = receiver
+        .receive_body(&Method::POST, &headers(), Broken)
+        .await;
+    assert_eq!(broken.status, 400);
+    assert!(
+        json(&broken)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("connection reset")
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Claims work; completing fails.
+struct CannotComplete(MemoryLedger);
+
+#[async_trait]
+impl IdempotencyStore for CannotComplete {
+    async fn claim(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        self.0.claim(key, now, lease)
+    }
+    async fn complete(
+        &self,
+        _: &IdempotencyKey,
+        _: ClaimToken,
+        _: SystemTime,
+        _: Duration,
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable {
+            message: "connection lost".into(),
+        })
+    }
+    async fn release(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.0.release(key, token, now)
+    }
+    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
+        Ok(self.0.state(key, now))
+    }
+}
+
+#[tokio::test]
+async fn a_failure_to_complete_does_not_undo_a_processed_event() {
+    let receiver = Receiver::builder(Router::new())
+        .store(Arc::new(CannotComplete(MemoryLedger::new())))
+        .build();
+    let response = post(&receiver, body("run.completed", "r1")).await;
+    assert_eq!(
+        response.status, 200,
+        "the work is done; the sender must not retry"
+    );
+    let key = IdempotencyKey::new("r1");
+    assert_eq!(
+        receiver
+            .store()
+            .state(&key, SystemTime::now())
+            .await
+            .unwrap(),
+        KeyState::InFlight,
+        "the claim stays until its lease runs out"
+    );
+}
+
+#[tokio::test]
+async fn the_observer_sees_every_outcome() {
+    let reports = Arc::new(Mutex::new(Vec::<Report>::new()));
+    let sink = reports.clone();
+    let receiver = Receiver::builder(Router::new())
+        .observer(move |report: &Report| sink.lock().unwrap().push(report.clone()))
+        .build();
+    post(&receiver, body("run.completed", "r1")).await;
+    post(&receiver, body("run.completed", "r1")).await;
+    post(&receiver, Bytes::from_static(b"[]")).await;
+    let reports = reports.lock().unwrap();
+    let summary: Vec<_> = reports
+        .iter()
+        .map(|r| (r.outcome, r.status, r.run_id.as_deref(), r.event.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                ReceiveOutcome::Accepted,
+                200,
+                Some("r1"),
+                Some("run.completed")
+            ),
+            (
+                ReceiveOutcome::Duplicate,
+                200,
+                Some("r1"),
+                Some("run.completed")
+            ),
+            (ReceiveOutcome::Invalid, 400, None, None),
+        ]
+    );
+    assert_eq!(reports[0].key, Some(IdempotencyKey::new("r1")));
+    assert!(reports[2].reason.contains("JSON object"));
+}
+
+#[test]
+fn the_futures_are_send_so_any_framework_can_await_them() {
+    fn assert_send<T: Send>(_: &T) {}
+    let receiver = Receiver::new(Router::new());
+    let headers = headers();
+    let receive = receiver.receive(&Method::POST, &headers, Bytes::new());
+    assert_send(&receive);
+    let receive_body = receiver.receive_body(&Method::POST, &headers, Full::new(Bytes::new()));
+    assert_send(&receive_body);
+    fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+    assert_clone_send_sync::<Receiver>();
+}
