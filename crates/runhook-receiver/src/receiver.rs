@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -11,6 +12,7 @@ use runhook::outcome::{ClaimAction, Disposition, decide};
 use runhook::receive::{Rejection, RejectionKind, Verdict, check_method};
 use runhook::{Event, HandlerOutcome, ReceiveDecision};
 use tokio::sync::oneshot;
+use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, Span, field};
 
@@ -227,9 +229,9 @@ impl Receiver {
         tokio::spawn(
             async move {
                 let handler = Arc::clone(&inner.handler);
-                let joined =
-                    tokio::spawn(async move { handler.handle(event).await }.in_current_span())
-                        .await;
+                let running =
+                    tokio::spawn(async move { handler.handle(event).await }.in_current_span());
+                let joined = inner.hold_claim_while(claim.as_ref(), running).await;
                 let (disposition, reason) = match &joined {
                     Ok(outcome) => (Disposition::Handled(outcome), handled_reason(outcome)),
                     Err(error) => (Disposition::Panicked, panicked_reason(error)),
@@ -305,6 +307,39 @@ impl Receiver {
 }
 
 impl Inner {
+    /// Waits for the handler task, renewing the claim every half lease while it runs, so the
+    /// claim stays held until the handler finishes however long it takes (past the response
+    /// deadline, past one lease). A failed renewal is logged: the store no longer vouches that no
+    /// other delivery processes the event.
+    async fn hold_claim_while(
+        &self,
+        claim: Option<&(IdempotencyKey, ClaimToken)>,
+        mut running: JoinHandle<HandlerOutcome>,
+    ) -> Result<HandlerOutcome, JoinError> {
+        let Some((key, token)) = claim else {
+            return running.await;
+        };
+        let lease = self.config.lease;
+        let period = (lease / 2).max(Duration::from_millis(1));
+        let mut renewals = tokio::time::interval_at(Instant::now() + period, period);
+        loop {
+            tokio::select! {
+                joined = &mut running => return joined,
+                _ = renewals.tick() => {
+                    let now = self.clock.now();
+                    if let Err(error) = self.store.renew(key, *token, now, lease).await {
+                        tracing::warn!(
+                            key = %key,
+                            %error,
+                            "could not renew the claim while the handler runs; another delivery \
+                             may process this event too"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Completes or releases the claim as decided. A failure is logged, not answered: the
     /// handler's outcome stands and the lease runs out by itself.
     async fn settle(&self, claim: Option<&(IdempotencyKey, ClaimToken)>, action: ClaimAction) {

@@ -166,6 +166,59 @@ async fn an_expired_lease_is_taken_over_by_the_next_delivery() {
     );
 }
 
+/// A wall clock that follows tokio's (paused) clock, so leases and timers move together.
+#[derive(Debug, Clone)]
+struct VirtualWallClock(tokio::time::Instant);
+
+impl Clock for VirtualWallClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH + self.0.elapsed()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_longer_than_its_lease_keeps_its_claim_until_it_finishes() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let receiver = Receiver::builder(handler_fn(slow_handler(
+        calls.clone(),
+        Duration::from_secs(10),
+    )))
+    .config(
+        ReceiverConfig::default()
+            .with_deadline(Duration::from_millis(100))
+            .with_lease(Duration::from_secs(1)),
+    )
+    .clock(VirtualWallClock(tokio::time::Instant::now()))
+    .build();
+
+    assert_eq!(
+        post(&receiver, body("run.completed", "r1")).await.status,
+        503
+    );
+    // Many leases later, the handler still runs: redeliveries must wait, not run it again.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let again = post(&receiver, body("run.completed", "r1")).await;
+        assert_eq!(again.status, 503, "still in flight");
+        assert!(again.headers.contains_key(http::header::RETRY_AFTER));
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the claim was renewed, never taken over"
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        post(&receiver, body("run.completed", "r1")).await.status,
+        200
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "done: a duplicate, not a second call"
+    );
+}
+
 #[tokio::test]
 async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -374,6 +427,15 @@ impl IdempotencyStore for CannotComplete {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         self.0.release(key, token, now)
+    }
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        self.0.renew(key, token, now, lease)
     }
     async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
         Ok(self.0.state(key, now))

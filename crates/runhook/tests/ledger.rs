@@ -105,6 +105,31 @@ fn an_expired_lease_is_taken_over_and_fences_the_old_holder() {
 }
 
 #[test]
+fn renewing_extends_the_lease_and_fences_a_taken_over_holder() {
+    let ledger = MemoryLedger::new();
+    let lease = Duration::from_secs(10);
+    let token = acquire(&ledger, "r1", at(0));
+    ledger.renew(&key("r1"), token, at(8), lease).unwrap();
+    assert_eq!(
+        ledger.claim(&key("r1"), at(15), lease).unwrap(),
+        Claim::InFlight {
+            retry_after: Duration::from_secs(3)
+        },
+        "renewed at 8 s for 10 s: held until 18 s"
+    );
+    let other = acquire(&ledger, "r1", at(18));
+    assert!(matches!(
+        ledger.renew(&key("r1"), token, at(19), lease),
+        Err(StoreError::NotHeld { .. })
+    ));
+    ledger.renew(&key("r1"), other, at(19), lease).unwrap();
+    assert!(matches!(
+        ledger.renew(&key("absent"), other, at(19), lease),
+        Err(StoreError::NotHeld { .. })
+    ));
+}
+
+#[test]
 fn a_holder_past_its_lease_may_still_complete_if_nobody_took_over() {
     let ledger = MemoryLedger::new();
     let token = acquire(&ledger, "r1", at(0));

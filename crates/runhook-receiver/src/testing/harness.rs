@@ -107,6 +107,15 @@ impl IdempotencyStore for Unavailable {
     ) -> Result<(), StoreError> {
         Err(down())
     }
+    async fn renew(
+        &self,
+        _: &IdempotencyKey,
+        _: ClaimToken,
+        _: SystemTime,
+        _: Duration,
+    ) -> Result<(), StoreError> {
+        Err(down())
+    }
     async fn state(&self, _: &IdempotencyKey, _: SystemTime) -> Result<KeyState, StoreError> {
         Err(down())
     }

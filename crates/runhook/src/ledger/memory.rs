@@ -148,6 +148,21 @@ impl MemoryLedger {
         self.lock().take_claim(key, token)
     }
 
+    /// See [`IdempotencyStore::renew`].
+    pub fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.take_claim(key, token)?;
+        let until = later(now, lease);
+        inner.insert(key.clone(), Entry::InFlight { token, until });
+        Ok(())
+    }
+
     /// See [`IdempotencyStore::state`].
     pub fn state(&self, key: &IdempotencyKey, now: SystemTime) -> KeyState {
         match self.lock().entries.get(key) {
@@ -275,6 +290,16 @@ impl IdempotencyStore for MemoryLedger {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         MemoryLedger::release(self, key, token, now)
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        MemoryLedger::renew(self, key, token, now, lease)
     }
 
     async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {

@@ -48,6 +48,18 @@ pub trait IdempotencyStore: Send + Sync {
         now: SystemTime,
     ) -> Result<(), StoreError>;
 
+    /// Extends the lease of the claim `token` holds on `key` to `now + lease`, so a handler that
+    /// runs longer than one lease keeps its claim (a receiver renews while its handler runs).
+    /// Works after the lease ran out as long as nobody took the key over; otherwise
+    /// [`StoreError::NotHeld`], and the caller must assume another delivery may be processing.
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError>;
+
     /// What the store holds for `key` at `now`; for inspection and tests, never needed to
     /// process an event.
     async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError>;
