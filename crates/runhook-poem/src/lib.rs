@@ -1,0 +1,39 @@
+//! # runhook-poem
+//!
+//! Receive TinyFish-style agent-run webhooks in [poem]: a thin adapter over [`runhook`] (the
+//! checks of [`runhook::receive()`]) and [`runhook_receiver`] (deduplication, handler deadline,
+//! the status codes of PROTOCOL.md §4.3). The request body is handed over as the raw bytes
+//! received, never re-encoded.
+//!
+//! - [`webhook_route`]: a [`WebhookEndpoint`] for the whole route. Every method, header and body
+//!   byte goes to [`Receiver::receive_body`](runhook_receiver::Receiver::receive_body), which
+//!   answers 200, 405, 413, 415, 400, 422 or 503 as the protocol says.
+//! - [`Webhook`]: an extractor of a validated event for a handler of your own, with no
+//!   deduplication; a refused request is answered by [`WebhookRejection`] (status and reason).
+//!
+//! ```no_run
+//! use poem::{Route, Server, listener::TcpListener};
+//! use runhook_receiver::{HandlerOutcome, Receiver, Router};
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//!     println!("{}: {:?}", run.run_id, run.data.result.value());
+//!     HandlerOutcome::Ok
+//! }));
+//! let app = Route::new().at("/webhooks/tinyfish", runhook_poem::webhook_route(receiver));
+//! Server::new(TcpListener::bind("127.0.0.1:8080")).run(app).await
+//! # }
+//! ```
+
+mod endpoint;
+mod extract;
+mod rejection;
+
+pub use endpoint::{WebhookEndpoint, webhook_route};
+pub use extract::Webhook;
+pub use rejection::WebhookRejection;
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,40 @@
+//! # runhook-warp
+//!
+//! Receive TinyFish-style agent-run webhooks in [warp]: a thin adapter over [`runhook`] (the
+//! checks of [`runhook::receive()`]) and [`runhook_receiver`] (deduplication, handler deadline,
+//! the status codes of PROTOCOL.md §4.3). The request body is handed over as the raw bytes
+//! received, never re-encoded.
+//!
+//! - [`webhook_route`]: the whole route. Every method, header and body byte goes to
+//!   [`Receiver::receive_body`](runhook_receiver::Receiver::receive_body), which answers 200,
+//!   405, 413, 415, 400, 422 or 503 as the protocol says.
+//! - [`webhook()`] (or [`webhook_with`]): a filter extracting a validated [`Webhook`] for a handler
+//!   of your own, with no deduplication; a refused request becomes a [`WebhookRejection`], which
+//!   [`recover`] turns into its status and reason.
+//!
+//! ```no_run
+//! use runhook_receiver::{HandlerOutcome, Receiver, Router};
+//! use warp::Filter;
+//!
+//! # #[tokio::main] async fn main() {
+//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//!     println!("{}: {:?}", run.run_id, run.data.result.value());
+//!     HandlerOutcome::Ok
+//! }));
+//! let routes = warp::path!("webhooks" / "tinyfish").and(runhook_warp::webhook_route(receiver));
+//! warp::serve(routes).run(([127, 0, 0, 1], 8080)).await;
+//! # }
+//! ```
+
+mod filter;
+mod rejection;
+mod route;
+
+pub use filter::{Webhook, webhook, webhook_with};
+pub use rejection::{WebhookRejection, recover};
+pub use route::webhook_route;
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
