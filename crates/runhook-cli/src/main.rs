@@ -1,4 +1,5 @@
-//! `runhook`: send, trigger and validate TinyFish-style run webhooks from the command line.
+//! `runhook`: send, trigger, receive and validate TinyFish-style run webhooks from the command
+//! line.
 //!
 //! Exit codes: 0 success (delivered, or every file valid); 1 the work was done but failed (not
 //! delivered, or a file is invalid); 2 bad usage or input (unreadable file, invalid payload,
@@ -16,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::exit::Exit;
 
-/// Send, trigger and validate TinyFish-style run webhooks.
+/// Send, trigger, receive and validate TinyFish-style run webhooks.
 #[derive(Debug, Parser)]
 #[command(name = "runhook", version, about, propagate_version = true)]
 struct Cli {
@@ -31,6 +32,8 @@ enum Command {
     Send(commands::send::Args),
     /// Send a realistic built-in event with a fresh run id, like `stripe trigger`.
     Trigger(commands::trigger::Args),
+    /// Receive webhooks locally and print one line per delivery (accepted, duplicate, rejected).
+    Listen(commands::listen::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
 }
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Send(args) => commands::send::run(args),
         Command::Trigger(args) => commands::trigger::run(args),
+        Command::Listen(args) => commands::listen::run(args),
         Command::Validate(args) => commands::validate::run(args),
     };
     match result {

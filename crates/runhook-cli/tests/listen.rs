@@ -1,0 +1,234 @@
+//! `runhook listen` on 127.0.0.1:0, fed by reqwest and by `runhook trigger`, stopped by a signal.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{fixtures, runhook, stderr};
+
+/// How long to wait for something the listener should do promptly.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running `runhook listen`, its stdout read line by line.
+struct Listen {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// The webhook URL from the first line.
+    url: String,
+}
+
+impl Listen {
+    fn start(extra: &[&str]) -> Listen {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
+            .args(["listen", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines.recv_timeout(PATIENCE).expect("no first line");
+        let url = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {first:?}"))
+            .to_owned();
+        Listen { child, lines, url }
+    }
+
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(PATIENCE)
+            .expect("no line for the delivery")
+    }
+
+    fn next_json(&self) -> Value {
+        let line = self.next_line();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    /// Sends `signal` (e.g. `-TERM`) and waits for the process to exit.
+    fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
+        let killed = Command::new("kill")
+            .arg(signal)
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "still running after {signal}");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let rest = self.lines.try_iter().collect();
+        (status, rest)
+    }
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+async fn post(url: &str, content_type: &str, body: impl Into<reqwest::Body>) -> u16 {
+    client()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn documented() -> Vec<u8> {
+    std::fs::read(fixtures().join("valid/01-docs-run-completed.json")).unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn json_lines_for_accepted_duplicate_rejected_and_a_clean_exit_on_sigterm() {
+    let listen = Listen::start(&["--json"]);
+    let port_and_path = listen.url.strip_prefix("http://127.0.0.1:").unwrap();
+    let (port, path) = port_and_path.split_once('/').unwrap();
+    assert_ne!(port.parse::<u16>().unwrap(), 0, "the real port is shown");
+    assert_eq!(path, "webhooks/tinyfish");
+
+    assert_eq!(
+        post(&listen.url, "application/json", documented()).await,
+        200
+    );
+    let line = listen.next_json();
+    assert_eq!(line["kind"], "accepted", "{line}");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["run_id"], "4562765d-156e-4c47-b217-55b3ec4a9720");
+    assert_eq!(line["event"], "run.completed");
+    assert!(line["reason"].is_string());
+    assert!(
+        line["summary"].as_str().unwrap().contains("Example Domain"),
+        "{line}"
+    );
+
+    assert_eq!(
+        post(&listen.url, "application/json", documented()).await,
+        200
+    );
+    let line = listen.next_json();
+    assert_eq!(line["kind"], "duplicate", "{line}");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["run_id"], "4562765d-156e-4c47-b217-55b3ec4a9720");
+
+    assert_eq!(post(&listen.url, "text/plain", documented()).await, 415);
+    let line = listen.next_json();
+    assert_eq!(line["kind"], "rejected", "{line}");
+    assert_eq!(line["status"], 415);
+    assert!(
+        line["reason"].as_str().unwrap().contains("Content-Type"),
+        "{line}"
+    );
+
+    assert_eq!(
+        post(&listen.url, "application/json", "{\"event\":").await,
+        400
+    );
+    let line = listen.next_json();
+    assert_eq!(line["kind"], "rejected", "{line}");
+    assert_eq!(line["status"], 400);
+    assert_eq!(line["run_id"], Value::Null);
+
+    let output = runhook(
+        &[
+            "trigger",
+            "run.completed",
+            "--to",
+            &listen.url,
+            "--insecure-localhost",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let line = listen.next_json();
+    assert_eq!(line["kind"], "accepted", "{line}");
+    assert_eq!(line["event"], "run.completed");
+    assert_eq!(line["run_id"].as_str().unwrap().len(), 36, "a UUID: {line}");
+    assert!(
+        line["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Example Product"),
+        "{line}"
+    );
+
+    let (status, rest) = listen.stop("-TERM");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(rest, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn human_lines_the_path_and_body_limit_options_and_ctrl_c() {
+    let listen = Listen::start(&["--path", "hooks/local", "--max-body", "100"]);
+    assert!(listen.url.ends_with("/hooks/local"), "{}", listen.url);
+    assert!(
+        !listen.url["http://".len()..].contains("//"),
+        "{}",
+        listen.url
+    );
+
+    assert_eq!(
+        post(&listen.url, "application/json", documented()).await,
+        413
+    );
+    let line = listen.next_line();
+    assert!(line.starts_with("rejected  413: "), "{line}");
+
+    let small = r#"{"event":"run.cancelled","run_id":"r1","status":"CANCELLED","data":{}}"#;
+    assert_eq!(post(&listen.url, "application/json", small).await, 200);
+    assert_eq!(
+        listen.next_line(),
+        "accepted  200 run.cancelled run r1: cancelled"
+    );
+
+    let wrong_method = client().get(&listen.url).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert!(listen.next_line().starts_with("rejected  405: "));
+
+    let (status, _) = listen.stop("-INT");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_pattern_path_is_a_usage_error() {
+    let output = runhook(
+        &["listen", "--addr", "127.0.0.1:0", "--path", "/runs/{id}"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--path"), "{}", stderr(&output));
+}
