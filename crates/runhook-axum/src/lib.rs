@@ -40,3 +40,9 @@ pub use route::{webhook_handler, webhook_route};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The workspace README's examples (the core, and this crate's Slack example in full), compiled
+/// here because this crate's dev-dependencies can build them all.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct WorkspaceReadmeDoctests;

@@ -67,8 +67,3 @@ pub use receive::{
     AuthError, Authenticator, Limits, NoAuthentication, ReceiveConfig, Rejection, RejectionKind,
     Verdict, receive,
 };
-
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
