@@ -6,6 +6,10 @@
 //! ```
 //!
 //! - `POST /bare`: reads the body, answers 200 `OK`.
+//! - `/parse`: reads the body and runs [`runhook::receive()`] on it (method, headers, body, the
+//!   receiver's `ReceiveConfig`: parse and duplicate-key pass), nothing else (no ledger, no
+//!   handler, no task); 200 `OK` for an accepted event, the rejection's status otherwise. The
+//!   lower bound for any route that must parse.
 //! - `/webhook`: `webhook_route` with an in-memory ledger and a no-op handler (`Router::new()`
 //!   acknowledges every event).
 //!
@@ -20,9 +24,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
+use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
-use poem::{Route, Server, handler, post};
+use poem::{Endpoint, Request, Response, Route, Server, handler, post};
 use runhook::ReceiveOutcome;
+use runhook::receive::ReceiveConfig;
 use runhook_poem::webhook_route;
 use runhook_receiver::{Receiver, Report, Router};
 use tokio::net::TcpListener;
@@ -65,6 +71,22 @@ async fn bare(_body: Bytes) -> &'static str {
     "OK"
 }
 
+/// `POST /parse`: the body read and run through [`runhook::receive()`], nothing else.
+struct Parse {
+    config: ReceiveConfig,
+}
+
+impl Endpoint for Parse {
+    type Output = Response;
+
+    async fn call(&self, mut request: Request) -> poem::Result<Response> {
+        let body = request.take_body().into_bytes().await?;
+        let verdict = runhook::receive(request.method(), request.headers(), &body, &self.config);
+        let status = StatusCode::from_u16(verdict.status()).unwrap();
+        Ok(Response::builder().status(status).body("OK"))
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let Some(port) = args.port else {
@@ -91,12 +113,16 @@ async fn serve(port: u16) -> anyhow::Result<()> {
             slot.fetch_add(1, Ordering::Relaxed);
         })
         .build();
+    let parse = Parse {
+        config: receiver.config().receive.clone(),
+    };
     let app = Route::new()
         .at("/bare", post(bare))
+        .at("/parse", post(parse))
         .at("/webhook", webhook_route(receiver));
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
-        "load bench (poem): /bare and /webhook on http://{}",
+        "load bench (poem): /bare, /parse and /webhook on http://{}",
         listener.local_addr()?
     );
     let mut terminate = signal(SignalKind::terminate())?;

@@ -34,40 +34,56 @@ pub struct Report {
 impl Report {
     /// Logs the report as the one `tracing` event of its request.
     pub(crate) fn log(&self) {
-        let report = self;
-        let outcome = report.outcome.as_str();
-        let (status, reason, late) = (report.status, report.reason.as_str(), report.late);
-        let elapsed_ms = u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX);
-        match report.outcome {
-            ReceiveOutcome::StoreUnavailable | ReceiveOutcome::HandlerPanicked => {
-                tracing::error!(
-                    status,
-                    outcome,
-                    reason,
-                    late,
-                    elapsed_ms,
-                    "webhook not processed"
-                );
-            }
-            ReceiveOutcome::DeadlinePassed | ReceiveOutcome::Retry => {
-                tracing::warn!(
-                    status,
-                    outcome,
-                    reason,
-                    late,
-                    elapsed_ms,
-                    "webhook to be retried"
-                );
-            }
-            _ => tracing::info!(
+        log(
+            self.outcome,
+            self.status,
+            &self.reason,
+            self.late,
+            self.elapsed,
+        );
+    }
+}
+
+/// Logs how a delivery ended as the one `tracing` event of its request: what [`Report::log`]
+/// logs, for a delivery no observer needs a [`Report`] of.
+pub(crate) fn log(
+    outcome_kind: ReceiveOutcome,
+    status: u16,
+    reason: &str,
+    late: bool,
+    elapsed: Duration,
+) {
+    let outcome = outcome_kind.as_str();
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    match outcome_kind {
+        ReceiveOutcome::StoreUnavailable | ReceiveOutcome::HandlerPanicked => {
+            tracing::error!(
                 status,
                 outcome,
                 reason,
                 late,
                 elapsed_ms,
-                "webhook answered"
-            ),
+                "webhook not processed"
+            );
         }
+        ReceiveOutcome::DeadlinePassed | ReceiveOutcome::Retry => {
+            tracing::warn!(
+                status,
+                outcome,
+                reason,
+                late,
+                elapsed_ms,
+                "webhook to be retried"
+            );
+        }
+        _ => tracing::info!(
+            status,
+            outcome,
+            reason,
+            late,
+            elapsed_ms,
+            "webhook answered"
+        ),
     }
 }
 

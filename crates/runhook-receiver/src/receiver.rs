@@ -1,10 +1,16 @@
 //! The receive pipeline: verdict, claim, handler under a deadline, settle, respond.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http::{HeaderMap, Method};
 use http_body::Body;
 use runhook::ledger::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, MemoryLedger};
@@ -12,11 +18,11 @@ use runhook::outcome::{ClaimAction, Disposition, decide};
 use runhook::receive::{Rejection, RejectionKind, Verdict, check_method};
 use runhook::{Event, HandlerOutcome, ReceiveDecision};
 use tokio::sync::oneshot;
-use tokio::task::{JoinError, JoinHandle};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, Span, field};
 
 use crate::body::{Collected, collect};
+use crate::observe::log;
 use crate::{Clock, Handler, Observer, ReceiverBuilder, ReceiverConfig, Report, WebhookResponse};
 
 /// Receives webhooks: runs [`runhook::receive()`], deduplicates through an [`IdempotencyStore`],
@@ -47,10 +53,30 @@ struct Facts {
     started: Instant,
 }
 
-/// What the handler task hands back to the waiting request.
+impl Facts {
+    /// No facts: a request refused before its body was accepted.
+    fn none(started: Instant) -> Self {
+        Facts {
+            run_id: None,
+            event: None,
+            key: None,
+            started,
+        }
+    }
+
+    /// The facts out of their `Arc`, moved if this is the last reference, cloned otherwise.
+    fn unshare(facts: Arc<Facts>) -> Facts {
+        Arc::try_unwrap(facts).unwrap_or_else(|shared| Facts::clone(&shared))
+    }
+}
+
+/// What the handler task hands back to the waiting request: the decision, its reason, and the
+/// task's reference to the facts (so the request's own is the last one, and the facts move into
+/// its report instead of being copied).
 struct Settled {
     decision: ReceiveDecision,
-    reason: String,
+    reason: Cow<'static, str>,
+    facts: Arc<Facts>,
 }
 
 impl Receiver {
@@ -183,7 +209,7 @@ impl Receiver {
             Ok(Ok(claim)) => claim,
             Ok(Err(error)) => {
                 let reason = format!("{error}; the event was not processed, retry later");
-                return self.respond(&facts, &Disposition::StoreFailed, reason);
+                return self.respond(facts, &Disposition::StoreFailed, reason.into());
             }
             Err(_) => {
                 let reason = format!(
@@ -191,7 +217,7 @@ impl Receiver {
                      was not processed, retry later",
                     config.deadline
                 );
-                return self.respond(&facts, &Disposition::StoreFailed, reason);
+                return self.respond(facts, &Disposition::StoreFailed, reason.into());
             }
         };
         match claim {
@@ -202,20 +228,24 @@ impl Receiver {
             Claim::Done => {
                 let reason =
                     format!("{key} was already processed; the handler was not called again");
-                self.respond(&facts, &Disposition::Duplicate, reason)
+                self.respond(facts, &Disposition::Duplicate, reason.into())
             }
             Claim::InFlight { retry_after } => {
                 let reason = format!(
                     "{key} is being processed by another delivery; retry when it has finished"
                 );
                 let retry_after = retry_after.min(config.deadline);
-                self.respond(&facts, &Disposition::InFlight { retry_after }, reason)
+                self.respond(facts, &Disposition::InFlight { retry_after }, reason.into())
             }
         }
     }
 
-    /// Runs the handler in its own task, which also settles the claim, and waits for it until the
-    /// deadline.
+    /// Runs the handler in a task of its own, which also settles the claim, and waits for it
+    /// until the deadline.
+    ///
+    /// One task per delivery: the handler is polled inside it with its panics caught, so a panic
+    /// is answered like a failed task, the handler goes on in the background past the deadline,
+    /// and it is not cancelled when the request's future is dropped (the client went away).
     async fn run_handler(
         &self,
         event: Event,
@@ -225,35 +255,52 @@ impl Receiver {
     ) -> WebhookResponse {
         let (sender, answer) = oneshot::channel::<Settled>();
         let inner = Arc::clone(&self.inner);
-        let task_facts = facts.clone();
+        let facts = Arc::new(facts);
+        let task_facts = Arc::clone(&facts);
         tokio::spawn(
             async move {
-                let handler = Arc::clone(&inner.handler);
-                let running =
-                    tokio::spawn(async move { handler.handle(event).await }.in_current_span());
-                let joined = inner.hold_claim_while(claim.as_ref(), running).await;
-                let (disposition, reason) = match &joined {
+                // Called on the `dyn Handler` itself, not through `impl Handler for Arc<H>`,
+                // which would box a second future around the handler's own.
+                let running = AssertUnwindSafe(inner.handler.as_ref().handle(event)).catch_unwind();
+                let finished = inner.hold_claim_while(claim.as_ref(), running).await;
+                let (disposition, reason) = match &finished {
                     Ok(outcome) => (Disposition::Handled(outcome), handled_reason(outcome)),
-                    Err(error) => (Disposition::Panicked, panicked_reason(error)),
+                    Err(_panic) => (Disposition::Panicked, panicked_reason()),
                 };
                 let decision = decide(&disposition);
                 inner.settle(claim.as_ref(), decision.claim).await;
-                if let Err(settled) = sender.send(Settled { decision, reason }) {
+                let settled = Settled {
+                    decision,
+                    reason,
+                    facts: task_facts,
+                };
+                if let Err(settled) = sender.send(settled) {
                     // The response went out already (deadline passed, or the client left).
-                    let report =
-                        inner.report(&task_facts, &settled.decision, settled.reason, None, true);
-                    report.log();
+                    inner.report(
+                        Facts::unshare(settled.facts),
+                        &settled.decision,
+                        settled.reason,
+                        None,
+                        true,
+                    );
                 }
             }
             .in_current_span(),
         );
         match timeout_at(deadline, answer).await {
-            Ok(Ok(settled)) => self.respond_decided(&facts, settled.decision, settled.reason),
+            Ok(Ok(settled)) => {
+                drop(settled.facts);
+                self.respond_decided(
+                    Facts::unshare(facts),
+                    settled.decision,
+                    settled.reason,
+                    None,
+                )
+            }
             Ok(Err(_)) => {
                 let reason = "the handler task ended without an answer (is the runtime shutting \
-                              down?); retry later"
-                    .to_owned();
-                self.respond(&facts, &Disposition::Panicked, reason)
+                              down?); retry later";
+                self.respond(Facts::unshare(facts), &Disposition::Panicked, reason.into())
             }
             Err(_) => {
                 let reason = format!(
@@ -261,70 +308,85 @@ impl Receiver {
                      background and its outcome settles the event, retry later",
                     self.inner.config.deadline
                 );
-                self.respond(&facts, &Disposition::DeadlinePassed, reason)
+                self.respond(
+                    Facts::unshare(facts),
+                    &Disposition::DeadlinePassed,
+                    reason.into(),
+                )
             }
         }
     }
 
     fn rejected(&self, rejection: &Rejection, started: Instant) -> WebhookResponse {
         let decision = decide(&Disposition::Invalid(rejection));
-        let facts = Facts {
-            run_id: None,
-            event: None,
-            key: None,
-            started,
-        };
-        let report = self.inner.report(
-            &facts,
-            &decision,
-            rejection.reason.clone(),
+        self.respond_decided(
+            Facts::none(started),
+            decision,
+            Cow::Borrowed(&rejection.reason),
             Some(rejection),
-            false,
-        );
-        report.log();
-        WebhookResponse::from_report(&report, decision.retry_after, Some(rejection))
+        )
     }
 
     fn respond(
         &self,
-        facts: &Facts,
+        facts: Facts,
         disposition: &Disposition<'_>,
-        reason: String,
+        reason: Cow<'_, str>,
     ) -> WebhookResponse {
-        self.respond_decided(facts, decide(disposition), reason)
+        self.respond_decided(facts, decide(disposition), reason, None)
     }
 
+    /// Reports how the delivery ended (observer, log) and builds its response.
     fn respond_decided(
         &self,
-        facts: &Facts,
+        facts: Facts,
         decision: ReceiveDecision,
-        reason: String,
+        reason: Cow<'_, str>,
+        rejection: Option<&Rejection>,
     ) -> WebhookResponse {
-        let report = self.inner.report(facts, &decision, reason, None, false);
-        report.log();
-        WebhookResponse::from_report(&report, decision.retry_after, None)
+        let (facts, reason) = self
+            .inner
+            .report(facts, &decision, reason, rejection, false);
+        WebhookResponse::build(
+            decision.status,
+            decision.outcome,
+            &reason,
+            facts.run_id.as_deref(),
+            facts.event.as_deref(),
+            decision.retry_after,
+            rejection,
+        )
     }
 }
 
 impl Inner {
-    /// Waits for the handler task, renewing the claim every half lease while it runs, so the
-    /// claim stays held until the handler finishes however long it takes (past the response
-    /// deadline, past one lease). A failed renewal is logged: the store no longer vouches that no
-    /// other delivery processes the event.
-    async fn hold_claim_while(
+    /// Waits for the handler, renewing the claim every half lease while it runs, so the claim
+    /// stays held until the handler finishes however long it takes (past the response deadline,
+    /// past one lease). A failed renewal is logged: the store no longer vouches that no other
+    /// delivery processes the event.
+    ///
+    /// A handler that finishes at its first poll (most do) never needs the renewal timer, so it
+    /// is only started once the handler is found still running; its first tick is the same as if
+    /// it had been started before that poll.
+    async fn hold_claim_while<T>(
         &self,
         claim: Option<&(IdempotencyKey, ClaimToken)>,
-        mut running: JoinHandle<HandlerOutcome>,
-    ) -> Result<HandlerOutcome, JoinError> {
+        running: impl Future<Output = T>,
+    ) -> T {
+        let mut running = pin!(running);
         let Some((key, token)) = claim else {
             return running.await;
         };
         let lease = self.config.lease;
         let period = (lease / 2).max(Duration::from_millis(1));
-        let mut renewals = tokio::time::interval_at(Instant::now() + period, period);
+        let first_renewal = Instant::now() + period;
+        if let Poll::Ready(finished) = poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await {
+            return finished;
+        }
+        let mut renewals = tokio::time::interval_at(first_renewal, period);
         loop {
             tokio::select! {
-                joined = &mut running => return joined,
+                finished = &mut running => return finished,
                 _ = renewals.tick() => {
                     let now = self.clock.now();
                     if let Err(error) = self.store.renew(key, *token, now, lease).await {
@@ -361,29 +423,55 @@ impl Inner {
         }
     }
 
-    fn report(
+    /// Reports how a delivery ended: to the observer, if there is one, as a [`Report`], then as
+    /// the request's `tracing` event. Hands the facts and the reason back for the response; a
+    /// `Report` is only built (and the reason only copied) for an observer.
+    fn report<'a>(
         &self,
-        facts: &Facts,
+        facts: Facts,
         decision: &ReceiveDecision,
-        reason: String,
+        reason: Cow<'a, str>,
         rejection: Option<&Rejection>,
         late: bool,
-    ) -> Report {
+    ) -> (Facts, Cow<'a, str>) {
+        let elapsed = facts.started.elapsed();
+        let Some(observer) = &self.observer else {
+            log(decision.outcome, decision.status, &reason, late, elapsed);
+            return (facts, reason);
+        };
+        let Facts {
+            run_id,
+            event,
+            key,
+            started,
+        } = facts;
         let report = Report {
             outcome: decision.outcome,
             status: decision.status,
-            run_id: facts.run_id.clone(),
-            event: facts.event.clone(),
-            key: facts.key.clone(),
+            run_id,
+            event,
+            key,
             rejection: rejection.map(|r| r.kind),
-            reason,
+            reason: reason.into_owned(),
             late,
-            elapsed: facts.started.elapsed(),
+            elapsed,
         };
-        if let Some(observer) = &self.observer {
-            observer.observe(&report);
-        }
-        report
+        observer.observe(&report);
+        report.log();
+        let Report {
+            run_id,
+            event,
+            key,
+            reason,
+            ..
+        } = report;
+        let facts = Facts {
+            run_id,
+            event,
+            key,
+            started,
+        };
+        (facts, Cow::Owned(reason))
     }
 }
 
@@ -396,23 +484,21 @@ fn request_span(method: &Method) -> Span {
     )
 }
 
-fn handled_reason(outcome: &HandlerOutcome) -> String {
+fn handled_reason(outcome: &HandlerOutcome) -> Cow<'static, str> {
     match outcome {
-        HandlerOutcome::Ok => "processed".to_owned(),
-        HandlerOutcome::Retry { reason } => format!("the handler asked for a retry: {reason}"),
-        HandlerOutcome::Reject { reason } => {
-            format!("the handler rejected the event for good: {reason}")
+        HandlerOutcome::Ok => Cow::Borrowed("processed"),
+        HandlerOutcome::Retry { reason } => {
+            format!("the handler asked for a retry: {reason}").into()
         }
-        other => format!("the handler answered {other:?}"),
+        HandlerOutcome::Reject { reason } => {
+            format!("the handler rejected the event for good: {reason}").into()
+        }
+        other => format!("the handler answered {other:?}").into(),
     }
 }
 
-fn panicked_reason(error: &tokio::task::JoinError) -> String {
-    if error.is_panic() {
-        "the handler panicked; the event was not processed, retry later".to_owned()
-    } else {
-        "the handler task was cancelled; the event was not processed, retry later".to_owned()
-    }
+fn panicked_reason() -> Cow<'static, str> {
+    Cow::Borrowed("the handler panicked; the event was not processed, retry later")
 }
 
 impl fmt::Debug for Receiver {

@@ -3,9 +3,7 @@
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, StatusCode};
-use serde_json::{Map, Value};
-
-use crate::Report;
+use runhook::ReceiveOutcome;
 use runhook::receive::Rejection;
 
 /// An HTTP response, framework-agnostic: the adapter copies status, headers and body into its
@@ -26,40 +24,43 @@ pub struct WebhookResponse {
 }
 
 impl WebhookResponse {
-    /// Builds the response for a report (and the rejection it came from, if any).
-    pub(crate) fn from_report(
-        report: &Report,
+    /// Builds the response: `status`, the headers, and the JSON body of `outcome`, `reason` and
+    /// where known `run_id`, `event` and the rejection's `kind` and `pointer`.
+    ///
+    /// The body is written directly, not through a `serde_json::Value`: the same bytes as
+    /// serializing the object (a `BTreeMap`: keys in sorted order, compact, strings escaped by
+    /// `serde_json`) without building it.
+    pub(crate) fn build(
+        status: u16,
+        outcome: ReceiveOutcome,
+        reason: &str,
+        run_id: Option<&str>,
+        event: Option<&str>,
         retry_after: Option<u64>,
         rejection: Option<&Rejection>,
     ) -> Self {
-        let mut headers = HeaderMap::new();
+        let mut headers = HeaderMap::with_capacity(2);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(seconds) = retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
-        let mut body = Map::new();
-        body.insert("outcome".into(), report.outcome.as_str().into());
-        body.insert("reason".into(), report.reason.clone().into());
-        if let Some(run_id) = &report.run_id {
-            body.insert("run_id".into(), run_id.clone().into());
-        }
-        if let Some(event) = &report.event {
-            body.insert("event".into(), event.clone().into());
-        }
         if let Some(rejection) = rejection {
-            body.insert("kind".into(), rejection.kind.as_str().into());
-            if let Some(pointer) = &rejection.pointer {
-                body.insert("pointer".into(), pointer.clone().into());
-            }
             for (name, value) in rejection.headers() {
                 headers.insert(name, value);
             }
         }
-        let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+        let fields = Fields {
+            event,
+            kind: rejection.map(|rejection| rejection.kind.as_str()),
+            outcome: outcome.as_str(),
+            pointer: rejection.and_then(|rejection| rejection.pointer.as_deref()),
+            reason,
+            run_id,
+        };
         WebhookResponse {
-            status: report.status,
+            status,
             headers,
-            body: Bytes::from(body),
+            body: Bytes::from(fields.to_json().unwrap_or_default()),
         }
     }
 
@@ -75,5 +76,144 @@ impl WebhookResponse {
         *response.status_mut() = status;
         *response.headers_mut() = self.headers;
         response
+    }
+}
+
+/// The fields of a response body, in the order `serde_json` writes an object's keys (sorted:
+/// its `Map` is a `BTreeMap`), so the body is byte for byte what serializing the object gives.
+struct Fields<'a> {
+    event: Option<&'a str>,
+    kind: Option<&'a str>,
+    outcome: &'a str,
+    pointer: Option<&'a str>,
+    reason: &'a str,
+    run_id: Option<&'a str>,
+}
+
+impl Fields<'_> {
+    /// The compact JSON object of the fields that are present.
+    fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let fields = [
+            ("event", self.event),
+            ("kind", self.kind),
+            ("outcome", Some(self.outcome)),
+            ("pointer", self.pointer),
+            ("reason", Some(self.reason)),
+            ("run_id", self.run_id),
+        ];
+        let capacity = fields
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| name.len() + value.len() + 6))
+            .sum::<usize>()
+            + 2;
+        let mut out = Vec::with_capacity(capacity);
+        out.push(b'{');
+        let mut first = true;
+        for (name, value) in fields {
+            let Some(value) = value else {
+                continue;
+            };
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            serde_json::to_writer(&mut out, name)?;
+            out.push(b':');
+            serde_json::to_writer(&mut out, value)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::{Map, Value};
+
+    use super::*;
+    use runhook::receive::RejectionKind;
+
+    /// The body as it was built before: a `serde_json` object, serialized.
+    fn through_value(fields: &Fields<'_>) -> Vec<u8> {
+        let mut body = Map::new();
+        body.insert("outcome".into(), fields.outcome.into());
+        body.insert("reason".into(), fields.reason.into());
+        for (name, value) in [
+            ("run_id", fields.run_id),
+            ("event", fields.event),
+            ("kind", fields.kind),
+            ("pointer", fields.pointer),
+        ] {
+            if let Some(value) = value {
+                body.insert(name.into(), value.into());
+            }
+        }
+        serde_json::to_vec(&Value::Object(body)).unwrap()
+    }
+
+    #[test]
+    fn the_body_is_what_serializing_the_object_gives() {
+        let awkward = "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} del \u{7f} \
+                       é 日本 🦀 </script> \u{2028}";
+        for event in [None, Some("run.completed"), Some(awkward)] {
+            for kind in [None, Some("malformed_json")] {
+                for pointer in [None, Some(""), Some("/data/result/a~1b")] {
+                    for run_id in [None, Some("r1"), Some(awkward)] {
+                        for reason in ["processed", "", awkward] {
+                            let fields = Fields {
+                                event,
+                                kind,
+                                outcome: "accepted",
+                                pointer,
+                                reason,
+                                run_id,
+                            };
+                            assert_eq!(
+                                fields.to_json().unwrap(),
+                                through_value(&fields),
+                                "{reason:?} {run_id:?} {event:?} {kind:?} {pointer:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_rejection_adds_its_kind_pointer_and_headers() {
+        let rejection = Rejection::method_not_allowed(&http::Method::GET);
+        let response = WebhookResponse::build(
+            rejection.status,
+            ReceiveOutcome::Invalid,
+            &rejection.reason,
+            None,
+            None,
+            None,
+            Some(&rejection),
+        );
+        assert_eq!(response.status, 405);
+        assert_eq!(response.headers[CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers[http::header::ALLOW], "POST");
+        let body: Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["kind"], RejectionKind::MethodNotAllowed.as_str());
+        assert_eq!(body["outcome"], "invalid");
+
+        let response = WebhookResponse::build(
+            503,
+            ReceiveOutcome::InFlight,
+            "busy",
+            Some("r1"),
+            Some("run.completed"),
+            Some(7),
+            None,
+        );
+        assert_eq!(response.headers[RETRY_AFTER], "7");
+        assert_eq!(
+            &response.body[..],
+            br#"{"event":"run.completed","outcome":"in_flight","reason":"busy","run_id":"r1"}"#
+        );
     }
 }

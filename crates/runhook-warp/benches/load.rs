@@ -6,6 +6,10 @@
 //! ```
 //!
 //! - `POST /bare`: reads the body, answers 200 `OK`.
+//! - `/parse`: reads the body and runs [`runhook::receive()`] on it (method, headers, body, the
+//!   receiver's `ReceiveConfig`: parse and duplicate-key pass), nothing else (no ledger, no
+//!   handler, no task); 200 `OK` for an accepted event, the rejection's status otherwise. The
+//!   lower bound for any route that must parse.
 //! - `/webhook`: `webhook_route` with an in-memory ledger and a no-op handler (`Router::new()`
 //!   acknowledges every event).
 //!
@@ -26,6 +30,7 @@ use runhook_warp::webhook_route;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use warp::Filter;
+use warp::http::{HeaderMap, Method, StatusCode};
 
 /// `--port N` and `--workers N` (tokio worker threads, default 1). Cargo's own `--bench` flag is
 /// ignored. Without `--port` there is nothing to serve and the target exits at once, so
@@ -88,10 +93,22 @@ async fn serve(port: u16) -> anyhow::Result<()> {
         .and(warp::path!("bare"))
         .and(warp::body::bytes())
         .map(|_body: Bytes| "OK");
-    let routes = bare.or(warp::path!("webhook").and(webhook_route(receiver)));
+    let config = Arc::new(receiver.config().receive.clone());
+    let parse = warp::path!("parse")
+        .and(warp::method())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::bytes())
+        .map(move |method: Method, headers: HeaderMap, body: Bytes| {
+            let verdict = runhook::receive(&method, &headers, &body, &config);
+            let status = StatusCode::from_u16(verdict.status()).unwrap();
+            warp::reply::with_status("OK", status)
+        });
+    let routes = bare
+        .or(parse)
+        .or(warp::path!("webhook").and(webhook_route(receiver)));
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
-        "load bench (warp): /bare and /webhook on http://{}",
+        "load bench (warp): /bare, /parse and /webhook on http://{}",
         listener.local_addr()?
     );
     let mut terminate = signal(SignalKind::terminate())?;
