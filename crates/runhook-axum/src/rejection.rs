@@ -1,11 +1,10 @@
 //! The default rejection of the [`Webhook`](crate::Webhook) extractor.
 
+use axum::body::Body;
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use runhook::ReceiveOutcome;
 use runhook::receive::Rejection;
-use serde_json::{Map, Value};
+use runhook_receiver::WebhookResponse;
 
 /// Why [`Webhook`](crate::Webhook) refused a request: the core's [`Rejection`], answered with
 /// its status code (405, 413, 401, 415 or 400), its headers (`Allow: POST` for a 405) and the
@@ -45,22 +44,9 @@ impl From<Rejection> for WebhookRejection {
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let rejection = self.rejection;
-        let mut body = Map::new();
-        body.insert("outcome".into(), ReceiveOutcome::Invalid.as_str().into());
-        body.insert("kind".into(), rejection.kind.as_str().into());
-        if let Some(pointer) = &rejection.pointer {
-            body.insert("pointer".into(), pointer.clone().into());
-        }
-        let headers = rejection.headers();
-        body.insert("reason".into(), rejection.reason.into());
-        let mut response = (status, Value::Object(body).to_string()).into_response();
-        let response_headers = response.headers_mut();
-        response_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        for (name, value) in headers {
-            response_headers.insert(name, value);
-        }
-        response
+        WebhookResponse::from_rejection(&self.rejection)
+            .into_http()
+            .map(Body::from)
+            .into_response()
     }
 }

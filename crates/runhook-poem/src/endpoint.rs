@@ -5,7 +5,7 @@ use std::io;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use poem::{Endpoint, Request, Response};
-use runhook_receiver::Receiver;
+use runhook_receiver::{Receiver, WebhookResponse};
 
 /// The webhook route as a poem [`Endpoint`]: hands method, headers and the raw body of every
 /// request to [`Receiver::receive_body`], which reads the body up to the receiver's limit, runs
@@ -48,12 +48,16 @@ impl Endpoint for WebhookEndpoint {
         let answer = self
             .receiver
             .receive_body(request.method(), request.headers(), body)
-            .await
-            .into_http();
-        let (parts, body) = answer.into_parts();
-        let mut response = Response::from(body);
-        response.set_status(parts.status);
-        *response.headers_mut() = parts.headers;
-        Ok(response)
+            .await;
+        Ok(to_poem(answer))
     }
+}
+
+/// Copies a receiver's answer into a poem response.
+pub(crate) fn to_poem(answer: WebhookResponse) -> Response {
+    let (parts, body) = answer.into_http().into_parts();
+    let mut response = Response::from(body);
+    response.set_status(parts.status);
+    *response.headers_mut() = parts.headers;
+    response
 }

@@ -3,10 +3,8 @@
 use poem::Response;
 use poem::error::ResponseError;
 use poem::http::StatusCode;
-use poem::http::header::{CONTENT_TYPE, HeaderValue};
-use runhook::ReceiveOutcome;
 use runhook::receive::Rejection;
-use serde_json::{Map, Value};
+use runhook_receiver::WebhookResponse;
 
 /// Why the [`Webhook`](crate::Webhook) extractor refused a request: the core's [`Rejection`]
 /// (PROTOCOL.md §4.3). As a [`ResponseError`] it answers with its status code (405, 413, 401,
@@ -50,19 +48,6 @@ impl ResponseError for WebhookRejection {
     }
 
     fn as_response(&self) -> Response {
-        let rejection = &self.rejection;
-        let mut body = Map::new();
-        body.insert("outcome".into(), ReceiveOutcome::Invalid.as_str().into());
-        body.insert("kind".into(), rejection.kind.as_str().into());
-        if let Some(pointer) = &rejection.pointer {
-            body.insert("pointer".into(), pointer.clone().into());
-        }
-        body.insert("reason".into(), rejection.reason.clone().into());
-        let mut response = Response::builder()
-            .status(self.status())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(Value::Object(body).to_string());
-        response.headers_mut().extend(rejection.headers());
-        response
+        crate::endpoint::to_poem(WebhookResponse::from_rejection(&self.rejection))
     }
 }

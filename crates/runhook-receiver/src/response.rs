@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, StatusCode};
 use runhook::ReceiveOutcome;
+use runhook::outcome::{Disposition, decide};
 use runhook::receive::Rejection;
 
 /// An HTTP response, framework-agnostic: the adapter copies status, headers and body into its
@@ -62,6 +63,23 @@ impl WebhookResponse {
             headers,
             body: Bytes::from(fields.to_json().unwrap_or_default()),
         }
+    }
+
+    /// The response to a request the core refused (PROTOCOL.md §4.3): its status, its headers
+    /// (`Allow: POST` for a 405) and the JSON body every runhook receiver sends, with `outcome`
+    /// `invalid`, the rejection's `kind`, `pointer` and `reason`. Adapters' extractors answer with
+    /// it, so a refusal looks the same whichever way it was found.
+    pub fn from_rejection(rejection: &Rejection) -> Self {
+        let decision = decide(&Disposition::Invalid(rejection));
+        Self::build(
+            decision.status,
+            decision.outcome,
+            &rejection.reason,
+            None,
+            None,
+            decision.retry_after,
+            Some(rejection),
+        )
     }
 
     /// The status as an [`http::StatusCode`].

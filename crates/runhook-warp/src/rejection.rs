@@ -1,10 +1,8 @@
 //! [`WebhookRejection`]: a refused request as a warp rejection, and [`recover`].
 
 use bytes::Bytes;
-use runhook::ReceiveOutcome;
 use runhook::receive::Rejection;
-use serde_json::{Map, Value};
-use warp::http::header::{CONTENT_TYPE, HeaderValue};
+use runhook_receiver::WebhookResponse;
 use warp::http::{Response, StatusCode};
 
 /// Why the [`webhook()`](crate::webhook()) filter refused a request: the core's [`Rejection`]
@@ -37,22 +35,9 @@ impl WebhookRejection {
         self.rejection
     }
 
-    /// The response: status, headers and JSON body.
+    /// The response: status, headers and JSON body (the same as every runhook receiver's).
     pub fn to_response(&self) -> Response<Bytes> {
-        let rejection = &self.rejection;
-        let mut body = Map::new();
-        body.insert("outcome".into(), ReceiveOutcome::Invalid.as_str().into());
-        body.insert("kind".into(), rejection.kind.as_str().into());
-        if let Some(pointer) = &rejection.pointer {
-            body.insert("pointer".into(), pointer.clone().into());
-        }
-        body.insert("reason".into(), rejection.reason.clone().into());
-        let mut response = Response::new(Bytes::from(Value::Object(body).to_string()));
-        *response.status_mut() = self.status();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.extend(rejection.headers());
-        response
+        WebhookResponse::from_rejection(&self.rejection).into_http()
     }
 }
 
