@@ -1,5 +1,5 @@
 //! Load benchmark target: serves, on 127.0.0.1, the webhook route beside the same framework's bare
-//! route, for a load generator (`scripts/bench-adapters.sh` runs wrk against both).
+//! route, for a load generator (`scripts/bench-adapters.sh` runs wrk against them).
 //!
 //! ```sh
 //! cargo bench -p runhook-axum --bench load -- --port 18080 [--workers 1]
@@ -8,115 +8,37 @@
 //! - `POST /bare`: reads the body, answers 200 `OK`.
 //! - `/parse`: reads the body and runs [`runhook::receive()`] on it (method, headers, body, the
 //!   receiver's `ReceiveConfig`: parse and duplicate-key pass), nothing else (no ledger, no
-//!   handler, no task); 200 `OK` for an accepted event, the rejection's status otherwise. The
-//!   lower bound for any route that must parse.
-//! - `/webhook`: `webhook_route` with an in-memory ledger and a no-op handler (`Router::new()`
-//!   acknowledges every event).
+//!   handler, no task); 200 `OK` for an accepted event, the rejection's status otherwise: the
+//!   ceiling for any route that must parse.
+//! - `/webhook`: `webhook_route` with an in-memory ledger and a no-op handler.
 //!
-//! Runs until SIGINT or SIGTERM, then prints how the webhook deliveries ended to stderr
-//! (`webhook outcomes: accepted=N duplicate=N other=N`), so a run whose run ids were not fresh
-//! shows it. The same command-line shape is shared by every adapter's `load` bench.
+//! The command line, runtime, counting receiver, listener and shutdown (Ctrl-C or SIGTERM, then
+//! `webhook outcomes: accepted=N duplicate=N other=N` on stderr) are the shared harness
+//! [`runhook_receiver::testing::run_load_bench`]; this file holds only the axum routes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench binary: a failed setup should panic
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::{Context, bail};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::routing::post;
-use runhook::ReceiveOutcome;
 use runhook_axum::webhook_route;
-use runhook_receiver::{Receiver, Report, Router};
-use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
+use runhook_receiver::testing::run_load_bench;
 
-/// `--port N` and `--workers N` (tokio worker threads, default 1). Cargo's own `--bench` flag is
-/// ignored. Without `--port` there is nothing to serve and the target exits at once, so a plain
-/// `cargo bench` over the workspace does not hang or fail on it.
-struct Args {
-    port: Option<u16>,
-    workers: usize,
-}
-
-fn parse_args() -> anyhow::Result<Args> {
-    let mut port = None;
-    let mut workers = 1;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--port" => port = Some(args.next().context("--port needs a value")?.parse()?),
-            "--workers" => workers = args.next().context("--workers needs a value")?.parse()?,
-            "--bench" => {}
-            other => bail!("unknown argument {other:?}; usage: load --port N [--workers N]"),
-        }
-    }
-    Ok(Args { port, workers })
-}
-
-/// Counts how webhook deliveries ended.
-#[derive(Default)]
-struct Outcomes {
-    accepted: AtomicU64,
-    duplicate: AtomicU64,
-    other: AtomicU64,
-}
-
-fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
-    let Some(port) = args.port else {
-        eprintln!("load: no --port given, nothing to serve (usage: load --port N [--workers N])");
-        return Ok(());
-    };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.workers)
-        .enable_all()
-        .build()?
-        .block_on(serve(port))
-}
-
-async fn serve(port: u16) -> anyhow::Result<()> {
-    let outcomes = Arc::new(Outcomes::default());
-    let counter = Arc::clone(&outcomes);
-    let receiver = Receiver::builder(Router::new())
-        .observer(move |report: &Report| {
-            let slot = match report.outcome {
-                ReceiveOutcome::Accepted => &counter.accepted,
-                ReceiveOutcome::Duplicate => &counter.duplicate,
-                _ => &counter.other,
-            };
-            slot.fetch_add(1, Ordering::Relaxed);
-        })
-        .build();
-    let config = Arc::new(receiver.config().receive.clone());
-    let parse = move |method: Method, headers: HeaderMap, body: Bytes| async move {
-        let verdict = runhook::receive(&method, &headers, &body, &config);
-        (StatusCode::from_u16(verdict.status()).unwrap(), "OK")
-    };
-    let app = axum::Router::new()
-        .route("/bare", post(|_body: Bytes| async { "OK" }))
-        .route("/parse", post(parse))
-        .route("/webhook", webhook_route(receiver));
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    println!(
-        "load bench (axum): /bare, /parse and /webhook on http://{}",
-        listener.local_addr()?
-    );
-    let mut terminate = signal(SignalKind::terminate())?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-        .await?;
-    eprintln!(
-        "webhook outcomes: accepted={} duplicate={} other={}",
-        outcomes.accepted.load(Ordering::Relaxed),
-        outcomes.duplicate.load(Ordering::Relaxed),
-        outcomes.other.load(Ordering::Relaxed)
-    );
-    Ok(())
+fn main() -> std::io::Result<()> {
+    run_load_bench("axum", |receiver, listener, shutdown| async move {
+        let config = Arc::new(receiver.config().receive.clone());
+        let parse = move |method: Method, headers: HeaderMap, body: Bytes| async move {
+            let verdict = runhook::receive(&method, &headers, &body, &config);
+            (StatusCode::from_u16(verdict.status()).unwrap(), "OK")
+        };
+        let app = axum::Router::new()
+            .route("/bare", post(|_body: Bytes| async { "OK" }))
+            .route("/parse", post(parse))
+            .route("/webhook", webhook_route(receiver));
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    })
 }

@@ -15,10 +15,12 @@
 mod client;
 mod harness;
 mod integration;
+mod load;
 mod suite;
 mod vectors;
 
 pub use integration::{HttpIntegration, TestServer};
+pub use load::{Shutdown, run_load_bench};
 
 /// The names of the cases, in the order they run.
 pub fn case_names() -> Vec<String> {
