@@ -50,7 +50,7 @@ where
 pub async fn webhook_handler(State(receiver): State<Receiver>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     receiver
-        .receive_body(&parts.method, &parts.headers, body)
+        .receive_body(&parts.method, &parts.uri, &parts.headers, body)
         .await
         .into_http()
         .map(Body::from)

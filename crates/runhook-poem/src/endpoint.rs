@@ -47,7 +47,7 @@ impl Endpoint for WebhookEndpoint {
         let body: BoxBody<Bytes, io::Error> = request.take_body().into();
         let answer = self
             .receiver
-            .receive_body(request.method(), request.headers(), body)
+            .receive_body(request.method(), request.uri(), request.headers(), body)
             .await;
         Ok(to_poem(answer))
     }

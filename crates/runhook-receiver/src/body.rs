@@ -1,34 +1,62 @@
-//! Reading a request body with a size limit.
+//! Reading a request body: within the size limit, the body timeout and the body budget.
 
 use std::pin::pin;
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::HeaderMap;
 use http::header::CONTENT_LENGTH;
 use http_body::Body;
 use http_body_util::BodyExt;
+use tokio::time::{Instant, timeout_at};
 
-/// A body read as far as the limit allows.
+use crate::BodyBudget;
+use crate::budget::Charge;
+
+/// How much of an oversized body is read and thrown away before the 413 is sent: up to this many
+/// bytes past the limit...
+pub(crate) const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
+/// ...and for at most this long. Reading the rest lets a client that writes its whole body
+/// before reading the answer (Python's `http.client`, curl without `Expect`) see the 413 instead
+/// of a connection reset, which it would retry; the bounds keep a hostile client from holding
+/// the connection (nginx's lingering close does the same).
+pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// A body read as far as the limits allow.
 pub(crate) enum Collected {
-    /// The whole body, within the limit.
-    Complete(Bytes),
-    /// Over the limit: its length if it was read to the end, `None` if reading stopped.
+    /// The whole body, within the limit, with its charge to the budget (given back on drop).
+    Complete(Bytes, Charge),
+    /// Over the limit: its length if known (declared, or read to the end).
     TooLarge(Option<u64>),
     /// The body could not be read (the client went away, a framing error).
     Failed(String),
+    /// The body did not arrive within the body timeout.
+    TimedOut,
+    /// Buffering the next chunk would exceed the process's body budget.
+    OverBudget,
 }
 
-/// Reads `body` up to `limit` bytes. A larger body is read on, up to twice the limit, and
-/// discarded: answering before the request is read makes the server reset the connection, and
-/// the sender may never see the 413. A body declared (by `Content-Length`) or found larger than
-/// that is not read further.
-pub(crate) async fn collect<B>(headers: &HeaderMap, body: B, limit: usize) -> Collected
+/// The limits a body is read within.
+pub(crate) struct BodyLimits<'a> {
+    /// The largest body accepted, in bytes.
+    pub(crate) max_bytes: usize,
+    /// How long the whole body may take.
+    pub(crate) timeout: Duration,
+    /// The budget its bytes are charged to.
+    pub(crate) budget: &'a BodyBudget,
+}
+
+/// Reads `body` within `limits`. A body over the size limit is read on and thrown away, within
+/// [`DRAIN_BYTES`] and [`DRAIN_TIME`], so that the client can read the 413; one declared (by
+/// `Content-Length`) larger than that is not read at all.
+pub(crate) async fn collect<B>(headers: &HeaderMap, body: B, limits: BodyLimits<'_>) -> Collected
 where
     B: Body,
     B::Error: std::fmt::Display,
 {
-    let limit = u64::try_from(limit).unwrap_or(u64::MAX);
-    let drain_limit = limit.saturating_mul(2);
+    let started = Instant::now();
+    let limit = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
+    let drain_limit = limit.saturating_add(DRAIN_BYTES);
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -38,30 +66,167 @@ where
     {
         return Collected::TooLarge(Some(declared));
     }
-    let mut body = pin!(body);
-    let mut buffer = BytesMut::new();
-    let mut total: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = match frame {
-            Ok(frame) => frame,
-            Err(error) => return Collected::Failed(error.to_string()),
-        };
-        let Ok(mut data) = frame.into_data() else {
-            continue; // trailers
-        };
-        total = total.saturating_add(u64::try_from(data.remaining()).unwrap_or(u64::MAX));
-        if total > drain_limit {
-            return Collected::TooLarge(None);
+    let body = pin!(body);
+    let mut reading = Reading {
+        buffer: BytesMut::new(),
+        charge: limits.budget.empty_charge(),
+        total: 0,
+        limit,
+        declared,
+    };
+    let deadline = started + limits.timeout;
+    match timeout_at(deadline, reading.read(body, started, drain_limit)).await {
+        Ok(Some(refused)) => refused,
+        Ok(None) if reading.total > limit => Collected::TooLarge(Some(reading.total)),
+        Ok(None) => Collected::Complete(reading.buffer.freeze(), reading.charge),
+        Err(_elapsed) if reading.total > limit => Collected::TooLarge(None),
+        Err(_elapsed) => Collected::TimedOut,
+    }
+}
+
+/// A body being read.
+struct Reading {
+    buffer: BytesMut,
+    charge: Charge,
+    total: u64,
+    limit: u64,
+    declared: Option<u64>,
+}
+
+impl Reading {
+    /// Reads to the end; `Some` when reading stops early with that answer.
+    async fn read<B>(
+        &mut self,
+        mut body: std::pin::Pin<&mut B>,
+        started: Instant,
+        drain_limit: u64,
+    ) -> Option<Collected>
+    where
+        B: Body,
+        B::Error: std::fmt::Display,
+    {
+        while let Some(frame) = body.frame().await {
+            let frame = match frame {
+                Ok(frame) => frame,
+                Err(error) => return Some(Collected::Failed(error.to_string())),
+            };
+            let Ok(mut data) = frame.into_data() else {
+                continue; // trailers
+            };
+            let len = data.remaining();
+            self.total = self
+                .total
+                .saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+            if self.total > self.limit {
+                // Over the limit: throw the bytes away, within the drain bounds.
+                data.advance(len);
+                if self.total > drain_limit || started.elapsed() > DRAIN_TIME {
+                    return Some(Collected::TooLarge(None));
+                }
+                continue;
+            }
+            let completes = body.is_end_stream() || self.declared == Some(self.total);
+            if !self.charge.add(len, completes) {
+                return Some(Collected::OverBudget);
+            }
+            self.buffer.put(&mut data);
         }
-        if total <= limit {
-            buffer.put(&mut data);
-        } else {
-            data.advance(data.remaining());
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::convert::Infallible;
+
+    use futures::{StreamExt, stream};
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+
+    use super::*;
+
+    fn limits(budget: &BodyBudget, max_bytes: usize) -> BodyLimits<'_> {
+        BodyLimits {
+            max_bytes,
+            timeout: Duration::from_secs(10),
+            budget,
         }
     }
-    if total > limit {
-        Collected::TooLarge(Some(total))
-    } else {
-        Collected::Complete(buffer.freeze())
+
+    fn chunks(parts: &[&'static [u8]]) -> impl Body<Data = Bytes, Error = Infallible> + use<> {
+        let frames: Vec<Result<Frame<Bytes>, Infallible>> = parts
+            .iter()
+            .map(|part| Ok(Frame::data(Bytes::from_static(part))))
+            .collect();
+        StreamBody::new(stream::iter(frames))
+    }
+
+    #[tokio::test]
+    async fn a_body_is_charged_until_its_charge_is_dropped() {
+        let budget = BodyBudget::new(100);
+        let collected = collect(
+            &HeaderMap::new(),
+            chunks(&[b"ab", b"cd"]),
+            limits(&budget, 10),
+        )
+        .await;
+        let Collected::Complete(bytes, charge) = collected else {
+            panic!("expected a complete body");
+        };
+        assert_eq!(&bytes[..], b"abcd");
+        assert_eq!(budget.used(), 4);
+        drop(charge);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_budget_is_refused_and_gives_its_bytes_back() {
+        let budget = BodyBudget::new(5);
+        let collected = collect(
+            &HeaderMap::new(),
+            chunks(&[b"abc", b"def", b"g"]),
+            limits(&budget, 100),
+        )
+        .await;
+        assert!(matches!(collected, Collected::OverBudget));
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_drained_not_buffered() {
+        let budget = BodyBudget::new(100);
+        let collected = collect(
+            &HeaderMap::new(),
+            chunks(&[b"abcd", b"efgh", b"ijkl"]),
+            limits(&budget, 6),
+        )
+        .await;
+        assert!(matches!(collected, Collected::TooLarge(Some(12))));
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_body_times_out() {
+        let budget = BodyBudget::new(100);
+        let stalled = StreamBody::new(
+            stream::iter([Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"{")))])
+                .chain(stream::pending()),
+        );
+        let started = Instant::now();
+        let collected = collect(
+            &HeaderMap::new(),
+            stalled,
+            BodyLimits {
+                max_bytes: 10,
+                timeout: Duration::from_secs(10),
+                budget: &budget,
+            },
+        )
+        .await;
+        assert!(matches!(collected, Collected::TimedOut));
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use runhook::ledger::IdempotencyStore;
 
-use crate::{Clock, Handler, Observer, Receiver, ReceiverConfig, SystemClock};
+use crate::{Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, SystemClock};
 
 /// Builds a [`Receiver`]; see [`Receiver::builder`].
 pub struct ReceiverBuilder {
@@ -52,15 +52,16 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The receiver.
-    pub fn build(self) -> Receiver {
-        Receiver::from_parts(
+    /// The receiver, or why its configuration cannot work ([`ReceiverConfig::validate`]).
+    pub fn build(self) -> Result<Receiver, ConfigError> {
+        self.config.validate()?;
+        Ok(Receiver::from_parts(
             self.config,
             self.store,
             self.handler,
             self.observer,
             self.clock,
-        )
+        ))
     }
 }
 

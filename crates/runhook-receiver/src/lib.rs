@@ -29,9 +29,10 @@
 //! let body = r#"{"event":"run.completed","run_id":"r1","status":"COMPLETED",
 //!               "data":{"result":{"title":"Example Domain"}}}"#;
 //!
-//! let first = receiver.receive(&Method::POST, &headers, body.into()).await;
+//! let uri = "/webhooks/tinyfish".parse().unwrap();
+//! let first = receiver.receive(&Method::POST, &uri, &headers, body.into()).await;
 //! assert_eq!(first.status, 200);
-//! let again = receiver.receive(&Method::POST, &headers, body.into()).await;
+//! let again = receiver.receive(&Method::POST, &uri, &headers, body.into()).await;
 //! assert_eq!(again.status, 200); // a duplicate: the handler is not called twice
 //! # }
 //! ```
@@ -40,19 +41,25 @@
 //! HTTP against the shared table of cases in `fixtures/vectors/receive.json`.
 
 mod body;
+mod budget;
 mod builder;
 mod config;
+mod dead_letter;
 mod handler;
 mod observe;
+mod pipeline;
 mod receiver;
 mod response;
 mod router;
+mod task;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use budget::BodyBudget;
 pub use builder::ReceiverBuilder;
-pub use config::{Clock, ReceiverConfig, SystemClock};
+pub use config::{Clock, ConfigError, ReceiverConfig, SystemClock};
+pub use dead_letter::DeadLetter;
 pub use handler::{Handler, HandlerFn, handler_fn};
 pub use observe::{Observer, Report};
 pub use receiver::Receiver;

@@ -23,7 +23,8 @@ pub struct Report {
     pub key: Option<IdempotencyKey>,
     /// For a request refused before the handler, why.
     pub rejection: Option<RejectionKind>,
-    /// What happened, in words.
+    /// What happened, in words, with the details the response leaves out (a handler's reason,
+    /// a store's error). Reports stay in the process: keep them out of responses.
     pub reason: String,
     /// Whether this reports a handler that finished after its response had been sent.
     pub late: bool,
@@ -32,11 +33,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether this reports a late failure: a handler that failed (asked for a retry, panicked,
+    /// was stopped) after the 503 of the deadline went out. The event is kept as a dead letter
+    /// ([`Receiver::take_dead_letters`](crate::Receiver::take_dead_letters)).
+    pub fn is_late_failure(&self) -> bool {
+        self.late && self.outcome.is_failure()
+    }
+
     /// Logs the report as the one `tracing` event of its request.
     pub(crate) fn log(&self) {
         log(
             self.outcome,
             self.status,
+            self.run_id.as_deref(),
             &self.reason,
             self.late,
             self.elapsed,
@@ -49,6 +58,7 @@ impl Report {
 pub(crate) fn log(
     outcome_kind: ReceiveOutcome,
     status: u16,
+    run_id: Option<&str>,
     reason: &str,
     late: bool,
     elapsed: Duration,
@@ -56,20 +66,33 @@ pub(crate) fn log(
     let outcome = outcome_kind.as_str();
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     match outcome_kind {
-        ReceiveOutcome::StoreUnavailable | ReceiveOutcome::HandlerPanicked => {
+        ReceiveOutcome::StoreUnavailable
+        | ReceiveOutcome::HandlerPanicked
+        | ReceiveOutcome::HandlerTimedOut => {
             tracing::error!(
                 status,
                 outcome,
+                run_id,
                 reason,
                 late,
                 elapsed_ms,
                 "webhook not processed"
             );
         }
-        ReceiveOutcome::DeadlinePassed | ReceiveOutcome::Retry => {
+        _ if late && outcome_kind.is_failure() => tracing::error!(
+            status,
+            outcome,
+            run_id,
+            reason,
+            late,
+            elapsed_ms,
+            "webhook not processed after its response: kept as a dead letter"
+        ),
+        ReceiveOutcome::DeadlinePassed | ReceiveOutcome::Retry | ReceiveOutcome::BodyUnread => {
             tracing::warn!(
                 status,
                 outcome,
+                run_id,
                 reason,
                 late,
                 elapsed_ms,
@@ -79,6 +102,7 @@ pub(crate) fn log(
         _ => tracing::info!(
             status,
             outcome,
+            run_id,
             reason,
             late,
             elapsed_ms,

@@ -82,6 +82,15 @@ impl WebhookResponse {
         )
     }
 
+    /// This response with `Connection: close`: the request's body was not read whole, so the
+    /// connection cannot carry another request. (HTTP/2 servers drop the header and reset the
+    /// stream instead.)
+    pub(crate) fn closing(mut self) -> Self {
+        self.headers
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        self
+    }
+
     /// The status as an [`http::StatusCode`].
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -29,7 +29,7 @@ async fn serve(receiver: Receiver, request: Request<Incoming>) -> Response<Full<
     }
     let (parts, body) = request.into_parts();
     receiver
-        .receive_body(&parts.method, &parts.headers, body)
+        .receive_body(&parts.method, &parts.uri, &parts.headers, body)
         .await
         .into_http()
         .map(Full::new)
@@ -85,7 +85,7 @@ impl HttpIntegration for IgnoresTheMethod {
                                 async move {
                                     let (parts, body) = request.into_parts();
                                     let response = receiver
-                                        .receive_body(&http::Method::POST, &parts.headers, body)
+                                        .receive_body(&http::Method::POST, &parts.uri, &parts.headers, body)
                                         .await;
                                     Ok::<_, Infallible>(response.into_http().map(Full::new))
                                 }

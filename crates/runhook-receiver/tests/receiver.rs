@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use http_body::{Body, Frame};
 use http_body_util::Full;
 use runhook::ledger::{
@@ -24,6 +24,10 @@ use runhook_receiver::{
 };
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+fn uri() -> Uri {
+    Uri::from_static("/webhook")
+}
 
 fn headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
@@ -44,7 +48,9 @@ fn body(event: &str, run_id: &str) -> Bytes {
 }
 
 async fn post(receiver: &Receiver, body: Bytes) -> WebhookResponse {
-    receiver.receive(&Method::POST, &headers(), body).await
+    receiver
+        .receive(&Method::POST, &uri(), &headers(), body)
+        .await
 }
 
 fn json(response: &WebhookResponse) -> Value {
@@ -75,7 +81,8 @@ async fn a_slow_handler_gets_503_then_finishes_in_the_background() {
         Duration::from_secs(30),
     )))
     .observer(reports)
-    .build();
+    .build()
+    .unwrap();
     assert_eq!(receiver.config().deadline, Duration::from_secs(8));
 
     let started = tokio::time::Instant::now();
@@ -91,7 +98,13 @@ async fn a_slow_handler_gets_503_then_finishes_in_the_background() {
     // Meanwhile, a redelivery is in flight: 503 with a Retry-After no longer than the deadline.
     let second = post(&receiver, body("run.completed", "r1")).await;
     assert_eq!(second.status, 503);
-    assert_eq!(second.headers[RETRY_AFTER], "8");
+    // The claim is renewed every third of its 5 s lease: at most 5 s are left on it.
+    let retry_after: u64 = second.headers[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=5).contains(&retry_after), "{retry_after}");
     assert_eq!(json(&second)["outcome"], "in_flight");
 
     // The handler finishes in the background and completes the key.
@@ -148,7 +161,8 @@ async fn an_expired_lease_is_taken_over_by_the_next_delivery() {
     )
     .store(ledger.clone())
     .clock(clock.clone())
-    .build();
+    .build()
+    .unwrap();
 
     assert_eq!(post(&receiver, body("run.failed", "r1")).await.status, 503);
     assert_eq!(post(&receiver, body("run.failed", "r1")).await.status, 503);
@@ -189,7 +203,8 @@ async fn a_handler_longer_than_its_lease_keeps_its_claim_until_it_finishes() {
             .with_lease(Duration::from_secs(1)),
     )
     .clock(VirtualWallClock(tokio::time::Instant::now()))
-    .build();
+    .build()
+    .unwrap();
 
     assert_eq!(
         post(&receiver, body("run.completed", "r1")).await.status,
@@ -241,23 +256,29 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
             log(&d, format!("unknown {}", event.event));
             async { HandlerOutcome::Ok }
         });
-    let receiver = Receiver::new(router);
+    let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
+    let receiver = Receiver::builder(router).observer(reports).build().unwrap();
     assert_eq!(
         post(&receiver, body("run.completed", "a")).await.status,
         200
     );
     let retry = post(&receiver, body("run.failed", "b")).await;
     assert_eq!(retry.status, 503);
+    // The handler's error text stays out of the response, which any caller can read...
+    let reason = json(&retry)["reason"].as_str().unwrap().to_owned();
+    assert!(!reason.contains("the database is down"), "{reason}");
+    assert!(reason.contains("retry later"), "{reason}");
+    // ...and is in the report (and the log) for the operator.
+    let reports: Vec<Report> = std::iter::from_fn(|| reported.try_recv().ok()).collect();
     assert!(
-        json(&retry)["reason"]
-            .as_str()
-            .unwrap()
-            .contains("the database is down")
+        reports[1].reason.contains("the database is down"),
+        "{:?}",
+        reports[1]
     );
     let reject = post(&receiver, body("run.cancelled", "c")).await;
     assert_eq!(reject.status, 422);
     assert!(
-        json(&reject)["reason"]
+        !json(&reject)["reason"]
             .as_str()
             .unwrap()
             .contains("not accepted here")
@@ -283,14 +304,19 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
 async fn rejections_say_why_in_json_with_the_right_headers() {
     let receiver = Receiver::new(Router::new());
     let get = receiver
-        .receive(&Method::GET, &headers(), Bytes::new())
+        .receive(&Method::GET, &uri(), &headers(), Bytes::new())
         .await;
     assert_eq!(get.status, 405);
     assert_eq!(get.headers["allow"], "POST");
     assert_eq!(json(&get)["kind"], "method_not_allowed");
 
     let text = receiver
-        .receive(&Method::POST, &HeaderMap::new(), body("run.completed", "r"))
+        .receive(
+            &Method::POST,
+            &uri(),
+            &HeaderMap::new(),
+            body("run.completed", "r"),
+        )
         .await;
     assert_eq!(text.status, 415);
     assert_eq!(text.headers[CONTENT_TYPE], "application/json");
@@ -337,16 +363,19 @@ async fn receive_body_enforces_the_limit_while_reading() {
     let calls = Arc::new(AtomicUsize::new(0));
     let receiver = Receiver::builder(handler_fn(slow_handler(calls.clone(), Duration::ZERO)))
         .config(ReceiverConfig::default().with_max_body_bytes(100))
-        .build();
+        .build()
+        .unwrap();
     assert_eq!(receiver.max_body_bytes(), 100);
     let fits = body("run.completed", "r1");
     let ok = receiver
-        .receive_body(&Method::POST, &headers(), Full::new(fits.clone()))
+        .receive_body(&Method::POST, &uri(), &headers(), Full::new(fits.clone()))
         .await;
     assert_eq!(ok.status, 200);
 
     let big = Full::new(Bytes::from(vec![b' '; 150]));
-    let over = receiver.receive_body(&Method::POST, &headers(), big).await;
+    let over = receiver
+        .receive_body(&Method::POST, &uri(), &headers(), big)
+        .await;
     assert_eq!(over.status, 413);
     assert!(
         json(&over)["reason"]
@@ -358,7 +387,7 @@ async fn receive_body_enforces_the_limit_while_reading() {
     let huge = Full::new(Bytes::from(vec![b' '; 1000]));
     assert_eq!(
         receiver
-            .receive_body(&Method::POST, &headers(), huge)
+            .receive_body(&Method::POST, &uri(), &headers(), huge)
             .await
             .status,
         413
@@ -367,24 +396,24 @@ async fn receive_body_enforces_the_limit_while_reading() {
     let huge = Full::new(Bytes::from(vec![b' '; 1000]));
     assert_eq!(
         receiver
-            .receive_body(&Method::PUT, &headers(), huge)
+            .receive_body(&Method::PUT, &uri(), &headers(), huge)
             .await
             .status,
         405
     );
     // A declared length far over the limit is refused without reading.
     let mut declared = headers();
-    declared.insert(CONTENT_LENGTH, HeaderValue::from_static("10000000"));
+    declared.insert(CONTENT_LENGTH, HeaderValue::from_static("100000000"));
     assert_eq!(
         receiver
-            .receive_body(&Method::POST, &declared, Broken)
+            .receive_body(&Method::POST, &uri(), &declared, Broken)
             .await
             .status,
         413
     );
     // A body that cannot be read is a 400.
     let broken = receiver
-        .receive_body(&Method::POST, &headers(), Broken)
+        .receive_body(&Method::POST, &uri(), &headers(), Broken)
         .await;
     assert_eq!(broken.status, 400);
     assert!(
@@ -446,7 +475,8 @@ impl IdempotencyStore for CannotComplete {
 async fn a_failure_to_complete_does_not_undo_a_processed_event() {
     let receiver = Receiver::builder(Router::new())
         .store(Arc::new(CannotComplete(MemoryLedger::new())))
-        .build();
+        .build()
+        .unwrap();
     let response = post(&receiver, body("run.completed", "r1")).await;
     assert_eq!(
         response.status, 200,
@@ -470,7 +500,8 @@ async fn the_observer_sees_every_outcome() {
     let sink = reports.clone();
     let receiver = Receiver::builder(Router::new())
         .observer(move |report: &Report| sink.lock().unwrap().push(report.clone()))
-        .build();
+        .build()
+        .unwrap();
     post(&receiver, body("run.completed", "r1")).await;
     post(&receiver, body("run.completed", "r1")).await;
     post(&receiver, Bytes::from_static(b"[]")).await;
@@ -506,9 +537,11 @@ fn the_futures_are_send_so_any_framework_can_await_them() {
     fn assert_send<T: Send>(_: &T) {}
     let receiver = Receiver::new(Router::new());
     let headers = headers();
-    let receive = receiver.receive(&Method::POST, &headers, Bytes::new());
+    let uri = uri();
+    let receive = receiver.receive(&Method::POST, &uri, &headers, Bytes::new());
     assert_send(&receive);
-    let receive_body = receiver.receive_body(&Method::POST, &headers, Full::new(Bytes::new()));
+    let receive_body =
+        receiver.receive_body(&Method::POST, &uri, &headers, Full::new(Bytes::new()));
     assert_send(&receive_body);
     fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
     assert_clone_send_sync::<Receiver>();

@@ -2,7 +2,8 @@
 
 use runhook_receiver::Receiver;
 use warp::Filter;
-use warp::http::{HeaderMap, Method};
+use warp::http::{HeaderMap, Method, Uri};
+use warp::path::FullPath;
 
 use crate::filter::raw_body;
 
@@ -26,15 +27,31 @@ pub fn webhook_route(
     receiver: Receiver,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     warp::method()
+        .and(request_uri())
         .and(warp::header::headers_cloned())
         .and(raw_body())
-        .then(move |method: Method, headers: HeaderMap, body| {
+        .then(move |method: Method, uri: Uri, headers: HeaderMap, body| {
             let receiver = receiver.clone();
             async move {
                 receiver
-                    .receive_body(&method, &headers, body)
+                    .receive_body(&method, &uri, &headers, body)
                     .await
                     .into_http()
             }
+        })
+}
+
+/// The request's path and query as a URI (what an authenticator such as a URL token reads).
+fn request_uri() -> impl Filter<Extract = (Uri,), Error = std::convert::Infallible> + Clone {
+    warp::path::full()
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .map(|path: FullPath, query: String| {
+            let text = if query.is_empty() {
+                path.as_str().to_owned()
+            } else {
+                format!("{}?{query}", path.as_str())
+            };
+            text.parse::<Uri>()
+                .unwrap_or_else(|_| Uri::from_static("/"))
         })
 }

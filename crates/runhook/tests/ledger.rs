@@ -182,15 +182,15 @@ fn eviction_drops_expired_entries_first_then_the_oldest_completed() {
     assert_eq!(ledger.state(&key("b"), at(10)), KeyState::Done);
     assert_eq!(ledger.state(&key("c"), at(10)), KeyState::InFlight);
 
-    // At 70 the leases of "c" (until 62) and "d" (until 70) have expired: they go, every one,
-    // before the completed "b" is touched.
+    // At 70 the leases of "c" (until 62) and "d" (until 70) have run out, but nobody took the
+    // keys over: they are still held, so the completed "b" is evicted instead.
     acquire(&ledger, "e", at(70));
-    assert_eq!(ledger.state(&key("b"), at(70)), KeyState::Done);
-    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger.state(&key("b"), at(70)), KeyState::Absent);
+    assert_eq!(ledger.len(), 3);
 
-    // Full of live claims: nothing may be evicted.
+    // Full of claims, some past their lease: nothing may be evicted.
     let full = MemoryLedger::with_capacity(2);
-    acquire(&full, "x", at(0));
+    let x = acquire(&full, "x", at(0));
     acquire(&full, "y", at(0));
     assert_eq!(
         full.claim(&key("z"), at(1), LEASE),
@@ -201,9 +201,19 @@ fn eviction_drops_expired_entries_first_then_the_oldest_completed() {
         full.claim(&key("x"), at(1), LEASE).unwrap(),
         Claim::InFlight { .. }
     ));
-    // Once a lease expires there is room again.
+    // Long after both leases ran out, a new key still finds no room...
+    assert_eq!(
+        full.claim(&key("z"), at(600), LEASE),
+        Err(StoreError::Full { capacity: 2 })
+    );
+    // ...because the holder of an expired claim that nobody took over may still complete it:
+    // fencing is by token, not by the lease.
+    full.complete(&key("x"), x, at(600), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(full.state(&key("x"), at(600)), KeyState::Done);
+    // Its retention over, the completed key makes room.
     assert!(matches!(
-        full.claim(&key("z"), at(60), LEASE).unwrap(),
+        full.claim(&key("z"), at(611), LEASE).unwrap(),
         Claim::Acquired(_)
     ));
     assert!(

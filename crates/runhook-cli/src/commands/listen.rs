@@ -42,7 +42,8 @@ type Summaries = Arc<Mutex<HashMap<(Option<String>, String), String>>>;
 /// One `--json` line.
 #[derive(Serialize)]
 struct Line<'a> {
-    /// `accepted`, `duplicate` (done or in flight) or `rejected` (anything else).
+    /// `accepted`, `duplicate` (already processed), `in_flight` (being processed by another
+    /// delivery: 503) or `rejected` (anything else).
     kind: &'static str,
     /// The receiver's precise outcome (`accepted`, `in_flight`, `invalid`, ...).
     outcome: &'static str,
@@ -80,7 +81,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let receiver = Receiver::builder(handler)
         .config(config)
         .observer(move |report: &Report| print(report, &summaries, json))
-        .build();
+        .build()
+        .context("invalid receiver settings")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -169,7 +171,8 @@ fn shorten(value: &Value) -> String {
 fn print(report: &Report, summaries: &Summaries, json: bool) {
     let kind = match report.outcome {
         ReceiveOutcome::Accepted => "accepted",
-        ReceiveOutcome::Duplicate | ReceiveOutcome::InFlight => "duplicate",
+        ReceiveOutcome::Duplicate => "duplicate",
+        ReceiveOutcome::InFlight => "in_flight",
         _ => "rejected",
     };
     let summary = match (report.outcome, &report.event) {

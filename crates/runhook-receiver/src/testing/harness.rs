@@ -148,7 +148,7 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
-    pub(crate) fn new(case: &Case) -> Self {
+    pub(crate) fn new(case: &Case) -> Result<Self, String> {
         let (gate, gate_rx) = watch::channel(false);
         let recorder = Arc::new(Recorder {
             script: case.setup.handler.clone(),
@@ -182,13 +182,14 @@ impl Harness {
         let receiver = Receiver::builder(Arc::clone(&recorder))
             .config(config)
             .store(store)
-            .build();
-        Harness {
+            .build()
+            .map_err(|error| format!("the case's receiver cannot be built: {error}"))?;
+        Ok(Harness {
             receiver,
             recorder,
             ledger,
             gate,
-        }
+        })
     }
 
     pub(crate) fn open_gate(&self) {

@@ -45,7 +45,7 @@ where
         .build()?
         .block_on(async {
             let outcomes = Arc::new(Outcomes::default());
-            let receiver = counting_receiver(Arc::clone(&outcomes));
+            let receiver = counting_receiver(Arc::clone(&outcomes))?;
             let listener = TcpListener::bind(("127.0.0.1", port)).await?;
             println!(
                 "load bench ({framework}): /bare, /parse and /webhook on http://{}",
@@ -107,7 +107,7 @@ impl Outcomes {
 }
 
 /// A receiver with a no-op handler (every event acknowledged) whose observer counts outcomes.
-fn counting_receiver(outcomes: Arc<Outcomes>) -> Receiver {
+fn counting_receiver(outcomes: Arc<Outcomes>) -> io::Result<Receiver> {
     Receiver::builder(Router::new())
         .observer(move |report: &Report| {
             let slot = match report.outcome {
@@ -118,6 +118,7 @@ fn counting_receiver(outcomes: Arc<Outcomes>) -> Receiver {
             slot.fetch_add(1, Ordering::Relaxed);
         })
         .build()
+        .map_err(io::Error::other)
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.

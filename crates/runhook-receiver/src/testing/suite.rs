@@ -16,7 +16,7 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Runs one case; `Err` lists every problem found.
 pub(crate) async fn run_case<I: HttpIntegration>(case: &Case) -> Result<(), Vec<String>> {
-    let harness = Harness::new(case);
+    let harness = Harness::new(case).map_err(|problem| vec![problem])?;
     let server = I::start(harness.receiver.clone())
         .await
         .map_err(|e| vec![format!("the integration could not start a server: {e}")])?;

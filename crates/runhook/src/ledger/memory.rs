@@ -13,13 +13,15 @@ use super::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, Store
 ///
 /// It holds at most `capacity` keys. When a new key is claimed while it is full, it makes room
 /// in this order:
-/// 1. every expired entry is dropped (completed keys past their retention, claims past their
-///    lease: both are claimable anyway, so dropping them changes no answer);
+/// 1. every completed key past its retention is dropped (it is claimable anyway, so dropping it
+///    changes no answer);
 /// 2. if it is still full, the completed key closest to the end of its retention is evicted
 ///    (with one retention for all keys, the oldest completed); a later duplicate of that key
 ///    would be processed again;
-/// 3. a claim whose lease is running is never evicted: if every entry is one, the claim fails
-///    with [`StoreError::Full`] (a receiver answers 503, and the sender retries).
+/// 3. a claim is never evicted, not even one whose lease has run out: until another delivery
+///    takes the key over, its holder may still renew, complete or release it (fencing is by
+///    token, not by the lease). If every entry is a claim, the new claim fails with
+///    [`StoreError::Full`] (a receiver answers 503, and the sender retries).
 ///
 /// Every operation takes one lock and costs O(log n); entries are kept in ordered maps, so no
 /// hashing and no randomness are involved. Contents are lost when the process exits: use a
@@ -32,8 +34,6 @@ pub struct MemoryLedger {
 #[derive(Default)]
 struct Inner {
     entries: BTreeMap<IdempotencyKey, Entry>,
-    /// Claims in flight by end of lease.
-    leases: BTreeMap<(SystemTime, u64), IdempotencyKey>,
     /// Completed keys by end of retention.
     done: BTreeMap<(SystemTime, u64), IdempotencyKey>,
     /// The last token or sequence number handed out.
@@ -186,21 +186,16 @@ impl Inner {
     }
 
     fn insert(&mut self, key: IdempotencyKey, entry: Entry) {
-        match entry {
-            Entry::InFlight { token, until } => {
-                self.leases.insert((until, token.get()), key.clone())
-            }
-            Entry::Done { seq, until } => self.done.insert((until, seq), key.clone()),
-        };
+        if let Entry::Done { seq, until } = entry {
+            self.done.insert((until, seq), key.clone());
+        }
         self.entries.insert(key, entry);
     }
 
     fn remove(&mut self, key: &IdempotencyKey) {
-        match self.entries.remove(key) {
-            Some(Entry::InFlight { token, until }) => self.leases.remove(&(until, token.get())),
-            Some(Entry::Done { seq, until }) => self.done.remove(&(until, seq)),
-            None => None,
-        };
+        if let Some(Entry::Done { seq, until }) = self.entries.remove(key) {
+            self.done.remove(&(until, seq));
+        }
     }
 
     /// Removes the claim on `key` if `token` holds it.
@@ -219,13 +214,11 @@ impl Inner {
         if self.entries.len() < capacity {
             return Ok(());
         }
-        for index in [&mut self.done, &mut self.leases] {
-            while let Some(first) = index.first_entry() {
-                if first.key().0 > now {
-                    break;
-                }
-                self.entries.remove(&first.remove());
+        while let Some(first) = self.done.first_entry() {
+            if first.key().0 > now {
+                break;
             }
+            self.entries.remove(&first.remove());
         }
         while self.entries.len() >= capacity {
             let Some((_, key)) = self.done.pop_first() else {

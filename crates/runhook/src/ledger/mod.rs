@@ -45,7 +45,12 @@ pub use store::IdempotencyStore;
 /// sender's retry window, Stripe's 3 days included).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(72 * 60 * 60);
 
-/// How long a claim is held by default before another delivery may take it over: 60 seconds,
-/// longer than TinyFish's whole retry window (47 s), so a slow handler is not run twice by one
-/// delivery's retries.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// How long a claim is held by default before another delivery may take it over: 5 seconds.
+///
+/// A receiver renews the claim while its handler runs, so the lease only matters when the holder
+/// is gone (a crash, a runtime shut down, a claim the store committed after the receiver stopped
+/// waiting). Then it must run out before the sender's next attempt: TinyFish's attempts arrive
+/// about 1, 3 and 7 s after the first when each fails fast, and 11, 23 and 37 s after it when
+/// each times out, so a 5 s lease lets attempt 4 (fast failures) or attempt 2 (time-outs)
+/// process the run.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);

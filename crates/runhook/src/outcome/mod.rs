@@ -8,6 +8,7 @@
 //! | what happened | status | `Retry-After` | the claim | [`ReceiveOutcome`] |
 //! |---|---|---|---|---|
 //! | request refused by `receive` | its status (400/401/405/413/415) | – | none taken | `Invalid` |
+//! | the body was not read: too slow, or the body budget is spent | 503 | given, if any | none taken | `BodyUnread` |
 //! | the store failed or timed out | 503 | – | none taken | `StoreUnavailable` |
 //! | key already done | 200 | – | none taken | `Duplicate` |
 //! | key in flight elsewhere | 503 | time left, whole seconds, ≥ 1 | none taken | `InFlight` |
@@ -16,6 +17,7 @@
 //! | handler: `Reject` | 422 | – | complete | `Rejected` |
 //! | handler panicked | 503 | – | release | `HandlerPanicked` |
 //! | deadline passed, handler still running | 503 | – | keep (the handler's own outcome settles it) | `DeadlinePassed` |
+//! | handler ran past its maximum run time and was stopped | 503 | – | release | `HandlerTimedOut` |
 //!
 //! A failure to complete or release after the handler returned does not change the status: the
 //! handler's outcome stands (the work is done, or is to be retried), and the claim's lease runs
@@ -35,6 +37,12 @@ use crate::receive::Rejection;
 pub enum Disposition<'a> {
     /// [`receive`](crate::receive::receive) refused the request.
     Invalid(&'a Rejection),
+    /// The body was not read whole: it did not arrive within the body timeout, or buffering it
+    /// would exceed the body budget.
+    BodyUnread {
+        /// When to come back, if the receiver can say.
+        retry_after: Option<Duration>,
+    },
     /// The idempotency store failed (or did not answer in time) on the claim.
     StoreFailed,
     /// The key was already processed.
@@ -50,6 +58,8 @@ pub enum Disposition<'a> {
     Panicked,
     /// The deadline passed while the handler was still running; it goes on in the background.
     DeadlinePassed,
+    /// The handler ran past its maximum run time and was stopped.
+    TimedOut,
 }
 
 /// How a delivery ended, for reports, logs and the response body.
@@ -68,12 +78,17 @@ pub enum ReceiveOutcome {
     Rejected,
     /// Refused before the handler: see the [`RejectionKind`](crate::receive::RejectionKind).
     Invalid,
+    /// The body was not read whole (too slow, or the receiver's body budget was spent); the
+    /// event was not processed.
+    BodyUnread,
     /// The idempotency store failed; the event was not processed.
     StoreUnavailable,
     /// The handler did not finish within the deadline.
     DeadlinePassed,
     /// The handler panicked; the event was not processed.
     HandlerPanicked,
+    /// The handler ran past its maximum run time and was stopped; the event was not processed.
+    HandlerTimedOut,
 }
 
 impl ReceiveOutcome {
@@ -86,9 +101,59 @@ impl ReceiveOutcome {
             ReceiveOutcome::Retry => "retry",
             ReceiveOutcome::Rejected => "rejected",
             ReceiveOutcome::Invalid => "invalid",
+            ReceiveOutcome::BodyUnread => "body_unread",
             ReceiveOutcome::StoreUnavailable => "store_unavailable",
             ReceiveOutcome::DeadlinePassed => "deadline_passed",
             ReceiveOutcome::HandlerPanicked => "handler_panicked",
+            ReceiveOutcome::HandlerTimedOut => "handler_timed_out",
+        }
+    }
+
+    /// Whether the event was left unprocessed by a failure that a later delivery may fix (a
+    /// retry asked for, a panic, a stopped handler, a deadline, a store failure).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            ReceiveOutcome::Retry
+                | ReceiveOutcome::BodyUnread
+                | ReceiveOutcome::StoreUnavailable
+                | ReceiveOutcome::DeadlinePassed
+                | ReceiveOutcome::HandlerPanicked
+                | ReceiveOutcome::HandlerTimedOut
+        )
+    }
+
+    /// What a response body says about this outcome, in general terms: the details (a
+    /// handler's error text, a database driver's message) stay in the receiver's log and
+    /// reports, where no caller can read them.
+    pub fn public_reason(self) -> &'static str {
+        match self {
+            ReceiveOutcome::Accepted => "processed",
+            ReceiveOutcome::Duplicate => {
+                "this run was already processed; the handler was not called again"
+            }
+            ReceiveOutcome::InFlight => {
+                "this run is being processed by another delivery; retry when it has finished"
+            }
+            ReceiveOutcome::Retry => "the handler could not process the event now; retry later",
+            ReceiveOutcome::Rejected => "the handler rejected the event for good",
+            ReceiveOutcome::Invalid => "the request is not an acceptable webhook",
+            ReceiveOutcome::BodyUnread => {
+                "the request body was not read (it arrived too slowly, or the receiver is busy); \
+                 retry later"
+            }
+            ReceiveOutcome::StoreUnavailable => {
+                "the idempotency store is unavailable; the event was not processed, retry later"
+            }
+            ReceiveOutcome::DeadlinePassed => {
+                "the handler did not finish within the deadline; retry later"
+            }
+            ReceiveOutcome::HandlerPanicked => {
+                "the handler failed; the event was not processed, retry later"
+            }
+            ReceiveOutcome::HandlerTimedOut => {
+                "the handler ran past its maximum run time and was stopped; retry later"
+            }
         }
     }
 }
@@ -133,6 +198,7 @@ pub fn decide(disposition: &Disposition<'_>) -> ReceiveDecision {
         Disposition::Invalid(rejection) => {
             (rejection.status, ClaimAction::None, ReceiveOutcome::Invalid)
         }
+        Disposition::BodyUnread { .. } => (503, ClaimAction::None, ReceiveOutcome::BodyUnread),
         Disposition::StoreFailed => (503, ClaimAction::None, ReceiveOutcome::StoreUnavailable),
         Disposition::Duplicate => (200, ClaimAction::None, ReceiveOutcome::Duplicate),
         Disposition::InFlight { .. } => (503, ClaimAction::None, ReceiveOutcome::InFlight),
@@ -147,9 +213,11 @@ pub fn decide(disposition: &Disposition<'_>) -> ReceiveDecision {
         }
         Disposition::Panicked => (503, ClaimAction::Release, ReceiveOutcome::HandlerPanicked),
         Disposition::DeadlinePassed => (503, ClaimAction::Keep, ReceiveOutcome::DeadlinePassed),
+        Disposition::TimedOut => (503, ClaimAction::Release, ReceiveOutcome::HandlerTimedOut),
     };
     let retry_after = match disposition {
         Disposition::InFlight { retry_after } => Some(whole_seconds(*retry_after)),
+        Disposition::BodyUnread { retry_after } => retry_after.map(whole_seconds),
         _ => None,
     };
     ReceiveDecision {
@@ -184,6 +252,15 @@ mod tests {
                 None,
                 ClaimAction::None,
                 ReceiveOutcome::Invalid,
+            ),
+            (
+                Disposition::BodyUnread {
+                    retry_after: Some(Duration::from_secs(1)),
+                },
+                503,
+                Some(1),
+                ClaimAction::None,
+                ReceiveOutcome::BodyUnread,
             ),
             (
                 Disposition::StoreFailed,
@@ -242,6 +319,13 @@ mod tests {
                 None,
                 ClaimAction::Keep,
                 ReceiveOutcome::DeadlinePassed,
+            ),
+            (
+                Disposition::TimedOut,
+                503,
+                None,
+                ClaimAction::Release,
+                ReceiveOutcome::HandlerTimedOut,
             ),
         ];
         for (disposition, status, retry_after, claim, outcome) in rows {

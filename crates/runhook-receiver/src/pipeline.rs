@@ -1,0 +1,211 @@
+//! The receive pipeline: verdict, claim, handler, respond; and the report of how it ended.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use runhook::ReceiveDecision;
+use runhook::ledger::{Claim, IdempotencyKey};
+use runhook::outcome::{Disposition, decide};
+use runhook::receive::{Rejection, Verdict};
+use tokio::time::{Instant, timeout_at};
+use tracing::{Span, field};
+
+use crate::observe::log;
+use crate::receiver::Inner;
+use crate::{Report, WebhookResponse};
+
+/// The parts of a request the pipeline reads.
+pub(crate) struct Request<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+    /// When the request reached the receiver.
+    pub(crate) arrived: Instant,
+}
+
+/// What is known about a delivery, for its report and response.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    pub(crate) run_id: Option<String>,
+    pub(crate) event: Option<String>,
+    pub(crate) key: Option<IdempotencyKey>,
+    pub(crate) started: Instant,
+}
+
+impl Facts {
+    /// No facts: a request refused before its body was accepted.
+    pub(crate) fn none(started: Instant) -> Self {
+        Facts {
+            run_id: None,
+            event: None,
+            key: None,
+            started,
+        }
+    }
+}
+
+impl Inner {
+    /// Runs a request whose body has been read through the pipeline.
+    pub(crate) async fn process(
+        self: &std::sync::Arc<Self>,
+        request: &Request<'_>,
+        body: Bytes,
+    ) -> WebhookResponse {
+        let started = Instant::now();
+        let config = &self.config;
+        let _ = request.uri; // read by the authenticator once the core takes the URI
+        let event = match runhook::receive(request.method, request.headers, &body, &config.receive)
+        {
+            Verdict::Accept(event) => event,
+            Verdict::Reject(rejection) => {
+                return self.rejected(&rejection, Facts::none(request.arrived));
+            }
+        };
+        let facts = Facts {
+            run_id: event.run_id().map(str::to_owned),
+            event: Some(event.name().to_owned()),
+            key: config.key.key(&event),
+            started: request.arrived,
+        };
+        let span = Span::current();
+        span.record("event", event.name());
+        if let Some(run_id) = &facts.run_id {
+            span.record("run_id", run_id.as_str());
+        }
+        let deadline = started + config.deadline;
+        let Some(key) = facts.key.clone() else {
+            tracing::debug!("no idempotency key for this event; handled without deduplication");
+            return self.run_handler(event, body, None, deadline, facts).await;
+        };
+        let now = self.clock.now();
+        let claim = match timeout_at(deadline, self.store.claim(&key, now, config.lease)).await {
+            Ok(Ok(claim)) => claim,
+            Ok(Err(error)) => {
+                let detail = format!("{error}; the event was not processed, retry later");
+                return self.respond(facts, &Disposition::StoreFailed, detail.into());
+            }
+            Err(_) => {
+                let detail = format!(
+                    "the idempotency store did not answer within the deadline of {:?}; the event \
+                     was not processed, retry later",
+                    config.deadline
+                );
+                return self.respond(facts, &Disposition::StoreFailed, detail.into());
+            }
+        };
+        match claim {
+            Claim::Acquired(token) => {
+                self.run_handler(event, body, Some((key, token)), deadline, facts)
+                    .await
+            }
+            Claim::Done => {
+                let detail =
+                    format!("{key} was already processed; the handler was not called again");
+                self.respond(facts, &Disposition::Duplicate, detail.into())
+            }
+            Claim::InFlight { retry_after } => {
+                let detail = format!(
+                    "{key} is being processed by another delivery; retry when it has finished"
+                );
+                let retry_after = retry_after.min(config.deadline);
+                self.respond(facts, &Disposition::InFlight { retry_after }, detail.into())
+            }
+        }
+    }
+
+    /// The response to a request the core refused; the reason names the problem and is safe to
+    /// send back (it is about the request, not the receiver).
+    pub(crate) fn rejected(&self, rejection: &Rejection, facts: Facts) -> WebhookResponse {
+        let decision = decide(&Disposition::Invalid(rejection));
+        self.respond_decided(
+            facts,
+            decision,
+            Cow::Borrowed(&rejection.reason),
+            Some(rejection),
+        )
+    }
+
+    pub(crate) fn respond(
+        &self,
+        facts: Facts,
+        disposition: &Disposition<'_>,
+        detail: Cow<'_, str>,
+    ) -> WebhookResponse {
+        self.respond_decided(facts, decide(disposition), detail, None)
+    }
+
+    /// Reports how the delivery ended (observer, log) with its `detail`, and builds its response,
+    /// whose reason is the rejection's for a refused request and the outcome's general words
+    /// otherwise: a handler's or a store's error text stays in the log and the report.
+    pub(crate) fn respond_decided(
+        &self,
+        facts: Facts,
+        decision: ReceiveDecision,
+        detail: Cow<'_, str>,
+        rejection: Option<&Rejection>,
+    ) -> WebhookResponse {
+        let reason = match rejection {
+            Some(rejection) => rejection.reason.as_str(),
+            None => decision.outcome.public_reason(),
+        };
+        let response = WebhookResponse::build(
+            decision.status,
+            decision.outcome,
+            reason,
+            facts.run_id.as_deref(),
+            facts.event.as_deref(),
+            decision.retry_after,
+            rejection,
+        );
+        self.report(facts, &decision, detail, rejection, false);
+        response
+    }
+
+    /// Reports how a delivery ended: to the observer, if there is one, as a [`Report`], then as
+    /// the request's `tracing` event.
+    pub(crate) fn report(
+        &self,
+        facts: Facts,
+        decision: &ReceiveDecision,
+        detail: Cow<'_, str>,
+        rejection: Option<&Rejection>,
+        late: bool,
+    ) {
+        let elapsed = facts.started.elapsed();
+        let Some(observer) = &self.observer else {
+            log(
+                decision.outcome,
+                decision.status,
+                facts.run_id.as_deref(),
+                &detail,
+                late,
+                elapsed,
+            );
+            return;
+        };
+        let report = Report {
+            outcome: decision.outcome,
+            status: decision.status,
+            run_id: facts.run_id,
+            event: facts.event,
+            key: facts.key,
+            rejection: rejection.map(|r| r.kind),
+            reason: detail.into_owned(),
+            late,
+            elapsed,
+        };
+        observer.observe(&report);
+        report.log();
+    }
+}
+
+/// The span of one request, with the run and event recorded once known.
+pub(crate) fn request_span(method: &Method) -> Span {
+    tracing::info_span!(
+        "webhook",
+        method = %method,
+        run_id = field::Empty,
+        event = field::Empty
+    )
+}
