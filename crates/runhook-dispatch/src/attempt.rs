@@ -1,4 +1,5 @@
 //! One HTTP attempt: POST the event, read the response within the deadline, classify the result.
+//! A received status line decides the result; a body failure after it is only reported.
 
 use std::error::Error as StdError;
 use std::time::SystemTime;
@@ -48,6 +49,10 @@ struct Exchange {
 
 /// Runs one attempt. The deadline covers everything: connect, TLS, request, response head and
 /// the body (read up to `body_limit` bytes; the rest is not read and the connection is dropped).
+///
+/// Before the status line, a timeout or failure is the attempt's result (retried). Once the
+/// status line is in, the result is the response: a body that then times out, breaks off or
+/// cannot be decoded is reported in `error` next to the status, and the status alone decides.
 pub(crate) async fn perform(spec: AttemptSpec) -> AttemptDone {
     let started = Instant::now();
     let mut exchange = Exchange::default();
@@ -63,35 +68,40 @@ pub(crate) async fn perform(spec: AttemptSpec) -> AttemptDone {
     )
     .await;
     let latency = started.elapsed();
-    let (result, error) = match timed {
-        Err(_elapsed) => (
-            Ok(AttemptResult::Timeout),
-            Some(match exchange.status {
-                None => "timed out before the response head arrived".to_owned(),
-                Some(_) => "timed out while reading the response body".to_owned(),
-            }),
-        ),
-        Ok(Ok(())) => (
+    let (result, error) = match exchange.status {
+        // Once the status line is in, the status decides (a 4xx stays final, a 2xx is
+        // delivered); a body that stalls, breaks off or cannot be read only goes into the log.
+        Some(status) => (
             Ok(AttemptResult::Response {
-                status: exchange.status.unwrap_or_default(),
+                status,
                 retry_after: exchange.retry_after,
             }),
-            None,
+            match timed {
+                Ok(Ok(())) => None,
+                Err(_elapsed) => Some("timed out while reading the response body".to_owned()),
+                Ok(Err(err)) => Some(format!(
+                    "reading the response body failed: {}",
+                    describe(&err)
+                )),
+            },
         ),
-        // The head arrived, so the failure happened while reading the body.
-        Ok(Err(err)) if exchange.status.is_some() => (
-            Ok(AttemptResult::Network(NetworkErrorKind::Body)),
-            Some(format!(
-                "reading the response body failed: {}",
-                describe(&err)
-            )),
-        ),
-        Ok(Err(err)) => match classify(&err) {
-            Classified::Refused(refused) => {
-                let message = refused.to_string();
-                (Err(refused), Some(message))
-            }
-            Classified::Result(result) => (Ok(result), Some(describe(&err))),
+        None => match timed {
+            Err(_elapsed) => (
+                Ok(AttemptResult::Timeout),
+                Some("timed out before the response head arrived".to_owned()),
+            ),
+            Ok(Err(err)) => match classify(&err) {
+                Classified::Refused(refused) => {
+                    let message = refused.to_string();
+                    (Err(refused), Some(message))
+                }
+                Classified::Result(result) => (Ok(result), Some(describe(&err))),
+            },
+            // `run` records the status before it can succeed; kept total rather than panic.
+            Ok(Ok(())) => (
+                Ok(AttemptResult::Network(NetworkErrorKind::Other)),
+                Some("the exchange ended without a response head".to_owned()),
+            ),
         },
     };
     let (body_excerpt, body_truncated) =

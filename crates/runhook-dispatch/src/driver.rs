@@ -483,8 +483,8 @@ fn log(report: &AttemptReport) {
     match (&report.outcome, retry_in_ms) {
         (Some(outcome), _) if outcome.is_delivered() => tracing::info!(
             delivery_id = %id, url = %report.url, attempt = report.attempt,
-            max_attempts = report.max_attempts, status = report.status, latency_ms,
-            "webhook delivered"
+            max_attempts = report.max_attempts, status = report.status,
+            error = report.error.as_deref(), latency_ms, "webhook delivered"
         ),
         (Some(outcome), _) => tracing::warn!(
             delivery_id = %id, url = %report.url, attempt = report.attempt,

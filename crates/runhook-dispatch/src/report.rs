@@ -109,11 +109,13 @@ pub struct AttemptReport {
     pub max_attempts: u32,
     /// The response status, if a response head arrived.
     pub status: Option<u16>,
-    /// What went wrong below HTTP (connect, TLS, reset, body, timeout, refused address), if
-    /// anything.
+    /// What went wrong below HTTP (connect, TLS, reset, timeout, refused address), if anything.
+    /// Alongside a `status`, it is the body that failed after the status line (timed out, broke
+    /// off, could not be read): logged only, since the status decides the attempt.
     pub error: Option<String>,
     /// The result fed to the retry policy; `None` when the address was refused (a refusal ends
-    /// the delivery without consulting the policy).
+    /// the delivery without consulting the policy). Whenever `status` is set this is
+    /// [`AttemptResult::Response`] with that status, even if `error` reports a body failure.
     pub result: Option<AttemptResult>,
     /// From the start of the attempt to its result.
     pub latency: Duration,

@@ -104,7 +104,8 @@ async fn an_unparsable_response_is_a_network_error_and_retried() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_body_cut_short_is_a_body_error() {
+async fn a_body_cut_short_after_a_200_is_delivered_and_reported() {
+    // The status line decides; the body that broke off only goes into the report.
     let addr = raw_server(
         b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\nonly a little",
     )
@@ -119,13 +120,20 @@ async fn a_body_cut_short_is_a_body_error() {
     let outcome = handle.outcome().await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Failed {
-            attempts: 4,
-            last: AttemptResult::Network(NetworkErrorKind::Body)
+        DeliveryOutcome::Delivered {
+            attempts: 1,
+            status: 200
         }
     );
     let first = reports_of(&mut reports, id).await.remove(0);
     assert_eq!(first.status, Some(200));
+    assert_eq!(first.result, Some(AttemptResult::status(200)));
+    let error = first.error.unwrap();
+    assert!(
+        error.contains("reading the response body failed"),
+        "{error}"
+    );
+    assert_eq!(first.body_excerpt, "only a little");
 }
 
 #[tokio::test(start_paused = true)]

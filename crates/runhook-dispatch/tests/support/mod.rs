@@ -334,6 +334,64 @@ pub async fn raw_server(response: &'static [u8]) -> SocketAddr {
     addr
 }
 
+/// What a [`head_then`] server does once it has sent its response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterHead {
+    /// Sends nothing more and keeps the connection open until the client drops it.
+    Stall,
+    /// Waits a second (so the client has read the head) and resets the connection (RST).
+    Reset,
+}
+
+/// A server that reads the request head, answers with `head` (raw bytes: a status line, headers
+/// and perhaps the start of a body shorter than its `content-length`), then stalls or resets.
+/// Counts the connections it accepts.
+pub async fn head_then(head: &'static [u8], after: AfterHead) -> (SocketAddr, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(Mutex::new(0));
+    let seen = Arc::clone(&count);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            stream.set_nodelay(true).unwrap();
+            *seen.lock().unwrap() += 1;
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 4096];
+                let mut read = Vec::new();
+                while !read.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                if stream.write_all(head).await.is_err() {
+                    return;
+                }
+                match after {
+                    AfterHead::Stall => {
+                        // Hold the connection (draining whatever the client sends) until the
+                        // client gives up on it.
+                        while let Ok(n) = stream.read(&mut buffer).await {
+                            if n == 0 {
+                                return;
+                            }
+                        }
+                    }
+                    AfterHead::Reset => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        let _ = stream.set_zero_linger();
+                        drop(stream);
+                    }
+                }
+            });
+        }
+    });
+    (addr, count)
+}
+
 /// A closed port on 127.0.0.1: bound, then released, so connecting is refused.
 pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
