@@ -375,36 +375,47 @@ proptest! {
         }
     }
 
-    /// Bounded: never more than `capacity` keys, and a live claim is never evicted.
+    /// Bounded: never more than `capacity` keys, and a held claim is never evicted, not even
+    /// past its lease: until the key is taken over, its holder can still complete it.
     #[test]
-    fn never_exceeds_capacity_nor_evicts_live_claims(
+    fn never_exceeds_capacity_nor_evicts_held_claims(
         ops in prop::collection::vec((0u8..12, 0u64..30, any::<bool>()), 1..80),
     ) {
         let ledger = MemoryLedger::with_capacity(4);
         let mut now = at(0);
-        let mut live: BTreeMap<u8, (ClaimToken, SystemTime)> = BTreeMap::new();
+        let mut held: BTreeMap<u8, (ClaimToken, SystemTime)> = BTreeMap::new();
         for (k, wait, finish) in ops {
             now += Duration::from_secs(wait);
-            live.retain(|_, (_, until)| *until > now);
             match ledger.claim(&key(&k.to_string()), now, LEASE) {
                 Ok(Claim::Acquired(token)) => {
+                    // A takeover: the earlier holder of this key lost it.
+                    held.remove(&k);
                     if finish {
                         ledger.complete(&key(&k.to_string()), token, now, DEFAULT_RETENTION).unwrap();
                     } else {
-                        live.insert(k, (token, now + LEASE));
+                        held.insert(k, (token, now + LEASE));
                     }
                 }
                 Ok(_) => {}
                 Err(StoreError::Full { capacity }) => {
                     prop_assert_eq!(capacity, 4);
-                    prop_assert_eq!(live.len(), 4, "full only when every entry is a live claim");
+                    prop_assert_eq!(held.len(), 4, "full only when every entry is a held claim");
                 }
                 Err(other) => prop_assert!(false, "{other}"),
             }
             prop_assert!(ledger.len() <= 4);
-            for k in live.keys() {
-                prop_assert_eq!(ledger.state(&key(&k.to_string()), now), KeyState::InFlight);
+            for (k, (_, until)) in &held {
+                if *until > now {
+                    prop_assert_eq!(ledger.state(&key(&k.to_string()), now), KeyState::InFlight);
+                }
             }
+        }
+        for (k, (token, _)) in held {
+            prop_assert_eq!(
+                ledger.complete(&key(&k.to_string()), token, now, DEFAULT_RETENTION),
+                Ok(()),
+                "the holder of {} lost its claim without a takeover", k
+            );
         }
     }
 }
