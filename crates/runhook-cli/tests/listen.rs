@@ -232,3 +232,49 @@ fn a_pattern_path_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--path"), "{}", stderr(&output));
 }
+
+/// A client that writes its whole body before reading the answer (Python's `http.client`)
+/// must see the 413, not a connection reset that it would retry.
+#[test]
+fn a_413_reaches_a_client_that_writes_its_whole_body_first() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 is needed for this test in CI"
+        );
+        eprintln!("SKIPPED: python3 is not installed");
+        return;
+    }
+    let listen = Listen::start(&["--max-body", "1024"]);
+    let url = listen.url.strip_prefix("http://").unwrap().to_owned();
+    let (host_port, path) = url.split_at(url.find('/').unwrap());
+    let (host, port) = host_port.rsplit_once(':').unwrap();
+    let script = format!(
+        r#"
+import http.client
+c = http.client.HTTPConnection("{host}", {port}, timeout=10)
+c.request("POST", "{path}", body=b" " * 8000000, headers={{"Content-Type": "application/json"}})
+r = c.getresponse()
+print(r.status)
+print(r.read().decode())
+"#
+    );
+    let output = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("413"), "{stdout}");
+    let body: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(body["kind"], "payload_too_large");
+    let reported = listen.next_line();
+    assert!(reported.starts_with("rejected  413"), "{reported}");
+    let (status, _) = listen.stop("-TERM");
+    assert!(status.success());
+}
