@@ -10,6 +10,7 @@ mod delivery_args;
 mod exit;
 mod payload;
 mod progress;
+mod server;
 
 use std::process::ExitCode;
 

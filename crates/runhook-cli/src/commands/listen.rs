@@ -1,5 +1,6 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
-//! listen`. Built on `runhook_axum::webhook_route` with the in-memory ledger.
+//! listen`. Built on `runhook_axum::webhook_route` with the in-memory ledger, served by
+//! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::exit::Exit;
+use crate::server::ServerLimits;
 
 /// Arguments of `runhook listen`.
 #[derive(Debug, clap::Args)]
@@ -34,6 +36,22 @@ pub(crate) struct Args {
     /// The largest body accepted, in bytes; larger ones get 413 (default 1048576).
     #[arg(long, value_name = "BYTES")]
     max_body: Option<usize>,
+    /// How many connections are served at once; more wait to be accepted until one closes
+    /// (default 4096; keep it below `ulimit -n`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// How long a client may take to send a request head, and a new connection to start its
+    /// first request, before the connection is closed (default 10000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: Option<u64>,
+    /// How long a connection may stay open with no request in progress after its first one
+    /// (default 30000; HTTP/1 connections are closed sooner, by the header timeout).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: Option<u64>,
+    /// On Ctrl-C or SIGTERM: how long in-flight requests may take to finish before the
+    /// remaining connections are dropped (default 10000).
+    #[arg(long, value_name = "N")]
+    grace_ms: Option<u64>,
 }
 
 /// Result summaries written by the handler, read by the observer, keyed by run id and event.
@@ -83,11 +101,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .observer(move |report: &Report| print(report, &summaries, json))
         .build()
         .context("invalid receiver settings")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let limits = limits(&args);
+    // Several workers, so that connections being flooded do not delay a valid delivery.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -96,13 +116,31 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             .context("cannot read the bound address")?;
         emit(&format!("listening on http://{addr}{path}"));
         let app = axum::Router::new().route(&path, webhook_route(receiver));
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("the server failed")?;
+        crate::server::serve(listener, app, limits, shutdown_signal()).await;
         eprintln!("runhook: stopped");
         Ok(Exit::Success)
-    })
+    });
+    // The connections are gone; handler tasks still running are not waited for.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// The server limits: the defaults, with the options given.
+fn limits(args: &Args) -> ServerLimits {
+    let mut limits = ServerLimits::default();
+    if let Some(n) = args.max_connections {
+        limits.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(ms) = args.header_timeout_ms {
+        limits.header_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.idle_timeout_ms {
+        limits.idle_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.grace_ms {
+        limits.grace = Duration::from_millis(ms);
+    }
+    limits
 }
 
 /// The path with one leading slash; refused if axum would read it as a pattern.
