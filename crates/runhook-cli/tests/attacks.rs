@@ -139,24 +139,31 @@ async fn stalled_1_mib_bodies_on_1500_connections_starve_neither_deliveries_nor_
         for _ in 0..1500 {
             let (addr, head, payload) = (listen.addr, head.clone(), payload.clone());
             flood.spawn(async move {
-                let mut stream = TcpStream::connect(addr).await.unwrap();
-                stream.write_all(head.as_bytes()).await.unwrap();
-                stream.write_all(&payload).await.unwrap();
-                stream
+                // The server may answer 503 (body budget spent) and close while the body is
+                // still being written: that connection is refused, not held.
+                let mut stream = TcpStream::connect(addr).await.ok()?;
+                stream.write_all(head.as_bytes()).await.ok()?;
+                stream.write_all(&payload).await.ok()?;
+                Some(stream)
             });
         }
         let url = listen.url.clone();
         let delivered = tokio::spawn(deliveries(url, ATTACK, 3, Duration::from_millis(1500)));
         // Hold every connection once its body (all but the last byte) is sent.
         let mut held = Vec::new();
+        let mut refused = 0usize;
         let all_sent = async {
             while let Some(stream) = flood.join_next().await {
-                held.push(stream.unwrap());
+                match stream.unwrap() {
+                    Some(stream) => held.push(stream),
+                    None => refused += 1,
+                }
             }
         };
         let in_time = tokio::time::timeout(Duration::from_secs(10), all_sent).await;
         println!(
-            "[{ATTACK}] {} of 1500 connections sent {SENT} of {DECLARED} bytes in {:.1} s{}",
+            "[{ATTACK}] {} of 1500 connections sent {SENT} of {DECLARED} bytes in {:.1} s ({refused} \
+             cut off by the server){}",
             held.len(),
             started.elapsed().as_secs_f64(),
             if in_time.is_ok() {

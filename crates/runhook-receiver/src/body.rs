@@ -126,12 +126,39 @@ impl Reading {
                 continue;
             }
             let completes = body.is_end_stream() || self.declared == Some(self.total);
-            if !self.charge.add(len, completes) {
+            if !self.make_room(len, completes) {
                 return Some(Collected::OverBudget);
             }
             self.buffer.put(&mut data);
         }
         None
+    }
+
+    /// Grows the buffer to take `len` more bytes, charging the budget for the memory it
+    /// allocates (its capacity, not only the bytes in it): to the declared length at once when
+    /// there is one, by doubling otherwise; `false` if the budget cannot take it.
+    fn make_room(&mut self, len: usize, completes: bool) -> bool {
+        let needed = self.buffer.len().saturating_add(len);
+        let capacity = self.buffer.capacity();
+        if needed <= capacity {
+            return true;
+        }
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let declared = self
+            .declared
+            .and_then(|declared| usize::try_from(declared).ok());
+        let target = declared
+            .unwrap_or_else(|| capacity.saturating_mul(2))
+            .min(limit)
+            .max(needed);
+        if !self.charge.add(target - capacity, completes) {
+            return false;
+        }
+        // A new buffer of exactly `target` bytes (`reserve` could round up past the charge).
+        let mut grown = BytesMut::with_capacity(target);
+        grown.extend_from_slice(&self.buffer);
+        self.buffer = grown;
+        true
     }
 }
 
