@@ -402,7 +402,10 @@ proptest! {
 #[test]
 fn a_custom_key_function_is_called_for_unknown_events_too() {
     let strategy = runhook::KeyStrategy::custom(|event| {
-        Some(runhook::IdempotencyKey::new(format!("custom:{}", event.name())))
+        Some(runhook::IdempotencyKey::new(format!(
+            "custom:{}",
+            event.name()
+        )))
     });
     let unknown = runhook::Event::from_slice(br#"{"event":"run.started","run_id":"r1"}"#).unwrap();
     assert_eq!(
