@@ -262,3 +262,13 @@ fn a_compressed_body_is_415_naming_the_encoding() {
         }
     }
 }
+
+#[test]
+fn an_unknown_event_with_a_repeated_key_is_still_refused() {
+    let body = br#"{"event":"run.started","run_id":"run-7","x":1,"x":2}"#;
+    let rejection = refused(lenient(body));
+    assert_eq!(rejection.kind, RejectionKind::MalformedJson);
+    assert_eq!(rejection.run_id.as_deref(), Some("run-7"));
+    let single = br#"{"event":"run.started","run_id":"run-7","data":[1]}"#;
+    assert_eq!(lenient(single).status(), 200);
+}

@@ -74,6 +74,13 @@ pub(crate) fn slow_path(body: &[u8], check_duplicates: bool) -> Result<Event, Ev
 fn lenient(body: &[u8], duplicates: &[DuplicateKey]) -> Result<Event, EventError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| EventError::syntax(&e))?;
     if let Some(event) = Event::unknown_event_name(&value) {
+        // An unknown event has no typed `data`: a repeated key anywhere is refused, as before.
+        if let Some(duplicate) = duplicates.first() {
+            return Err(EventError::DuplicateKey {
+                object: duplicate.object.clone(),
+                key: duplicate.key.clone(),
+            });
+        }
         return Ok(Event::Unknown(UnknownEvent { event, raw: value }));
     }
     if !value.is_object() {
