@@ -136,7 +136,10 @@ fn check_invalid(root: &Path, schema: &SchemaValidator, report: &mut Report) {
                 report.problem(
                     file,
                     "",
-                    format!("not an invalid-fixture wrapper {{why, rejected_by, pointer?, payload}}: {e}"),
+                    format!(
+                        "not an invalid-fixture wrapper {{why, rejected_by, pointer?, \
+                         at_run_time, payload}}: {e}"
+                    ),
                 );
                 continue;
             }
@@ -195,6 +198,7 @@ fn check_invalid(root: &Path, schema: &SchemaValidator, report: &mut Report) {
             ),
             _ => {}
         }
+        crate::run_time::check_at_run_time(file, &fixture, &body, report);
     }
 }
 

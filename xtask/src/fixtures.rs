@@ -30,6 +30,37 @@ impl CheckName {
     }
 }
 
+/// What `runhook::receive` answers at run time, in one mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunTimeVerdict {
+    /// Accepted (200); in lenient mode, with a drift problem at the fixture's pointer if it has
+    /// one, and with no drift problem if it has none.
+    Accept,
+    /// Refused (a 4xx).
+    Reject,
+}
+
+impl RunTimeVerdict {
+    /// The verdict as written in fixtures.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunTimeVerdict::Accept => "accept",
+            RunTimeVerdict::Reject => "reject",
+        }
+    }
+}
+
+/// What happens to an invalid fixture's payload at run time, in each mode of `receive`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtRunTime {
+    /// The default mode: only a broken envelope is refused; drift inside `data` is accepted.
+    pub lenient: RunTimeVerdict,
+    /// `ReceiveConfig::with_strict(true)`: any wrong value is refused.
+    pub strict: RunTimeVerdict,
+}
+
 /// An invalid fixture: the payload and what must reject it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +72,8 @@ pub struct InvalidFixture {
     /// The JSON pointer the runtime check reports (for `parse` and `consistency`).
     #[serde(default)]
     pub pointer: Option<String>,
+    /// What `runhook::receive` does with the payload, lenient and strict.
+    pub at_run_time: AtRunTime,
     /// The webhook body.
     pub payload: Value,
 }

@@ -8,6 +8,7 @@ pub mod check;
 pub mod fixtures;
 pub mod json_diff;
 pub mod report;
+pub mod run_time;
 pub mod vectors;
 
 pub use check::check;

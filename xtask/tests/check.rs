@@ -61,11 +61,15 @@ fn broken_fixtures_are_all_reported_with_file_and_pointer() {
       "data":{"steps":[{"id":"s1","timestamp":"2026-03-25T10:30:05Z","status":"COMPLETED","duration":12}]}}"#;
     // Claims the schema alone rejects it, but the typed parser rejects it too.
     let mislabelled = r#"{"why":"bad id","rejected_by":["schema"],
+      "at_run_time":{"lenient":"reject","strict":"reject"},
       "payload":{"event":"run.failed","run_id":"a b","status":"FAILED","data":{}}}"#;
     // Claims to be invalid but is fine.
-    let not_invalid =
-        format!(r#"{{"why":"nothing wrong","rejected_by":["schema"],"payload":{GOOD}}}"#);
+    let not_invalid = format!(
+        r#"{{"why":"nothing wrong","rejected_by":["schema"],
+          "at_run_time":{{"lenient":"accept","strict":"accept"}},"payload":{GOOD}}}"#
+    );
     let wrong_pointer = r#"{"why":"mismatch","rejected_by":["consistency"],"pointer":"/status",
+      "at_run_time":{"lenient":"reject","strict":"reject"},
       "payload":{"event":"run.failed","run_id":"r1","status":"FAILED","data":{"run_id":"r2"}}}"#;
     let repo = scratch_repo(
         &[
@@ -101,6 +105,99 @@ fn broken_fixtures_are_all_reported_with_file_and_pointer() {
         !text.contains("01-good.json"),
         "a good fixture was reported:\n{text}"
     );
+}
+
+#[test]
+fn wrong_run_time_expectations_are_reported() {
+    let drift = r#"{"event":"run.completed","run_id":"r1","status":"COMPLETED",
+      "data":{"num_of_steps":"3","goal":"g"}}"#;
+    let envelope = r#"{"event":"run.completed","run_id":"r1","status":"FAILED","data":{}}"#;
+    let wrapper = |pointer: &str, lenient: &str, strict: &str, payload: &str| {
+        format!(
+            r#"{{"why":"w","rejected_by":["schema","parse"],"pointer":"{pointer}",
+              "at_run_time":{{"lenient":"{lenient}","strict":"{strict}"}},"payload":{payload}}}"#
+        )
+    };
+    let right = wrapper("/data/num_of_steps", "accept", "reject", drift);
+    // Drift is accepted in lenient mode, not refused.
+    let lenient_wrong = wrapper("/data/num_of_steps", "reject", "reject", drift);
+    // Drift is refused in strict mode, not accepted.
+    let strict_wrong = wrapper("/data/num_of_steps", "accept", "accept", drift);
+    // The envelope is refused in lenient mode too.
+    let envelope_wrong = wrapper("/status", "accept", "reject", envelope)
+        .replace(r#"["schema","parse"]"#, r#"["schema","consistency"]"#);
+    let missing = r#"{"why":"w","rejected_by":["schema","parse"],"pointer":"/data/num_of_steps",
+      "payload":{"event":"run.completed","run_id":"r1","status":"COMPLETED","data":{"num_of_steps":"3"}}}"#;
+    let repo = scratch_repo(
+        &[("01-good.json", GOOD)],
+        &[
+            ("01-right.json", &right),
+            ("02-lenient.json", &lenient_wrong),
+            ("03-strict.json", &strict_wrong),
+            ("04-envelope.json", &envelope_wrong),
+            ("05-missing.json", missing),
+        ],
+    );
+    let report = xtask::check(repo.path());
+    let text = report
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for expected in [
+        "fixtures/invalid/02-lenient.json#/at_run_time/lenient: declared lenient \"reject\" but receive (lenient) does \"accept\"",
+        "fixtures/invalid/03-strict.json#/at_run_time/strict: declared strict \"accept\" but receive (strict) does \"reject\"",
+        "fixtures/invalid/04-envelope.json#/at_run_time/lenient: declared lenient \"accept\" but receive (lenient) does \"reject\"",
+        "fixtures/invalid/05-missing.json#: not an invalid-fixture wrapper",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("01-right.json"),
+        "a right fixture was reported:\n{text}"
+    );
+    let fixture_problems = report
+        .problems
+        .iter()
+        .filter(|p| p.file.starts_with("fixtures/invalid"))
+        .count();
+    assert_eq!(fixture_problems, 4, "{text}");
+}
+
+#[test]
+fn a_lenient_accept_must_report_drift_at_the_fixture_pointer() {
+    let payload = r#"{"event":"run.completed","run_id":"r1","status":"COMPLETED",
+      "data":{"num_of_steps":"3","goal":"g"}}"#;
+    // The runtime's strict check and the schema both point at num_of_steps; claim goal instead.
+    let elsewhere = format!(
+        r#"{{"why":"w","rejected_by":["schema","parse"],"pointer":"/data/goal",
+          "at_run_time":{{"lenient":"accept","strict":"reject"}},"payload":{payload}}}"#
+    );
+    // A schema-only fixture (no pointer) must not drift at run time.
+    let no_pointer = format!(
+        r#"{{"why":"w","rejected_by":["schema"],
+          "at_run_time":{{"lenient":"accept","strict":"accept"}},"payload":{payload}}}"#
+    );
+    let repo = scratch_repo(
+        &[("01-good.json", GOOD)],
+        &[
+            ("01-elsewhere.json", &elsewhere),
+            ("02-no-pointer.json", &no_pointer),
+        ],
+    );
+    let text = xtask::check(repo.path())
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for expected in [
+        "fixtures/invalid/01-elsewhere.json#/pointer: receive (lenient) accepted the payload but reported no drift problem at \"/data/goal\" (it reported [\"/data/num_of_steps\"])",
+        "fixtures/invalid/02-no-pointer.json#/at_run_time/lenient: receive (lenient) reported drift but the fixture has no pointer",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
 }
 
 #[test]

@@ -30,7 +30,13 @@ fn main() -> std::io::Result<()> {
     run_load_bench("axum", |receiver, listener, shutdown| async move {
         let config = Arc::new(receiver.config().receive.clone());
         let parse = move |method: Method, headers: HeaderMap, body: Bytes| async move {
-            let verdict = runhook::receive(&method, &headers, &body, &config);
+            let verdict = runhook::receive(
+                &method,
+                &axum::http::Uri::from_static("/parse"),
+                &headers,
+                &body,
+                &config,
+            );
             (StatusCode::from_u16(verdict.status()).unwrap(), "OK")
         };
         let app = axum::Router::new()

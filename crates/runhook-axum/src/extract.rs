@@ -116,7 +116,7 @@ where
             }
         };
         let verdict = match read(&parts.method, body, config.limits.max_body_bytes).await {
-            Ok(body) => runhook::receive(&parts.method, &parts.headers, &body, config),
+            Ok(body) => runhook::receive(&parts.method, &parts.uri, &parts.headers, &body, config),
             Err(rejection) => Verdict::Reject(rejection),
         };
         match verdict {

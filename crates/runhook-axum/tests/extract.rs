@@ -169,7 +169,12 @@ async fn the_body_limit_comes_from_the_receive_config_extension() {
 struct ExactBytes(Vec<u8>);
 
 impl Authenticator for ExactBytes {
-    fn verify(&self, _headers: &HeaderMap, body: &[u8]) -> Result<(), AuthError> {
+    fn verify(
+        &self,
+        _uri: &axum::http::Uri,
+        _headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), AuthError> {
         if body == self.0.as_slice() {
             Ok(())
         } else {

@@ -42,7 +42,13 @@ impl Endpoint for Parse {
 
     async fn call(&self, mut request: Request) -> poem::Result<Response> {
         let body = request.take_body().into_bytes().await?;
-        let verdict = runhook::receive(request.method(), request.headers(), &body, &self.config);
+        let verdict = runhook::receive(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &body,
+            &self.config,
+        );
         let status = StatusCode::from_u16(verdict.status()).unwrap();
         Ok(Response::builder().status(status).body("OK"))
     }

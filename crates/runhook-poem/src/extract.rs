@@ -78,9 +78,15 @@ impl<'a> FromRequest<'a> for Webhook {
                 .into());
             }
         };
-        runhook::receive(request.method(), request.headers(), &body, config)
-            .into_result()
-            .map(Webhook)
-            .map_err(|rejection| WebhookRejection::from(rejection).into())
+        runhook::receive(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &body,
+            config,
+        )
+        .into_result()
+        .map(Webhook)
+        .map_err(|rejection| WebhookRejection::from(rejection).into())
     }
 }

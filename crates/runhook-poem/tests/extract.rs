@@ -32,6 +32,7 @@ fn core_rejection(content_type: &str, body: &str) -> Rejection {
     headers.insert("content-type", content_type.parse().unwrap());
     match receive(
         &Method::POST,
+        &poem::http::Uri::from_static("/"),
         &headers,
         body.as_bytes(),
         &ReceiveConfig::default(),

@@ -38,7 +38,13 @@ fn main() -> std::io::Result<()> {
             .and(warp::header::headers_cloned())
             .and(warp::body::bytes())
             .map(move |method: Method, headers: HeaderMap, body: Bytes| {
-                let verdict = runhook::receive(&method, &headers, &body, &config);
+                let verdict = runhook::receive(
+                    &method,
+                    &warp::http::Uri::from_static("/parse"),
+                    &headers,
+                    &body,
+                    &config,
+                );
                 let status = StatusCode::from_u16(verdict.status()).unwrap();
                 warp::reply::with_status("OK", status)
             });

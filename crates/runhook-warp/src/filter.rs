@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
 use runhook::Event;
 use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, check_method};
 use warp::Filter;
-use warp::http::{HeaderMap, Method};
+use warp::http::{HeaderMap, Method, Uri};
 
 use crate::WebhookRejection;
 
@@ -62,12 +62,13 @@ pub fn webhook_with(
 ) -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
     let config = Arc::new(config);
     warp::method()
+        .and(request_uri())
         .and(warp::header::headers_cloned())
         .and(raw_body())
-        .and_then(move |method: Method, headers: HeaderMap, body| {
+        .and_then(move |method: Method, uri: Uri, headers: HeaderMap, body| {
             let config = Arc::clone(&config);
             async move {
-                accept(&method, &headers, body, &config)
+                accept(&method, &uri, &headers, body, &config)
                     .await
                     .map(Webhook)
                     .map_err(|rejection| warp::reject::custom(WebhookRejection::from(rejection)))
@@ -79,6 +80,7 @@ pub fn webhook_with(
 /// then [`runhook::receive()`].
 async fn accept(
     method: &Method,
+    uri: &Uri,
     headers: &HeaderMap,
     body: impl Body<Data: Buf, Error: std::error::Error + Send + Sync + 'static>,
     config: &ReceiveConfig,
@@ -97,10 +99,27 @@ async fn accept(
             ));
         }
     };
-    runhook::receive(method, headers, &body, config).into_result()
+    runhook::receive(method, uri, headers, &body, config).into_result()
 }
 
 /// The request body as received, as an [`http_body::Body`]: not read, not limited, not decoded.
+/// The request's path and query (where a URL token lives), as the authenticator sees them.
+pub(crate) fn request_uri()
+-> impl Filter<Extract = (Uri,), Error = std::convert::Infallible> + Clone {
+    warp::path::full()
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .map(|path: warp::path::FullPath, query: String| {
+            let target = if query.is_empty() {
+                path.as_str().to_owned()
+            } else {
+                format!("{}?{query}", path.as_str())
+            };
+            target
+                .parse::<Uri>()
+                .unwrap_or_else(|_| Uri::from_static("/"))
+        })
+}
+
 pub(crate) fn raw_body() -> impl Filter<
     Extract = (impl Body<Data: Buf + Send, Error = warp::Error> + Send + 'static,),
     Error = warp::Rejection,

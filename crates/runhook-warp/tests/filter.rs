@@ -31,6 +31,7 @@ fn core_rejection(content_type: &str, body: &str) -> Rejection {
     headers.insert("content-type", content_type.parse().unwrap());
     match receive(
         &Method::POST,
+        &warp::http::Uri::from_static("/"),
         &headers,
         body.as_bytes(),
         &ReceiveConfig::default(),

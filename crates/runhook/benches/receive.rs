@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use runhook::Event;
 use runhook::ledger::{Claim, DEFAULT_RETENTION, IdempotencyKey, MemoryLedger};
 use runhook::receive::{ReceiveConfig, Verdict, receive};
@@ -24,25 +24,71 @@ fn pipeline(c: &mut Criterion) {
         CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
+    let uri = Uri::from_static("/webhooks/tinyfish?token=t");
     let config = ReceiveConfig::default();
     let mut lax = ReceiveConfig::default();
     lax.reject_duplicate_keys = false;
     assert!(matches!(
-        receive(&Method::POST, &headers, DOCS_COMPLETED, &config),
+        receive(&Method::POST, &uri, &headers, DOCS_COMPLETED, &config),
         Verdict::Accept(Event::Completed(_))
     ));
 
     let mut group = c.benchmark_group("receive");
     group.throughput(Throughput::Bytes(DOCS_COMPLETED.len() as u64));
     group.bench_function("docs_completed", |b| {
-        b.iter(|| receive(&Method::POST, &headers, black_box(DOCS_COMPLETED), &config))
+        b.iter(|| {
+            receive(
+                &Method::POST,
+                &uri,
+                &headers,
+                black_box(DOCS_COMPLETED),
+                &config,
+            )
+        })
     });
     group.bench_function("docs_completed_no_duplicate_key_pass", |b| {
-        b.iter(|| receive(&Method::POST, &headers, black_box(DOCS_COMPLETED), &lax))
+        b.iter(|| {
+            receive(
+                &Method::POST,
+                &uri,
+                &headers,
+                black_box(DOCS_COMPLETED),
+                &lax,
+            )
+        })
+    });
+    // The same document with one drifted field: the lenient slow path.
+    let drifted = String::from_utf8(DOCS_COMPLETED.to_vec())
+        .unwrap()
+        .replacen("\"num_of_steps\": 3", "\"num_of_steps\": \"3\"", 1);
+    let Verdict::Accept(event) =
+        receive(&Method::POST, &uri, &headers, drifted.as_bytes(), &config)
+    else {
+        panic!("the drifted document was refused")
+    };
+    assert_eq!(event.drift_problems().len(), 1);
+    group.bench_function("docs_completed_drift", |b| {
+        b.iter(|| {
+            receive(
+                &Method::POST,
+                &uri,
+                &headers,
+                black_box(drifted.as_bytes()),
+                &config,
+            )
+        })
     });
     group.bench_function("reject_content_type", |b| {
         let empty = HeaderMap::new();
-        b.iter(|| receive(&Method::POST, &empty, black_box(DOCS_COMPLETED), &config))
+        b.iter(|| {
+            receive(
+                &Method::POST,
+                &uri,
+                &empty,
+                black_box(DOCS_COMPLETED),
+                &config,
+            )
+        })
     });
     group.finish();
 }

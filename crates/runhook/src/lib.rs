@@ -44,9 +44,9 @@ pub mod outcome;
 pub mod receive;
 
 pub use events::{
-    BrowserConfig, BuildError, Check, ErrorCategory, Event, EventError, EventType, Nullable, Run,
-    RunError, RunEvent, RunId, RunIdError, RunStatus, SchemaValidation, SchemaValidationIssue,
-    Step, Timestamp, TimestampError, UnknownEvent,
+    BrowserConfig, BuildError, Check, Drift, DriftProblem, ErrorCategory, Event, EventError,
+    EventType, Nullable, Run, RunError, RunEvent, RunId, RunIdError, RunStatus, SchemaValidation,
+    SchemaValidationIssue, Step, Timestamp, TimestampError, UnknownEvent,
 };
 
 pub use delivery::{

@@ -419,3 +419,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_custom_key_function_is_called_for_unknown_events_too() {
+    let strategy = runhook::KeyStrategy::custom(|event| {
+        Some(runhook::IdempotencyKey::new(format!(
+            "custom:{}",
+            event.name()
+        )))
+    });
+    let unknown = runhook::Event::from_slice(br#"{"event":"run.started","run_id":"r1"}"#).unwrap();
+    assert_eq!(
+        strategy.key(&unknown).map(|k| k.as_str().to_owned()),
+        Some("custom:run.started".to_owned()),
+        "the {{run_id}}:{{event}} rule applies to RunId and RunIdAndEvent only"
+    );
+}

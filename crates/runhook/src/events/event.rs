@@ -1,10 +1,12 @@
 //! The webhook envelope: `{event, run_id, status, data}`.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::nullable::non_null;
-use super::{EventError, EventType, Run, RunId, RunStatus};
+use super::{Drift, DriftProblem, EventError, EventType, Run, RunId, RunStatus};
 
 /// A webhook event as TinyFish sends it when a run reaches a terminal state.
 ///
@@ -36,6 +38,9 @@ pub struct RunEvent {
     pub data: Run,
     /// Envelope fields this version of runhook does not know, kept verbatim.
     pub extra: Map<String, Value>,
+    /// What a lenient parse left out of [`RunEvent::data`], and the `data` as received; `None`
+    /// when nothing drifted (always, for a strict parse).
+    pub drift: Option<Box<Drift>>,
 }
 
 /// An event whose type runhook does not know. Only `event` is interpreted.
@@ -85,9 +90,24 @@ struct EnvelopeOut<'a> {
     event: &'a str,
     run_id: &'a RunId,
     status: &'a RunStatus,
-    data: &'a Run,
+    data: DataOut<'a>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
+}
+
+/// `data` as it is written: the typed run, or the received object when something drifted.
+enum DataOut<'a> {
+    Typed(&'a Run),
+    Raw(&'a Value),
+}
+
+impl Serialize for DataOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DataOut::Typed(run) => run.serialize(serializer),
+            DataOut::Raw(value) => value.serialize(serializer),
+        }
+    }
 }
 
 impl Event {
@@ -150,6 +170,7 @@ impl Event {
             status: status.clone(),
             data: run,
             extra: Map::new(),
+            drift: None,
         };
         match status {
             RunStatus::Completed => Ok(Event::Completed(event)),
@@ -196,6 +217,12 @@ impl Event {
         }
     }
 
+    /// The problems a lenient parse found inside `data` (see [`RunEvent::drift_problems`]); empty
+    /// for an unknown event and for an event without drift.
+    pub fn drift_problems(&self) -> &[DriftProblem] {
+        self.run_event().map_or(&[], RunEvent::drift_problems)
+    }
+
     /// Checks the rules a schema cannot fully express: the event pairs with the status,
     /// `data.run_id` equals `run_id` and `data.status` equals `status` where present.
     pub fn check_consistency(&self) -> Result<(), EventError> {
@@ -237,7 +264,7 @@ impl Event {
     }
 
     /// If `value` is an object whose `event` is a string runhook does not know, that string.
-    fn unknown_event_name(value: &Value) -> Option<String> {
+    pub(super) fn unknown_event_name(value: &Value) -> Option<String> {
         let name = value.get("event")?.as_str()?;
         (!EventType::from_wire(name).is_recognized()).then(|| name.to_owned())
     }
@@ -262,6 +289,7 @@ impl Event {
             status: envelope.status,
             data,
             extra: envelope.extra,
+            drift: None,
         };
         let event = match envelope.event {
             EventType::Completed => Event::Completed(run_event),
@@ -289,6 +317,24 @@ impl RunEvent {
             status,
             data,
             extra: Map::new(),
+            drift: None,
+        }
+    }
+
+    /// The values a lenient parse left out of [`RunEvent::data`] because they did not have
+    /// their documented type; empty when nothing drifted.
+    pub fn drift_problems(&self) -> &[DriftProblem] {
+        self.drift.as_ref().map_or(&[], |drift| &drift.problems)
+    }
+
+    /// The `data` object: as received when something drifted (nothing accepted is lost), else
+    /// the serialization of [`RunEvent::data`], which gives back the parsed document.
+    pub fn raw_data(&self) -> Cow<'_, Value> {
+        match &self.drift {
+            Some(drift) => Cow::Borrowed(&drift.raw_data),
+            None => Cow::Owned(
+                serde_json::to_value(&self.data).unwrap_or_else(|_| Value::Object(Map::new())),
+            ),
         }
     }
 }
@@ -300,7 +346,10 @@ impl Serialize for Event {
                 event: self.name(),
                 run_id: &e.run_id,
                 status: &e.status,
-                data: &e.data,
+                data: match &e.drift {
+                    Some(drift) => DataOut::Raw(&drift.raw_data),
+                    None => DataOut::Typed(&e.data),
+                },
                 extra: &e.extra,
             }
             .serialize(serializer),

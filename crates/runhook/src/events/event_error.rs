@@ -69,6 +69,15 @@ pub enum EventError {
         /// `data.run_id`.
         data: String,
     },
+    /// A key appears more than once in one object outside `data` (parsers disagree on which
+    /// copy wins).
+    #[error("the key {key:?} appears twice in {}; each key may appear once", describe_object(.object))]
+    DuplicateKey {
+        /// JSON pointer of the object holding the key twice (`""` is the top level).
+        object: String,
+        /// The repeated key.
+        key: String,
+    },
     /// `data.status` differs from the envelope's `status`.
     #[error("data.status {data:?} differs from status {envelope:?}")]
     StatusMismatch {
@@ -85,6 +94,7 @@ impl EventError {
         match self {
             EventError::Syntax { .. } | EventError::NotAnObject { .. } => "",
             EventError::Invalid { pointer, .. } => pointer,
+            EventError::DuplicateKey { object, .. } => object,
             EventError::EventStatusMismatch { .. } => "/status",
             EventError::RunIdMismatch { .. } => "/data/run_id",
             EventError::StatusMismatch { .. } => "/data/status",
@@ -96,7 +106,8 @@ impl EventError {
         match self {
             EventError::Syntax { .. }
             | EventError::NotAnObject { .. }
-            | EventError::Invalid { .. } => Check::Parse,
+            | EventError::Invalid { .. }
+            | EventError::DuplicateKey { .. } => Check::Parse,
             EventError::EventStatusMismatch { .. }
             | EventError::RunIdMismatch { .. }
             | EventError::StatusMismatch { .. } => Check::Consistency,
@@ -158,7 +169,7 @@ impl EventError {
 }
 
 /// Appends one reference token to a JSON pointer, escaped per RFC 6901.
-fn push_token(pointer: &mut String, token: &str) {
+pub(super) fn push_token(pointer: &mut String, token: &str) {
     pointer.push('/');
     pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
 }
@@ -177,5 +188,13 @@ fn describe_pointer(pointer: &str) -> String {
         "the body".to_owned()
     } else {
         format!("field {pointer}")
+    }
+}
+
+fn describe_object(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "the top-level object".to_owned()
+    } else {
+        format!("the object at {pointer}")
     }
 }

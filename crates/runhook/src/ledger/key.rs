@@ -52,11 +52,13 @@ pub type KeyFn = dyn Fn(&Event) -> Option<IdempotencyKey> + Send + Sync;
 
 /// How the idempotency key of an event is chosen.
 ///
-/// Whatever the strategy, an event type runhook does not know is keyed by `{run_id}:{event}`
-/// when its top-level `run_id` is a valid run id and its name is 1 to 128 printable ASCII
-/// characters, so a future non-terminal event (say `run.started`) never shadows the terminal
-/// event of the same run; otherwise it has no key and is handled without deduplication (there is
-/// nothing to deduplicate on).
+/// With [`KeyStrategy::RunId`] and [`KeyStrategy::RunIdAndEvent`], an event type runhook does
+/// not know is keyed by `{run_id}:{event}` when its top-level `run_id` is a valid run id and its
+/// name is 1 to 128 printable ASCII characters, so a future non-terminal event (say
+/// `run.started`) never shadows the terminal event of the same run; otherwise it has no key and is
+/// handled without deduplication (there is nothing to deduplicate on). A
+/// [`KeyStrategy::Custom`] function is called for every event, unknown ones included, and its
+/// answer is used as is: that rule does not apply to it.
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum KeyStrategy {
@@ -66,12 +68,14 @@ pub enum KeyStrategy {
     RunId,
     /// `{run_id}:{event}`: each event type of a run is processed once.
     RunIdAndEvent,
-    /// A function of the event; see [`KeyStrategy::custom`].
+    /// A function of the event; see [`KeyStrategy::custom`]. It is called for every event,
+    /// including [`Event::Unknown`] ones, and decides their key too.
     Custom(Arc<KeyFn>),
 }
 
 impl KeyStrategy {
-    /// A strategy from a function; returning `None` handles the event without deduplication.
+    /// A strategy from a function, called for every event (unknown event types included);
+    /// returning `None` handles the event without deduplication.
     pub fn custom(key: impl Fn(&Event) -> Option<IdempotencyKey> + Send + Sync + 'static) -> Self {
         KeyStrategy::Custom(Arc::new(key))
     }

@@ -40,10 +40,18 @@ pub struct ReceiveConfig {
     /// Default `true`: such a body is still parsed strictly, and a sender that labels its JSON
     /// more precisely is not turned away. `application/json` is always accepted.
     pub accept_json_suffix: bool,
-    /// Whether a key repeated within one JSON object anywhere in the body is a 400. Default
-    /// `true`: parsers disagree on which copy wins, and TinyFish never repeats a key. (Repeated
-    /// *known* fields are always rejected by the event parser.)
+    /// Whether a key repeated within one JSON object is looked for. Default `true`: parsers
+    /// disagree on which copy wins, and TinyFish never repeats a key. Outside `data` a repeated
+    /// key is a 400; inside `data` it is drift (the key is left out of the typed run and
+    /// reported), or a 400 in [`strict`](Self::strict) mode. When `false`, the last copy of a
+    /// repeated unknown or free-form key wins.
     pub reject_duplicate_keys: bool,
+    /// Whether a value inside `data` that does not have its documented type (drift) is a 400.
+    /// Default `false`: such an event is accepted with the value left out of the typed run and
+    /// the problem reported ([`Event::from_slice_lenient`](crate::Event::from_slice_lenient)),
+    /// because TinyFish never retries a 400 and the run would be lost. `true` restores the
+    /// strict parse ([`Event::from_slice`](crate::Event::from_slice)).
+    pub strict: bool,
     /// Checks authenticity before the body is parsed. Default [`NoAuthentication`].
     pub authenticator: Arc<dyn Authenticator>,
 }
@@ -52,6 +60,13 @@ impl ReceiveConfig {
     /// This configuration with another body limit.
     pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
         self.limits.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// This configuration in strict mode (`true`: drift inside `data` is a 400) or lenient mode
+    /// (`false`, the default).
+    pub fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
         self
     }
 
@@ -68,6 +83,7 @@ impl Default for ReceiveConfig {
             limits: Limits::default(),
             accept_json_suffix: true,
             reject_duplicate_keys: true,
+            strict: false,
             authenticator: Arc::new(NoAuthentication),
         }
     }

@@ -1,7 +1,7 @@
-//! The content-type check: JSON or 415.
+//! The content-type and content-encoding checks: uncompressed JSON or 415.
 
 use http::HeaderMap;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
 
 use super::{Rejection, RejectionKind};
 
@@ -53,6 +53,34 @@ pub(super) fn check(headers: &HeaderMap, accept_suffix: bool) -> Result<(), Reje
                 "Content-Type declares charset `{charset}`; a JSON body must be UTF-8 \
                  (send `charset=utf-8` or no charset)"
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Accepts no `Content-Encoding`, or only `identity` (any case, in any number of headers or list
+/// items): the body is never decompressed, so a `gzip` body is refused with a reason that names
+/// the encoding instead of failing as malformed JSON.
+pub(super) fn check_encoding(headers: &HeaderMap) -> Result<(), Rejection> {
+    for value in headers.get_all(CONTENT_ENCODING) {
+        let Ok(text) = value.to_str() else {
+            return Err(Rejection::new(
+                RejectionKind::UnsupportedContentEncoding,
+                "the Content-Encoding header is not printable ASCII; send the body uncompressed, \
+                 without Content-Encoding"
+                    .to_owned(),
+            ));
+        };
+        for coding in text.split(',').map(str::trim) {
+            if !coding.is_empty() && !coding.eq_ignore_ascii_case("identity") {
+                return Err(Rejection::new(
+                    RejectionKind::UnsupportedContentEncoding,
+                    format!(
+                        "Content-Encoding `{coding}` is not supported; send the body \
+                         uncompressed (no Content-Encoding, or `identity`)"
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -142,6 +170,41 @@ mod tests {
                 .status,
             415
         );
+    }
+
+    #[test]
+    fn only_identity_content_encoding_is_accepted() {
+        let encoded = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(CONTENT_ENCODING, HeaderValue::from_static(value));
+            }
+            check_encoding(&headers)
+        };
+        assert_eq!(encoded(&[]), Ok(()));
+        assert_eq!(encoded(&["identity"]), Ok(()));
+        assert_eq!(encoded(&["IDENTITY", " Identity "]), Ok(()));
+        for values in [
+            &["gzip"][..],
+            &["GZIP"],
+            &["identity, br"],
+            &["identity", "deflate"],
+        ] {
+            let rejection = encoded(values).unwrap_err();
+            assert_eq!(
+                (rejection.status, rejection.kind),
+                (415, RejectionKind::UnsupportedContentEncoding),
+                "{values:?}"
+            );
+            let named = values.iter().flat_map(|v| v.split(',')).map(str::trim);
+            assert!(
+                named
+                    .filter(|c| !c.eq_ignore_ascii_case("identity"))
+                    .any(|c| rejection.reason.contains(&format!("`{c}`"))),
+                "{values:?}: {}",
+                rejection.reason
+            );
+        }
     }
 
     #[test]

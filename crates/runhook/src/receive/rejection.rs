@@ -4,7 +4,7 @@ use http::header::{ALLOW, HeaderName, HeaderValue};
 
 use crate::events::{Check, EventError};
 
-/// The class of a [`Rejection`]; each maps to one status code of PROTOCOL.md §4.3.
+/// The class of a [`Rejection`]; each maps to one status code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
@@ -16,6 +16,9 @@ pub enum RejectionKind {
     Unauthenticated,
     /// The content type is missing or is not JSON (415).
     UnsupportedMediaType,
+    /// `Content-Encoding` names an encoding other than `identity`, e.g. `gzip` (415): the body
+    /// is never decoded, so it would not be JSON.
+    UnsupportedContentEncoding,
     /// The body is not well-formed UTF-8 JSON: bad bytes, bad syntax, nesting deeper than 128
     /// levels, a number out of range, a key repeated in one object (400).
     MalformedJson,
@@ -34,7 +37,7 @@ impl RejectionKind {
             RejectionKind::MethodNotAllowed => 405,
             RejectionKind::PayloadTooLarge => 413,
             RejectionKind::Unauthenticated => 401,
-            RejectionKind::UnsupportedMediaType => 415,
+            RejectionKind::UnsupportedMediaType | RejectionKind::UnsupportedContentEncoding => 415,
             RejectionKind::MalformedJson
             | RejectionKind::InvalidEvent
             | RejectionKind::InconsistentEvent => 400,
@@ -48,6 +51,7 @@ impl RejectionKind {
             RejectionKind::PayloadTooLarge => "payload_too_large",
             RejectionKind::Unauthenticated => "unauthenticated",
             RejectionKind::UnsupportedMediaType => "unsupported_media_type",
+            RejectionKind::UnsupportedContentEncoding => "unsupported_content_encoding",
             RejectionKind::MalformedJson => "malformed_json",
             RejectionKind::InvalidEvent => "invalid_event",
             RejectionKind::InconsistentEvent => "inconsistent_event",
@@ -67,7 +71,7 @@ impl std::fmt::Display for RejectionKind {
 #[error("{status} {kind}: {reason}")]
 #[non_exhaustive]
 pub struct Rejection {
-    /// The HTTP status code (PROTOCOL.md §4.3); always `kind.status()`.
+    /// The HTTP status code; always `kind.status()`.
     pub status: u16,
     /// What class of problem it is.
     pub kind: RejectionKind,
@@ -76,6 +80,10 @@ pub struct Rejection {
     /// For a body that is not a valid event, the JSON pointer of the problem (`""` is the whole
     /// body); `None` otherwise.
     pub pointer: Option<String>,
+    /// The refused body's `run_id`, when its envelope has a valid one (a pairing mismatch, a
+    /// contradicting `data.status`, drift in strict mode…), so a lost run can be identified;
+    /// `None` otherwise, and for every refusal made before the body is read (405, 413, 401, 415).
+    pub run_id: Option<String>,
 }
 
 impl Rejection {
@@ -86,6 +94,7 @@ impl Rejection {
             kind,
             reason: reason.into(),
             pointer: None,
+            run_id: None,
         }
     }
 
@@ -117,7 +126,9 @@ impl Rejection {
     /// 400 for a body that is not a valid event, with the message and pointer of `error`.
     pub fn invalid_event(error: &EventError) -> Self {
         let kind = match error {
-            EventError::Syntax { .. } => RejectionKind::MalformedJson,
+            EventError::Syntax { .. } | EventError::DuplicateKey { .. } => {
+                RejectionKind::MalformedJson
+            }
             _ if error.check() == Check::Consistency => RejectionKind::InconsistentEvent,
             _ => RejectionKind::InvalidEvent,
         };

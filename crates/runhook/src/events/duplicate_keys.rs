@@ -13,19 +13,29 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// A key found twice in one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct DuplicateKey {
+pub(crate) struct DuplicateKey {
     /// JSON pointer of the object holding the key twice.
-    pub(super) object: String,
+    pub(crate) object: String,
     /// The repeated key.
-    pub(super) key: String,
+    pub(crate) key: String,
 }
 
 /// Walks `body` (already known to be valid JSON) and returns the first repeated key, if any.
-pub(super) fn find(body: &[u8]) -> Option<DuplicateKey> {
-    let mut state = State::default();
+pub(crate) fn find(body: &[u8]) -> Option<DuplicateKey> {
+    find_up_to(body, 1).pop()
+}
+
+/// Walks `body` and returns the repeated keys, in document order, at most `limit` of them. An
+/// object that repeats a key is still walked to its end, so every copy is looked into.
+pub(crate) fn find_up_to(body: &[u8], limit: usize) -> Vec<DuplicateKey> {
+    let mut state = State {
+        path: Vec::new(),
+        found: Vec::new(),
+        limit: limit.max(1),
+    };
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    // An error without a finding cannot happen on a body the event parser accepted; if it did,
-    // there is nothing to report here.
+    // An error without a finding cannot happen on valid JSON; if it did, there is nothing more
+    // to report here.
     let _ = Walk(&mut state).deserialize(&mut deserializer);
     state.found
 }
@@ -39,10 +49,10 @@ enum Segment<'de> {
     Index(usize),
 }
 
-#[derive(Default)]
 struct State<'de> {
     path: Vec<Segment<'de>>,
-    found: Option<DuplicateKey>,
+    found: Vec<DuplicateKey>,
+    limit: usize,
 }
 
 impl State<'_> {
@@ -143,12 +153,23 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
                 many.contains(&key)
             };
             if repeated {
-                self.0.found = Some(DuplicateKey {
-                    object: self.0.pointer(),
-                    key: key.into_owned(),
-                });
-                // Stop the walk; the error itself is discarded by `find`.
-                return Err(serde::de::Error::custom("duplicate key"));
+                let object = self.0.pointer();
+                let key_text = key.clone().into_owned();
+                if !self
+                    .0
+                    .found
+                    .iter()
+                    .any(|d| d.object == object && d.key == key_text)
+                {
+                    self.0.found.push(DuplicateKey {
+                        object,
+                        key: key_text,
+                    });
+                }
+                if self.0.found.len() >= self.0.limit {
+                    // Stop the walk; the error itself is discarded by `find_up_to`.
+                    return Err(serde::de::Error::custom("duplicate key"));
+                }
             }
             self.0.path.push(Segment::Key(key.clone()));
             map.next_value_seed(Walk(&mut *self.0))?;
