@@ -19,7 +19,7 @@ use crate::WebhookRejection;
 /// answered with the rejection `R` (default [`WebhookRejection`]: the core's status and reason).
 ///
 /// The checks use the [`ReceiveConfig`] found in the request's extensions (add one with
-/// `.layer(axum::Extension(config))`), or the default one: 1 MiB body limit, no authenticator.
+/// `.layer(axum::Extension(config))`), or the default one: 8 MiB body limit, no authenticator.
 ///
 /// The extractor validates; it does not deduplicate. For deduplication by `run_id`, a deadline
 /// and the handler contract, use [`webhook_route`](crate::webhook_route).

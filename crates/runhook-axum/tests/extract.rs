@@ -159,7 +159,7 @@ async fn the_body_limit_comes_from_the_receive_config_extension() {
         .unwrap_err();
     assert_eq!(rejection.status, StatusCode::METHOD_NOT_ALLOWED);
 
-    // Without the extension, the default limit (1 MiB) lets the documented payload through.
+    // Without the extension, the default limit (8 MiB) lets the documented payload through.
     let small = build(Method::POST, Some("application/json"), documented());
     assert!(Webhook::<PlainText>::from_request(small, &()).await.is_ok());
 }

@@ -13,7 +13,7 @@ use crate::WebhookRejection;
 /// content type and body, read as raw bytes up to the limit.
 ///
 /// The configuration is the [`ReceiveConfig`] in the request's data (add it with
-/// `EndpointExt::data`), or the default one (1 MiB body limit, no authentication). A refused
+/// `EndpointExt::data`), or the default one (8 MiB body limit, no authentication). A refused
 /// request is answered by [`WebhookRejection`] with the core's status and reason.
 ///
 /// The event is not deduplicated: a handler using it directly sees every delivery, retries

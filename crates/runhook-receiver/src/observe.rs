@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use runhook::ReceiveOutcome;
+use runhook::{DriftProblem, ReceiveOutcome};
 use runhook::ledger::IdempotencyKey;
 use runhook::receive::RejectionKind;
 
@@ -23,6 +23,9 @@ pub struct Report {
     pub key: Option<IdempotencyKey>,
     /// For a request refused before the handler, why.
     pub rejection: Option<RejectionKind>,
+    /// For an accepted event, the fields inside `data` that did not match their documented
+    /// type (they read as absent in the typed event; the raw data is kept). Usually empty.
+    pub drift: Vec<DriftProblem>,
     /// What happened, in words, with the details the response leaves out (a handler's reason,
     /// a store's error). Reports stay in the process: keep them out of responses.
     pub reason: String,

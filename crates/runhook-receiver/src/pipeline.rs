@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
-use runhook::ReceiveDecision;
+use runhook::{DriftProblem, ReceiveDecision};
 use runhook::ledger::{Claim, IdempotencyKey};
 use runhook::outcome::{Disposition, decide};
 use runhook::receive::{Rejection, Verdict};
@@ -31,6 +31,8 @@ pub(crate) struct Facts {
     pub(crate) event: Option<String>,
     pub(crate) key: Option<IdempotencyKey>,
     pub(crate) started: Instant,
+    /// The drift problems of an accepted event (empty for most).
+    pub(crate) drift: Vec<DriftProblem>,
 }
 
 impl Facts {
@@ -41,7 +43,23 @@ impl Facts {
             event: None,
             key: None,
             started,
+            drift: Vec::new(),
         }
+    }
+}
+
+/// Drift problems as one log field: `pointer: message; pointer: message`.
+struct DriftList<'a>(&'a [DriftProblem]);
+
+impl std::fmt::Display for DriftList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, problem) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
     }
 }
 
@@ -54,19 +72,40 @@ impl Inner {
     ) -> WebhookResponse {
         let started = Instant::now();
         let config = &self.config;
-        let _ = request.uri; // read by the authenticator once the core takes the URI
-        let event = match runhook::receive(request.method, request.headers, &body, &config.receive)
-        {
+        let verdict = runhook::receive(
+            request.method,
+            request.uri,
+            request.headers,
+            &body,
+            &config.receive,
+        );
+        let event = match verdict {
             Verdict::Accept(event) => event,
             Verdict::Reject(rejection) => {
-                return self.rejected(&rejection, Facts::none(request.arrived));
+                let facts = Facts {
+                    run_id: rejection.run_id.clone(),
+                    ..Facts::none(request.arrived)
+                };
+                return self.rejected(&rejection, facts);
             }
         };
+        let drift = event.drift_problems();
+        if !drift.is_empty() {
+            tracing::warn!(
+                run_id = event.run_id(),
+                event = event.name(),
+                problems = drift.len(),
+                drift = %DriftList(drift),
+                "accepted with fields inside data that do not match their documented type; \
+                 they read as absent in the typed event (the raw data is kept)"
+            );
+        }
         let facts = Facts {
             run_id: event.run_id().map(str::to_owned),
             event: Some(event.name().to_owned()),
             key: config.key.key(&event),
             started: request.arrived,
+            drift: drift.to_vec(),
         };
         let span = Span::current();
         span.record("event", event.name());
@@ -191,6 +230,7 @@ impl Inner {
             event: facts.event,
             key: facts.key,
             rejection: rejection.map(|r| r.kind),
+            drift: facts.drift,
             reason: detail.into_owned(),
             late,
             elapsed,

@@ -327,10 +327,16 @@ async fn rejections_say_why_in_json_with_the_right_headers() {
             .contains("Content-Type")
     );
 
-    let bad = post(&receiver, Bytes::from_static(br#"{"event":"run.completed","run_id":"r","status":"COMPLETED","data":{"num_of_steps":"2"}}"#)).await;
+    let bad = post(
+        &receiver,
+        Bytes::from_static(br#"{"event":"run.completed","run_id":"r","status":"COMPLETED","data":"x"}"#),
+    )
+    .await;
     assert_eq!(bad.status, 400);
-    assert_eq!(json(&bad)["pointer"], "/data/num_of_steps");
+    assert_eq!(json(&bad)["pointer"], "/data");
     assert_eq!(json(&bad)["kind"], "invalid_event");
+    // A refusal names its run, so a lost run can be identified.
+    assert_eq!(json(&bad)["run_id"], "r");
 
     let too_large = receiver.too_large(Some(5_000_000));
     assert_eq!(too_large.status, 413);
@@ -505,6 +511,9 @@ async fn the_observer_sees_every_outcome() {
     post(&receiver, body("run.completed", "r1")).await;
     post(&receiver, body("run.completed", "r1")).await;
     post(&receiver, Bytes::from_static(b"[]")).await;
+    post(&receiver, body("run.completed", "r2")).await;
+    let mismatch = br#"{"event":"run.completed","run_id":"r3","status":"FAILED","data":{}}"#;
+    post(&receiver, Bytes::from_static(mismatch)).await;
     let reports = reports.lock().unwrap();
     let summary: Vec<_> = reports
         .iter()
@@ -526,6 +535,14 @@ async fn the_observer_sees_every_outcome() {
                 Some("run.completed")
             ),
             (ReceiveOutcome::Invalid, 400, None, None),
+            (
+                ReceiveOutcome::Accepted,
+                200,
+                Some("r2"),
+                Some("run.completed")
+            ),
+            // A refusal whose envelope has a valid run_id names it.
+            (ReceiveOutcome::Invalid, 400, Some("r3"), None),
         ]
     );
     assert_eq!(reports[0].key, Some(IdempotencyKey::new("r1")));

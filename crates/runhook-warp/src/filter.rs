@@ -37,7 +37,7 @@ impl Deref for Webhook {
     }
 }
 
-/// A filter extracting a [`Webhook`] from any request, with the default [`ReceiveConfig`] (1 MiB
+/// A filter extracting a [`Webhook`] from any request, with the default [`ReceiveConfig`] (8 MiB
 /// body limit, no authentication). A request the core refuses is rejected with a
 /// [`WebhookRejection`]; add `.recover(runhook_warp::recover)` to answer it with its status and
 /// reason.

@@ -121,8 +121,8 @@ fn body_limit_is_exact() {
         (over.status, over.kind),
         (413, RejectionKind::PayloadTooLarge)
     );
-    assert!(over.reason.contains("1048577 bytes"), "{}", over.reason);
-    assert!(over.reason.contains("1048576"), "{}", over.reason);
+    assert!(over.reason.contains("8388609 bytes"), "{}", over.reason);
+    assert!(over.reason.contains("8388608"), "{}", over.reason);
 
     let small = ReceiveConfig::default().with_max_body_bytes(MINIMAL.len());
     assert_eq!(

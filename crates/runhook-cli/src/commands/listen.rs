@@ -33,7 +33,7 @@ pub(crate) struct Args {
     /// How long a request may take before it is answered 503 (default 8000).
     #[arg(long, value_name = "N")]
     deadline_ms: Option<u64>,
-    /// The largest body accepted, in bytes; larger ones get 413 (default 1048576).
+    /// The largest body accepted, in bytes; larger ones get 413 (default 8388608).
     #[arg(long, value_name = "BYTES")]
     max_body: Option<usize>,
     /// How many connections are served at once; more wait to be accepted until one closes

@@ -51,8 +51,8 @@ pub(crate) struct ServerLimits {
     /// 64 MiB in hyper (hyper's own default is about 400 KiB per connection).
     pub(crate) h1_max_buf_size: usize,
     /// HTTP/2: the streams one connection may have open at once. 32: a webhook sender needs a
-    /// handful; since the receiver buffers each body up to its limit (1 MiB by default), this
-    /// caps one connection at about 32 MiB of bodies (hyper's default, 200, allowed 200 MiB).
+    /// handful, and fewer streams per connection leave more of the receiver's body budget to
+    /// other connections (hyper's default is 200).
     pub(crate) h2_max_concurrent_streams: u32,
     /// HTTP/2: the initial flow-control window of each stream. 256 KiB: enough to keep a
     /// loopback or LAN upload moving, and what hyper buffers at most per stream before the

@@ -6,14 +6,18 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use http::HeaderMap;
 use runhook::ledger::{
-    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger, StoreError,
+    Claim, ClaimToken, DEFAULT_LEASE, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger,
+    StoreError,
 };
-use runhook::receive::{AuthError, Authenticator};
+use runhook::receive::{AuthError, Authenticator, UrlToken};
 use runhook::{Event, HandlerOutcome};
 use tokio::sync::watch;
 
 use super::vectors::{Behaviour, Call, Case, StoreSetup};
-use crate::{Handler, Receiver, ReceiverConfig};
+use crate::{Clock, Handler, Receiver, ReceiverConfig};
+
+/// How long a `late_retry` handler works before it fails: past a case's short deadline.
+const LATE: Duration = Duration::from_millis(300);
 
 /// The header and value the `auth` setup requires.
 pub(crate) const TOKEN_HEADER: &str = "x-conformance-token";
@@ -43,6 +47,11 @@ impl Handler for Recorder {
             calls.push(Call {
                 event: event.name().to_owned(),
                 run_id: event.run_id().map(str::to_owned),
+                drift: event
+                    .drift_problems()
+                    .iter()
+                    .map(|problem| problem.pointer.clone())
+                    .collect(),
             });
             calls.len() - 1
         };
@@ -65,6 +74,10 @@ impl Handler for Recorder {
                 let mut gate = self.gate.clone();
                 let _ = gate.wait_for(|open| *open).await;
                 HandlerOutcome::Ok
+            }
+            Behaviour::LateRetry => {
+                tokio::time::sleep(LATE).await;
+                HandlerOutcome::retry("conformance: a transient failure after the deadline")
             }
         }
     }
@@ -126,7 +139,12 @@ impl IdempotencyStore for Unavailable {
 struct Token;
 
 impl Authenticator for Token {
-    fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), AuthError> {
+    fn verify(
+        &self,
+        _uri: &http::Uri,
+        headers: &HeaderMap,
+        _body: &[u8],
+    ) -> Result<(), AuthError> {
         match headers.get(TOKEN_HEADER) {
             None => Err(AuthError::MissingHeader {
                 header: TOKEN_HEADER.to_owned(),
@@ -144,7 +162,24 @@ pub(crate) struct Harness {
     pub(crate) receiver: Receiver,
     pub(crate) recorder: Arc<Recorder>,
     pub(crate) ledger: Option<Arc<MemoryLedger>>,
+    pub(crate) clock: HarnessClock,
     gate: watch::Sender<bool>,
+}
+
+/// The receiver's wall clock in a case: the system's, plus what `advance_clock` steps added.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HarnessClock(Arc<Mutex<Duration>>);
+
+impl HarnessClock {
+    pub(crate) fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+}
+
+impl Clock for HarnessClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Harness {
@@ -162,9 +197,23 @@ impl Harness {
         if case.setup.auth {
             config = config.with_authenticator(Token);
         }
+        if !case.setup.url_token.is_empty() {
+            let tokens = UrlToken::in_query(case.setup.url_token.iter().cloned())
+                .map_err(|error| format!("the case's url_token: {error}"))?;
+            config = config.with_authenticator(tokens);
+        }
+        if let Some(bytes) = case.setup.max_body_bytes {
+            config = config.with_max_body_bytes(bytes);
+        }
+        config.receive = config.receive.with_strict(case.setup.strict);
+        let clock = HarnessClock::default();
         let (store, ledger): (Arc<dyn IdempotencyStore>, _) = match case.setup.store {
             StoreSetup::Memory => {
                 let ledger = Arc::new(MemoryLedger::new());
+                // Claims taken by a holder that died at once: never renewed nor settled.
+                for key in &case.setup.abandoned {
+                    let _ = ledger.claim(&IdempotencyKey::new(key.as_str()), clock.now(), DEFAULT_LEASE);
+                }
                 (ledger.clone(), Some(ledger))
             }
             StoreSetup::Full => {
@@ -182,12 +231,14 @@ impl Harness {
         let receiver = Receiver::builder(Arc::clone(&recorder))
             .config(config)
             .store(store)
+            .clock(clock.clone())
             .build()
             .map_err(|error| format!("the case's receiver cannot be built: {error}"))?;
         Ok(Harness {
             receiver,
             recorder,
             ledger,
+            clock,
             gate,
         })
     }
@@ -199,6 +250,6 @@ impl Harness {
     /// The ledger state of `key` now, if the case's store can be inspected.
     pub(crate) fn state(&self, key: &str) -> Option<KeyState> {
         let ledger = self.ledger.as_ref()?;
-        Some(ledger.state(&IdempotencyKey::new(key), SystemTime::now()))
+        Some(ledger.state(&IdempotencyKey::new(key), self.clock.now()))
     }
 }

@@ -66,6 +66,25 @@ async fn sequential(
         let at = format!("step {}", index + 1);
         match step.action {
             Some(Action::OpenGate) => harness.open_gate(),
+            Some(Action::AdvanceClock) => {
+                let Some(ms) = step.ms else {
+                    problems.push(format!("{at}: advance_clock needs ms"));
+                    return;
+                };
+                harness.clock.advance(Duration::from_millis(ms));
+            }
+            Some(Action::AwaitDeadLetter) => {
+                let Some(run_id) = &step.key else {
+                    problems.push(format!("{at}: await_dead_letter needs key (the run id)"));
+                    return;
+                };
+                if !await_dead_letter(harness, run_id).await {
+                    problems.push(format!(
+                        "{at}: no dead letter for run {run_id:?} within {PATIENCE:?}"
+                    ));
+                    return;
+                }
+            }
             Some(Action::AwaitLedger) => {
                 let (Some(key), Some(expected)) = (&step.key, &step.state) else {
                     problems.push(format!("{at}: await_ledger needs key and state"));
@@ -206,6 +225,23 @@ fn check_answer(at: &str, step: &Step, answer: &Answer, problems: &mut Vec<Strin
             "{at}: a {} response must say why in its body",
             answer.status
         ));
+    }
+}
+
+async fn await_dead_letter(harness: &Harness, run_id: &str) -> bool {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let dead = harness.receiver.dead_letters();
+        if dead
+            .iter()
+            .any(|letter| letter.run_id.as_deref() == Some(run_id))
+        {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        sleep(Duration::from_millis(5)).await;
     }
 }
 

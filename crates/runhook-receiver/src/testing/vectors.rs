@@ -49,6 +49,10 @@ pub(crate) struct Setup {
     pub(crate) store: StoreSetup,
     pub(crate) deadline_ms: Option<u64>,
     pub(crate) auth: bool,
+    pub(crate) strict: bool,
+    pub(crate) max_body_bytes: Option<usize>,
+    pub(crate) url_token: Vec<String>,
+    pub(crate) abandoned: Vec<String>,
 }
 
 impl Default for Setup {
@@ -58,6 +62,10 @@ impl Default for Setup {
             store: StoreSetup::Memory,
             deadline_ms: None,
             auth: false,
+            strict: false,
+            max_body_bytes: None,
+            url_token: Vec::new(),
+            abandoned: Vec::new(),
         }
     }
 }
@@ -71,6 +79,7 @@ pub(crate) enum Behaviour {
     Reject,
     Panic,
     Gate,
+    LateRetry,
 }
 
 /// The idempotency store of a case.
@@ -94,6 +103,7 @@ pub(crate) struct Step {
     pub(crate) action: Option<Action>,
     pub(crate) key: Option<String>,
     pub(crate) state: Option<String>,
+    pub(crate) ms: Option<u64>,
 }
 
 /// A step that is not a request.
@@ -102,6 +112,8 @@ pub(crate) struct Step {
 pub(crate) enum Action {
     OpenGate,
     AwaitLedger,
+    AwaitDeadLetter,
+    AdvanceClock,
 }
 
 /// A request as written in the file.
@@ -133,6 +145,9 @@ struct Generate {
 pub(crate) struct Call {
     pub(crate) event: String,
     pub(crate) run_id: Option<String>,
+    /// The JSON pointers of the event's drift problems, if any.
+    #[serde(default)]
+    pub(crate) drift: Vec<String>,
 }
 
 /// A request ready to send.

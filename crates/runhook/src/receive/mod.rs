@@ -8,7 +8,7 @@
 //! | # | check | status | [`RejectionKind`] |
 //! |---|---|---|---|
 //! | 1 | the method is `POST` | 405 + `Allow: POST` | `MethodNotAllowed` |
-//! | 2 | the body is at most [`Limits::max_body_bytes`] (1 MiB by default) | 413 | `PayloadTooLarge` |
+//! | 2 | the body is at most [`Limits::max_body_bytes`] (8 MiB by default) | 413 | `PayloadTooLarge` |
 //! | 3 | the [`Authenticator`] accepts the request, e.g. a [`UrlToken`] in the URI (the default accepts all) | 401 | `Unauthenticated` |
 //! | 4 | `Content-Type` is `application/json` or `application/*+json`, any case, any parameters, charset UTF-8 if given | 415 | `UnsupportedMediaType` |
 //! | 5 | `Content-Encoding` is absent or `identity` (any case): a compressed body is not decoded | 415 | `UnsupportedContentEncoding` |
