@@ -26,13 +26,19 @@ struct Listen {
 
 impl Listen {
     fn start(extra: &[&str]) -> Listen {
+        Self::start_with(extra, &[], Stdio::null())
+    }
+
+    /// With environment variables set and stderr sent where asked.
+    fn start_with(extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Listen {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
             .args(["listen", "--addr", "127.0.0.1:0"])
             .args(extra)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -275,6 +281,96 @@ print(r.read().decode())
     assert_eq!(body["kind"], "payload_too_large");
     let reported = listen.next_line();
     assert!(reported.starts_with("rejected  413"), "{reported}");
+    let (status, _) = listen.stop("-TERM");
+    assert!(status.success());
+}
+
+#[test]
+fn token_env_unset_or_empty_is_a_usage_error() {
+    for env in [None, Some("")] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_runhook"));
+        command
+            .args([
+                "listen",
+                "--addr",
+                "127.0.0.1:0",
+                "--token-env",
+                "RUNHOOK_TEST_TOKEN",
+            ])
+            .env_remove("RUNHOOK_TEST_TOKEN")
+            .stdin(Stdio::null());
+        if let Some(value) = env {
+            command.env("RUNHOOK_TEST_TOKEN", value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{env:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("RUNHOOK_TEST_TOKEN is unset or empty"),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty(), "no listening line");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn token_env_requires_the_token_in_the_url_and_never_prints_it() {
+    const SECRET: &str = "s3cret-0f-the-webhook-url-7d1c";
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let listen = Listen::start_with(
+        &["--json", "--token-env", "RUNHOOK_TEST_TOKEN"],
+        &[("RUNHOOK_TEST_TOKEN", SECRET), ("RUST_LOG", "debug")],
+        Stdio::from(log.reopen().unwrap()),
+    );
+    assert!(!listen.url.contains(SECRET));
+    let forged = post(&listen.url, "application/json", documented()).await;
+    assert_eq!(forged, 401);
+    let line = listen.next_json();
+    assert_eq!(line["status"], 401, "{line}");
+    let wrong = format!("{}?token=guess", listen.url);
+    assert_eq!(post(&wrong, "application/json", documented()).await, 401);
+    let wrong_line = listen.next_json();
+    let genuine = format!("{}?token={SECRET}", listen.url);
+    assert_eq!(post(&genuine, "application/json", documented()).await, 200);
+    let accepted = listen.next_json();
+    assert_eq!(accepted["kind"], "accepted", "{accepted}");
+    let (status, rest) = listen.stop("-TERM");
+    assert!(status.success());
+    let stderr = std::fs::read_to_string(log.path()).unwrap();
+    for printed in [
+        line.to_string(),
+        wrong_line.to_string(),
+        accepted.to_string(),
+        rest.join("\n"),
+        stderr,
+    ] {
+        assert!(
+            !printed.contains(SECRET),
+            "the token was printed: {printed}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn drift_is_accepted_and_listed_in_json_lines() {
+    let listen = Listen::start(&["--json"]);
+    let body = br#"{"event":"run.completed","run_id":"run-drift","status":"COMPLETED",
+        "data":{"num_of_steps":3.0,"created_at":null,"result":["not","an","object"]}}"#;
+    assert_eq!(post(&listen.url, "application/json", &body[..]).await, 200);
+    let line = listen.next_json();
+    assert_eq!(line["kind"], "accepted", "{line}");
+    let pointers: Vec<&str> = line["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| problem["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pointers,
+        ["/data/created_at", "/data/num_of_steps", "/data/result"],
+        "{line}"
+    );
+    assert!(line["drift"][0]["message"].is_string());
     let (status, _) = listen.stop("-TERM");
     assert!(status.success());
 }

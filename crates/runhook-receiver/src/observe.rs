@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use runhook::{DriftProblem, ReceiveOutcome};
 use runhook::ledger::IdempotencyKey;
 use runhook::receive::RejectionKind;
+use runhook::{DriftProblem, ReceiveOutcome};
 
 /// How one delivery ended. A delivery whose handler outlived the deadline gives two reports: the
 /// 503 that was sent, then (with `late` set) the handler's own outcome when it finished.

@@ -4,10 +4,10 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
-use runhook::{DriftProblem, ReceiveDecision};
 use runhook::ledger::{Claim, IdempotencyKey};
 use runhook::outcome::{Disposition, decide};
 use runhook::receive::{Rejection, Verdict};
+use runhook::{DriftProblem, ReceiveDecision};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Span, field};
 

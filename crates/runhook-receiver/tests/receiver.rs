@@ -329,7 +329,9 @@ async fn rejections_say_why_in_json_with_the_right_headers() {
 
     let bad = post(
         &receiver,
-        Bytes::from_static(br#"{"event":"run.completed","run_id":"r","status":"COMPLETED","data":"x"}"#),
+        Bytes::from_static(
+            br#"{"event":"run.completed","run_id":"r","status":"COMPLETED","data":"x"}"#,
+        ),
     )
     .await;
     assert_eq!(bad.status, 400);

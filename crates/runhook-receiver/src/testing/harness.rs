@@ -139,12 +139,7 @@ impl IdempotencyStore for Unavailable {
 struct Token;
 
 impl Authenticator for Token {
-    fn verify(
-        &self,
-        _uri: &http::Uri,
-        headers: &HeaderMap,
-        _body: &[u8],
-    ) -> Result<(), AuthError> {
+    fn verify(&self, _uri: &http::Uri, headers: &HeaderMap, _body: &[u8]) -> Result<(), AuthError> {
         match headers.get(TOKEN_HEADER) {
             None => Err(AuthError::MissingHeader {
                 header: TOKEN_HEADER.to_owned(),
@@ -212,7 +207,11 @@ impl Harness {
                 let ledger = Arc::new(MemoryLedger::new());
                 // Claims taken by a holder that died at once: never renewed nor settled.
                 for key in &case.setup.abandoned {
-                    let _ = ledger.claim(&IdempotencyKey::new(key.as_str()), clock.now(), DEFAULT_LEASE);
+                    let _ = ledger.claim(
+                        &IdempotencyKey::new(key.as_str()),
+                        clock.now(),
+                        DEFAULT_LEASE,
+                    );
                 }
                 (ledger.clone(), Some(ledger))
             }

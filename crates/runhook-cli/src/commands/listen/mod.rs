@@ -2,21 +2,21 @@
 //! listen`. Built on `runhook_axum::webhook_route` with the in-memory ledger, served by
 //! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
 
-use std::collections::HashMap;
-use std::io::Write;
+mod output;
+
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use runhook::{Event, HandlerOutcome, ReceiveOutcome};
+use runhook::receive::UrlToken;
+use runhook::{Event, HandlerOutcome};
 use runhook_axum::webhook_route;
 use runhook_receiver::{Receiver, ReceiverConfig, Report, handler_fn};
-use serde::Serialize;
-use serde_json::Value;
 
 use crate::exit::Exit;
 use crate::server::ServerLimits;
+use output::{Summaries, emit, print, summarize};
 
 /// Arguments of `runhook listen`.
 #[derive(Debug, clap::Args)]
@@ -52,27 +52,12 @@ pub(crate) struct Args {
     /// remaining connections are dropped (default 10000).
     #[arg(long, value_name = "N")]
     grace_ms: Option<u64>,
-}
-
-/// Result summaries written by the handler, read by the observer, keyed by run id and event.
-type Summaries = Arc<Mutex<HashMap<(Option<String>, String), String>>>;
-
-/// One `--json` line.
-#[derive(Serialize)]
-struct Line<'a> {
-    /// `accepted`, `duplicate` (already processed), `in_flight` (being processed by another
-    /// delivery: 503) or `rejected` (anything else).
-    kind: &'static str,
-    /// The receiver's precise outcome (`accepted`, `in_flight`, `invalid`, ...).
-    outcome: &'static str,
-    status: u16,
-    run_id: Option<&'a str>,
-    event: Option<&'a str>,
-    reason: &'a str,
-    /// For an accepted event: its result, error or cancellation in a few words.
-    summary: Option<&'a str>,
-    /// Whether this reports a handler that finished after the deadline's 503 went out.
-    late: bool,
+    /// Require the secret token held in this environment variable in each delivery's URL, as
+    /// the query parameter `token` (give TinyFish `webhook_url=https://HOST/PATH?token=SECRET`).
+    /// Several tokens, separated by commas, are accepted at once, for rotation. Missing or
+    /// wrong: 401. The token is never printed.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
@@ -83,6 +68,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     }
     if let Some(bytes) = args.max_body {
         config = config.with_max_body_bytes(bytes);
+    }
+    if let Some(var) = &args.token_env {
+        config = config.with_authenticator(url_token(var, std::env::var(var).ok())?);
+        eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
@@ -123,6 +112,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     // The connections are gone; handler tasks still running are not waited for.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// The URL-token authenticator for `--token-env VAR`, whose value is `value`: one token, or
+/// several separated by commas. Unset or empty is a usage error: never an open door.
+fn url_token(var: &str, value: Option<String>) -> anyhow::Result<UrlToken> {
+    let Some(value) = value.filter(|value| !value.trim().is_empty()) else {
+        bail!(
+            "--token-env {var}: the environment variable {var} is unset or empty; set it to the \
+             secret token of your webhook_url (e.g. `export {var}=$(openssl rand -hex 32)`)"
+        );
+    };
+    let tokens: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
+        .collect();
+    UrlToken::in_query(tokens).with_context(|| format!("--token-env {var}: unusable token"))
 }
 
 /// The server limits: the defaults, with the options given.
@@ -177,89 +184,19 @@ async fn shutdown_signal() {
     }
 }
 
-/// A few words on what the event carries.
-fn summarize(event: &Event) -> String {
-    match event {
-        Event::Completed(run) => match run.data.result.value() {
-            Some(result) => format!("result {}", shorten(&Value::Object(result.clone()))),
-            None => "no result".to_owned(),
-        },
-        Event::Failed(run) => match run.data.error.value() {
-            Some(error) => match error.category.value() {
-                Some(category) => format!("error {category}: {}", error.message),
-                None => format!("error: {}", error.message),
-            },
-            None => "no error object".to_owned(),
-        },
-        Event::Cancelled(_) => "cancelled".to_owned(),
-        other => format!("an event type runhook does not know: {}", other.name()),
-    }
-}
-
-/// Compact JSON, cut at 120 characters.
-fn shorten(value: &Value) -> String {
-    let text = value.to_string();
-    match text.char_indices().nth(120) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
-/// Prints the line for one report (and the summary of an accepted event).
-fn print(report: &Report, summaries: &Summaries, json: bool) {
-    let kind = match report.outcome {
-        ReceiveOutcome::Accepted => "accepted",
-        ReceiveOutcome::Duplicate => "duplicate",
-        ReceiveOutcome::InFlight => "in_flight",
-        _ => "rejected",
-    };
-    let summary = match (report.outcome, &report.event) {
-        (ReceiveOutcome::Accepted, Some(event)) => summaries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(report.run_id.clone(), event.clone())),
-        _ => None,
-    };
-    let line = if json {
-        let line = Line {
-            kind,
-            outcome: report.outcome.as_str(),
-            status: report.status,
-            run_id: report.run_id.as_deref(),
-            event: report.event.as_deref(),
-            reason: &report.reason,
-            summary: summary.as_deref(),
-            late: report.late,
-        };
-        serde_json::to_string(&line).unwrap_or_default()
-    } else {
-        let mut line = format!("{kind:<9} {}", report.status);
-        if let Some(event) = &report.event {
-            line.push_str(&format!(" {event}"));
-        }
-        if let Some(run_id) = &report.run_id {
-            line.push_str(&format!(" run {run_id}"));
-        }
-        line.push_str(": ");
-        line.push_str(summary.as_deref().unwrap_or(&report.reason));
-        if report.late {
-            line.push_str(" (finished after the deadline)");
-        }
-        line
-    };
-    emit(&line);
-}
-
-/// Writes one line to stdout and flushes it. A closed stdout is not an error for the server.
-fn emit(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unset_or_empty_token_variable_is_refused() {
+        assert!(url_token("T", None).is_err());
+        assert!(url_token("T", Some(String::new())).is_err());
+        assert!(url_token("T", Some(" , ".into())).is_err());
+        let error = url_token("T", None).unwrap_err().to_string();
+        assert!(error.contains("T is unset or empty"), "{error}");
+        assert!(url_token("T", Some("a,b".into())).is_ok());
+    }
 
     #[test]
     fn paths_get_one_leading_slash_and_patterns_are_refused() {
@@ -275,32 +212,5 @@ mod tests {
         assert_eq!(normalize("/").unwrap(), "/");
         assert!(normalize("/runs/{id}").is_err());
         assert!(normalize("/a b").is_err());
-    }
-
-    #[test]
-    fn summaries_name_the_result_or_the_error() {
-        let completed = Event::from_slice(
-            br#"{"event":"run.completed","run_id":"r1","status":"COMPLETED",
-                 "data":{"result":{"product_name":"Example Product","price":29.99}}}"#,
-        )
-        .unwrap();
-        let summary = summarize(&completed);
-        assert!(summary.starts_with("result {"), "{summary}");
-        assert!(
-            summary.contains(r#""product_name":"Example Product""#),
-            "{summary}"
-        );
-        assert!(summary.contains(r#""price":29.99"#), "{summary}");
-        let failed = Event::from_slice(
-            br#"{"event":"run.failed","run_id":"r2","status":"FAILED","data":{"result":null,
-                 "error":{"message":"Site blocked access","category":"AGENT_FAILURE"}}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            summarize(&failed),
-            "error AGENT_FAILURE: Site blocked access"
-        );
-        let long = Value::String("x".repeat(500));
-        assert_eq!(shorten(&long).chars().count(), 121);
     }
 }
