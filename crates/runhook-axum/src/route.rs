@@ -12,7 +12,7 @@ use runhook_receiver::Receiver;
 /// It answers every method (a method other than `POST` gets 405 from the core), reads the raw
 /// body with the receiver's limit (413 over it, without buffering the excess), deduplicates by
 /// the receiver's idempotency key, calls the handler under the deadline and answers with the
-/// status of PROTOCOL.md §4.3 and a short JSON body. Works in a router of any state type.
+/// status of docs/protocol.md §4.3 and a short JSON body. Works in a router of any state type.
 pub fn webhook_route<S>(receiver: Receiver) -> MethodRouter<S>
 where
     S: Clone + Send + Sync + 'static,

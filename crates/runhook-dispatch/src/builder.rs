@@ -34,7 +34,7 @@ pub(crate) struct Clients {
     pub(crate) http: Option<reqwest::Client>,
 }
 
-/// Builds a [`Dispatcher`]. The defaults follow PROTOCOL.md §4.2: HTTPS only, public addresses
+/// Builds a [`Dispatcher`]. The defaults follow docs/protocol.md §4.2: HTTPS only, public addresses
 /// only, system DNS and system TLS roots.
 ///
 /// ```no_run
@@ -97,7 +97,7 @@ impl DispatcherBuilder {
     }
 
     /// Which address classes may be delivered to, checked on IP-literal URLs and after DNS
-    /// resolution (PROTOCOL.md §4.2). The default allows public addresses only.
+    /// resolution (docs/protocol.md §4.2). The default allows public addresses only.
     ///
     /// The opt-ins are for local development: [`AddressPolicy::allow_loopback`] unlocks loopback
     /// addresses *and* plain `http://` to a loopback host (every address such a URL resolves to

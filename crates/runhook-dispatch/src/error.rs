@@ -33,7 +33,7 @@ pub enum BuildError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubmitError {
-    /// The URL breaks the webhook URL rules (PROTOCOL.md §4.2).
+    /// The URL breaks the webhook URL rules (docs/protocol.md §4.2).
     #[error("the webhook URL is not acceptable: {0}")]
     Url(#[from] UrlError),
     /// The URL is an IP literal the address rules forbid.
@@ -54,7 +54,7 @@ pub enum SubmitError {
     ShuttingDown,
 }
 
-/// The destination's addresses are all forbidden by the address rules (PROTOCOL.md §4.2).
+/// The destination's addresses are all forbidden by the address rules (docs/protocol.md §4.2).
 ///
 /// This is a configuration error, not a transient one, so a delivery that meets it is never
 /// retried: it ends as [`DeliveryOutcome::Refused`](crate::DeliveryOutcome::Refused).

@@ -4,7 +4,7 @@
 //! [`runhook::Delivery`] state machines at once with a real HTTP client.
 //!
 //! - HTTPS with rustls; redirects are never followed; no proxy is ever used.
-//! - The address rules of PROTOCOL.md §4.2 are applied after DNS resolution, to every address
+//! - The address rules of docs/protocol.md §4.2 are applied after DNS resolution, to every address
 //!   the connector is given ([`HostLookup`] resolves, the dispatcher filters), so DNS rebinding
 //!   cannot reach loopback, private or metadata addresses. IP-literal URLs are checked before
 //!   sending. Local addresses and plain `http://` to loopback are explicit opt-ins.

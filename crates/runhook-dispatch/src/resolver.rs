@@ -1,4 +1,4 @@
-//! Name resolution with the address rules applied to every address (PROTOCOL.md §4.2).
+//! Name resolution with the address rules applied to every address (docs/protocol.md §4.2).
 //!
 //! reqwest calls [`PolicyResolver`] for every connection it opens to a host name. The resolver
 //! looks the name up (through a [`HostLookup`], the system's by default), drops every address the

@@ -1,4 +1,4 @@
-//! The address rules (PROTOCOL.md §4.2): IP literals checked at submit, host names checked on the
+//! The address rules (docs/protocol.md §4.2): IP literals checked at submit, host names checked on the
 //! addresses DNS returns, on every connection. Names resolve through injected lookups only: no
 //! test here asks a real DNS server anything.
 //!

@@ -10,7 +10,7 @@ use runhook_receiver::{Receiver, WebhookResponse};
 /// The webhook route as a poem [`Endpoint`]: hands method, headers and the raw body of every
 /// request to [`Receiver::receive_body`], which reads the body up to the receiver's limit, runs
 /// [`runhook::receive()`], deduplicates and calls the handler under its deadline, and answers
-/// with the status of PROTOCOL.md §4.3 (200, 405, 413, 415, 400, 401, 422, 503).
+/// with the status of docs/protocol.md §4.3 (200, 405, 413, 415, 400, 401, 422, 503).
 ///
 /// Made by [`webhook_route`]. It accepts every method (a `GET` gets the core's 405 with
 /// `Allow: POST`) and never fails.

@@ -7,7 +7,7 @@ use runhook::receive::Rejection;
 use runhook_receiver::WebhookResponse;
 
 /// Why the [`Webhook`](crate::Webhook) extractor refused a request: the core's [`Rejection`]
-/// (PROTOCOL.md §4.3). As a [`ResponseError`] it answers with its status code (405, 413, 401,
+/// (docs/protocol.md §4.3). As a [`ResponseError`] it answers with its status code (405, 413, 401,
 /// 415 or 400), its headers (`Allow: POST` for a 405) and the JSON body every runhook receiver
 /// sends, e.g. `{"outcome":"invalid","reason":"...","kind":"unsupported_media_type"}`.
 ///

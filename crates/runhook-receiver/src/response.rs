@@ -65,7 +65,7 @@ impl WebhookResponse {
         }
     }
 
-    /// The response to a request the core refused (PROTOCOL.md §4.3): its status, its headers
+    /// The response to a request the core refused (docs/protocol.md §4.3): its status, its headers
     /// (`Allow: POST` for a 405) and the JSON body every runhook receiver sends, with `outcome`
     /// `invalid`, the rejection's `kind`, `pointer` and `reason`. Adapters' extractors answer with
     /// it, so a refusal looks the same whichever way it was found.

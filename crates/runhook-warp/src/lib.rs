@@ -2,7 +2,7 @@
 //!
 //! Receive TinyFish-style agent-run webhooks in [warp]: a thin adapter over [`runhook`] (the
 //! checks of [`runhook::receive()`]) and [`runhook_receiver`] (deduplication, handler deadline,
-//! the status codes of PROTOCOL.md §4.3). The request body is handed over as the raw bytes
+//! the status codes of docs/protocol.md §4.3). The request body is handed over as the raw bytes
 //! received, never re-encoded.
 //!
 //! - [`webhook_route`]: the whole route. Every method, header and body byte goes to

@@ -6,7 +6,7 @@ use runhook_receiver::WebhookResponse;
 use warp::http::{Response, StatusCode};
 
 /// Why the [`webhook()`](crate::webhook()) filter refused a request: the core's [`Rejection`]
-/// (PROTOCOL.md §4.3), as a custom warp rejection. [`recover`] answers it with its status code
+/// (docs/protocol.md §4.3), as a custom warp rejection. [`recover`] answers it with its status code
 /// (405, 413, 401, 415 or 400), its headers (`Allow: POST` for a 405) and the JSON body every
 /// runhook receiver sends, e.g.
 /// `{"outcome":"invalid","reason":"...","kind":"unsupported_media_type"}`.

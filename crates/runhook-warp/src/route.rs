@@ -10,7 +10,7 @@ use crate::filter::raw_body;
 /// The webhook route: hands method, headers and the raw body of every request to
 /// [`Receiver::receive_body`], which reads the body up to the receiver's limit, runs
 /// [`runhook::receive()`], deduplicates and calls the handler under its deadline, and answers
-/// with the status of PROTOCOL.md §4.3 (200, 405, 413, 415, 400, 401, 422, 503).
+/// with the status of docs/protocol.md §4.3 (200, 405, 413, 415, 400, 401, 422, 503).
 ///
 /// It accepts every method (a `GET` gets the core's 405 with `Allow: POST`) and never rejects a
 /// request, except for a body already taken by an earlier filter. Put it under a path:

@@ -1,4 +1,4 @@
-//! Webhook URL rules and address checks (PROTOCOL.md §4.2), through the public API.
+//! Webhook URL rules and address checks (docs/protocol.md §4.2), through the public API.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 

@@ -1,4 +1,4 @@
-//! `receive`: every fixture, every status code of PROTOCOL.md §4.3 that it decides, hostile input.
+//! `receive`: every fixture, every status code of docs/protocol.md §4.3 that it decides, hostile input.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 

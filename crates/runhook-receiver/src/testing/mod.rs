@@ -2,7 +2,7 @@
 //!
 //! One table of cases, [`fixtures/vectors/receive.json`], each a sequence of requests with the
 //! status expected for each, the handler calls expected and the idempotency ledger afterwards:
-//! every row of PROTOCOL.md §4.3, the documented examples, content types, methods, the body
+//! every row of docs/protocol.md §4.3, the documented examples, content types, methods, the body
 //! limit, hostile bodies, duplicates (sequential and concurrent), handler retries, rejections and
 //! panics, the deadline and a failing store.
 //!

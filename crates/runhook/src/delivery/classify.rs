@@ -35,7 +35,7 @@ pub enum DecisionClass {
 }
 
 impl DecisionClass {
-    /// The default table (PROTOCOL.md §4.1): 2xx delivered, 4xx give up, anything else (1xx, 3xx,
+    /// The default table (docs/protocol.md §4.1): 2xx delivered, 4xx give up, anything else (1xx, 3xx,
     /// 5xx, and numbers outside 100–599) retry, as "non-2xx responses trigger retries (except
     /// 4xx)".
     pub fn of_status(status: u16) -> Self {

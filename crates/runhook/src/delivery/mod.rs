@@ -1,4 +1,4 @@
-//! Sending webhooks: the retry policy and the delivery state machine (PROTOCOL.md §2, §4.1).
+//! Sending webhooks: the retry policy and the delivery state machine (docs/protocol.md §2, §4.1).
 //!
 //! Like quinn-proto and str0m, this module contains no networking code and reads no clock: the
 //! driver (runhook-dispatch, a test, a simulation) owns the HTTP client and the timer, feeds in

@@ -30,7 +30,7 @@ pub enum Backoff {
 /// A retry policy: attempts, per-attempt timeout, backoff, jitter, how statuses are classified and
 /// whether `Retry-After` is honoured.
 ///
-/// Two presets are documented (PROTOCOL.md §2 and §4.1):
+/// Two presets are documented (docs/protocol.md §2 and §4.1):
 ///
 /// | | [`tinyfish`](Self::tinyfish) | [`standard`](Self::standard) |
 /// |---|---|---|
@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(policy.jitter(), Jitter::None);
         assert_eq!(policy.retry_after_cap(), None);
         assert_eq!(policy.status_overrides().count(), 0);
-        // PROTOCOL.md §2: "4 × 10 s + 7 s = 47 s".
+        // docs/protocol.md §2: "4 × 10 s + 7 s = 47 s".
         assert_eq!(policy.max_total_time(), secs(47));
     }
 

@@ -1,4 +1,4 @@
-//! What kind of address an IP address is, for the sender's address checks (PROTOCOL.md §4.2).
+//! What kind of address an IP address is, for the sender's address checks (docs/protocol.md §4.2).
 //!
 //! IPv6 forms that carry an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
 //! `::a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96` and 6to4 `2002::/16`) are

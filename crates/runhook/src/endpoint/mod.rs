@@ -1,4 +1,4 @@
-//! Where a sender may deliver (PROTOCOL.md §4.2): webhook URL rules and IP-address
+//! Where a sender may deliver (docs/protocol.md §4.2): webhook URL rules and IP-address
 //! classification for the address checks.
 //!
 //! - [`WebhookUrl`]: a parsed, checked URL: `https`, no user-info, a host, at most 2048 bytes, and

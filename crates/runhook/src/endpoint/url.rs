@@ -1,5 +1,5 @@
 //! Webhook URLs: parsed with the `url` crate (WHATWG rules, so `https://2130706433/` is
-//! `127.0.0.1`), then held to the sender's rules (PROTOCOL.md §4.2).
+//! `127.0.0.1`), then held to the sender's rules (docs/protocol.md §4.2).
 
 use std::fmt;
 use std::net::IpAddr;

@@ -3,7 +3,7 @@
 use super::IdempotencyKey;
 
 /// Why an idempotency store could not answer. A receiver answers 503 to any of these on a claim
-/// (PROTOCOL.md §4.3: never process without deduplication).
+/// (docs/protocol.md §4.3: never process without deduplication).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

@@ -62,7 +62,7 @@ pub type KeyFn = dyn Fn(&Event) -> Option<IdempotencyKey> + Send + Sync;
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum KeyStrategy {
-    /// The `run_id`: a run is processed once, whatever events arrive for it (PROTOCOL.md §4.3).
+    /// The `run_id`: a run is processed once, whatever events arrive for it (docs/protocol.md §4.3).
     /// The default: TinyFish sends one terminal event per run.
     #[default]
     RunId,

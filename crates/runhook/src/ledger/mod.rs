@@ -41,7 +41,7 @@ pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
 pub use memory::MemoryLedger;
 pub use store::IdempotencyStore;
 
-/// How long a completed key is kept by default: 72 hours (PROTOCOL.md §4.3: longer than any
+/// How long a completed key is kept by default: 72 hours (docs/protocol.md §4.3: longer than any
 /// sender's retry window, Stripe's 3 days included).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(72 * 60 * 60);
 

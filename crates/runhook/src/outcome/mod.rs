@@ -1,6 +1,6 @@
 //! The handler contract and the status code of every way a delivery can end.
 //!
-//! [`decide`] is the whole decision table of PROTOCOL.md §4.3 after
+//! [`decide`] is the whole decision table of docs/protocol.md §4.3 after
 //! [`receive`](crate::receive::receive) accepted an event, in one pure function: the receiver
 //! describes what happened ([`Disposition`]) and gets back the status, the `Retry-After` header,
 //! what to do with the ledger claim and how to report it ([`ReceiveDecision`]).
