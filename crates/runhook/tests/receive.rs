@@ -2,40 +2,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod support;
+
+use support::{json_headers, post, rejection, uri};
+
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use proptest::prelude::*;
 use runhook::receive::{
-    AuthError, Authenticator, Limits, ReceiveConfig, Rejection, RejectionKind, Verdict, receive,
+    AuthError, Authenticator, Limits, ReceiveConfig, RejectionKind, Verdict, receive,
 };
 use runhook::{Event, IdempotencyKey, KeyStrategy};
-
-fn json_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers
-}
-
-fn uri() -> Uri {
-    Uri::from_static("/webhooks/tinyfish")
-}
-
-fn post(body: &[u8]) -> Verdict {
-    receive(
-        &Method::POST,
-        &uri(),
-        &json_headers(),
-        body,
-        &ReceiveConfig::default(),
-    )
-}
-
-fn rejection(verdict: Verdict) -> Rejection {
-    match verdict {
-        Verdict::Reject(rejection) => rejection,
-        Verdict::Accept(event) => panic!("accepted {}", event.name()),
-    }
-}
 
 const MINIMAL: &[u8] = br#"{"event":"run.cancelled","run_id":"r1","status":"CANCELLED","data":{}}"#;
 

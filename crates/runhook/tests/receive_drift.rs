@@ -3,22 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use http::header::{CONTENT_ENCODING, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Method, Uri};
+mod support;
+
+use support::{json_headers, post_with};
+
+use http::header::CONTENT_ENCODING;
+use http::{HeaderValue, Method, Uri};
 use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, Verdict, receive};
 use runhook::{Event, Nullable};
 use serde_json::Value;
-
-fn json_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers
-}
-
-fn post_with(body: &[u8], config: &ReceiveConfig) -> Verdict {
-    let uri = Uri::from_static("/webhooks/tinyfish");
-    receive(&Method::POST, &uri, &json_headers(), body, config)
-}
 
 fn lenient(body: &[u8]) -> Verdict {
     post_with(body, &ReceiveConfig::default())

@@ -2,41 +2,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod support;
+
+use support::{json_headers, post, rejection, uri};
+
 use std::fs;
 use std::path::PathBuf;
 
-use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Method, Uri};
+use http::Method;
 use runhook::Event;
-use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, Verdict, receive};
+use runhook::receive::{ReceiveConfig, RejectionKind, receive};
 use serde_json::Value;
-
-fn json_headers() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers
-}
-
-fn uri() -> Uri {
-    Uri::from_static("/webhooks/tinyfish")
-}
-
-fn post(body: &[u8]) -> Verdict {
-    receive(
-        &Method::POST,
-        &uri(),
-        &json_headers(),
-        body,
-        &ReceiveConfig::default(),
-    )
-}
-
-fn rejection(verdict: Verdict) -> Rejection {
-    match verdict {
-        Verdict::Reject(rejection) => rejection,
-        Verdict::Accept(event) => panic!("accepted {}", event.name()),
-    }
-}
 
 fn fixtures(folder: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
