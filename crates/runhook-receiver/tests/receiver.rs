@@ -3,26 +3,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod support;
+
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use http_body::{Body, Frame};
 use http_body_util::Full;
-use runhook::ledger::{
-    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger, StoreError,
-};
+use runhook::ledger::{IdempotencyKey, KeyState, MemoryLedger};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{
     Clock, Receiver, ReceiverConfig, Report, Router, WebhookResponse, handler_fn,
 };
 use serde_json::Value;
+use support::{Fault, Faulty};
 use tokio::sync::mpsc;
 
 fn uri() -> Uri {
@@ -433,56 +433,13 @@ async fn receive_body_enforces_the_limit_while_reading() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
-/// Claims work; completing fails.
-struct CannotComplete(MemoryLedger);
-
-#[async_trait]
-impl IdempotencyStore for CannotComplete {
-    async fn claim(
-        &self,
-        key: &IdempotencyKey,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        self.0.claim(key, now, lease)
-    }
-    async fn complete(
-        &self,
-        _: &IdempotencyKey,
-        _: ClaimToken,
-        _: SystemTime,
-        _: Duration,
-    ) -> Result<(), StoreError> {
-        Err(StoreError::Unavailable {
-            message: "connection lost".into(),
-        })
-    }
-    async fn release(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-    ) -> Result<(), StoreError> {
-        self.0.release(key, token, now)
-    }
-    async fn renew(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<(), StoreError> {
-        self.0.renew(key, token, now, lease)
-    }
-    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
-        Ok(self.0.state(key, now))
-    }
-}
-
 #[tokio::test]
 async fn a_failure_to_complete_does_not_undo_a_processed_event() {
     let receiver = Receiver::builder(Router::new())
-        .store(Arc::new(CannotComplete(MemoryLedger::new())))
+        .store(Arc::new(Faulty {
+            complete: Fault::Fails,
+            ..Faulty::default()
+        }))
         .build()
         .unwrap();
     let response = post(&receiver, body("run.completed", "r1")).await;

@@ -3,20 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::ledger::{
-    Claim, ClaimToken, DEFAULT_LEASE, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger,
-    StoreError,
-};
+use runhook::ledger::{Claim, DEFAULT_LEASE, IdempotencyKey, KeyState, MemoryLedger};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{Clock, Receiver, ReceiverConfig, Report, WebhookResponse, handler_fn};
+use support::{Fault, Faulty};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};
 
@@ -165,67 +164,14 @@ impl Clock for FixedClock {
     }
 }
 
-/// A memory ledger whose first claim answers only after `delay` (it commits, though).
-struct SlowFirstClaim {
-    ledger: MemoryLedger,
-    delay: Duration,
-    claims: AtomicUsize,
-}
-
-#[async_trait]
-impl IdempotencyStore for SlowFirstClaim {
-    async fn claim(
-        &self,
-        key: &IdempotencyKey,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        let claim = self.ledger.claim(key, now, lease);
-        if self.claims.fetch_add(1, Ordering::SeqCst) == 0 {
-            sleep(self.delay).await;
-        }
-        claim
-    }
-    async fn complete(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        retention: Duration,
-    ) -> Result<(), StoreError> {
-        self.ledger.complete(key, token, now, retention)
-    }
-    async fn release(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-    ) -> Result<(), StoreError> {
-        self.ledger.release(key, token, now)
-    }
-    async fn renew(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<(), StoreError> {
-        self.ledger.renew(key, token, now, lease)
-    }
-    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
-        Ok(self.ledger.state(key, now))
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_claim_committed_after_the_receiver_gave_up_is_retaken_in_time() {
     let start = Instant::now();
     let calls = Arc::new(AtomicUsize::new(0));
     let receiver = Receiver::builder(counting(&calls))
-        .store(Arc::new(SlowFirstClaim {
-            ledger: MemoryLedger::new(),
-            delay: Duration::from_secs(9),
-            claims: AtomicUsize::new(0),
+        .store(Arc::new(Faulty {
+            claim: Fault::SlowOnce(Duration::from_secs(9)),
+            ..Faulty::default()
         }))
         .clock(FollowsTokio(start))
         .build()
@@ -384,58 +330,18 @@ async fn dead_letters_are_bounded() {
     assert_eq!(kept, [Some("b".to_owned()), Some("c".to_owned())]);
 }
 
-/// A memory ledger whose renew, complete and release never answer.
-struct HangsAfterClaim(MemoryLedger, Arc<AtomicUsize>);
-
-#[async_trait]
-impl IdempotencyStore for HangsAfterClaim {
-    async fn claim(
-        &self,
-        key: &IdempotencyKey,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        self.0.claim(key, now, lease)
-    }
-    async fn complete(
-        &self,
-        _: &IdempotencyKey,
-        _: ClaimToken,
-        _: SystemTime,
-        _: Duration,
-    ) -> Result<(), StoreError> {
-        std::future::pending().await
-    }
-    async fn release(
-        &self,
-        _: &IdempotencyKey,
-        _: ClaimToken,
-        _: SystemTime,
-    ) -> Result<(), StoreError> {
-        std::future::pending().await
-    }
-    async fn renew(
-        &self,
-        _: &IdempotencyKey,
-        _: ClaimToken,
-        _: SystemTime,
-        _: Duration,
-    ) -> Result<(), StoreError> {
-        self.1.fetch_add(1, Ordering::SeqCst);
-        std::future::pending().await
-    }
-    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
-        Ok(self.0.state(key, now))
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_hanging_store_never_stalls_the_handler_or_its_report() {
     let start = Instant::now();
     let finished = Arc::new(Mutex::new(None::<Duration>));
     let done = Arc::clone(&finished);
-    let renewals = Arc::new(AtomicUsize::new(0));
     let (observer, mut reported) = mpsc::unbounded_channel::<Report>();
+    let store = Arc::new(Faulty {
+        complete: Fault::Hangs,
+        release: Fault::Hangs,
+        renew: Fault::Hangs,
+        ..Faulty::default()
+    });
     let receiver = Receiver::builder(handler_fn(move |_event: Event| {
         let done = Arc::clone(&done);
         async move {
@@ -448,10 +354,7 @@ async fn a_hanging_store_never_stalls_the_handler_or_its_report() {
         }
     }))
     .config(ReceiverConfig::default().with_deadline(SECOND))
-    .store(Arc::new(HangsAfterClaim(
-        MemoryLedger::new(),
-        Arc::clone(&renewals),
-    )))
+    .store(store.clone())
     .observer(observer)
     .build()
     .unwrap();
@@ -463,7 +366,7 @@ async fn a_hanging_store_never_stalls_the_handler_or_its_report() {
         "the handler ran on while renewals hung"
     );
     assert!(
-        renewals.load(Ordering::SeqCst) >= 3,
+        store.renewals.load(Ordering::SeqCst) >= 3,
         "renewals kept being tried"
     );
     let late: Vec<_> = reports(&mut reported)
