@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use runhook::ledger::IdempotencyStore;
 
-use crate::{Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, SystemClock};
+use crate::{
+    Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, SystemClock,
+};
 
 /// Builds a [`Receiver`]; see [`Receiver::builder`].
 pub struct ReceiverBuilder {
@@ -40,8 +42,18 @@ impl ReceiverBuilder {
         self
     }
 
-    /// An observer told how every delivery ended (default: none; tracing always logs).
-    pub fn observer(mut self, observer: impl Observer) -> Self {
+    /// A closure told how every delivery ended (default: none; `tracing` always logs). Its
+    /// argument's type is inferred: `.observer(|report| println!("{}", report.outcome))`.
+    pub fn observer<F>(self, observer: F) -> Self
+    where
+        F: Fn(&Report) + Send + Sync + 'static,
+    {
+        self.report_to(observer)
+    }
+
+    /// Sends every report to `observer`: a `tokio::sync::mpsc::UnboundedSender<Report>`, or a
+    /// type of yours implementing [`Observer`].
+    pub fn report_to(mut self, observer: impl Observer) -> Self {
         self.observer = Some(Arc::new(observer));
         self
     }

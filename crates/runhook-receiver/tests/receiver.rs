@@ -80,7 +80,7 @@ async fn a_slow_handler_gets_503_then_finishes_in_the_background() {
         calls.clone(),
         Duration::from_secs(30),
     )))
-    .observer(reports)
+    .report_to(reports)
     .build()
     .unwrap();
     assert_eq!(receiver.config().deadline, Duration::from_secs(8));
@@ -257,7 +257,7 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
             async { HandlerOutcome::Ok }
         });
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
-    let receiver = Receiver::builder(router).observer(reports).build().unwrap();
+    let receiver = Receiver::builder(router).report_to(reports).build().unwrap();
     assert_eq!(
         post(&receiver, body("run.completed", "a")).await.status,
         200
@@ -464,7 +464,7 @@ async fn the_observer_sees_every_outcome() {
     let reports = Arc::new(Mutex::new(Vec::<Report>::new()));
     let sink = reports.clone();
     let receiver = Receiver::builder(Router::new())
-        .observer(move |report: &Report| sink.lock().unwrap().push(report.clone()))
+        .observer(move |report| sink.lock().unwrap().push(report.clone()))
         .build()
         .unwrap();
     post(&receiver, body("run.completed", "r1")).await;

@@ -208,7 +208,7 @@ async fn a_handler_that_never_returns_is_stopped_released_and_dead_lettered() {
     .config(ReceiverConfig::default().with_max_handler_time(Duration::from_secs(60)))
     .store(ledger.clone())
     .clock(FollowsTokio(start))
-    .observer(observer)
+    .report_to(observer)
     .build()
     .unwrap();
 
@@ -256,7 +256,7 @@ async fn a_late_failure_is_logged_reported_and_kept_as_a_dead_letter() {
         }
         HandlerOutcome::retry("the warehouse API is down")
     }))
-    .observer(observer)
+    .report_to(observer)
     .build()
     .unwrap();
 
@@ -355,7 +355,7 @@ async fn a_hanging_store_never_stalls_the_handler_or_its_report() {
     }))
     .config(ReceiverConfig::default().with_deadline(SECOND))
     .store(store.clone())
-    .observer(observer)
+    .report_to(observer)
     .build()
     .unwrap();
     assert_eq!(post(&receiver, "slow-store").await.status, 503);

@@ -109,7 +109,7 @@ impl Outcomes {
 /// A receiver with a no-op handler (every event acknowledged) whose observer counts outcomes.
 fn counting_receiver(outcomes: Arc<Outcomes>) -> io::Result<Receiver> {
     Receiver::builder(Router::new())
-        .observer(move |report: &Report| {
+        .observer(move |report| {
             let slot = match report.outcome {
                 ReceiveOutcome::Accepted => &outcomes.accepted,
                 ReceiveOutcome::Duplicate => &outcomes.duplicate,

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use runhook::receive::UrlToken;
 use runhook::{Event, HandlerOutcome};
 use runhook_axum::webhook_route;
-use runhook_receiver::{Receiver, ReceiverConfig, Report, handler_fn};
+use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
 use crate::exit::Exit;
 use crate::server::ServerLimits;
@@ -87,7 +87,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let json = args.json;
     let receiver = Receiver::builder(handler)
         .config(config)
-        .observer(move |report: &Report| print(report, &summaries, json))
+        .observer(move |report| print(report, &summaries, json))
         .build()
         .context("invalid receiver settings")?;
     let limits = limits(&args);
