@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use runhook::ledger::IdempotencyStore;
 
-use crate::{
-    Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, SystemClock,
-};
+use crate::{Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, SystemClock};
 
 /// Builds a [`Receiver`]; see [`Receiver::builder`].
 pub struct ReceiverBuilder {

@@ -62,7 +62,7 @@ pub use config::{Clock, ConfigError, ReceiverConfig, SystemClock};
 pub use dead_letter::DeadLetter;
 pub use handler::{Handler, HandlerFn, handler_fn};
 pub use observe::{Observer, Report};
-pub use receiver::Receiver;
+pub use receiver::{Receiver, ShutdownSummary};
 pub use response::WebhookResponse;
 pub use router::Router;
 

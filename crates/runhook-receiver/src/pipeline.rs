@@ -72,6 +72,16 @@ impl Inner {
     ) -> WebhookResponse {
         let started = Instant::now();
         let config = &self.config;
+        if self.closing.load(std::sync::atomic::Ordering::SeqCst) {
+            let detail = "the receiver is shutting down; the event was not processed, retry later";
+            return self
+                .respond(
+                    Facts::none(request.arrived),
+                    &Disposition::ShuttingDown,
+                    detail.into(),
+                )
+                .closing();
+        }
         let verdict = runhook::receive(
             request.method,
             request.uri,

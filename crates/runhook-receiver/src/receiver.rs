@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +12,9 @@ use runhook::MemoryLedger;
 use runhook::ledger::IdempotencyStore;
 use runhook::outcome::Disposition;
 use runhook::receive::{Rejection, RejectionKind, check_method};
-use tokio::time::Instant;
+use tokio::time::{Instant, timeout};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::body::{BodyLimits, Collected, collect};
@@ -41,6 +44,23 @@ pub(crate) struct Inner {
     pub(crate) observer: Option<Arc<dyn Observer>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) dead_letters: DeadLetters,
+    /// The handler tasks, so a shutdown can wait for them.
+    pub(crate) tasks: TaskTracker,
+    /// Set once a shutdown starts: new deliveries are refused.
+    pub(crate) closing: AtomicBool,
+    /// Cancelled at the end of a shutdown's grace period: handlers still running are stopped.
+    pub(crate) stop: CancellationToken,
+}
+
+/// How a [`Receiver::shutdown`] went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownSummary {
+    /// Handlers running when the shutdown started.
+    pub in_flight: usize,
+    /// Of those, the ones still running at the end of the grace period: stopped, their claims
+    /// released and their events reported (a sender's retry, or another replica, processes them).
+    pub stopped: usize,
 }
 
 impl Receiver {
@@ -64,6 +84,9 @@ impl Receiver {
                 observer,
                 clock,
                 dead_letters,
+                tasks: TaskTracker::new(),
+                closing: AtomicBool::new(false),
+                stop: CancellationToken::new(),
             }),
         }
     }
@@ -108,6 +131,36 @@ impl Receiver {
     /// Takes the dead letters kept now, oldest first, to process them again.
     pub fn take_dead_letters(&self) -> Vec<DeadLetter> {
         self.inner.dead_letters.take()
+    }
+
+    /// Shuts the receiver down gracefully: from now on new deliveries get 503 (the sender retries
+    /// them, elsewhere or later); handlers in flight may finish within `grace`; those still
+    /// running then are stopped (their futures dropped), their claims released and their events
+    /// reported with [`ReceiveOutcome::ShuttingDown`](runhook::ReceiveOutcome::ShuttingDown).
+    ///
+    /// Stop the server first, or at the same time (e.g. from axum's `with_graceful_shutdown`),
+    /// so no new connection arrives; clones of the receiver share the shutdown.
+    pub async fn shutdown(&self, grace: Duration) -> ShutdownSummary {
+        let inner = &self.inner;
+        inner.closing.store(true, Ordering::SeqCst);
+        inner.tasks.close();
+        let in_flight = inner.tasks.len();
+        if timeout(grace, inner.tasks.wait()).await.is_ok() {
+            return ShutdownSummary {
+                in_flight,
+                stopped: 0,
+            };
+        }
+        let stopped = inner.tasks.len();
+        inner.stop.cancel();
+        // The stopped handlers release their claims, each within the store timeout.
+        let _ = timeout(inner.config.store_timeout * 2, inner.tasks.wait()).await;
+        ShutdownSummary { in_flight, stopped }
+    }
+
+    /// Whether a shutdown has started.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.closing.load(Ordering::SeqCst)
     }
 
     /// Handles one request whose body is already read. The body must be the raw bytes received.

@@ -24,6 +24,16 @@ use crate::{DeadLetter, WebhookResponse};
 /// A held claim: the key and the token that proves it.
 type Held = (IdempotencyKey, ClaimToken);
 
+/// How a supervised handler ended.
+enum Supervised<T> {
+    /// It returned (or panicked).
+    Finished(T),
+    /// It ran past the maximum handler run time.
+    TimedOut,
+    /// A shutdown's grace period ended first.
+    Stopped,
+}
+
 /// What the handler task hands back to the waiting request.
 struct Settled {
     decision: ReceiveDecision,
@@ -49,7 +59,7 @@ impl Inner {
         let (sender, answer) = oneshot::channel::<Settled>();
         let inner = Arc::clone(self);
         let task_facts = facts.clone();
-        tokio::spawn(
+        self.tasks.spawn(
             async move {
                 inner
                     .handle(event, body, claim.as_ref(), task_facts, sender)
@@ -88,16 +98,23 @@ impl Inner {
         // box a second future around the handler's own.
         let running = AssertUnwindSafe(self.handler.as_ref().handle(event)).catch_unwind();
         let (disposition, detail) = match self.supervise(claim, running).await {
-            Some(Ok(outcome)) => {
+            Supervised::Finished(Ok(outcome)) => {
                 let detail = handled_detail(&outcome);
                 let decision = decide(&Disposition::Handled(&outcome));
                 (decision, detail)
             }
-            Some(Err(_panic)) => (
+            Supervised::Finished(Err(_panic)) => (
                 decide(&Disposition::Panicked),
                 Cow::Borrowed("the handler panicked; the event was not processed, retry later"),
             ),
-            None => (
+            Supervised::Stopped => (
+                decide(&Disposition::ShuttingDown),
+                Cow::Borrowed(
+                    "the receiver shut down before the handler finished; it was stopped and the \
+                     event was not processed",
+                ),
+            ),
+            Supervised::TimedOut => (
                 decide(&Disposition::TimedOut),
                 Cow::Owned(format!(
                     "the handler ran past its maximum run time of {:?} and was stopped; the \
@@ -123,7 +140,7 @@ impl Inner {
     /// Waits for the handler, renewing the claim every renewal period while it runs, so the
     /// claim stays held until the handler finishes, however long it takes (past the response
     /// deadline, past one lease), up to the maximum handler run time: then the handler is
-    /// dropped and `None` returned.
+    /// dropped. A shutdown's end stops it too.
     ///
     /// Renewals run beside the handler, each bounded by the store timeout, so a slow store never
     /// holds the handler up. A handler that finishes at its first poll (most do) needs neither
@@ -132,17 +149,18 @@ impl Inner {
         &self,
         claim: Option<&Held>,
         running: impl Future<Output = T>,
-    ) -> Option<T> {
+    ) -> Supervised<T> {
         let started = Instant::now();
         let mut running = pin!(running);
         if let Poll::Ready(finished) = poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await {
-            return Some(finished);
+            return Supervised::Finished(finished);
         }
         let renewals = self.renew_while_held(claim, started);
         tokio::select! {
-            finished = &mut running => Some(finished),
-            () = sleep_until(started + self.config.max_handler_time) => None,
-            () = renewals => None, // never: renewals stop by pending forever
+            finished = &mut running => Supervised::Finished(finished),
+            () = sleep_until(started + self.config.max_handler_time) => Supervised::TimedOut,
+            () = self.stop.cancelled() => Supervised::Stopped,
+            () = renewals => Supervised::TimedOut, // never: renewals stop by pending forever
         }
     }
 

@@ -257,7 +257,10 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
             async { HandlerOutcome::Ok }
         });
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
-    let receiver = Receiver::builder(router).report_to(reports).build().unwrap();
+    let receiver = Receiver::builder(router)
+        .report_to(reports)
+        .build()
+        .unwrap();
     assert_eq!(
         post(&receiver, body("run.completed", "a")).await.status,
         200

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use runhook::ReceiveOutcome;
 use tokio::net::TcpListener;
 
-use crate::{Receiver, Report, Router};
+use crate::{Receiver, Router};
 
 /// A future that resolves when the bench should stop serving.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -18,6 +18,7 @@
 //! | handler panicked | 503 | – | release | `HandlerPanicked` |
 //! | deadline passed, handler still running | 503 | – | keep (the handler's own outcome settles it) | `DeadlinePassed` |
 //! | handler ran past its maximum run time and was stopped | 503 | – | release | `HandlerTimedOut` |
+//! | the receiver is shutting down (a new delivery, or a handler stopped at the end of the grace period) | 503 | – | release, if held | `ShuttingDown` |
 //!
 //! A failure to complete or release after the handler returned does not change the status: the
 //! handler's outcome stands (the work is done, or is to be retried), and the claim's lease runs
@@ -60,6 +61,9 @@ pub enum Disposition<'a> {
     DeadlinePassed,
     /// The handler ran past its maximum run time and was stopped.
     TimedOut,
+    /// The receiver is shutting down: a new delivery is refused, or a handler still running at
+    /// the end of the grace period was stopped.
+    ShuttingDown,
 }
 
 /// How a delivery ended, for reports, logs and the response body.
@@ -89,6 +93,8 @@ pub enum ReceiveOutcome {
     HandlerPanicked,
     /// The handler ran past its maximum run time and was stopped; the event was not processed.
     HandlerTimedOut,
+    /// The receiver was shutting down; the event was not processed.
+    ShuttingDown,
 }
 
 impl ReceiveOutcome {
@@ -106,6 +112,7 @@ impl ReceiveOutcome {
             ReceiveOutcome::DeadlinePassed => "deadline_passed",
             ReceiveOutcome::HandlerPanicked => "handler_panicked",
             ReceiveOutcome::HandlerTimedOut => "handler_timed_out",
+            ReceiveOutcome::ShuttingDown => "shutting_down",
         }
     }
 
@@ -120,6 +127,7 @@ impl ReceiveOutcome {
                 | ReceiveOutcome::DeadlinePassed
                 | ReceiveOutcome::HandlerPanicked
                 | ReceiveOutcome::HandlerTimedOut
+                | ReceiveOutcome::ShuttingDown
         )
     }
 
@@ -153,6 +161,9 @@ impl ReceiveOutcome {
             }
             ReceiveOutcome::HandlerTimedOut => {
                 "the handler ran past its maximum run time and was stopped; retry later"
+            }
+            ReceiveOutcome::ShuttingDown => {
+                "the receiver is shutting down; the event was not processed, retry later"
             }
         }
     }
@@ -214,6 +225,7 @@ pub fn decide(disposition: &Disposition<'_>) -> ReceiveDecision {
         Disposition::Panicked => (503, ClaimAction::Release, ReceiveOutcome::HandlerPanicked),
         Disposition::DeadlinePassed => (503, ClaimAction::Keep, ReceiveOutcome::DeadlinePassed),
         Disposition::TimedOut => (503, ClaimAction::Release, ReceiveOutcome::HandlerTimedOut),
+        Disposition::ShuttingDown => (503, ClaimAction::Release, ReceiveOutcome::ShuttingDown),
     };
     let retry_after = match disposition {
         Disposition::InFlight { retry_after } => Some(whole_seconds(*retry_after)),
@@ -326,6 +338,13 @@ mod tests {
                 None,
                 ClaimAction::Release,
                 ReceiveOutcome::HandlerTimedOut,
+            ),
+            (
+                Disposition::ShuttingDown,
+                503,
+                None,
+                ClaimAction::Release,
+                ReceiveOutcome::ShuttingDown,
             ),
         ];
         for (disposition, status, retry_after, claim, outcome) in rows {
