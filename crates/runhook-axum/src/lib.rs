@@ -15,10 +15,10 @@
 //!
 //! ```no_run
 //! use runhook_axum::webhook_route;
-//! use runhook_receiver::{HandlerOutcome, Receiver, Router};
+//! use runhook_receiver::{HandlerOutcome, Receiver, Handlers};
 //!
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
-//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//! let receiver = Receiver::new(Handlers::new().on_completed(|run| async move {
 //!     println!("{} finished: {:?}", run.run_id, run.data.result.value());
 //!     HandlerOutcome::Ok
 //! }));
@@ -34,7 +34,13 @@ mod route;
 
 pub use extract::Webhook;
 pub use rejection::WebhookRejection;
-pub use route::{webhook_handler, webhook_route};
+pub use route::{webhook_handler, webhook_route, webhook_route_with_state};
+
+// What a user names in the five-line use, so one dependency is enough.
+pub use runhook::HandlerOutcome;
+pub use runhook_receiver::{
+    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
+};
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]

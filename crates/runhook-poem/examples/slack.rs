@@ -23,7 +23,7 @@ use poem::listener::TcpListener;
 use poem::{Route, Server};
 use runhook::{HandlerOutcome, RunEvent};
 use runhook_poem::webhook_route;
-use runhook_receiver::{Receiver, Router};
+use runhook_receiver::{Handlers, Receiver};
 use serde_json::{Map, Value, json};
 
 /// Where the messages go: a Slack-compatible incoming-webhook URL, or the log.
@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let slack = Arc::new(Slack::from_env()?);
 
-    let router = Router::new()
+    let router = Handlers::new()
         .on_completed(move |run| {
             let slack = Arc::clone(&slack);
             async move { slack.post(&message(&run)).await }

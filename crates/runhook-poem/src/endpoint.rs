@@ -23,9 +23,9 @@ pub struct WebhookEndpoint {
 ///
 /// ```
 /// use poem::Route;
-/// use runhook_receiver::{Receiver, Router};
+/// use runhook_receiver::{Receiver, Handlers};
 ///
-/// let receiver = Receiver::new(Router::new());
+/// let receiver = Receiver::new(Handlers::new());
 /// let app = Route::new().at("/webhooks/tinyfish", runhook_poem::webhook_route(receiver));
 /// # let _ = app;
 /// ```

@@ -13,10 +13,10 @@
 //!
 //! ```no_run
 //! use poem::{Route, Server, listener::TcpListener};
-//! use runhook_receiver::{HandlerOutcome, Receiver, Router};
+//! use runhook_receiver::{HandlerOutcome, Receiver, Handlers};
 //!
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
-//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//! let receiver = Receiver::new(Handlers::new().on_completed(|run| async move {
 //!     println!("{}: {:?}", run.run_id, run.data.result.value());
 //!     HandlerOutcome::Ok
 //! }));
@@ -32,6 +32,12 @@ mod rejection;
 pub use endpoint::{WebhookEndpoint, webhook_route};
 pub use extract::Webhook;
 pub use rejection::WebhookRejection;
+
+// What a user names in the five-line use, so one dependency is enough.
+pub use runhook::HandlerOutcome;
+pub use runhook_receiver::{
+    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
+};
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]

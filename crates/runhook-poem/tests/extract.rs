@@ -7,8 +7,8 @@ use poem::http::{HeaderMap, Method, StatusCode};
 use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Endpoint, EndpointExt, Route, Server, handler};
+use runhook::HandlerOutcome;
 use runhook::receive::{ReceiveConfig, Rejection, Verdict, receive};
-use runhook::{Event, HandlerOutcome};
 use runhook_poem::{Webhook, WebhookRejection, webhook_route};
 use runhook_receiver::{Receiver, handler_fn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -112,7 +112,7 @@ async fn the_configuration_comes_from_the_request_data() {
 /// A chunked body (no `Content-Length`) is read by the receiver up to its limit and accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_route_accepts_a_chunked_body_without_content_length() {
-    let receiver = Receiver::new(handler_fn(|_event: Event| async { HandlerOutcome::Ok }));
+    let receiver = Receiver::new(handler_fn(|_event| async { HandlerOutcome::Ok }));
     let app = Route::new().at("/hook", webhook_route(receiver));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

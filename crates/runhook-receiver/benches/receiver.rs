@@ -32,15 +32,11 @@ fn receiver_path(c: &mut Criterion) {
     let uri = Uri::from_static("/webhooks/tinyfish");
     let body = Bytes::from_static(DOCS_COMPLETED);
     // Keys expire at once, so every delivery of the one payload is processed anew.
-    let processing = Receiver::builder(handler_fn(|_event: runhook::Event| async {
-        HandlerOutcome::Ok
-    }))
-    .config(ReceiverConfig::default().with_retention(Duration::from_nanos(1)))
-    .build()
-    .unwrap();
-    let remembering = Receiver::new(handler_fn(|_event: runhook::Event| async {
-        HandlerOutcome::Ok
-    }));
+    let processing = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
+        .config(ReceiverConfig::default().with_retention(Duration::from_nanos(1)))
+        .build()
+        .unwrap();
+    let remembering = Receiver::new(handler_fn(|_event| async { HandlerOutcome::Ok }));
     let config = ReceiveConfig::default();
     assert!(matches!(
         receive(&Method::POST, &uri, &headers, DOCS_COMPLETED, &config),

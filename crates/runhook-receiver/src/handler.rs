@@ -6,24 +6,27 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use runhook::{Event, HandlerOutcome};
 
+use crate::Received;
+
 /// Processes an accepted, deduplicated event and says how it went.
 ///
 /// Called at most once at a time per idempotency key, in a task of its own: a panic is caught
 /// (the claim is released and the sender asked to retry), and a handler still running when the
 /// deadline passes goes on in the background; its outcome then settles the claim.
 ///
-/// See [`Router`](crate::Router) for one closure per event type, and [`handler_fn`] for one
+/// See [`Handlers`](crate::Handlers) for one closure per event type, and [`handler_fn`] for one
 /// closure for all.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
-    /// Processes `event`: [`HandlerOutcome::Ok`] (200), [`HandlerOutcome::Retry`] (503: deliver
-    /// again) or [`HandlerOutcome::Reject`] (422: never).
-    async fn handle(&self, event: Event) -> HandlerOutcome;
+    /// Processes `event` (the event, with its delivery's context): [`HandlerOutcome::Ok`]
+    /// (200), [`HandlerOutcome::Retry`] (503: deliver again) or [`HandlerOutcome::Reject`] (422:
+    /// never).
+    async fn handle(&self, event: Received<Event>) -> HandlerOutcome;
 }
 
 #[async_trait]
 impl<H: Handler + ?Sized> Handler for Arc<H> {
-    async fn handle(&self, event: Event) -> HandlerOutcome {
+    async fn handle(&self, event: Received<Event>) -> HandlerOutcome {
         (**self).handle(event).await
     }
 }
@@ -32,22 +35,23 @@ impl<H: Handler + ?Sized> Handler for Arc<H> {
 #[derive(Debug, Clone)]
 pub struct HandlerFn<F>(F);
 
-/// A [`Handler`] from an async closure of the event. The closure may return a
-/// [`HandlerOutcome`] or a `Result<(), E>` (an error asks for a retry).
+/// A [`Handler`] from an async closure of the event (a [`Received<Event>`](Received): the event,
+/// dereferenced, and its delivery's context). The closure may return a [`HandlerOutcome`] or a
+/// `Result<(), E>` (an error asks for a retry).
 ///
 /// ```
-/// use runhook::{Event, HandlerOutcome};
+/// use runhook::HandlerOutcome;
 /// use runhook_receiver::{Receiver, handler_fn};
 ///
-/// let receiver = Receiver::new(handler_fn(|event: Event| async move {
-///     println!("{} for {:?}", event.name(), event.run_id());
+/// let receiver = Receiver::new(handler_fn(|event| async move {
+///     println!("{} for {:?} at {}", event.name(), event.run_id(), event.context().uri());
 ///     HandlerOutcome::Ok
 /// }));
 /// # drop(receiver);
 /// ```
 pub fn handler_fn<F, Fut>(handler: F) -> HandlerFn<F>
 where
-    F: Fn(Event) -> Fut + Send + Sync + 'static,
+    F: Fn(Received<Event>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: Into<HandlerOutcome>,
 {
@@ -57,11 +61,11 @@ where
 #[async_trait]
 impl<F, Fut> Handler for HandlerFn<F>
 where
-    F: Fn(Event) -> Fut + Send + Sync + 'static,
+    F: Fn(Received<Event>) -> Fut + Send + Sync + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: Into<HandlerOutcome>,
 {
-    async fn handle(&self, event: Event) -> HandlerOutcome {
+    async fn handle(&self, event: Received<Event>) -> HandlerOutcome {
         (self.0)(event).await.into()
     }
 }

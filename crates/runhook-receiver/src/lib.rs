@@ -16,10 +16,10 @@
 //! ```
 //! use http::{HeaderMap, HeaderValue, Method, header::CONTENT_TYPE};
 //! use runhook::HandlerOutcome;
-//! use runhook_receiver::{Receiver, Router};
+//! use runhook_receiver::{Receiver, Handlers};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//! let receiver = Receiver::new(Handlers::new().on_completed(|run| async move {
 //!     println!("{}: {:?}", run.run_id, run.data.result.value());
 //!     HandlerOutcome::Ok
 //! }));
@@ -44,13 +44,14 @@ mod body;
 mod budget;
 mod builder;
 mod config;
+mod context;
 mod dead_letter;
 mod handler;
+mod handlers;
 mod observe;
 mod pipeline;
 mod receiver;
 mod response;
-mod router;
 mod task;
 
 #[cfg(feature = "testing")]
@@ -59,11 +60,12 @@ pub mod testing;
 pub use budget::BodyBudget;
 pub use builder::ReceiverBuilder;
 pub use config::{Clock, ConfigError, ReceiverConfig, SystemClock};
+pub use context::{HandlerContext, PathParams, Received};
 pub use dead_letter::DeadLetter;
 pub use handler::{Handler, HandlerFn, handler_fn};
+pub use handlers::Handlers;
 pub use observe::{Observer, Report};
 pub use receiver::{Receiver, ShutdownSummary};
 pub use response::WebhookResponse;
-pub use router::Router;
 
 pub use runhook::HandlerOutcome;

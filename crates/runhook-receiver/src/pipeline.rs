@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Uri};
+use std::time::SystemTime;
+
+use http::{Extensions, HeaderMap, Method, Uri};
 use runhook::ledger::{Claim, IdempotencyKey};
 use runhook::outcome::{Disposition, decide};
 use runhook::receive::{Rejection, Verdict};
@@ -13,15 +15,28 @@ use tracing::{Span, field};
 
 use crate::observe::log;
 use crate::receiver::Inner;
-use crate::{Report, WebhookResponse};
+use crate::{HandlerContext, Received, Report, WebhookResponse};
 
 /// The parts of a request the pipeline reads.
 pub(crate) struct Request<'a> {
     pub(crate) method: &'a Method,
     pub(crate) uri: &'a Uri,
     pub(crate) headers: &'a HeaderMap,
+    /// The request's extensions (path parameters, state), where the adapter has them.
+    pub(crate) extensions: Option<&'a Extensions>,
     /// When the request reached the receiver.
     pub(crate) arrived: Instant,
+}
+
+impl Request<'_> {
+    /// The handler's context of this request, received at `received_at`.
+    pub(crate) fn context(&self, received_at: SystemTime) -> HandlerContext {
+        let context = HandlerContext::new(self.uri.clone(), self.headers.clone(), received_at);
+        match self.extensions {
+            Some(extensions) => context.with_extensions(extensions.clone()),
+            None => context,
+        }
+    }
 }
 
 /// What is known about a delivery, for its report and response.
@@ -123,11 +138,12 @@ impl Inner {
             span.record("run_id", run_id.as_str());
         }
         let deadline = started + config.deadline;
+        let now = self.clock.now();
+        let event = Received::new(event, request.context(now));
         let Some(key) = facts.key.clone() else {
             tracing::debug!("no idempotency key for this event; handled without deduplication");
             return self.run_handler(event, body, None, deadline, facts).await;
         };
-        let now = self.clock.now();
         let claim = match timeout_at(deadline, self.store.claim(&key, now, config.lease)).await {
             Ok(Ok(claim)) => claim,
             Ok(Err(error)) => {

@@ -177,6 +177,7 @@ impl Receiver {
             method,
             uri,
             headers,
+            extensions: None,
             arrived: Instant::now(),
         };
         let span = request_span(method);
@@ -202,8 +203,39 @@ impl Receiver {
             method,
             uri,
             headers,
+            extensions: None,
             arrived: Instant::now(),
         };
+        self.receive_read(request, body).await
+    }
+
+    /// Handles one request as the `http` crate types it, reading its body as
+    /// [`Receiver::receive_body`] does. Its extensions reach the handler's
+    /// [`HandlerContext`](crate::HandlerContext): path parameters ([`PathParams`](crate::PathParams)),
+    /// the application's state, anything an adapter or a middleware put there.
+    pub async fn receive_request<B>(&self, request: http::Request<B>) -> WebhookResponse
+    where
+        B: Body,
+        B::Error: fmt::Display,
+    {
+        let (parts, body) = request.into_parts();
+        let request = Request {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+            extensions: Some(&parts.extensions),
+            arrived: Instant::now(),
+        };
+        self.receive_read(request, body).await
+    }
+
+    /// Reads the body within the limits, then runs the pipeline.
+    async fn receive_read<B>(&self, request: Request<'_>, body: B) -> WebhookResponse
+    where
+        B: Body,
+        B::Error: fmt::Display,
+    {
+        let (method, headers) = (request.method, request.headers);
         let span = request_span(method);
         async {
             let config = &self.inner.config;

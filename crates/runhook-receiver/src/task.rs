@@ -13,13 +13,19 @@ use futures::FutureExt;
 use runhook::ledger::{ClaimToken, IdempotencyKey, StoreError};
 use runhook::outcome::{ClaimAction, Disposition, decide};
 use runhook::{Event, HandlerOutcome, ReceiveDecision};
+use std::time::Duration;
 use tokio::sync::oneshot;
+
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::pipeline::Facts;
 use crate::receiver::Inner;
-use crate::{DeadLetter, WebhookResponse};
+use crate::{DeadLetter, Received, WebhookResponse};
+
+/// How long a handler asked to stop (cancelled) may take to return before it is dropped.
+const WIND_DOWN: Duration = Duration::from_secs(1);
 
 /// A held claim: the key and the token that proves it.
 type Held = (IdempotencyKey, ClaimToken);
@@ -50,7 +56,7 @@ impl Inner {
     /// dropped (the client went away).
     pub(crate) async fn run_handler(
         self: &Arc<Self>,
-        event: Event,
+        event: Received<Event>,
         body: Bytes,
         claim: Option<Held>,
         deadline: Instant,
@@ -88,7 +94,7 @@ impl Inner {
     /// The body of the handler task.
     async fn handle(
         &self,
-        event: Event,
+        event: Received<Event>,
         body: Bytes,
         claim: Option<&Held>,
         facts: Facts,
@@ -96,8 +102,10 @@ impl Inner {
     ) {
         // Called on the `dyn Handler` itself, not through `impl Handler for Arc<H>`, which would
         // box a second future around the handler's own.
+        let cancellation = self.stop.child_token();
+        let event = event.map_context(|context| context.with_cancellation(cancellation.clone()));
         let running = AssertUnwindSafe(self.handler.as_ref().handle(event)).catch_unwind();
-        let (disposition, detail) = match self.supervise(claim, running).await {
+        let (disposition, detail) = match self.supervise(claim, running, &cancellation).await {
             Supervised::Finished(Ok(outcome)) => {
                 let detail = handled_detail(&outcome);
                 let decision = decide(&Disposition::Handled(&outcome));
@@ -149,6 +157,7 @@ impl Inner {
         &self,
         claim: Option<&Held>,
         running: impl Future<Output = T>,
+        cancellation: &CancellationToken,
     ) -> Supervised<T> {
         let started = Instant::now();
         let mut running = pin!(running);
@@ -156,11 +165,18 @@ impl Inner {
             return Supervised::Finished(finished);
         }
         let renewals = self.renew_while_held(claim, started);
-        tokio::select! {
-            finished = &mut running => Supervised::Finished(finished),
+        let ended = tokio::select! {
+            finished = &mut running => return Supervised::Finished(finished),
             () = sleep_until(started + self.config.max_handler_time) => Supervised::TimedOut,
             () = self.stop.cancelled() => Supervised::Stopped,
             () = renewals => Supervised::TimedOut, // never: renewals stop by pending forever
+        };
+        // Asked to stop: the handler sees `HandlerContext::is_cancelled` and has a moment to
+        // wind down; whatever it returns then stands.
+        cancellation.cancel();
+        match timeout(WIND_DOWN, &mut running).await {
+            Ok(finished) => Supervised::Finished(finished),
+            Err(_) => ended,
         }
     }
 

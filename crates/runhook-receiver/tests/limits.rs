@@ -36,16 +36,14 @@ fn stalled(
 }
 
 fn receiver(budget: &BodyBudget) -> Receiver {
-    Receiver::builder(handler_fn(|_event: runhook::Event| async {
-        HandlerOutcome::Ok
-    }))
-    .config(
-        ReceiverConfig::default()
-            .with_body_budget(budget.clone())
-            .with_max_body_bytes(4096),
-    )
-    .build()
-    .unwrap()
+    Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
+        .config(
+            ReceiverConfig::default()
+                .with_body_budget(budget.clone())
+                .with_max_body_bytes(4096),
+        )
+        .build()
+        .unwrap()
 }
 
 fn outcome(response: &WebhookResponse) -> String {
@@ -119,17 +117,15 @@ async fn stalled_bodies_fill_the_budget_but_a_whole_webhook_still_gets_through()
 #[tokio::test(start_paused = true)]
 async fn a_body_slower_than_the_body_timeout_gets_503_and_a_closed_connection() {
     let budget = BodyBudget::new(8192);
-    let receiver = Receiver::builder(handler_fn(|_event: runhook::Event| async {
-        HandlerOutcome::Ok
-    }))
-    .config(
-        ReceiverConfig::default()
-            .with_body_budget(budget.clone())
-            .with_max_body_bytes(4096)
-            .with_body_timeout(Duration::from_secs(3)),
-    )
-    .build()
-    .unwrap();
+    let receiver = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
+        .config(
+            ReceiverConfig::default()
+                .with_body_budget(budget.clone())
+                .with_max_body_bytes(4096)
+                .with_body_timeout(Duration::from_secs(3)),
+        )
+        .build()
+        .unwrap();
     // One byte a second: never complete within 3 s.
     let trickle = StreamBody::new(stream::unfold(0u32, |n| async move {
         tokio::time::sleep(Duration::from_secs(1)).await;

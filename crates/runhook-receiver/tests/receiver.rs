@@ -19,7 +19,7 @@ use http_body_util::Full;
 use runhook::ledger::{IdempotencyKey, KeyState, MemoryLedger};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{
-    Clock, Receiver, ReceiverConfig, Report, Router, WebhookResponse, handler_fn,
+    Clock, Handlers, Received, Receiver, ReceiverConfig, Report, WebhookResponse, handler_fn,
 };
 use serde_json::Value;
 use support::{Fault, Faulty};
@@ -61,8 +61,10 @@ fn json(response: &WebhookResponse) -> Value {
 fn slow_handler(
     calls: Arc<AtomicUsize>,
     delay: Duration,
-) -> impl Fn(Event) -> Pin<Box<dyn Future<Output = HandlerOutcome> + Send>> + Send + Sync + 'static
-{
+) -> impl Fn(Received<Event>) -> Pin<Box<dyn Future<Output = HandlerOutcome> + Send>>
++ Send
++ Sync
++ 'static {
     move |_event| {
         calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
@@ -239,7 +241,7 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = |seen: &Arc<Mutex<Vec<String>>>, what: String| seen.lock().unwrap().push(what);
     let (a, b, c, d) = (seen.clone(), seen.clone(), seen.clone(), seen.clone());
-    let router = Router::new()
+    let router = Handlers::new()
         .on_completed(move |run| {
             log(&a, format!("completed {}", run.run_id));
             async { HandlerOutcome::Ok }
@@ -297,7 +299,7 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
         ]
     );
 
-    let empty = Receiver::new(Router::new());
+    let empty = Receiver::new(Handlers::new());
     for event in ["run.completed", "run.failed", "run.cancelled", "run.paused"] {
         assert_eq!(post(&empty, body(event, "x")).await.status, 200, "{event}");
     }
@@ -305,7 +307,7 @@ async fn the_router_routes_each_event_type_and_acknowledges_the_rest() {
 
 #[tokio::test]
 async fn rejections_say_why_in_json_with_the_right_headers() {
-    let receiver = Receiver::new(Router::new());
+    let receiver = Receiver::new(Handlers::new());
     let get = receiver
         .receive(&Method::GET, &uri(), &headers(), Bytes::new())
         .await;
@@ -438,7 +440,7 @@ async fn receive_body_enforces_the_limit_while_reading() {
 
 #[tokio::test]
 async fn a_failure_to_complete_does_not_undo_a_processed_event() {
-    let receiver = Receiver::builder(Router::new())
+    let receiver = Receiver::builder(Handlers::new())
         .store(Arc::new(Faulty {
             complete: Fault::Fails,
             ..Faulty::default()
@@ -466,7 +468,7 @@ async fn a_failure_to_complete_does_not_undo_a_processed_event() {
 async fn the_observer_sees_every_outcome() {
     let reports = Arc::new(Mutex::new(Vec::<Report>::new()));
     let sink = reports.clone();
-    let receiver = Receiver::builder(Router::new())
+    let receiver = Receiver::builder(Handlers::new())
         .observer(move |report| sink.lock().unwrap().push(report.clone()))
         .build()
         .unwrap();
@@ -514,7 +516,7 @@ async fn the_observer_sees_every_outcome() {
 #[test]
 fn the_futures_are_send_so_any_framework_can_await_them() {
     fn assert_send<T: Send>(_: &T) {}
-    let receiver = Receiver::new(Router::new());
+    let receiver = Receiver::new(Handlers::new());
     let headers = headers();
     let uri = uri();
     let receive = receiver.receive(&Method::POST, &uri, &headers, Bytes::new());

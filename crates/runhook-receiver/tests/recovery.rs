@@ -53,7 +53,7 @@ fn reports(reported: &mut mpsc::UnboundedReceiver<Report>) -> Vec<Report> {
 /// A handler that counts its calls and processes at once.
 fn counting(calls: &Arc<AtomicUsize>) -> impl runhook_receiver::Handler + use<> {
     let calls = Arc::clone(calls);
-    handler_fn(move |_event: Event| {
+    handler_fn(move |_event| {
         calls.fetch_add(1, Ordering::SeqCst);
         async { HandlerOutcome::Ok }
     })
@@ -121,7 +121,7 @@ async fn a_claim_left_by_a_runtime_shut_down_is_retaken_in_time() {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let receiver = Receiver::builder(handler_fn(|_event: Event| async {
+                let receiver = Receiver::builder(handler_fn(|_event| async {
                     std::future::pending::<HandlerOutcome>().await
                 }))
                 .config(ReceiverConfig::default().with_deadline(Duration::from_millis(50)))
@@ -196,7 +196,7 @@ async fn a_handler_that_never_returns_is_stopped_released_and_dead_lettered() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
     let ledger = Arc::new(MemoryLedger::new());
-    let receiver = Receiver::builder(handler_fn(move |_event: Event| {
+    let receiver = Receiver::builder(handler_fn(move |_event| {
         let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
         async move {
             if first {
@@ -249,7 +249,7 @@ async fn a_handler_that_never_returns_is_stopped_released_and_dead_lettered() {
 #[tokio::test(start_paused = true)]
 async fn a_late_failure_is_logged_reported_and_kept_as_a_dead_letter() {
     let (observer, mut reported) = mpsc::unbounded_channel::<Report>();
-    let receiver = Receiver::builder(handler_fn(|event: Event| async move {
+    let receiver = Receiver::builder(handler_fn(|event| async move {
         sleep(Duration::from_secs(20)).await;
         if event.run_id() == Some("panics") {
             panic!("the handler broke late");
@@ -311,7 +311,7 @@ async fn a_late_failure_is_logged_reported_and_kept_as_a_dead_letter() {
 
 #[tokio::test(start_paused = true)]
 async fn dead_letters_are_bounded() {
-    let receiver = Receiver::builder(handler_fn(|_event: Event| async {
+    let receiver = Receiver::builder(handler_fn(|_event| async {
         sleep(Duration::from_secs(9)).await;
         HandlerOutcome::retry("no")
     }))
@@ -342,7 +342,7 @@ async fn a_hanging_store_never_stalls_the_handler_or_its_report() {
         renew: Fault::Hangs,
         ..Faulty::default()
     });
-    let receiver = Receiver::builder(handler_fn(move |_event: Event| {
+    let receiver = Receiver::builder(handler_fn(move |_event| {
         let done = Arc::clone(&done);
         async move {
             // Work in steps, as a handler awaiting its own IO does.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use runhook::ledger::{IdempotencyKey, KeyState, MemoryLedger};
-use runhook::{Event, HandlerOutcome, ReceiveOutcome};
+use runhook::{HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{
     Clock, Receiver, ReceiverConfig, Report, ShutdownSummary, WebhookResponse, handler_fn,
 };
@@ -49,7 +49,7 @@ async fn shutdown_refuses_new_deliveries_waits_for_quick_handlers_and_stops_the_
     let ledger = Arc::new(MemoryLedger::new());
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
     // "quick" works 3 s, "slow" 60 s: both outlive the 1 s deadline and run in the background.
-    let receiver = Receiver::builder(handler_fn(|event: Event| async move {
+    let receiver = Receiver::builder(handler_fn(|event| async move {
         let work = if event.run_id() == Some("quick") {
             3
         } else {
@@ -114,7 +114,7 @@ async fn shutdown_refuses_new_deliveries_waits_for_quick_handlers_and_stops_the_
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_with_nothing_in_flight_returns_at_once() {
-    let receiver = Receiver::new(handler_fn(|_event: Event| async { HandlerOutcome::Ok }));
+    let receiver = Receiver::new(handler_fn(|_event| async { HandlerOutcome::Ok }));
     assert_eq!(post(&receiver, "r1").await.status, 200);
     let start = Instant::now();
     let summary = receiver.shutdown(Duration::from_secs(30)).await;

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use runhook::{HandlerOutcome, RunEvent};
-use runhook_receiver::{Receiver, Router};
+use runhook_receiver::{Handlers, Receiver};
 use runhook_warp::webhook_route;
 use serde_json::{Map, Value, json};
 use warp::Filter;
@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let slack = Arc::new(Slack::from_env()?);
 
-    let router = Router::new()
+    let router = Handlers::new()
         .on_completed(move |run| {
             let slack = Arc::clone(&slack);
             async move { slack.post(&message(&run)).await }

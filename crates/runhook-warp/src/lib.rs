@@ -13,11 +13,11 @@
 //!   [`recover`] turns into its status and reason.
 //!
 //! ```no_run
-//! use runhook_receiver::{HandlerOutcome, Receiver, Router};
+//! use runhook_receiver::{HandlerOutcome, Receiver, Handlers};
 //! use warp::Filter;
 //!
 //! # #[tokio::main] async fn main() {
-//! let receiver = Receiver::new(Router::new().on_completed(|run| async move {
+//! let receiver = Receiver::new(Handlers::new().on_completed(|run| async move {
 //!     println!("{}: {:?}", run.run_id, run.data.result.value());
 //!     HandlerOutcome::Ok
 //! }));
@@ -33,6 +33,12 @@ mod route;
 pub use filter::{Webhook, webhook, webhook_with};
 pub use rejection::{WebhookRejection, recover};
 pub use route::webhook_route;
+
+// What a user names in the five-line use, so one dependency is enough.
+pub use runhook::HandlerOutcome;
+pub use runhook_receiver::{
+    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
+};
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]

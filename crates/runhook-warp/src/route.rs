@@ -16,10 +16,10 @@ use crate::filter::raw_body;
 /// request, except for a body already taken by an earlier filter. Put it under a path:
 ///
 /// ```
-/// use runhook_receiver::{Receiver, Router};
+/// use runhook_receiver::{Receiver, Handlers};
 /// use warp::Filter;
 ///
-/// let receiver = Receiver::new(Router::new());
+/// let receiver = Receiver::new(Handlers::new());
 /// let routes = warp::path!("webhooks" / "tinyfish").and(runhook_warp::webhook_route(receiver));
 /// # let _ = routes;
 /// ```

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+use runhook::HandlerOutcome;
 use runhook::receive::{ReceiveConfig, Rejection, Verdict, receive};
-use runhook::{Event, HandlerOutcome};
 use runhook_receiver::{Receiver, handler_fn};
 use runhook_warp::{Webhook, WebhookRejection, recover, webhook, webhook_route, webhook_with};
 use serde_json::Value;
@@ -141,7 +141,7 @@ async fn the_rejection_is_findable_and_other_rejections_pass_through_recover() {
 /// sender never retries; the route reads the body itself, up to the receiver's limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_route_accepts_a_chunked_body_without_content_length() {
-    let receiver = Receiver::new(handler_fn(|_event: Event| async { HandlerOutcome::Ok }));
+    let receiver = Receiver::new(handler_fn(|_event| async { HandlerOutcome::Ok }));
     let routes = warp::path!("hook").and(webhook_route(receiver));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -14,7 +14,28 @@ use runhook::{Event, HandlerOutcome};
 use tokio::sync::watch;
 
 use super::vectors::{Behaviour, Call, Case, StoreSetup};
-use crate::{Clock, Handler, Receiver, ReceiverConfig};
+use crate::{Clock, Handler, HandlerContext, Received, Receiver, ReceiverConfig};
+
+/// The header whose value a handler call records, proving the context reaches the handler.
+pub(crate) const NOTE_HEADER: &str = "x-conformance-note";
+
+/// What a call records of its context: the `x-conformance-note` header, with the URI's query
+/// (`?q`) appended when there is one; `None` when the request had no such header.
+fn context_note(context: &HandlerContext) -> Option<String> {
+    let note = context.headers().get(NOTE_HEADER)?.to_str().ok()?;
+    let received = context.received_at();
+    let recent = received
+        .elapsed()
+        .map_or(true, |age| age < Duration::from_secs(60));
+    let mut note = note.to_owned();
+    if !recent {
+        note.push_str(" (received_at is wrong)");
+    }
+    if let Some(query) = context.uri().query() {
+        note.push_str(&format!(" ?{query}"));
+    }
+    Some(note)
+}
 
 /// How long a `late_retry` handler works before it fails: past a case's short deadline.
 const LATE: Duration = Duration::from_millis(300);
@@ -41,7 +62,7 @@ impl Recorder {
 
 #[async_trait]
 impl Handler for Recorder {
-    async fn handle(&self, event: Event) -> HandlerOutcome {
+    async fn handle(&self, event: Received<Event>) -> HandlerOutcome {
         let index = {
             let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
             calls.push(Call {
@@ -52,6 +73,7 @@ impl Handler for Recorder {
                     .iter()
                     .map(|problem| problem.pointer.clone())
                     .collect(),
+                note: context_note(event.context()),
             });
             calls.len() - 1
         };

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use runhook::ReceiveOutcome;
 use tokio::net::TcpListener;
 
-use crate::{Receiver, Router};
+use crate::{Handlers, Receiver};
 
 /// A future that resolves when the bench should stop serving.
 pub type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -108,7 +108,7 @@ impl Outcomes {
 
 /// A receiver with a no-op handler (every event acknowledged) whose observer counts outcomes.
 fn counting_receiver(outcomes: Arc<Outcomes>) -> io::Result<Receiver> {
-    Receiver::builder(Router::new())
+    Receiver::builder(Handlers::new())
         .observer(move |report| {
             let slot = match report.outcome {
                 ReceiveOutcome::Accepted => &outcomes.accepted,

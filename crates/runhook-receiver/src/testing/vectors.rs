@@ -148,6 +148,9 @@ pub(crate) struct Call {
     /// The JSON pointers of the event's drift problems, if any.
     #[serde(default)]
     pub(crate) drift: Vec<String>,
+    /// What the handler saw in its context: the `x-conformance-note` header and the query.
+    #[serde(default)]
+    pub(crate) note: Option<String>,
 }
 
 /// A request ready to send.

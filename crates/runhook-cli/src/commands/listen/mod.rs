@@ -9,8 +9,8 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use runhook::HandlerOutcome;
 use runhook::receive::UrlToken;
-use runhook::{Event, HandlerOutcome};
 use runhook_axum::webhook_route;
 use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
@@ -75,7 +75,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
-    let handler = handler_fn(move |event: Event| {
+    let handler = handler_fn(move |event| {
         let key = (event.run_id().map(str::to_owned), event.name().to_owned());
         let summary = summarize(&event);
         written

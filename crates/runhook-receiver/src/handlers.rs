@@ -7,7 +7,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use runhook::{Event, HandlerOutcome, RunEvent, UnknownEvent};
 
-use crate::Handler;
+use crate::{Handler, Received};
 
 type BoxFuture = Pin<Box<dyn Future<Output = HandlerOutcome> + Send>>;
 type Route<T> = Box<dyn Fn(T) -> BoxFuture + Send + Sync>;
@@ -15,16 +15,17 @@ type Route<T> = Box<dyn Fn(T) -> BoxFuture + Send + Sync>;
 /// A [`Handler`] that routes each event type to its own async closure.
 ///
 /// An event without a route is acknowledged ([`HandlerOutcome::Ok`], 200) without further work;
-/// that is also what happens to an unknown event type unless [`Router::on_unknown`] is set, so a
+/// that is also what happens to an unknown event type unless [`Handlers::on_unknown`] is set, so a
 /// new event type from TinyFish never breaks a receiver. Closures may return a
 /// [`HandlerOutcome`] or a `Result<(), E>` (an error asks for a retry).
 ///
 /// ```
 /// use runhook::HandlerOutcome;
-/// use runhook_receiver::{Receiver, Router};
+/// use runhook_receiver::{Receiver, Handlers};
 ///
-/// let router = Router::new()
+/// let router = Handlers::new()
 ///     .on_completed(|run| async move {
+///         // `run` is the event with its delivery's context: `run.context().uri()`, ….
 ///         println!("{} finished: {:?}", run.run_id, run.data.result.value());
 ///         HandlerOutcome::Ok
 ///     })
@@ -41,14 +42,14 @@ type Route<T> = Box<dyn Fn(T) -> BoxFuture + Send + Sync>;
 /// # drop(receiver);
 /// ```
 #[derive(Default)]
-pub struct Router {
-    completed: Option<Route<RunEvent>>,
-    failed: Option<Route<RunEvent>>,
-    cancelled: Option<Route<RunEvent>>,
-    unknown: Option<Route<UnknownEvent>>,
+pub struct Handlers {
+    completed: Option<Route<Received<RunEvent>>>,
+    failed: Option<Route<Received<RunEvent>>>,
+    cancelled: Option<Route<Received<RunEvent>>>,
+    unknown: Option<Route<Received<UnknownEvent>>>,
 }
 
-impl Router {
+impl Handlers {
     /// A router with no routes: every event is acknowledged.
     pub fn new() -> Self {
         Self::default()
@@ -57,7 +58,7 @@ impl Router {
     /// Handles `run.completed`.
     pub fn on_completed<F, Fut>(mut self, handler: F) -> Self
     where
-        F: Fn(RunEvent) -> Fut + Send + Sync + 'static,
+        F: Fn(Received<RunEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Into<HandlerOutcome>,
     {
@@ -68,7 +69,7 @@ impl Router {
     /// Handles `run.failed`.
     pub fn on_failed<F, Fut>(mut self, handler: F) -> Self
     where
-        F: Fn(RunEvent) -> Fut + Send + Sync + 'static,
+        F: Fn(Received<RunEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Into<HandlerOutcome>,
     {
@@ -79,7 +80,7 @@ impl Router {
     /// Handles `run.cancelled`.
     pub fn on_cancelled<F, Fut>(mut self, handler: F) -> Self
     where
-        F: Fn(RunEvent) -> Fut + Send + Sync + 'static,
+        F: Fn(Received<RunEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Into<HandlerOutcome>,
     {
@@ -90,7 +91,7 @@ impl Router {
     /// Handles event types runhook does not know (kept verbatim in [`UnknownEvent::raw`]).
     pub fn on_unknown<F, Fut>(mut self, handler: F) -> Self
     where
-        F: Fn(UnknownEvent) -> Fut + Send + Sync + 'static,
+        F: Fn(Received<UnknownEvent>) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Into<HandlerOutcome>,
     {
@@ -122,15 +123,34 @@ async fn call<T>(route: Option<&Route<T>>, input: T, name: &str) -> HandlerOutco
 }
 
 #[async_trait]
-impl Handler for Router {
-    async fn handle(&self, event: Event) -> HandlerOutcome {
+impl Handler for Handlers {
+    async fn handle(&self, event: Received<Event>) -> HandlerOutcome {
+        let (event, context) = event.into_parts();
         match event {
-            Event::Completed(run) => call(self.completed.as_ref(), run, "run.completed").await,
-            Event::Failed(run) => call(self.failed.as_ref(), run, "run.failed").await,
-            Event::Cancelled(run) => call(self.cancelled.as_ref(), run, "run.cancelled").await,
+            Event::Completed(run) => {
+                let run = Received::new(run, context);
+                call(self.completed.as_ref(), run, "run.completed").await
+            }
+            Event::Failed(run) => {
+                call(
+                    self.failed.as_ref(),
+                    Received::new(run, context),
+                    "run.failed",
+                )
+                .await
+            }
+            Event::Cancelled(run) => {
+                let run = Received::new(run, context);
+                call(self.cancelled.as_ref(), run, "run.cancelled").await
+            }
             Event::Unknown(unknown) => {
                 let name = unknown.event.clone();
-                call(self.unknown.as_ref(), unknown, &name).await
+                call(
+                    self.unknown.as_ref(),
+                    Received::new(unknown, context),
+                    &name,
+                )
+                .await
             }
             other => {
                 tracing::debug!(
@@ -143,9 +163,9 @@ impl Handler for Router {
     }
 }
 
-impl fmt::Debug for Router {
+impl fmt::Debug for Handlers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Router")
+        f.debug_struct("Handlers")
             .field("on_completed", &self.completed.is_some())
             .field("on_failed", &self.failed.is_some())
             .field("on_cancelled", &self.cancelled.is_some())
