@@ -1,10 +1,14 @@
 //! One HTTP attempt: POST the event, read the response within the deadline, classify the result.
-//! A received status line decides the result; a body failure after it is only reported.
+//! A received status line decides the result; a body failure after it is only reported. A panic
+//! inside the attempt is a failed attempt too, reported back the same way.
 
+use std::any::Any;
 use std::error::Error as StdError;
+use std::panic::AssertUnwindSafe;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use runhook::{AttemptResult, NetworkErrorKind, parse_retry_after};
 use tokio::time::Instant;
@@ -47,13 +51,45 @@ struct Exchange {
     truncated: bool,
 }
 
-/// Runs one attempt. The deadline covers everything: connect, TLS, request, response head and
+/// Runs one attempt and always reports back. A panic anywhere inside it (the HTTP client, a
+/// caller's [`HostLookup`](crate::HostLookup)) is caught here and becomes a network failure of
+/// unknown kind (`NetworkErrorKind::Other`), with the panic's message in `error`; the retry
+/// policy treats it like any other failure.
+pub(crate) async fn perform(spec: AttemptSpec) -> AttemptDone {
+    let (id, attempt) = (spec.id, spec.attempt);
+    let started = Instant::now();
+    match AssertUnwindSafe(post(spec)).catch_unwind().await {
+        Ok(done) => done,
+        Err(panic) => AttemptDone {
+            id,
+            attempt,
+            result: Ok(AttemptResult::Network(NetworkErrorKind::Other)),
+            status: None,
+            error: Some(format!("the attempt panicked: {}", panic_message(&*panic))),
+            latency: started.elapsed(),
+            body_excerpt: String::new(),
+            body_truncated: false,
+        },
+    }
+}
+
+/// The message a panic was raised with, if it is text.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    match panic.downcast_ref::<&'static str>() {
+        Some(message) => message,
+        None => panic
+            .downcast_ref::<String>()
+            .map_or("(no message)", String::as_str),
+    }
+}
+
+/// Posts the event. The deadline covers everything: connect, TLS, request, response head and
 /// the body (read up to `body_limit` bytes; the rest is not read and the connection is dropped).
 ///
 /// Before the status line, a timeout or failure is the attempt's result (retried). Once the
 /// status line is in, the result is the response: a body that then times out, breaks off or
 /// cannot be decoded is reported in `error` next to the status, and the status alone decides.
-pub(crate) async fn perform(spec: AttemptSpec) -> AttemptDone {
+async fn post(spec: AttemptSpec) -> AttemptDone {
     let started = Instant::now();
     let mut exchange = Exchange::default();
     let timed = tokio::time::timeout_at(
@@ -279,6 +315,16 @@ mod tests {
         let (cut, truncated) = excerpt(text.as_bytes(), false, 3);
         assert_eq!(cut, "é");
         assert!(truncated);
+    }
+
+    #[test]
+    fn panic_messages_are_read_from_text_payloads() {
+        let text: Box<dyn Any + Send> = Box::new("broke");
+        assert_eq!(panic_message(&*text), "broke");
+        let formatted: Box<dyn Any + Send> = Box::new(format!("broke at {}", 3));
+        assert_eq!(panic_message(&*formatted), "broke at 3");
+        let other: Box<dyn Any + Send> = Box::new(7_u8);
+        assert_eq!(panic_message(&*other), "(no message)");
     }
 
     #[test]

@@ -129,6 +129,37 @@ pub struct AttemptReport {
     pub outcome: Option<DeliveryOutcome>,
 }
 
+impl AttemptReport {
+    /// Logs the report as one `tracing` event: `info` for a delivery or a retry, `warn` for a
+    /// final failure.
+    pub(crate) fn log(&self) {
+        let id = self.delivery_id;
+        let latency_ms = u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX);
+        let retry_in_ms = self
+            .retry_in
+            .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        match (&self.outcome, retry_in_ms) {
+            (Some(outcome), _) if outcome.is_delivered() => tracing::info!(
+                delivery_id = %id, url = %self.url, attempt = self.attempt,
+                max_attempts = self.max_attempts, status = self.status,
+                error = self.error.as_deref(), latency_ms, "webhook delivered"
+            ),
+            (Some(outcome), _) => tracing::warn!(
+                delivery_id = %id, url = %self.url, attempt = self.attempt,
+                max_attempts = self.max_attempts, status = self.status,
+                error = self.error.as_deref(), latency_ms, outcome = ?outcome,
+                "webhook delivery failed"
+            ),
+            (None, retry_in_ms) => tracing::info!(
+                delivery_id = %id, url = %self.url, attempt = self.attempt,
+                max_attempts = self.max_attempts, status = self.status,
+                error = self.error.as_deref(), latency_ms, retry_in_ms,
+                "webhook attempt failed; will retry"
+            ),
+        }
+    }
+}
+
 /// What [`Dispatcher::shutdown`](crate::Dispatcher::shutdown) left behind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
