@@ -15,6 +15,7 @@ use crate::report::Report;
 /// Runs every check on the repository at `root` and reports everything found.
 pub fn check(root: &Path) -> Report {
     let mut report = Report::default();
+    crate::copies::check_copies(root, &mut report);
     crate::vectors::check_retry(root, &mut report);
     let Some(schema) = load_schema(root, &mut report) else {
         return report;

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask check [--root DIR]
+const USAGE: &str = "usage: cargo xtask <check|sync> [--root DIR]
 
-  check   validate every fixture against the JSON Schema and the core types";
+  check   validate every fixture against the JSON Schema and the core types, and check that
+          the files the crates embed equal their sources in docs/ and fixtures/
+  sync    copy those sources (docs/schema/*.json, fixtures/vectors/receive.json) into the crates";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,6 +20,7 @@ fn main() -> ExitCode {
     };
     match args.first().map(String::as_str) {
         Some("check") => run_check(&root),
+        Some("sync") => run_sync(&root),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -42,6 +45,25 @@ fn run_check(root: &std::path::Path) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn run_sync(root: &std::path::Path) -> ExitCode {
+    match xtask::sync(root) {
+        Ok(changed) if changed.is_empty() => {
+            println!("xtask sync: every copy is up to date");
+            ExitCode::SUCCESS
+        }
+        Ok(changed) => {
+            for copy in changed {
+                println!("updated {copy}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -3,10 +3,10 @@
 use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value;
 
-/// The webhook envelope schema, as shipped in `docs/schema/webhook.schema.json`.
-pub const WEBHOOK_SCHEMA: &str = include_str!("../../../docs/schema/webhook.schema.json");
-/// The run object schema, as shipped in `docs/schema/run.schema.json`.
-pub const RUN_SCHEMA: &str = include_str!("../../../docs/schema/run.schema.json");
+/// The webhook envelope schema (`webhook.schema.json`, the `$id` [`WEBHOOK_SCHEMA_ID`]).
+pub const WEBHOOK_SCHEMA: &str = include_str!("../schema/webhook.schema.json");
+/// The run object schema (`run.schema.json`, the `$id` [`RUN_SCHEMA_ID`]).
+pub const RUN_SCHEMA: &str = include_str!("../schema/run.schema.json");
 /// The `$id` of the webhook schema.
 pub const WEBHOOK_SCHEMA_ID: &str = "https://runhook.dev/schema/webhook.schema.json";
 /// The `$id` of the run schema, which the webhook schema references.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The vector file, embedded so the table exists once.
-const VECTORS: &str = include_str!("../../../../fixtures/vectors/receive.json");
+const VECTORS: &str = include_str!("../../vectors/receive.json");
 
 #[derive(Debug, Deserialize)]
 struct File {

@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! SLACK_WEBHOOK_URL=https://hooks.slack.com/services/... \
-//!     cargo run -p runhook-axum --example slack
+//!     cargo run -p runhook-warp --example warp_slack
 //! # then create TinyFish runs with webhook_url = https://<your public host>/webhooks/tinyfish,
 //! # or try it locally:
 //! runhook trigger run.completed --to http://127.0.0.1:8080/webhooks/tinyfish --insecure-localhost
@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use runhook::{HandlerOutcome, RunEvent};
-use runhook_axum::webhook_route;
 use runhook_receiver::{Handlers, Receiver};
+use runhook_warp::webhook_route;
 use serde_json::{Map, Value, json};
+use warp::Filter;
 
 /// Where the messages go: a Slack-compatible incoming-webhook URL, or the log.
 struct Slack {
@@ -49,7 +50,7 @@ impl Slack {
     /// Posts `text`; an error asks TinyFish to deliver the event again.
     async fn post(&self, text: &str) -> Result<(), String> {
         let Some(url) = &self.url else {
-            tracing::info!(text, "SLACK_WEBHOOK_URL unset; would post");
+            tracing::info!(message = text, "would post to Slack");
             return Ok(());
         };
         let response = self
@@ -112,8 +113,8 @@ async fn main() -> anyhow::Result<()> {
             let category = error
                 .and_then(|error| error.category.value())
                 .map_or("none", |category| category.as_str());
-            let reason = error.map_or("no error object", |error| error.message.as_str());
-            tracing::warn!(run_id = %run.run_id, category, reason, "run failed");
+            let message = error.map_or("no error object", |error| error.message.as_str());
+            tracing::warn!(run_id = %run.run_id, category, message, "run failed");
             HandlerOutcome::Ok
         })
         .on_cancelled(|run| async move {
@@ -121,9 +122,9 @@ async fn main() -> anyhow::Result<()> {
             HandlerOutcome::Ok
         });
 
-    let app = axum::Router::new().route("/webhooks/tinyfish", webhook_route(Receiver::new(router)));
+    let routes = warp::path!("webhooks" / "tinyfish").and(webhook_route(Receiver::new(router)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
     tracing::info!("listening on http://127.0.0.1:8080/webhooks/tinyfish");
-    axum::serve(listener, app).await?;
+    warp::serve(routes).incoming(listener).run().await;
     Ok(())
 }

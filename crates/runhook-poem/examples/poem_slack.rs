@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! SLACK_WEBHOOK_URL=https://hooks.slack.com/services/... \
-//!     cargo run -p runhook-poem --example slack
+//!     cargo run -p runhook-poem --example poem_slack
 //! # then create TinyFish runs with webhook_url = https://<your public host>/webhooks/tinyfish,
 //! # or try it locally:
 //! runhook trigger run.completed --to http://127.0.0.1:8080/webhooks/tinyfish --insecure-localhost
