@@ -1,6 +1,5 @@
 //! Printing attempts and outcomes: one human line each, or JSON Lines with `--json`.
 
-use std::io::Write;
 use std::time::Duration;
 
 use runhook::AttemptResult;
@@ -24,6 +23,23 @@ struct OutcomeLine {
     attempts: u32,
 }
 
+/// One `--json` line per delivery of `trigger --repeat`.
+#[derive(Serialize)]
+struct DeliveryLine {
+    delivery: usize,
+    outcome: &'static str,
+    attempts: u32,
+    status: Option<u16>,
+}
+
+/// The last `--json` line of `trigger --repeat`.
+#[derive(Serialize)]
+struct SummaryLine {
+    deliveries: usize,
+    delivered: usize,
+    failed: usize,
+}
+
 /// Prints a delivery's progress to stdout.
 pub(crate) struct Progress {
     json: bool,
@@ -39,7 +55,7 @@ impl Progress {
     }
 
     /// One line for one attempt.
-    pub(crate) fn attempt(&mut self, report: &AttemptReport) -> std::io::Result<()> {
+    pub(crate) fn attempt(&mut self, report: &AttemptReport) -> anyhow::Result<()> {
         let line = if self.json {
             serde_json::to_string(&AttemptLine {
                 attempt: report.attempt,
@@ -51,13 +67,11 @@ impl Progress {
         } else {
             human_attempt(report)
         };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
+        crate::out::line(&line)
     }
 
     /// The summary line.
-    pub(crate) fn outcome(&mut self, outcome: &DeliveryOutcome) -> std::io::Result<()> {
+    pub(crate) fn outcome(&mut self, outcome: &DeliveryOutcome) -> anyhow::Result<()> {
         let line = if self.json {
             serde_json::to_string(&OutcomeLine {
                 outcome: if outcome.is_delivered() {
@@ -70,9 +84,59 @@ impl Progress {
         } else {
             human_outcome(&self.url, outcome)
         };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
+        crate::out::line(&line)
+    }
+
+    /// The line for the `n`-th of `total` deliveries, once it has ended.
+    pub(crate) fn delivery(
+        &mut self,
+        n: usize,
+        total: usize,
+        outcome: &DeliveryOutcome,
+    ) -> anyhow::Result<()> {
+        let line = if self.json {
+            serde_json::to_string(&DeliveryLine {
+                delivery: n,
+                outcome: if outcome.is_delivered() {
+                    "delivered"
+                } else {
+                    "failed"
+                },
+                attempts: outcome.attempts(),
+                status: match outcome {
+                    DeliveryOutcome::Delivered { status, .. } => Some(*status),
+                    DeliveryOutcome::Failed {
+                        last: AttemptResult::Response { status, .. },
+                        ..
+                    } => Some(*status),
+                    _ => None,
+                },
+            })?
+        } else {
+            format!(
+                "delivery {n}/{total}: {}",
+                human_outcome(&self.url, outcome)
+            )
+        };
+        crate::out::line(&line)
+    }
+
+    /// The summary line after every delivery of `trigger --repeat` has ended.
+    pub(crate) fn summary(&mut self, total: usize, delivered: usize) -> anyhow::Result<()> {
+        let failed = total.saturating_sub(delivered);
+        let line = if self.json {
+            serde_json::to_string(&SummaryLine {
+                deliveries: total,
+                delivered,
+                failed,
+            })?
+        } else {
+            format!(
+                "{total} deliveries to {}: {delivered} delivered, {failed} not delivered",
+                self.url
+            )
+        };
+        crate::out::line(&line)
     }
 }
 
