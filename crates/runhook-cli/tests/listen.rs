@@ -52,10 +52,7 @@ impl Listen {
             }
         });
         let first = lines.recv_timeout(PATIENCE).expect("no first line");
-        let url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"))
-            .to_owned();
+        let url = listening_url(&first);
         Listen { child, lines, url }
     }
 
@@ -373,4 +370,16 @@ async fn drift_is_accepted_and_listed_in_json_lines() {
     assert!(line["drift"][0]["message"].is_string());
     let (status, _) = listen.stop("-TERM");
     assert!(status.success());
+}
+
+/// The URL of listen's first line: `listening on URL`, or with `--json`
+/// `{"kind":"listening","url":URL}`.
+fn listening_url(first: &str) -> String {
+    if let Some(url) = first.strip_prefix("listening on ") {
+        return url.to_owned();
+    }
+    let line: serde_json::Value =
+        serde_json::from_str(first).unwrap_or_else(|e| panic!("first line: {first:?}: {e}"));
+    assert_eq!(line["kind"], "listening", "{first}");
+    line["url"].as_str().unwrap().to_owned()
 }
