@@ -1,6 +1,8 @@
 //! The CLI's manners: `send --no-validate`, https to a plain-HTTP port, `validate -`, fixture
 //! wrappers, pointers printed once, a closed stdout, `--help` and `completions`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod support;
 
 use std::io::{BufRead, BufReader};
