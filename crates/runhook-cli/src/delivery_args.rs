@@ -43,7 +43,8 @@ pub(crate) struct DeliveryArgs {
     /// The per-attempt timeout in milliseconds, instead of the policy's (10 000).
     #[arg(long, value_name = "N")]
     pub(crate) timeout_ms: Option<u64>,
-    /// Print JSON Lines: one object per attempt, then the outcome.
+    /// Print JSON Lines: one object per attempt, then the outcome (with `trigger --repeat`: one
+    /// object per delivery, then a summary).
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -58,6 +59,7 @@ pub(crate) enum PolicyName {
 }
 
 impl DeliveryArgs {
+    /// The retry policy preset, with --timeout-ms.
     fn retry_policy(&self) -> anyhow::Result<RetryPolicy> {
         let policy = match self.policy {
             PolicyName::Tinyfish => RetryPolicy::tinyfish(),
@@ -73,6 +75,7 @@ impl DeliveryArgs {
         }
     }
 
+    /// Which addresses may be delivered to.
     fn address_policy(&self, target: &Target) -> AddressPolicy {
         AddressPolicy {
             allow_loopback: self.insecure_localhost || target.implied_loopback,

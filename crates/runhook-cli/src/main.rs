@@ -37,7 +37,8 @@ enum Command {
     Send(commands::send::Args),
     /// Send a realistic built-in event with a fresh run id, like `stripe trigger`.
     Trigger(commands::trigger::Args),
-    /// Receive webhooks locally and print one line per delivery (accepted, duplicate, rejected).
+    /// Receive webhooks locally and print one line per request (accepted, duplicate, rejected,
+    /// ...); can misbehave on purpose.
     Listen(commands::listen::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
@@ -45,6 +46,7 @@ enum Command {
     Completions(commands::completions::Args),
 }
 
+/// Parses the command line, runs the subcommand and maps its result to the exit code.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();

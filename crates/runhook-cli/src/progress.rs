@@ -47,6 +47,7 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
+    /// Progress of deliveries to `url`, as JSON Lines (`json`) or text.
     pub(crate) fn new(json: bool, url: &str) -> Self {
         Progress {
             json,
@@ -140,6 +141,7 @@ impl Progress {
     }
 }
 
+/// Whole milliseconds, saturating.
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -165,6 +167,7 @@ fn human_attempt(report: &AttemptReport) -> String {
     )
 }
 
+/// The summary line of one delivery.
 fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
     let attempts = |n: u32| {
         if n == 1 {
@@ -205,6 +208,7 @@ fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
     }
 }
 
+/// `503 Service Unavailable`: the status and its reason phrase.
 fn status_text(status: u16) -> String {
     match http::StatusCode::from_u16(status)
         .ok()
@@ -215,6 +219,7 @@ fn status_text(status: u16) -> String {
     }
 }
 
+/// `12 ms`, `2 s`, `1.5 s`.
 fn human_duration(duration: Duration) -> String {
     if duration >= Duration::from_secs(1) {
         let seconds = duration.as_secs_f64();

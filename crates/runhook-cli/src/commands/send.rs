@@ -27,6 +27,7 @@ pub(crate) struct Args {
     delivery: DeliveryArgs,
 }
 
+/// Reads, checks (unless --no-validate) and delivers the payload.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let (name, body) = payload::read(&args.file)?;
     let validator = SchemaValidator::embedded().context("cannot load the webhook schema")?;

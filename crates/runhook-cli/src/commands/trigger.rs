@@ -66,6 +66,7 @@ enum EventName {
     Cancelled,
 }
 
+/// Builds the event (with --run-id and --set), checks it and delivers it once or --repeat times.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let fresh = args.run_id.is_none() && args.set.is_empty();
     let run_id = args
@@ -131,6 +132,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     )
 }
 
+/// The event's wire name.
 fn name(event: EventName) -> &'static str {
     match event {
         EventName::Completed => "run.completed",

@@ -83,6 +83,7 @@ pub(crate) struct Args {
     token_env: Option<String>,
 }
 
+/// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let path = normalize(&args.path)?;
     let mut config = ReceiverConfig::default();
