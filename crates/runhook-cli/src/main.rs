@@ -3,13 +3,17 @@
 //!
 //! Exit codes: 0 success (delivered, or every file valid); 1 the work was done but failed (not
 //! delivered, or a file is invalid); 2 bad usage or input (unreadable file, invalid payload,
-//! refused URL or address, bad option).
+//! refused URL or address, bad option). A closed stdout (`runhook ... | head -1`) ends a command
+//! quietly with 0.
 
 mod commands;
 mod delivery_args;
 mod exit;
+mod out;
+mod overrides;
 mod payload;
 mod progress;
+mod repeat;
 mod server;
 
 use std::process::ExitCode;
@@ -21,7 +25,7 @@ use crate::exit::Exit;
 /// Send, trigger, receive and validate TinyFish-style run webhooks.
 #[derive(Debug, Parser)]
 #[command(name = "runhook", version, about, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -33,12 +37,16 @@ enum Command {
     Send(commands::send::Args),
     /// Send a realistic built-in event with a fresh run id, like `stripe trigger`.
     Trigger(commands::trigger::Args),
-    /// Receive webhooks locally and print one line per delivery (accepted, duplicate, rejected).
+    /// Receive webhooks locally and print one line per request (accepted, duplicate, rejected,
+    /// ...); can misbehave on purpose.
     Listen(commands::listen::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(commands::completions::Args),
 }
 
+/// Parses the command line, runs the subcommand and maps its result to the exit code.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
@@ -47,9 +55,12 @@ fn main() -> ExitCode {
         Command::Trigger(args) => commands::trigger::run(args),
         Command::Listen(args) => commands::listen::run(args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Completions(args) => commands::completions::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
+        // The reader of stdout has gone (`| head -1`): nothing more to say to anyone.
+        Err(error) if out::is_closed(&error) => Exit::Success.into(),
         Err(error) => {
             eprintln!("runhook: {error:#}");
             Exit::Usage.into()

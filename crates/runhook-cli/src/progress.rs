@@ -1,6 +1,5 @@
 //! Printing attempts and outcomes: one human line each, or JSON Lines with `--json`.
 
-use std::io::Write;
 use std::time::Duration;
 
 use runhook::AttemptResult;
@@ -24,6 +23,23 @@ struct OutcomeLine {
     attempts: u32,
 }
 
+/// One `--json` line per delivery of `trigger --repeat`.
+#[derive(Serialize)]
+struct DeliveryLine {
+    delivery: usize,
+    outcome: &'static str,
+    attempts: u32,
+    status: Option<u16>,
+}
+
+/// The last `--json` line of `trigger --repeat`.
+#[derive(Serialize)]
+struct SummaryLine {
+    deliveries: usize,
+    delivered: usize,
+    failed: usize,
+}
+
 /// Prints a delivery's progress to stdout.
 pub(crate) struct Progress {
     json: bool,
@@ -31,6 +47,7 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
+    /// Progress of deliveries to `url`, as JSON Lines (`json`) or text.
     pub(crate) fn new(json: bool, url: &str) -> Self {
         Progress {
             json,
@@ -39,7 +56,7 @@ impl Progress {
     }
 
     /// One line for one attempt.
-    pub(crate) fn attempt(&mut self, report: &AttemptReport) -> std::io::Result<()> {
+    pub(crate) fn attempt(&mut self, report: &AttemptReport) -> anyhow::Result<()> {
         let line = if self.json {
             serde_json::to_string(&AttemptLine {
                 attempt: report.attempt,
@@ -51,13 +68,11 @@ impl Progress {
         } else {
             human_attempt(report)
         };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
+        crate::out::line(&line)
     }
 
     /// The summary line.
-    pub(crate) fn outcome(&mut self, outcome: &DeliveryOutcome) -> std::io::Result<()> {
+    pub(crate) fn outcome(&mut self, outcome: &DeliveryOutcome) -> anyhow::Result<()> {
         let line = if self.json {
             serde_json::to_string(&OutcomeLine {
                 outcome: if outcome.is_delivered() {
@@ -70,12 +85,63 @@ impl Progress {
         } else {
             human_outcome(&self.url, outcome)
         };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
+        crate::out::line(&line)
+    }
+
+    /// The line for the `n`-th of `total` deliveries, once it has ended.
+    pub(crate) fn delivery(
+        &mut self,
+        n: usize,
+        total: usize,
+        outcome: &DeliveryOutcome,
+    ) -> anyhow::Result<()> {
+        let line = if self.json {
+            serde_json::to_string(&DeliveryLine {
+                delivery: n,
+                outcome: if outcome.is_delivered() {
+                    "delivered"
+                } else {
+                    "failed"
+                },
+                attempts: outcome.attempts(),
+                status: match outcome {
+                    DeliveryOutcome::Delivered { status, .. } => Some(*status),
+                    DeliveryOutcome::Failed {
+                        last: AttemptResult::Response { status, .. },
+                        ..
+                    } => Some(*status),
+                    _ => None,
+                },
+            })?
+        } else {
+            format!(
+                "delivery {n}/{total}: {}",
+                human_outcome(&self.url, outcome)
+            )
+        };
+        crate::out::line(&line)
+    }
+
+    /// The summary line after every delivery of `trigger --repeat` has ended.
+    pub(crate) fn summary(&mut self, total: usize, delivered: usize) -> anyhow::Result<()> {
+        let failed = total.saturating_sub(delivered);
+        let line = if self.json {
+            serde_json::to_string(&SummaryLine {
+                deliveries: total,
+                delivered,
+                failed,
+            })?
+        } else {
+            format!(
+                "{total} deliveries to {}: {delivered} delivered, {failed} not delivered",
+                self.url
+            )
+        };
+        crate::out::line(&line)
     }
 }
 
+/// Whole milliseconds, saturating.
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -101,6 +167,7 @@ fn human_attempt(report: &AttemptReport) -> String {
     )
 }
 
+/// The summary line of one delivery.
 fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
     let attempts = |n: u32| {
         if n == 1 {
@@ -141,6 +208,7 @@ fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
     }
 }
 
+/// `503 Service Unavailable`: the status and its reason phrase.
 fn status_text(status: u16) -> String {
     match http::StatusCode::from_u16(status)
         .ok()
@@ -151,6 +219,7 @@ fn status_text(status: u16) -> String {
     }
 }
 
+/// `12 ms`, `2 s`, `1.5 s`.
 fn human_duration(duration: Duration) -> String {
     if duration >= Duration::from_secs(1) {
         let seconds = duration.as_secs_f64();

@@ -4,115 +4,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use support::listen::{Listen, client, post};
 use support::{fixtures, runhook, stderr};
-
-/// How long to wait for something the listener should do promptly.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A running `runhook listen`, its stdout read line by line.
-struct Listen {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    /// The webhook URL from the first line.
-    url: String,
-}
-
-impl Listen {
-    fn start(extra: &[&str]) -> Listen {
-        Self::start_with(extra, &[], Stdio::null())
-    }
-
-    /// With environment variables set and stderr sent where asked.
-    fn start_with(extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Listen {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
-            .args(["listen", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines.recv_timeout(PATIENCE).expect("no first line");
-        let url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"))
-            .to_owned();
-        Listen { child, lines, url }
-    }
-
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(PATIENCE)
-            .expect("no line for the delivery")
-    }
-
-    fn next_json(&self) -> Value {
-        let line = self.next_line();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
-    }
-
-    /// Sends `signal` (e.g. `-TERM`) and waits for the process to exit.
-    fn stop(mut self, signal: &str) -> (ExitStatus, Vec<String>) {
-        let killed = Command::new("kill")
-            .arg(signal)
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "still running after {signal}");
-            thread::sleep(Duration::from_millis(20));
-        };
-        let rest = self.lines.try_iter().collect();
-        (status, rest)
-    }
-}
-
-impl Drop for Listen {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-async fn post(url: &str, content_type: &str, body: impl Into<reqwest::Body>) -> u16 {
-    client()
-        .post(url)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
 
 fn documented() -> Vec<u8> {
     std::fs::read(fixtures().join("valid/01-docs-run-completed.json")).unwrap()

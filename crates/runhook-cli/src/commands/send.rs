@@ -1,13 +1,12 @@
 //! `runhook send [FILE|-] --to URL`: validate a payload, then deliver it as TinyFish would.
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use bytes::Bytes;
 use runhook_schema::SchemaValidator;
 
-use crate::delivery_args::DeliveryArgs;
+use crate::delivery_args::{DeliveryArgs, Target};
 use crate::exit::Exit;
 use crate::payload;
 
@@ -17,42 +16,25 @@ pub(crate) struct Args {
     /// The webhook body (a JSON file), or `-` for standard input.
     #[arg(value_name = "FILE|-", default_value = "-")]
     file: PathBuf,
+    /// The webhook URL. https only; plain http only to a loopback host with --insecure-localhost.
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// Send the payload even if it is not a valid TinyFish webhook (an unknown event, a drifted
+    /// field), to see how a receiver copes; a warning line goes to stderr.
+    #[arg(long)]
+    no_validate: bool,
     #[command(flatten)]
     delivery: DeliveryArgs,
 }
 
+/// Reads, checks (unless --no-validate) and delivers the payload.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
-    let (name, body) = read(&args.file)?;
+    let (name, body) = payload::read(&args.file)?;
     let validator = SchemaValidator::embedded().context("cannot load the webhook schema")?;
-    let problems = payload::problems(&validator, &body);
-    if !problems.is_empty() {
-        let mut message = format!(
-            "refusing to send {name}: it is not a valid TinyFish webhook ({} problem{}):",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
-        );
-        for problem in &problems {
-            message.push_str(&format!(
-                "\n  {name}#{}: {} ({})",
-                problem.pointer, problem.message, problem.check
-            ));
-        }
-        message.push_str("\nfix the payload, or check it with `runhook validate`");
-        bail!(message);
-    }
-    args.delivery.deliver(Bytes::from(body), None)
-}
-
-/// The payload bytes, exactly as given, and a name for messages.
-fn read(file: &PathBuf) -> anyhow::Result<(String, Vec<u8>)> {
-    if file.as_os_str() == "-" {
-        let mut body = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut body)
-            .context("cannot read the payload from standard input")?;
-        return Ok(("<stdin>".to_owned(), body));
-    }
-    let body = std::fs::read(file)
-        .with_context(|| format!("cannot read the payload {}", file.display()))?;
-    Ok((file.display().to_string(), body))
+    payload::check(&validator, &name, &body, args.no_validate)?;
+    let target = Target {
+        url: args.to,
+        implied_loopback: false,
+    };
+    args.delivery.deliver(&target, Bytes::from(body), None)
 }

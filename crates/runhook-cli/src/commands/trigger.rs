@@ -1,4 +1,5 @@
-//! `runhook trigger EVENT --to URL`: send a realistic built-in event with a fresh run id.
+//! `runhook trigger EVENT [--to URL]`: send a realistic built-in event with a fresh run id (or
+//! `--run-id`), optionally changed with `--set`, once or `--repeat N` times.
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -8,9 +9,14 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::delivery_args::DeliveryArgs;
+use crate::delivery_args::{DeliveryArgs, Target};
 use crate::exit::Exit;
+use crate::overrides::{self, Override};
 use crate::payload;
+use crate::repeat::{Repeat, deliver_many};
+
+/// Where `trigger` delivers without `--to`: `runhook listen`'s default URL.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080/webhooks/tinyfish";
 
 /// Arguments of `runhook trigger`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +24,30 @@ pub(crate) struct Args {
     /// The event to send.
     #[arg(value_enum, value_name = "EVENT")]
     event: EventName,
+    /// The webhook URL [default: http://127.0.0.1:8080/webhooks/tinyfish, `runhook listen`'s,
+    /// for which --insecure-localhost is implied]. https only; plain http only to a loopback
+    /// host with --insecure-localhost.
+    #[arg(long, value_name = "URL")]
+    to: Option<String>,
+    /// The run id (in `run_id` and `data.run_id`) instead of a fresh UUID.
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    /// Set one field of the built event: PATH is a JSON pointer (`/data/result`,
+    /// `/data/steps/0/status`; `~1` for `/` in a key, `-` appends to an array), JSON the value
+    /// (`--set '/data/goal="Buy"'`, `--set /data/result=null`). Repeatable; applied in order.
+    /// The parent must exist. The result is validated unless --no-validate.
+    #[arg(long, value_name = "PATH=JSON", value_parser = overrides::parse)]
+    set: Vec<Override>,
+    /// Send the event even if --set/--run-id made it invalid; a warning line goes to stderr.
+    #[arg(long)]
+    no_validate: bool,
+    /// Send the same event (same body, same run id) N times: one line per delivery as it ends,
+    /// then a summary; exit 0 only if every delivery was delivered.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    repeat: u64,
+    /// With --repeat: how many deliveries may be under way at once.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    concurrency: u64,
     #[command(flatten)]
     delivery: DeliveryArgs,
 }
@@ -36,24 +66,73 @@ enum EventName {
     Cancelled,
 }
 
+/// Builds the event (with --run-id and --set), checks it and delivers it once or --repeat times.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
-    let run_id = uuid::Uuid::new_v4().to_string();
+    let fresh = args.run_id.is_none() && args.set.is_empty();
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let now = OffsetDateTime::now_utc();
-    let body = build(args.event, &run_id, now)?;
-    // The built event must pass the same checks `send` applies.
+    let mut body = build(args.event, &run_id, now)?;
     let validator = SchemaValidator::embedded().context("cannot load the webhook schema")?;
-    if let Some(problem) = payload::problems(&validator, &body).first() {
-        anyhow::bail!(
-            "internal error: the built-in {:?} event is invalid at {}: {}",
-            args.event,
-            problem.pointer,
-            problem.message
-        );
+    let mut shown_run_id = run_id;
+    if fresh {
+        // The built event must pass the same checks `send` applies.
+        if let Some(problem) = payload::problems(&validator, &body).first() {
+            anyhow::bail!(
+                "internal error: the built-in {:?} event is invalid at {}: {}",
+                args.event,
+                problem.pointer,
+                problem.message
+            );
+        }
+    } else {
+        let mut value: Value =
+            serde_json::from_slice(&body).context("internal error: the built event")?;
+        for change in &args.set {
+            overrides::apply(&mut value, change)?;
+        }
+        if let Some(id) = value.get("run_id").and_then(Value::as_str) {
+            shown_run_id = id.to_owned();
+        }
+        body = serde_json::to_vec(&value).context("cannot serialize the event")?;
+        let what = format!("the {} event", name(args.event));
+        payload::check(&validator, &what, &body, args.no_validate)?;
     }
-    let header = format!("sending {} for run {run_id}", name(args.event));
-    args.delivery.deliver(Bytes::from(body), Some(header))
+    let target = match args.to {
+        Some(url) => Target {
+            url,
+            implied_loopback: false,
+        },
+        None => Target {
+            url: DEFAULT_URL.to_owned(),
+            implied_loopback: true,
+        },
+    };
+    let count = usize::try_from(args.repeat).unwrap_or(usize::MAX);
+    let mut header = format!("sending {} for run {shown_run_id}", name(args.event));
+    if count == 1 {
+        return args
+            .delivery
+            .deliver(&target, Bytes::from(body), Some(header));
+    }
+    let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    header.push_str(&format!(
+        " {count} times, up to {} at once",
+        concurrency.min(count)
+    ));
+    let repeat = Repeat { count, concurrency };
+    deliver_many(
+        &args.delivery,
+        &target,
+        Bytes::from(body),
+        Some(header),
+        repeat,
+    )
 }
 
+/// The event's wire name.
 fn name(event: EventName) -> &'static str {
     match event {
         EventName::Completed => "run.completed",

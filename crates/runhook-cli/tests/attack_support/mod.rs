@@ -51,10 +51,7 @@ impl Listen {
         let first = lines
             .recv_timeout(Duration::from_secs(20))
             .expect("no first line");
-        let url = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"))
-            .to_owned();
+        let url = listening_url(&first);
         let rest = url.strip_prefix("http://").unwrap();
         let (addr, path) = rest.split_once('/').unwrap();
         Listen {
@@ -211,4 +208,16 @@ pub async fn deliver(url: &str, attack: &str) -> Duration {
 
 pub fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// The URL of listen's first line: `listening on URL`, or with `--json`
+/// `{"kind":"listening","url":URL}`.
+fn listening_url(first: &str) -> String {
+    if let Some(url) = first.strip_prefix("listening on ") {
+        return url.to_owned();
+    }
+    let line: serde_json::Value =
+        serde_json::from_str(first).unwrap_or_else(|e| panic!("first line: {first:?}: {e}"));
+    assert_eq!(line["kind"], "listening", "{first}");
+    line["url"].as_str().unwrap().to_owned()
 }

@@ -9,11 +9,14 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use tokio_rustls::rustls;
+
+pub mod listen;
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy)]
@@ -34,35 +37,56 @@ pub struct Receiver {
     pub addr: SocketAddr,
     tls: bool,
     bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    busy: Arc<Busy>,
+}
+
+/// Requests being answered now, and the most at once.
+#[derive(Default)]
+struct Busy {
+    now: AtomicUsize,
+    most: AtomicUsize,
 }
 
 impl Receiver {
     pub fn start(script: Vec<Reply>) -> Receiver {
-        Self::start_inner(script, None)
+        Self::start_inner(TcpListener::bind("127.0.0.1:0").unwrap(), script, None)
+    }
+
+    /// On `addr` (e.g. 127.0.0.1:8080), or `None` if it is taken.
+    pub fn start_at(addr: &str, script: Vec<Reply>) -> Option<Receiver> {
+        let listener = TcpListener::bind(addr).ok()?;
+        Some(Self::start_inner(listener, script, None))
     }
 
     pub fn start_tls(script: Vec<Reply>, ca: &TestCa) -> Receiver {
-        Self::start_inner(script, Some(ca.server_config()))
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_inner(listener, script, Some(ca.server_config()))
     }
 
-    fn start_inner(script: Vec<Reply>, tls: Option<Arc<rustls::ServerConfig>>) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    fn start_inner(
+        listener: TcpListener,
+        script: Vec<Reply>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Receiver {
         let addr = listener.local_addr().unwrap();
         let bodies = Arc::new(Mutex::new(Vec::new()));
+        let busy = Arc::new(Busy::default());
         let receiver = Receiver {
             addr,
             tls: tls.is_some(),
             bodies: Arc::clone(&bodies),
+            busy: Arc::clone(&busy),
         };
         let script = Arc::new(script);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let (script, bodies, tls) = (Arc::clone(&script), Arc::clone(&bodies), tls.clone());
+                let busy = Arc::clone(&busy);
                 thread::spawn(move || {
                     stream.set_nodelay(true).unwrap();
                     match tls {
-                        None => serve(stream, &script, &bodies),
+                        None => serve(stream, &script, &bodies, &busy),
                         Some(config) => {
                             let Ok(connection) = rustls::ServerConnection::new(config) else {
                                 return;
@@ -71,6 +95,7 @@ impl Receiver {
                                 rustls::StreamOwned::new(connection, stream),
                                 &script,
                                 &bodies,
+                                &busy,
                             );
                         }
                     }
@@ -88,10 +113,20 @@ impl Receiver {
     pub fn bodies(&self) -> Vec<Vec<u8>> {
         self.bodies.lock().unwrap().clone()
     }
+
+    /// The most requests that were being answered at once.
+    pub fn most_at_once(&self) -> usize {
+        self.busy.most.load(Ordering::SeqCst)
+    }
 }
 
 /// Reads one request, records its body, answers with the scripted reply and closes.
-fn serve(mut stream: impl Read + Write, script: &[Reply], bodies: &Mutex<Vec<Vec<u8>>>) {
+fn serve(
+    mut stream: impl Read + Write,
+    script: &[Reply],
+    bodies: &Mutex<Vec<Vec<u8>>>,
+    busy: &Busy,
+) {
     let mut data = Vec::new();
     let mut buffer = [0u8; 8192];
     let head_end = loop {
@@ -120,7 +155,10 @@ fn serve(mut stream: impl Read + Write, script: &[Reply], bodies: &Mutex<Vec<Vec
         bodies.push(data[head_end..head_end + length].to_vec());
         script[(bodies.len() - 1).min(script.len() - 1)]
     };
+    let now = busy.now.fetch_add(1, Ordering::SeqCst) + 1;
+    busy.most.fetch_max(now, Ordering::SeqCst);
     thread::sleep(reply.delay);
+    busy.now.fetch_sub(1, Ordering::SeqCst);
     let response = format!(
         "HTTP/1.1 {} Scripted\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}",
         reply.status

@@ -2,6 +2,7 @@
 //! listen`. Built on `runhook_axum::webhook_route` with the in-memory ledger, served by
 //! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
 
+mod misbehave;
 mod output;
 
 use std::net::SocketAddr;
@@ -16,7 +17,8 @@ use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
 use crate::exit::Exit;
 use crate::server::ServerLimits;
-use output::{Summaries, emit, print, summarize};
+use misbehave::{Injector, Misbehaviour};
+use output::{Lines, Summaries, summarize};
 
 /// Arguments of `runhook listen`.
 #[derive(Debug, clap::Args)]
@@ -27,9 +29,30 @@ pub(crate) struct Args {
     /// The webhook path.
     #[arg(long, value_name = "PATH", default_value = "/webhooks/tinyfish")]
     path: String,
-    /// Print JSON Lines: one object per delivery, with kind, status, run_id, event, reason.
+    /// Print JSON Lines: `{"kind":"listening","url":...}` first, then one object per request,
+    /// with kind, status, run_id, event, reason (or, for another path, kind `not_found`, path
+    /// and expected).
     #[arg(long)]
     json: bool,
+    /// Misbehave: answer every delivery with STATUS (200-599) without processing it.
+    #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(200..=599),
+          conflicts_with_all = ["fail_first", "fail_rate"])]
+    respond: Option<u16>,
+    /// Misbehave: answer the first N deliveries 503 without processing them.
+    #[arg(long, value_name = "N")]
+    fail_first: Option<u64>,
+    /// Misbehave: answer each delivery (after --fail-first's) 503 with probability P (0.0-1.0),
+    /// drawn from --seed.
+    #[arg(long, value_name = "P", value_parser = fail_rate)]
+    fail_rate: Option<f64>,
+    /// The seed of --fail-rate's draws (default: from the clock, printed on stderr), so that a
+    /// sequence of failures can be replayed.
+    #[arg(long, value_name = "N", requires = "fail_rate")]
+    seed: Option<u64>,
+    /// Misbehave: the handler waits MS milliseconds before answering; the deadline still
+    /// applies (past it, the delivery is answered 503 and the handler finishes late).
+    #[arg(long, value_name = "MS")]
+    delay: Option<u64>,
     /// How long a request may take before it is answered 503 (default 8000).
     #[arg(long, value_name = "N")]
     deadline_ms: Option<u64>,
@@ -60,6 +83,7 @@ pub(crate) struct Args {
     token_env: Option<String>,
 }
 
+/// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let path = normalize(&args.path)?;
     let mut config = ReceiverConfig::default();
@@ -73,8 +97,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         config = config.with_authenticator(url_token(var, std::env::var(var).ok())?);
         eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
+    let rules = misbehaviour(&args, &config);
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
+    let delay = Duration::from_millis(args.delay.unwrap_or(0));
     let handler = handler_fn(move |event| {
         let key = (event.run_id().map(str::to_owned), event.name().to_owned());
         let summary = summarize(&event);
@@ -82,14 +108,21 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, summary);
-        async { HandlerOutcome::Ok }
+        async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            HandlerOutcome::Ok
+        }
     });
-    let json = args.json;
+    let lines = Lines::new(args.json);
+    let printer = Arc::clone(&lines);
     let receiver = Receiver::builder(handler)
         .config(config)
-        .observer(move |report| print(report, &summaries, json))
+        .observer(move |report| printer.report(report, &summaries))
         .build()
         .context("invalid receiver settings")?;
+    let injector = Injector::new(rules, Arc::clone(&lines));
     let limits = limits(&args);
     // Several workers, so that connections being flooded do not delay a valid delivery.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -103,15 +136,91 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        emit(&format!("listening on http://{addr}{path}"));
-        let app = axum::Router::new().route(&path, webhook_route(receiver));
-        crate::server::serve(listener, app, limits, shutdown_signal()).await;
-        eprintln!("runhook: stopped");
+        lines.listening(&format!("http://{addr}{path}"));
+        let app = router(&path, receiver, injector, Arc::clone(&lines));
+        let stop = async {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = lines.closed() => {}
+            }
+        };
+        crate::server::serve(listener, app, limits, stop).await;
+        // Stopped because stdout is closed: quietly.
+        if !lines.is_gone() {
+            eprintln!("runhook: stopped");
+        }
         Ok(Exit::Success)
     });
     // The connections are gone; handler tasks still running are not waited for.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a
+/// fallback that answers every other path 404 with a line naming the expected one.
+fn router(
+    path: &str,
+    receiver: Receiver,
+    injector: Arc<Injector>,
+    lines: Arc<Lines>,
+) -> axum::Router {
+    let mut route = webhook_route(receiver);
+    if injector.is_active() {
+        route = route.layer(axum::middleware::from_fn_with_state(
+            injector,
+            misbehave::inject,
+        ));
+    }
+    let expected = path.to_owned();
+    axum::Router::new().route(path, route).fallback(
+        move |method: http::Method, uri: http::Uri| async move {
+            // The path only: a query may carry a token.
+            lines.not_found(method.as_str(), uri.path(), &expected);
+            let body = serde_json::json!({ "kind": "not_found", "expected": expected });
+            let json = [(http::header::CONTENT_TYPE, "application/json")];
+            (http::StatusCode::NOT_FOUND, json, body.to_string())
+        },
+    )
+}
+
+/// The deliveries to answer on purpose (--respond, --fail-first, --fail-rate, --seed); says so
+/// on stderr.
+fn misbehaviour(args: &Args, config: &ReceiverConfig) -> Misbehaviour {
+    let fail_rate = args.fail_rate.unwrap_or(0.0);
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| u64::try_from(elapsed.as_nanos() % u128::from(u64::MAX)).unwrap_or(0))
+            .unwrap_or(0)
+    });
+    if let Some(status) = args.respond {
+        eprintln!("runhook: misbehaving on purpose: every delivery is answered {status}");
+    }
+    if let Some(n) = args.fail_first {
+        eprintln!("runhook: misbehaving on purpose: the first {n} deliveries are answered 503");
+    }
+    if fail_rate > 0.0 {
+        eprintln!(
+            "runhook: misbehaving on purpose: deliveries are answered 503 with probability \
+             {fail_rate} (--seed {seed})"
+        );
+    }
+    Misbehaviour {
+        respond: args.respond,
+        fail_first: args.fail_first.unwrap_or(0),
+        fail_rate,
+        seed,
+        max_body: config.receive.limits.max_body_bytes,
+        deadline: config.deadline,
+    }
+}
+
+/// Parses `--fail-rate P`: a number from 0.0 to 1.0.
+fn fail_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a probability from 0.0 to 1.0")),
+    }
 }
 
 /// The URL-token authenticator for `--token-env VAR`, whose value is `value`: one token, or

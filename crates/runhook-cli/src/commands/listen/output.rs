@@ -1,13 +1,17 @@
-//! What `runhook listen` prints: one line per delivery, as text or JSON.
+//! What `runhook listen` prints: the listening line, then one line per request (a delivery,
+//! an injected failure, a request to another path), as text or JSON.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use runhook::{DriftProblem, Event, ReceiveOutcome};
 use runhook_receiver::Report;
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::out;
 
 /// Result summaries written by the handler, read by the observer, keyed by run id and event.
 pub(crate) type Summaries = Arc<Mutex<HashMap<(Option<String>, String), String>>>;
@@ -16,9 +20,10 @@ pub(crate) type Summaries = Arc<Mutex<HashMap<(Option<String>, String), String>>
 #[derive(Serialize)]
 struct Line<'a> {
     /// `accepted`, `duplicate` (already processed), `in_flight` (being processed by another
-    /// delivery: 503) or `rejected` (anything else).
+    /// delivery: 503), `injected` (answered on purpose by --respond, --fail-first or
+    /// --fail-rate) or `rejected` (anything else).
     kind: &'static str,
-    /// The receiver's precise outcome (`accepted`, `in_flight`, `invalid`, ...).
+    /// The receiver's precise outcome (`accepted`, `in_flight`, `invalid`, ...; `injected`).
     outcome: &'static str,
     status: u16,
     run_id: Option<&'a str>,
@@ -61,44 +66,165 @@ fn shorten(value: &Value) -> String {
     }
 }
 
-/// Prints the line for one report (and the summary of an accepted event).
-pub(crate) fn print(report: &Report, summaries: &Summaries, json: bool) {
-    let kind = kind(report.outcome);
-    let summary = match (report.outcome, &report.event) {
-        (ReceiveOutcome::Accepted, Some(event)) => summaries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(report.run_id.clone(), event.clone())),
-        _ => None,
-    };
-    let line = if json {
-        let line = Line {
-            kind,
+/// Where listen's lines go: stdout, as text or JSON Lines. When a line cannot be written (the
+/// reader has gone: `runhook listen | head -1`), every later line is dropped and
+/// [`closed`](Self::closed) completes, so that the server stops.
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    /// JSON Lines instead of text.
+    json: bool,
+    /// Set once a write failed.
+    gone: AtomicBool,
+    /// Woken once a write failed.
+    closing: Notify,
+}
+
+/// The `--json` line of a request to another path than the webhook's.
+#[derive(Serialize)]
+struct NotFoundLine<'a> {
+    kind: &'static str,
+    status: u16,
+    method: &'a str,
+    path: &'a str,
+    expected: &'a str,
+}
+
+impl Lines {
+    /// Lines as JSON (`json`) or text.
+    pub(crate) fn new(json: bool) -> Arc<Lines> {
+        Arc::new(Lines {
+            json,
+            ..Lines::default()
+        })
+    }
+
+    /// Whether a line could not be written.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
+    /// Completes once a line could not be written.
+    pub(crate) async fn closed(&self) {
+        if !self.is_gone() {
+            self.closing.notified().await;
+        }
+    }
+
+    /// Writes one line and flushes it; on failure, drops this and every later line.
+    fn emit(&self, line: &str) {
+        if self.is_gone() {
+            return;
+        }
+        if out::line(line).is_err() {
+            self.gone.store(true, Ordering::Release);
+            self.closing.notify_one();
+        }
+    }
+
+    /// The first line: `listening on URL`, or `{"kind":"listening","url":URL}`.
+    pub(crate) fn listening(&self, url: &str) {
+        let line = if self.json {
+            serde_json::json!({ "kind": "listening", "url": url }).to_string()
+        } else {
+            format!("listening on {url}")
+        };
+        self.emit(&line);
+    }
+
+    /// A request to `path`, which is not the webhook path `expected`: answered 404.
+    pub(crate) fn not_found(&self, method: &str, path: &str, expected: &str) {
+        let line = if self.json {
+            let line = NotFoundLine {
+                kind: "not_found",
+                status: 404,
+                method,
+                path,
+                expected,
+            };
+            serde_json::to_string(&line).unwrap_or_default()
+        } else {
+            format!(
+                "rejected  404 {method} {path}: not the webhook path; deliveries go to {expected}"
+            )
+        };
+        self.emit(&line);
+    }
+
+    /// A delivery answered `status` on purpose (--respond, --fail-first, --fail-rate).
+    pub(crate) fn injected(
+        &self,
+        status: u16,
+        event: Option<&str>,
+        run_id: Option<&str>,
+        reason: &str,
+    ) {
+        let fields = Fields {
+            kind: "injected",
+            outcome: "injected",
+            status,
+            event,
+            run_id,
+            reason,
+            summary: None,
+            late: false,
+            drift: &[],
+        };
+        self.emit(&self.format(&fields));
+    }
+
+    /// The line for one report of the receiver (and the summary of an accepted event).
+    pub(crate) fn report(&self, report: &Report, summaries: &Summaries) {
+        let summary = match (report.outcome, &report.event) {
+            (ReceiveOutcome::Accepted, Some(event)) => summaries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&(report.run_id.clone(), event.clone())),
+            _ => None,
+        };
+        let fields = Fields {
+            kind: kind(report.outcome),
             outcome: report.outcome.as_str(),
             status: report.status,
-            run_id: report.run_id.as_deref(),
             event: report.event.as_deref(),
+            run_id: report.run_id.as_deref(),
             reason: &report.reason,
             summary: summary.as_deref(),
             late: report.late,
             drift: &report.drift,
         };
-        serde_json::to_string(&line).unwrap_or_default()
-    } else {
-        let mut line = format!("{kind:<9} {}", report.status);
-        if let Some(event) = &report.event {
+        self.emit(&self.format(&fields));
+    }
+
+    /// A delivery line, as JSON or text.
+    fn format(&self, fields: &Fields<'_>) -> String {
+        if self.json {
+            let line = Line {
+                kind: fields.kind,
+                outcome: fields.outcome,
+                status: fields.status,
+                run_id: fields.run_id,
+                event: fields.event,
+                reason: fields.reason,
+                summary: fields.summary,
+                late: fields.late,
+                drift: fields.drift,
+            };
+            return serde_json::to_string(&line).unwrap_or_default();
+        }
+        let mut line = format!("{:<9} {}", fields.kind, fields.status);
+        if let Some(event) = fields.event {
             line.push_str(&format!(" {event}"));
         }
-        if let Some(run_id) = &report.run_id {
+        if let Some(run_id) = fields.run_id {
             line.push_str(&format!(" run {run_id}"));
         }
         line.push_str(": ");
-        line.push_str(summary.as_deref().unwrap_or(&report.reason));
-        if report.late {
+        line.push_str(fields.summary.unwrap_or(fields.reason));
+        if fields.late {
             line.push_str(" (finished after the deadline)");
         }
-        if !report.drift.is_empty() {
-            let pointers: Vec<&str> = report
+        if !fields.drift.is_empty() {
+            let pointers: Vec<&str> = fields
                 .drift
                 .iter()
                 .map(|problem| problem.pointer.as_str())
@@ -106,15 +232,20 @@ pub(crate) fn print(report: &Report, summaries: &Summaries, json: bool) {
             line.push_str(&format!(" (drift: {})", pointers.join(", ")));
         }
         line
-    };
-    emit(&line);
+    }
 }
 
-/// Writes one line to stdout and flushes it. A closed stdout is not an error for the server.
-pub(crate) fn emit(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+/// What a delivery line says, whoever answered.
+struct Fields<'a> {
+    kind: &'static str,
+    outcome: &'static str,
+    status: u16,
+    event: Option<&'a str>,
+    run_id: Option<&'a str>,
+    reason: &'a str,
+    summary: Option<&'a str>,
+    late: bool,
+    drift: &'a [DriftProblem],
 }
 
 /// The line's first word: `accepted`, `duplicate` (already processed), `in_flight` (being
