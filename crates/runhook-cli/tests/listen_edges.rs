@@ -291,3 +291,44 @@ async fn a_closed_stdout_ends_listen_quietly_with_0() {
         assert_eq!(String::from_utf8_lossy(&output.stderr), "", "json {json}");
     }
 }
+
+/// SIGTERM with a handler still running: new deliveries are refused, the handler gets the grace
+/// period, then it is stopped, its run released and reported, and the process exits.
+#[tokio::test(flavor = "current_thread")]
+async fn sigterm_stops_a_running_handler_after_the_grace_period_and_reports_it() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let listen = Listen::start_with(
+        &["--json", "--delay", "30000", "--deadline-ms", "200", "--grace-ms", "500"],
+        &[],
+        Stdio::from(log.reopen().unwrap()),
+    );
+    assert_eq!(
+        post(&listen.url, "application/json", cancelled("r-shutdown")).await,
+        503
+    );
+    let first = listen.next_json();
+    assert_eq!(first["outcome"], "deadline_passed", "{first}");
+    let start = Instant::now();
+    let (status, rest) = listen.stop("-TERM");
+    assert!(status.success());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "exit took {:?}",
+        start.elapsed()
+    );
+    let stopped: Vec<Value> = rest
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(
+        stopped.iter().any(|line| line["outcome"] == "shutting_down"
+            && line["run_id"] == "r-shutdown"
+            && line["late"] == true),
+        "{rest:?}"
+    );
+    let stderr = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        stderr.contains("1 handler(s) still running were stopped"),
+        "{stderr}"
+    );
+}

@@ -137,21 +137,39 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             .local_addr()
             .context("cannot read the bound address")?;
         lines.listening(&format!("http://{addr}{path}"));
+        let draining = receiver.clone();
+        let grace = limits.grace;
         let app = router(&path, receiver, injector, Arc::clone(&lines));
-        let stop = async {
+        let (stopping, mut stop_signal) = tokio::sync::watch::channel(false);
+        let closing = Arc::clone(&lines);
+        let stop = async move {
             tokio::select! {
                 () = shutdown_signal() => {}
-                () = lines.closed() => {}
+                () = closing.closed() => {}
             }
+            let _ = stopping.send(true);
         };
+        // On the signal the receiver refuses new deliveries and gives the handlers in flight
+        // the same grace period as the connections; what does not finish is released.
+        let receiver_drained = tokio::spawn(async move {
+            let _ = stop_signal.wait_for(|stopped| *stopped).await;
+            draining.shutdown(grace).await
+        });
         crate::server::serve(listener, app, limits, stop).await;
+        let summary = receiver_drained.await.ok();
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
-            eprintln!("runhook: stopped");
+            match summary {
+                Some(summary) if summary.stopped > 0 => eprintln!(
+                    "runhook: stopped ({} handler(s) still running were stopped and their runs \
+                     released)",
+                    summary.stopped
+                ),
+                _ => eprintln!("runhook: stopped"),
+            }
         }
         Ok(Exit::Success)
     });
-    // The connections are gone; handler tasks still running are not waited for.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
 }
