@@ -57,7 +57,7 @@ impl RunTimeVerdict {
 pub struct AtRunTime {
     /// The default mode: only a broken envelope is refused; drift inside `data` is accepted.
     pub lenient: RunTimeVerdict,
-    /// `ReceiveConfig::with_strict(true)`: any wrong value is refused.
+    /// `RequestChecks::with_strict(true)`: any wrong value is refused.
     pub strict: RunTimeVerdict,
 }
 

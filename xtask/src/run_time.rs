@@ -4,7 +4,7 @@ use std::path::Path;
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::receive::{ReceiveConfig, Verdict, receive};
+use runhook::receive::{RequestChecks, Verdict, receive};
 use serde_json::Value;
 
 use crate::fixtures::{InvalidFixture, RunTimeVerdict};
@@ -19,8 +19,8 @@ pub fn check_at_run_time(file: &Path, fixture: &InvalidFixture, body: &[u8], rep
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let uri = Uri::from_static("/webhooks/tinyfish");
-    let lenient_config = ReceiveConfig::default();
-    let strict_config = ReceiveConfig::default().with_strict(true);
+    let lenient_config = RequestChecks::default();
+    let strict_config = RequestChecks::default().with_strict(true);
     let lenient = receive(&Method::POST, &uri, &headers, body, &lenient_config);
     let strict = receive(&Method::POST, &uri, &headers, body, &strict_config);
     for (mode, declared, verdict) in [

@@ -119,7 +119,7 @@ fn run_case(case: &Case, seed: u64, problems: &mut Problems<'_>) {
             problems.at("", "no outcome after 1000 polls: the core livelocked");
             return;
         }
-        match delivery.poll_output(now) {
+        match delivery.poll_action(now) {
             Output::Send { attempt, .. } => {
                 let Some(scripted) = case.results.get(used) else {
                     problems.at(

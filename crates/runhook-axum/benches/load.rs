@@ -7,10 +7,10 @@
 //!
 //! - `POST /bare`: reads the body, answers 200 `OK`.
 //! - `/parse`: reads the body and runs [`runhook::receive()`] on it (method, headers, body, the
-//!   receiver's `ReceiveConfig`: parse and duplicate-key pass), nothing else (no ledger, no
+//!   receiver's `RequestChecks`: parse and duplicate-key pass), nothing else (no store, no
 //!   handler, no task); 200 `OK` for an accepted event, the rejection's status otherwise: the
 //!   ceiling for any route that must parse.
-//! - `/webhook`: `webhook_route` with an in-memory ledger and a no-op handler.
+//! - `/webhook`: `webhook_route` with an in-memory store and a no-op handler.
 //!
 //! The command line, runtime, counting receiver, listener and shutdown (Ctrl-C or SIGTERM, then
 //! `webhook outcomes: accepted=N duplicate=N other=N` on stderr) are the shared harness

@@ -10,7 +10,7 @@
 //!
 //! Without `SLACK_WEBHOOK_URL` the message is logged instead of posted. A failed run is logged
 //! with its error category, a cancelled run noted. If Slack cannot be reached the handler asks
-//! for a retry (503): the run is released in the ledger and TinyFish's next attempt posts it;
+//! for a retry (503): the run is released in the store and TinyFish's next attempt posts it;
 //! once posted, redeliveries are answered 200 without posting twice.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // an example: setup failures may panic

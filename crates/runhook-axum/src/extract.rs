@@ -10,7 +10,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use runhook::Event;
-use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, Verdict, check_method};
+use runhook::receive::{RequestChecks, Rejection, RejectionKind, Verdict, check_method};
 
 use crate::WebhookRejection;
 
@@ -18,7 +18,7 @@ use crate::WebhookRejection;
 /// with the body limit, never re-encoded) go through [`runhook::receive()`]; a refused request is
 /// answered with the rejection `R` (default [`WebhookRejection`]: the core's status and reason).
 ///
-/// The checks use the [`ReceiveConfig`] found in the request's extensions (add one with
+/// The checks use the [`RequestChecks`] found in the request's extensions (add one with
 /// `.layer(axum::Extension(config))`), or the default one: 8 MiB body limit, no authenticator.
 ///
 /// The extractor validates; it does not deduplicate. For deduplication by `run_id`, a deadline
@@ -108,10 +108,10 @@ where
     async fn from_request(request: Request, _state: &S) -> Result<Self, R> {
         let (parts, body) = request.into_parts();
         let default;
-        let config = match parts.extensions.get::<ReceiveConfig>() {
+        let config = match parts.extensions.get::<RequestChecks>() {
             Some(config) => config,
             None => {
-                default = ReceiveConfig::default();
+                default = RequestChecks::default();
                 &default
             }
         };

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use runhook::Event;
-use runhook::receive::{AuthError, Authenticator, ReceiveConfig, RejectionKind};
+use runhook::receive::{AuthError, Authenticator, RequestChecks, RejectionKind};
 use runhook_axum::{Webhook, WebhookRejection};
 use serde_json::{Value, json};
 
@@ -138,7 +138,7 @@ async fn a_custom_rejection_type_replaces_the_response() {
 
 #[tokio::test]
 async fn the_body_limit_comes_from_the_receive_config_extension() {
-    let config = ReceiveConfig::default().with_max_body_bytes(64);
+    let config = RequestChecks::default().with_max_body_bytes(64);
     let mut big = build(Method::POST, Some("application/json"), documented());
     big.extensions_mut().insert(config.clone());
     let rejection = Webhook::<PlainText>::from_request(big, &())
@@ -194,7 +194,7 @@ async fn the_core_sees_the_raw_body_bytes() {
     let mut request = build(Method::POST, Some("application/json"), raw.clone());
     request
         .extensions_mut()
-        .insert(ReceiveConfig::default().with_authenticator(ExactBytes(raw)));
+        .insert(RequestChecks::default().with_authenticator(ExactBytes(raw)));
     let webhook = Webhook::<PlainText>::from_request(request, &())
         .await
         .unwrap();
@@ -209,7 +209,7 @@ async fn over_http_the_extractor_and_a_custom_rejection_work_in_a_router() {
     let app = axum::Router::new()
         .route("/webhook", post(hook))
         .layer(Extension(
-            ReceiveConfig::default().with_max_body_bytes(4096),
+            RequestChecks::default().with_max_body_bytes(4096),
         ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/webhook", listener.local_addr().unwrap());

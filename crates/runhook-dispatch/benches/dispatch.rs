@@ -305,9 +305,9 @@ fn core_delivery_memory(deliveries: usize) {
     let mut all = Vec::with_capacity(deliveries);
     for seed in 0..deliveries {
         let mut delivery = Delivery::with_seed(RetryPolicy::tinyfish(), seed as u64, now);
-        let _ = delivery.poll_output(now);
+        let _ = delivery.poll_action(now);
         delivery.handle_result(now, AttemptResult::status(503));
-        let _ = delivery.poll_output(now);
+        let _ = delivery.poll_action(now);
         all.push(delivery);
     }
     let held = ALLOCATOR.allocated() - before;

@@ -5,14 +5,14 @@ use poem::{FromRequest, Request, RequestBody};
 use std::ops::Deref;
 
 use runhook::Event;
-use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, check_method};
+use runhook::receive::{RequestChecks, Rejection, RejectionKind, check_method};
 
 use crate::WebhookRejection;
 
 /// A webhook that passed every check of [`runhook::receive()`]: method, size, authenticator,
 /// content type and body, read as raw bytes up to the limit.
 ///
-/// The configuration is the [`ReceiveConfig`] in the request's data (add it with
+/// The configuration is the [`RequestChecks`] in the request's data (add it with
 /// `EndpointExt::data`), or the default one (8 MiB body limit, no authentication). A refused
 /// request is answered by [`WebhookRejection`] with the core's status and reason.
 ///
@@ -52,10 +52,10 @@ impl Deref for Webhook {
 impl<'a> FromRequest<'a> for Webhook {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let default;
-        let config = match request.data::<ReceiveConfig>() {
+        let config = match request.data::<RequestChecks>() {
             Some(config) => config,
             None => {
-                default = ReceiveConfig::default();
+                default = RequestChecks::default();
                 &default
             }
         };

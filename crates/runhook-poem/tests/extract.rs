@@ -8,7 +8,7 @@ use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Endpoint, EndpointExt, Route, Server, handler};
 use runhook::HandlerOutcome;
-use runhook::receive::{ReceiveConfig, Rejection, Verdict, receive};
+use runhook::receive::{RequestChecks, Rejection, Verdict, receive};
 use runhook_poem::{Webhook, WebhookRejection, webhook_route};
 use runhook_receiver::{Receiver, handler_fn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -35,7 +35,7 @@ fn core_rejection(content_type: &str, body: &str) -> Rejection {
         &poem::http::Uri::from_static("/"),
         &headers,
         body.as_bytes(),
-        &ReceiveConfig::default(),
+        &RequestChecks::default(),
     ) {
         Verdict::Reject(rejection) => rejection,
         Verdict::Accept(event) => panic!("accepted: {event:?}"),
@@ -94,7 +94,7 @@ async fn another_method_gets_405_with_allow_post() {
 
 #[tokio::test]
 async fn the_configuration_comes_from_the_request_data() {
-    let small = ReceiveConfig::default().with_max_body_bytes(64);
+    let small = RequestChecks::default().with_max_body_bytes(64);
     let client = TestClient::new(app().data(small));
     let response = client
         .post("/hook")

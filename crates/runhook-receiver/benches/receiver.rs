@@ -16,7 +16,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use http_body_util::Full;
 use runhook::HandlerOutcome;
-use runhook::receive::{ReceiveConfig, Verdict, receive};
+use runhook::receive::{RequestChecks, Verdict, receive};
 use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
 /// The documented `run.completed` payload.
@@ -37,7 +37,7 @@ fn receiver_path(c: &mut Criterion) {
         .build()
         .unwrap();
     let remembering = Receiver::new(handler_fn(|_event| async { HandlerOutcome::Ok }));
-    let config = ReceiveConfig::default();
+    let config = RequestChecks::default();
     assert!(matches!(
         receive(&Method::POST, &uri, &headers, DOCS_COMPLETED, &config),
         Verdict::Accept(_)

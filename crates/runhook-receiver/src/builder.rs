@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use runhook::ledger::IdempotencyStore;
+use runhook::store::IdempotencyStore;
 
 use crate::{Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, SystemClock};
 
@@ -33,7 +33,7 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The idempotency store (default: a [`MemoryLedger`](runhook::MemoryLedger) of default
+    /// The idempotency store (default: a [`MemoryStore`](runhook::MemoryStore) of default
     /// capacity).
     pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.store = Some(store);

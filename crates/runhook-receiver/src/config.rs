@@ -4,9 +4,9 @@
 use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
-use runhook::MemoryLedger;
-use runhook::ledger::{DEFAULT_LEASE, DEFAULT_RETENTION, KeyStrategy};
-use runhook::receive::{Authenticator, ReceiveConfig};
+use runhook::MemoryStore;
+use runhook::store::{DEFAULT_LEASE, DEFAULT_RETENTION, KeyStrategy};
+use runhook::receive::{Authenticator, RequestChecks};
 
 use crate::BodyBudget;
 
@@ -20,7 +20,7 @@ use crate::BodyBudget;
 pub struct ReceiverConfig {
     /// Body limit, accepted content types, strictness and the authenticator (none): the checks
     /// of [`runhook::receive()`].
-    pub receive: ReceiveConfig,
+    pub receive: RequestChecks,
     /// How long the receiver may take to answer once the request's body has been read: the
     /// idempotency claim and the handler. Default 8 s: with a body read in well under 2 s this
     /// stays under TinyFish's 10 s attempt timeout, so the sender hears a 503 instead of timing
@@ -54,9 +54,9 @@ pub struct ReceiverConfig {
     pub retention: Duration,
     /// How the idempotency key of an event is chosen. Default: its `run_id`.
     pub key: KeyStrategy,
-    /// How many keys the default in-memory ledger holds (used when no store is given). Default
-    /// [`MemoryLedger::DEFAULT_CAPACITY`].
-    pub ledger_capacity: usize,
+    /// How many keys the default in-memory store holds (used when no store is given). Default
+    /// [`MemoryStore::DEFAULT_CAPACITY`].
+    pub store_capacity: usize,
     /// How many dead letters are kept (the oldest are dropped past it, with an error log).
     /// Default 1,000.
     pub dead_letter_capacity: usize,
@@ -197,9 +197,9 @@ impl ReceiverConfig {
         self
     }
 
-    /// This configuration with another capacity of the default in-memory ledger.
-    pub fn with_ledger_capacity(mut self, ledger_capacity: usize) -> Self {
-        self.ledger_capacity = ledger_capacity;
+    /// This configuration with another capacity of the default in-memory store.
+    pub fn with_store_capacity(mut self, store_capacity: usize) -> Self {
+        self.store_capacity = store_capacity;
         self
     }
 
@@ -236,7 +236,7 @@ impl ReceiverConfig {
             }
         }
         for (name, value) in [
-            ("ledger_capacity", self.ledger_capacity),
+            ("store_capacity", self.store_capacity),
             ("dead_letter_capacity", self.dead_letter_capacity),
         ] {
             if value == 0 {
@@ -258,7 +258,7 @@ impl ReceiverConfig {
 impl Default for ReceiverConfig {
     fn default() -> Self {
         ReceiverConfig {
-            receive: ReceiveConfig::default(),
+            receive: RequestChecks::default(),
             deadline: Self::DEFAULT_DEADLINE,
             lease: DEFAULT_LEASE,
             renewal: DEFAULT_LEASE / 3,
@@ -268,7 +268,7 @@ impl Default for ReceiverConfig {
             body_budget: BodyBudget::global(),
             retention: DEFAULT_RETENTION,
             key: KeyStrategy::default(),
-            ledger_capacity: MemoryLedger::DEFAULT_CAPACITY,
+            store_capacity: MemoryStore::DEFAULT_CAPACITY,
             dead_letter_capacity: Self::DEFAULT_DEAD_LETTER_CAPACITY,
         }
     }
@@ -334,9 +334,9 @@ mod tests {
                 },
             ),
             (
-                config().with_ledger_capacity(0),
+                config().with_store_capacity(0),
                 ConfigError::ZeroCapacity {
-                    name: "ledger_capacity",
+                    name: "store_capacity",
                 },
             ),
             (

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use runhook::ReceiveOutcome;
-use runhook::ledger::IdempotencyKey;
+use runhook::store::IdempotencyKey;
 
 /// An event whose handler failed (asked for a retry, panicked or was stopped at its maximum run
 /// time) after the receiver had already answered the sender with 503 at the deadline.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use runhook::ledger::IdempotencyKey;
+use runhook::store::IdempotencyKey;
 use runhook::receive::RejectionKind;
 use runhook::{DriftProblem, ReceiveOutcome};
 

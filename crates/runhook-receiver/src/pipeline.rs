@@ -6,7 +6,7 @@ use bytes::Bytes;
 use std::time::SystemTime;
 
 use http::{Extensions, HeaderMap, Method, Uri};
-use runhook::ledger::{Claim, IdempotencyKey};
+use runhook::store::{Claim, IdempotencyKey};
 use runhook::outcome::{Disposition, decide};
 use runhook::receive::{Rejection, Verdict};
 use runhook::{DriftProblem, ReceiveDecision};

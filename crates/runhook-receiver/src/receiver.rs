@@ -8,8 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use http_body::Body;
-use runhook::MemoryLedger;
-use runhook::ledger::IdempotencyStore;
+use runhook::MemoryStore;
+use runhook::store::IdempotencyStore;
 use runhook::outcome::Disposition;
 use runhook::receive::{Rejection, RejectionKind, check_method};
 use tokio::time::{Instant, timeout};
@@ -65,7 +65,7 @@ pub struct ShutdownSummary {
 
 impl Receiver {
     /// Assembles a receiver from a configuration that was validated; the store defaults to a
-    /// [`MemoryLedger`] of the configured capacity.
+    /// [`MemoryStore`] of the configured capacity.
     pub(crate) fn from_parts(
         config: ReceiverConfig,
         store: Option<Arc<dyn IdempotencyStore>>,
@@ -74,7 +74,7 @@ impl Receiver {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let store =
-            store.unwrap_or_else(|| Arc::new(MemoryLedger::with_capacity(config.ledger_capacity)));
+            store.unwrap_or_else(|| Arc::new(MemoryStore::with_capacity(config.store_capacity)));
         let dead_letters = DeadLetters::new(config.dead_letter_capacity);
         Receiver {
             inner: Arc::new(Inner {
@@ -91,7 +91,7 @@ impl Receiver {
         }
     }
 
-    /// A receiver with the default configuration and an in-memory ledger.
+    /// A receiver with the default configuration and an in-memory store.
     pub fn new(handler: impl Handler) -> Self {
         Self::from_parts(
             ReceiverConfig::default(),

@@ -10,7 +10,7 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use futures::FutureExt;
-use runhook::ledger::{ClaimToken, IdempotencyKey, StoreError};
+use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use runhook::outcome::{ClaimAction, Disposition, decide};
 use runhook::{Event, HandlerOutcome, ReceiveDecision};
 use std::time::Duration;

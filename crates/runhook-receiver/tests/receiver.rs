@@ -16,7 +16,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use http_body::{Body, Frame};
 use http_body_util::Full;
-use runhook::ledger::{IdempotencyKey, KeyState, MemoryLedger};
+use runhook::store::{IdempotencyKey, KeyState, MemoryStore};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{
     Clock, Handlers, Received, Receiver, ReceiverConfig, Report, WebhookResponse, handler_fn,
@@ -151,7 +151,7 @@ impl Clock for ManualClock {
 async fn an_expired_lease_is_taken_over_by_the_next_delivery() {
     let calls = Arc::new(AtomicUsize::new(0));
     let clock = ManualClock(Arc::new(Mutex::new(SystemTime::UNIX_EPOCH)));
-    let ledger = Arc::new(MemoryLedger::new());
+    let ledger = Arc::new(MemoryStore::new());
     let receiver = Receiver::builder(handler_fn(slow_handler(
         calls.clone(),
         Duration::from_secs(3600),

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::ledger::{Claim, DEFAULT_LEASE, IdempotencyKey, KeyState, MemoryLedger};
+use runhook::store::{Claim, DEFAULT_LEASE, IdempotencyKey, KeyState, MemoryStore};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{Clock, Receiver, ReceiverConfig, Report, WebhookResponse, handler_fn};
 use support::{Fault, Faulty};
@@ -84,7 +84,7 @@ async fn a_claim_abandoned_by_a_crash_is_retaken_within_the_senders_schedule() {
     for (schedule, expected) in [(&[11u64, 23, 37][..], 2), (&[1, 3, 7][..], 4)] {
         let start = Instant::now();
         let clock = FollowsTokio(start);
-        let ledger = Arc::new(MemoryLedger::new());
+        let ledger = Arc::new(MemoryStore::new());
         let key = IdempotencyKey::new("crashed");
         let held = ledger.claim(&key, clock.now(), DEFAULT_LEASE).unwrap();
         assert!(matches!(held, Claim::Acquired(_)));
@@ -110,7 +110,7 @@ async fn a_claim_abandoned_by_a_crash_is_retaken_within_the_senders_schedule() {
 #[tokio::test(start_paused = true)]
 async fn a_claim_left_by_a_runtime_shut_down_is_retaken_in_time() {
     let start = Instant::now();
-    let ledger = Arc::new(MemoryLedger::new());
+    let ledger = Arc::new(MemoryStore::new());
     // The first process: its own runtime, whose handler never returns; it is shut down while
     // the handler holds the claim.
     {
@@ -195,7 +195,7 @@ async fn a_handler_that_never_returns_is_stopped_released_and_dead_lettered() {
     let (observer, mut reported) = mpsc::unbounded_channel::<Report>();
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&calls);
-    let ledger = Arc::new(MemoryLedger::new());
+    let ledger = Arc::new(MemoryStore::new());
     let receiver = Receiver::builder(handler_fn(move |_event| {
         let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
         async move {

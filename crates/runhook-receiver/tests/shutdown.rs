@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::ledger::{IdempotencyKey, KeyState, MemoryLedger};
+use runhook::store::{IdempotencyKey, KeyState, MemoryStore};
 use runhook::{HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::{
     Clock, Receiver, ReceiverConfig, Report, ShutdownSummary, WebhookResponse, handler_fn,
@@ -46,7 +46,7 @@ async fn post(receiver: &Receiver, run_id: &str) -> WebhookResponse {
 async fn shutdown_refuses_new_deliveries_waits_for_quick_handlers_and_stops_the_rest() {
     let start = Instant::now();
     let clock = FollowsTokio(start);
-    let ledger = Arc::new(MemoryLedger::new());
+    let ledger = Arc::new(MemoryStore::new());
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
     // "quick" works 3 s, "slow" 60 s: both outlive the 1 s deadline and run in the background.
     let receiver = Receiver::builder(handler_fn(|event| async move {

@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
 use runhook::Event;
-use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, check_method};
+use runhook::receive::{RequestChecks, Rejection, RejectionKind, check_method};
 use warp::Filter;
 use warp::http::{HeaderMap, Method, Uri};
 
@@ -37,7 +37,7 @@ impl Deref for Webhook {
     }
 }
 
-/// A filter extracting a [`Webhook`] from any request, with the default [`ReceiveConfig`] (8 MiB
+/// A filter extracting a [`Webhook`] from any request, with the default [`RequestChecks`] (8 MiB
 /// body limit, no authentication). A request the core refuses is rejected with a
 /// [`WebhookRejection`]; add `.recover(runhook_warp::recover)` to answer it with its status and
 /// reason.
@@ -53,12 +53,12 @@ impl Deref for Webhook {
 /// # let _ = route;
 /// ```
 pub fn webhook() -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
-    webhook_with(ReceiveConfig::default())
+    webhook_with(RequestChecks::default())
 }
 
 /// [`webhook()`] with another configuration: body limit, authenticator, content types.
 pub fn webhook_with(
-    config: ReceiveConfig,
+    config: RequestChecks,
 ) -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
     let config = Arc::new(config);
     warp::method()
@@ -83,7 +83,7 @@ async fn accept(
     uri: &Uri,
     headers: &HeaderMap,
     body: impl Body<Data: Buf, Error: std::error::Error + Send + Sync + 'static>,
-    config: &ReceiveConfig,
+    config: &RequestChecks,
 ) -> Result<Event, Rejection> {
     check_method(method)?;
     let limit = config.limits.max_body_bytes;

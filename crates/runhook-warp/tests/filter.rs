@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use runhook::HandlerOutcome;
-use runhook::receive::{ReceiveConfig, Rejection, Verdict, receive};
+use runhook::receive::{RequestChecks, Rejection, Verdict, receive};
 use runhook_receiver::{Receiver, handler_fn};
 use runhook_warp::{Webhook, WebhookRejection, recover, webhook, webhook_route, webhook_with};
 use serde_json::Value;
@@ -34,7 +34,7 @@ fn core_rejection(content_type: &str, body: &str) -> Rejection {
         &warp::http::Uri::from_static("/"),
         &headers,
         body.as_bytes(),
-        &ReceiveConfig::default(),
+        &RequestChecks::default(),
     ) {
         Verdict::Reject(rejection) => rejection,
         Verdict::Accept(event) => panic!("accepted: {event:?}"),
@@ -99,7 +99,7 @@ async fn another_method_gets_405_with_allow_post() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_gets_413() {
-    let small = webhook_with(ReceiveConfig::default().with_max_body_bytes(64));
+    let small = webhook_with(RequestChecks::default().with_max_body_bytes(64));
     let response = warp::test::request()
         .method("POST")
         .path("/hook")

@@ -20,13 +20,13 @@ fn origin() -> Instant {
 fn in_flight(policy: &RetryPolicy, start: Instant) -> Delivery {
     let mut delivery = Delivery::with_seed(policy.clone(), 42, start);
     assert!(matches!(
-        delivery.poll_output(start),
+        delivery.poll_action(start),
         Output::Send { attempt: 1, .. }
     ));
     delivery
 }
 
-/// `handle_result` + `poll_output`: the work a driver asks of the core per attempt.
+/// `handle_result` + `poll_action`: the work a driver asks of the core per attempt.
 fn step(c: &mut Criterion) {
     let start = origin();
     let now = start + Duration::from_millis(150);
@@ -61,7 +61,7 @@ fn step(c: &mut Criterion) {
                 || in_flight(&policy, start),
                 |delivery| {
                     delivery.handle_result(now, black_box(result.clone()));
-                    black_box(delivery.poll_output(black_box(now)))
+                    black_box(delivery.poll_action(black_box(now)))
                 },
                 BatchSize::SmallInput,
             )
@@ -78,7 +78,7 @@ fn full_run(c: &mut Criterion) {
             let mut delivery = Delivery::new(RetryPolicy::tinyfish(), start);
             let mut now = start;
             loop {
-                match delivery.poll_output(now) {
+                match delivery.poll_action(now) {
                     Output::Send { .. } => {
                         delivery.handle_result(now, black_box(AttemptResult::status(503)))
                     }

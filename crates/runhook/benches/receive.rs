@@ -1,5 +1,5 @@
 //! The receive pipeline of the core (`receive`: checks, parse, duplicate-key pass) and the
-//! in-memory ledger (claim + complete), each alone.
+//! in-memory store (claim + complete), each alone.
 //!
 //! Run: `cargo bench -p runhook --bench receive`
 
@@ -12,8 +12,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use runhook::Event;
-use runhook::ledger::{Claim, DEFAULT_RETENTION, IdempotencyKey, MemoryLedger};
-use runhook::receive::{ReceiveConfig, Verdict, receive};
+use runhook::store::{Claim, DEFAULT_RETENTION, IdempotencyKey, MemoryStore};
+use runhook::receive::{RequestChecks, Verdict, receive};
 
 /// The documented `run.completed` payload (fixtures/valid/01-docs-run-completed.json).
 const DOCS_COMPLETED: &[u8] = include_bytes!("../../../fixtures/valid/01-docs-run-completed.json");
@@ -25,8 +25,8 @@ fn pipeline(c: &mut Criterion) {
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     let uri = Uri::from_static("/webhooks/tinyfish?token=t");
-    let config = ReceiveConfig::default();
-    let mut lax = ReceiveConfig::default();
+    let config = RequestChecks::default();
+    let mut lax = RequestChecks::default();
     lax.reject_duplicate_keys = false;
     assert!(matches!(
         receive(&Method::POST, &uri, &headers, DOCS_COMPLETED, &config),
@@ -93,9 +93,9 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-/// A ledger holding `filled` completed keys (retained for 72 h).
-fn prefilled(capacity: usize, filled: usize, now: SystemTime) -> MemoryLedger {
-    let ledger = MemoryLedger::with_capacity(capacity);
+/// A store holding `filled` completed keys (retained for 72 h).
+fn prefilled(capacity: usize, filled: usize, now: SystemTime) -> MemoryStore {
+    let ledger = MemoryStore::with_capacity(capacity);
     for i in 0..filled {
         let key = IdempotencyKey::new(format!("seed-{i:08}"));
         let Claim::Acquired(token) = ledger.claim(&key, now, LEASE).unwrap() else {
@@ -118,11 +118,11 @@ fn ledger(c: &mut Criterion) {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
     let mut group = c.benchmark_group("ledger");
 
-    // Claim + complete of a key absent from a ledger holding `filled` keys, no eviction: a ring
+    // Claim + complete of a key absent from a store holding `filled` keys, no eviction: a ring
     // of 1000 keys completed with zero retention, so each is absent again on its next turn.
     let ring: Vec<IdempotencyKey> = (0..1000).map(uuid_like).collect();
     for filled in [0usize, 99_000] {
-        let ledger = prefilled(MemoryLedger::DEFAULT_CAPACITY, filled, now);
+        let ledger = prefilled(MemoryStore::DEFAULT_CAPACITY, filled, now);
         let mut next = 0usize;
         group.bench_with_input(
             BenchmarkId::new("claim_complete", filled),
@@ -143,14 +143,14 @@ fn ledger(c: &mut Criterion) {
     // The same at capacity: every claim evicts the oldest completed key first.
     let fresh: Vec<IdempotencyKey> = (0..200_000).map(uuid_like).collect();
     let ledger = prefilled(
-        MemoryLedger::DEFAULT_CAPACITY,
-        MemoryLedger::DEFAULT_CAPACITY,
+        MemoryStore::DEFAULT_CAPACITY,
+        MemoryStore::DEFAULT_CAPACITY,
         now,
     );
     let mut next = 0usize;
     group.bench_function("claim_complete_evicting", |b| {
         b.iter(|| {
-            // 200 000 keys in a ledger of 100 000: a key has been evicted before its next turn.
+            // 200 000 keys in a store of 100 000: a key has been evicted before its next turn.
             let key = &fresh[next % fresh.len()];
             next += 1;
             let Ok(Claim::Acquired(token)) = ledger.claim(key, now, LEASE) else {
@@ -161,7 +161,7 @@ fn ledger(c: &mut Criterion) {
     });
 
     // A duplicate: the key is done.
-    let ledger = prefilled(MemoryLedger::DEFAULT_CAPACITY, 10_000, now);
+    let ledger = prefilled(MemoryStore::DEFAULT_CAPACITY, 10_000, now);
     let key = IdempotencyKey::new("seed-00005000");
     group.bench_function("claim_duplicate", |b| {
         b.iter(|| ledger.claim(black_box(&key), now, LEASE))

@@ -9,7 +9,7 @@
 //! - [`endpoint`]: where a sender may deliver: webhook URL rules and IP-address classes.
 //! - [`receive`](mod@receive): receiving: from an HTTP request to an accepted event or a
 //!   rejection.
-//! - [`ledger`]: the idempotency ledger: claim, complete, release, with leases and retention.
+//! - [`store`]: the idempotency store: claim, complete, release, with leases and retention.
 //! - [`outcome`]: the handler contract and the status code of every way a delivery ends.
 //!
 //! ```
@@ -39,7 +39,7 @@
 pub mod delivery;
 pub mod endpoint;
 pub mod events;
-pub mod ledger;
+pub mod store;
 pub mod outcome;
 pub mod receive;
 
@@ -50,7 +50,7 @@ pub use events::{
 };
 
 pub use delivery::{
-    AttemptRecord, AttemptResult, Backoff, Decision, DecisionClass, Delivery, Jitter,
+    AttemptRecord, AttemptResult, Backoff, RetryDecision, StatusClass, Delivery, Jitter,
     NetworkErrorKind, Outcome, Output, PolicyError, RetryPolicy, RetryPolicyBuilder,
     parse_retry_after,
 };
@@ -58,12 +58,12 @@ pub use endpoint::{
     AddressClass, AddressPolicy, ForbiddenAddress, OptIn, UrlError, WebhookUrl, classify_ip,
 };
 
-pub use ledger::{
-    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, KeyStrategy, MemoryLedger,
+pub use store::{
+    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, KeyStrategy, MemoryStore,
     StoreError,
 };
 pub use outcome::{HandlerOutcome, ReceiveDecision, ReceiveOutcome};
 pub use receive::{
-    AuthError, Authenticator, Limits, NoAuthentication, ReceiveConfig, Rejection, RejectionKind,
+    AuthError, Authenticator, Limits, NoAuthentication, RequestChecks, Rejection, RejectionKind,
     Verdict, receive,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use runhook::delivery::{
-    AttemptRecord, AttemptResult, Decision, DecisionClass, Delivery, Jitter, NetworkErrorKind,
+    AttemptRecord, AttemptResult, RetryDecision, StatusClass, Delivery, Jitter, NetworkErrorKind,
     Outcome, Output, RetryPolicy,
 };
 
@@ -67,11 +67,11 @@ fn jitter() -> impl Strategy<Value = Jitter> {
     ]
 }
 
-fn class() -> impl Strategy<Value = DecisionClass> {
+fn class() -> impl Strategy<Value = StatusClass> {
     prop_oneof![
-        Just(DecisionClass::Delivered),
-        Just(DecisionClass::Retry),
-        Just(DecisionClass::GiveUp),
+        Just(StatusClass::Delivered),
+        Just(StatusClass::Retry),
+        Just(StatusClass::GiveUp),
     ]
 }
 
@@ -213,7 +213,7 @@ fn drive(mut delivery: Delivery, steps: &[Step], lateness: Duration) -> Run {
     let mut sends = Vec::new();
     let bound = 4 * delivery.policy().max_attempts() as usize + 4;
     for _ in 0..bound {
-        match delivery.poll_output(now) {
+        match delivery.poll_action(now) {
             Output::Send { attempt, deadline } => {
                 assert_eq!(deadline, now + timeout, "deadline of attempt {attempt}");
                 sends.push((attempt, now, deadline));
@@ -226,13 +226,13 @@ fn drive(mut delivery: Delivery, steps: &[Step], lateness: Duration) -> Run {
                 assert!(t > now, "WaitUntil({t:?}) is not in the future of {now:?}");
                 // An eager driver polls just before the instant: nothing may happen yet.
                 for early in [(t - now) / 2, Duration::from_nanos(1)] {
-                    assert_eq!(delivery.poll_output(t - early), Output::WaitUntil(t));
+                    assert_eq!(delivery.poll_action(t - early), Output::WaitUntil(t));
                 }
                 now = t + lateness;
             }
             Output::Done(outcome) => {
                 assert_eq!(
-                    delivery.poll_output(now + ms(1_000_000)),
+                    delivery.poll_action(now + ms(1_000_000)),
                     Output::Done(outcome.clone())
                 );
                 return Run {
@@ -275,13 +275,13 @@ fn check_common(policy: &RetryPolicy, run: &Run) -> Result<(), TestCaseError> {
     let last = run.log[n - 1].result.clone().unwrap();
     prop_assert_eq!(run.log[n - 1].next_wait, None);
     match (&run.outcome, policy.classify(&last)) {
-        (Outcome::Delivered { status, .. }, Decision::Delivered) => {
+        (Outcome::Delivered { status, .. }, RetryDecision::Delivered) => {
             prop_assert_eq!(AttemptResult::status(*status).clone(), strip(&last));
         }
-        (Outcome::Failed { last: failed, .. }, Decision::GiveUp) => {
+        (Outcome::Failed { last: failed, .. }, RetryDecision::GiveUp) => {
             prop_assert_eq!(failed, &last)
         }
-        (Outcome::Failed { last: failed, .. }, Decision::Retry { .. }) => {
+        (Outcome::Failed { last: failed, .. }, RetryDecision::Retry { .. }) => {
             prop_assert_eq!(failed, &last);
             prop_assert_eq!(
                 n as u32,
@@ -296,7 +296,7 @@ fn check_common(policy: &RetryPolicy, run: &Run) -> Result<(), TestCaseError> {
     // Every earlier attempt was retryable.
     for record in &run.log[..n - 1] {
         let decision = policy.classify(record.result.as_ref().unwrap());
-        let retryable = matches!(decision, Decision::Retry { .. });
+        let retryable = matches!(decision, RetryDecision::Retry { .. });
         prop_assert!(
             retryable,
             "attempt {} was followed by another",
@@ -317,7 +317,7 @@ fn strip(result: &AttemptResult) -> AttemptResult {
 /// The server-requested wait a result carries under `policy`, if honoured.
 fn honoured_retry_after(policy: &RetryPolicy, result: &AttemptResult) -> Option<Duration> {
     match policy.classify(result) {
-        Decision::Retry { after } => after,
+        RetryDecision::Retry { after } => after,
         _ => None,
     }
 }
@@ -447,7 +447,7 @@ proptest! {
             // around rather than advancing.
             let now = (base - Duration::from_secs(20)) + ms(offset);
             if poll {
-                let output = delivery.poll_output(now);
+                let output = delivery.poll_action(now);
                 if let Some(outcome) = &done {
                     prop_assert_eq!(&output, &Output::Done(outcome.clone()));
                 }

@@ -111,7 +111,7 @@ fn run(case: &Case, seed: u64) -> Result<(Delivery, Duration), String> {
     let mut delivery = Delivery::with_seed(policy(&case.policy), seed, start);
     let mut results = case.results.iter();
     for _ in 0..100 {
-        match delivery.poll_output(now) {
+        match delivery.poll_action(now) {
             Output::Send { attempt, .. } => {
                 let spec = results.next().ok_or_else(|| {
                     format!("attempt {attempt} was sent but the case has no result left for it")

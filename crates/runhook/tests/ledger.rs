@@ -1,4 +1,4 @@
-//! `MemoryLedger`: claim / complete / release with leases, retention, eviction and concurrency,
+//! `MemoryStore`: claim / complete / release with leases, retention, eviction and concurrency,
 //! checked against a reference model.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
@@ -9,8 +9,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
-use runhook::ledger::{
-    Claim, ClaimToken, DEFAULT_RETENTION, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger,
+use runhook::store::{
+    Claim, ClaimToken, DEFAULT_RETENTION, IdempotencyKey, IdempotencyStore, KeyState, MemoryStore,
     StoreError,
 };
 
@@ -24,7 +24,7 @@ fn key(name: &str) -> IdempotencyKey {
     IdempotencyKey::new(name)
 }
 
-fn acquire(ledger: &MemoryLedger, name: &str, now: SystemTime) -> ClaimToken {
+fn acquire(ledger: &MemoryStore, name: &str, now: SystemTime) -> ClaimToken {
     match ledger.claim(&key(name), now, LEASE).unwrap() {
         Claim::Acquired(token) => token,
         other => panic!("{name}: expected Acquired, got {other:?}"),
@@ -33,7 +33,7 @@ fn acquire(ledger: &MemoryLedger, name: &str, now: SystemTime) -> ClaimToken {
 
 #[test]
 fn a_key_is_processed_once() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let token = acquire(&ledger, "r1", at(0));
     assert_eq!(ledger.state(&key("r1"), at(0)), KeyState::InFlight);
     assert_eq!(
@@ -67,7 +67,7 @@ fn a_key_is_processed_once() {
 
 #[test]
 fn release_makes_the_key_claimable_again() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let token = acquire(&ledger, "r1", at(0));
     ledger.release(&key("r1"), token, at(1)).unwrap();
     assert_eq!(ledger.state(&key("r1"), at(1)), KeyState::Absent);
@@ -82,7 +82,7 @@ fn release_makes_the_key_claimable_again() {
 
 #[test]
 fn an_expired_lease_is_taken_over_and_fences_the_old_holder() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let first = acquire(&ledger, "r1", at(0));
     // At exactly the end of the lease the key is claimable.
     let second = acquire(&ledger, "r1", at(60));
@@ -106,7 +106,7 @@ fn an_expired_lease_is_taken_over_and_fences_the_old_holder() {
 
 #[test]
 fn renewing_extends_the_lease_and_fences_a_taken_over_holder() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let lease = Duration::from_secs(10);
     let token = acquire(&ledger, "r1", at(0));
     ledger.renew(&key("r1"), token, at(8), lease).unwrap();
@@ -131,7 +131,7 @@ fn renewing_extends_the_lease_and_fences_a_taken_over_holder() {
 
 #[test]
 fn a_holder_past_its_lease_may_still_complete_if_nobody_took_over() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let token = acquire(&ledger, "r1", at(0));
     assert_eq!(ledger.state(&key("r1"), at(100)), KeyState::Absent);
     ledger
@@ -142,7 +142,7 @@ fn a_holder_past_its_lease_may_still_complete_if_nobody_took_over() {
 
 #[test]
 fn complete_and_release_of_unknown_or_done_keys_fail() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let token = ClaimToken::new(42);
     assert!(matches!(
         ledger.complete(&key("nope"), token, at(0), DEFAULT_RETENTION),
@@ -167,7 +167,7 @@ fn complete_and_release_of_unknown_or_done_keys_fail() {
 
 #[test]
 fn eviction_drops_expired_entries_first_then_the_oldest_completed() {
-    let ledger = MemoryLedger::with_capacity(3);
+    let ledger = MemoryStore::with_capacity(3);
     let retention = Duration::from_secs(100);
     let a = acquire(&ledger, "a", at(0));
     ledger.complete(&key("a"), a, at(0), retention).unwrap(); // done until 100
@@ -189,7 +189,7 @@ fn eviction_drops_expired_entries_first_then_the_oldest_completed() {
     assert_eq!(ledger.len(), 3);
 
     // Full of claims, some past their lease: nothing may be evicted.
-    let full = MemoryLedger::with_capacity(2);
+    let full = MemoryStore::with_capacity(2);
     let x = acquire(&full, "x", at(0));
     acquire(&full, "y", at(0));
     assert_eq!(
@@ -217,7 +217,7 @@ fn eviction_drops_expired_entries_first_then_the_oldest_completed() {
         Claim::Acquired(_)
     ));
     assert!(
-        MemoryLedger::with_capacity(0)
+        MemoryStore::with_capacity(0)
             .claim(&key("a"), at(0), LEASE)
             .is_err()
     );
@@ -225,7 +225,7 @@ fn eviction_drops_expired_entries_first_then_the_oldest_completed() {
 
 #[test]
 fn huge_durations_saturate_instead_of_overflowing() {
-    let ledger = MemoryLedger::new();
+    let ledger = MemoryStore::new();
     let token = match ledger.claim(&key("r1"), at(0), Duration::MAX).unwrap() {
         Claim::Acquired(token) => token,
         other => panic!("{other:?}"),
@@ -242,7 +242,7 @@ fn huge_durations_saturate_instead_of_overflowing() {
 
 #[test]
 fn concurrent_claims_of_one_key_acquire_once() {
-    let ledger = Arc::new(MemoryLedger::new());
+    let ledger = Arc::new(MemoryStore::new());
     let threads = 16;
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
@@ -263,7 +263,7 @@ fn concurrent_claims_of_one_key_acquire_once() {
 
 #[test]
 fn the_async_trait_delegates() {
-    let ledger: Arc<dyn IdempotencyStore> = Arc::new(MemoryLedger::new());
+    let ledger: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
     let run = async {
         let Claim::Acquired(token) = ledger.claim(&key("r1"), at(0), LEASE).await.unwrap() else {
             panic!()
@@ -285,13 +285,13 @@ fn the_async_trait_delegates() {
             KeyState::Done
         );
     };
-    // No runtime needed: MemoryLedger's futures are ready at once.
+    // No runtime needed: MemoryStore's futures are ready at once.
     let waker = std::task::Waker::noop();
     let mut context = std::task::Context::from_waker(waker);
     assert!(std::pin::pin!(run).poll(&mut context).is_ready());
 }
 
-/// One ledger operation at a time offset, for the model test.
+/// One store operation at a time offset, for the model test.
 #[derive(Debug, Clone)]
 enum Op {
     Claim(u8),
@@ -317,10 +317,10 @@ enum Model {
 }
 
 proptest! {
-    /// With room to spare, the ledger answers exactly like the obvious model.
+    /// With room to spare, the store answers exactly like the obvious model.
     #[test]
     fn agrees_with_the_model(ops in prop::collection::vec(op(), 1..60)) {
-        let ledger = MemoryLedger::with_capacity(64);
+        let ledger = MemoryStore::with_capacity(64);
         let retention = Duration::from_secs(120);
         let mut model: BTreeMap<u8, Model> = BTreeMap::new();
         let mut tokens: BTreeMap<u8, ClaimToken> = BTreeMap::new();
@@ -381,7 +381,7 @@ proptest! {
     fn never_exceeds_capacity_nor_evicts_held_claims(
         ops in prop::collection::vec((0u8..12, 0u64..30, any::<bool>()), 1..80),
     ) {
-        let ledger = MemoryLedger::with_capacity(4);
+        let ledger = MemoryStore::with_capacity(4);
         let mut now = at(0);
         let mut held: BTreeMap<u8, (ClaimToken, SystemTime)> = BTreeMap::new();
         for (k, wait, finish) in ops {

@@ -10,7 +10,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use proptest::prelude::*;
 use runhook::receive::{
-    AuthError, Authenticator, Limits, ReceiveConfig, RejectionKind, Verdict, receive,
+    AuthError, Authenticator, Limits, RequestChecks, RejectionKind, Verdict, receive,
 };
 use runhook::{Event, IdempotencyKey, KeyStrategy};
 
@@ -30,7 +30,7 @@ fn methods_other_than_post_get_405_with_allow() {
             &uri(),
             &json_headers(),
             MINIMAL,
-            &ReceiveConfig::default(),
+            &RequestChecks::default(),
         ));
         assert_eq!(rejection.status, 405);
         assert_eq!(rejection.kind, RejectionKind::MethodNotAllowed);
@@ -64,11 +64,11 @@ fn content_types() {
             &uri(),
             &headers,
             MINIMAL,
-            &ReceiveConfig::default(),
+            &RequestChecks::default(),
         );
         assert_eq!(verdict.status(), status, "{content_type:?}");
     }
-    let mut strict = ReceiveConfig::default();
+    let mut strict = RequestChecks::default();
     strict.accept_json_suffix = false;
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -101,12 +101,12 @@ fn body_limit_is_exact() {
     assert!(over.reason.contains("8388609 bytes"), "{}", over.reason);
     assert!(over.reason.contains("8388608"), "{}", over.reason);
 
-    let small = ReceiveConfig::default().with_max_body_bytes(MINIMAL.len());
+    let small = RequestChecks::default().with_max_body_bytes(MINIMAL.len());
     assert_eq!(
         receive(&Method::POST, &uri(), &json_headers(), MINIMAL, &small).status(),
         200
     );
-    let smaller = ReceiveConfig::default().with_max_body_bytes(MINIMAL.len() - 1);
+    let smaller = RequestChecks::default().with_max_body_bytes(MINIMAL.len() - 1);
     assert_eq!(
         receive(&Method::POST, &uri(), &json_headers(), MINIMAL, &smaller).status(),
         413
@@ -124,7 +124,7 @@ fn the_order_of_checks_is_method_size_auth_type_body() {
             })
         }
     }
-    let config = ReceiveConfig::default()
+    let config = RequestChecks::default()
         .with_max_body_bytes(10)
         .with_authenticator(Refuse);
     let none = HeaderMap::new();
@@ -141,7 +141,7 @@ fn the_order_of_checks_is_method_size_auth_type_body() {
         receive(&Method::POST, &uri(), &none, b"x", &config).status(),
         401
     );
-    let open = ReceiveConfig::default().with_max_body_bytes(10);
+    let open = RequestChecks::default().with_max_body_bytes(10);
     assert_eq!(
         receive(&Method::POST, &uri(), &none, b"x", &open).status(),
         415
@@ -170,7 +170,7 @@ fn authentication_failure_is_401_with_the_reason() {
             }
         }
     }
-    let config = ReceiveConfig::default().with_authenticator(Token);
+    let config = RequestChecks::default().with_authenticator(Token);
     let mut headers = json_headers();
     let missing = rejection(receive(&Method::POST, &uri(), &headers, MINIMAL, &config));
     assert_eq!(
@@ -263,7 +263,7 @@ fn malformed_bodies_are_400_with_a_reason() {
 
 #[test]
 fn repeated_keys_can_be_allowed() {
-    let mut config = ReceiveConfig::default();
+    let mut config = RequestChecks::default();
     config.reject_duplicate_keys = false;
     let body = br#"{"event":"run.completed","run_id":"a","status":"COMPLETED","data":{"result":{"p":1,"p":2}}}"#;
     let Verdict::Accept(Event::Completed(run)) =
@@ -317,7 +317,7 @@ fn a_content_length_header_is_not_trusted() {
             &uri(),
             &headers,
             MINIMAL,
-            &ReceiveConfig::default()
+            &RequestChecks::default()
         )
         .status(),
         200
@@ -337,7 +337,7 @@ proptest! {
         if let Ok(value) = HeaderValue::from_bytes(&value) {
             headers.insert(CONTENT_TYPE, value);
         }
-        let verdict = receive(&Method::POST, &uri(), &headers, MINIMAL, &ReceiveConfig::default());
+        let verdict = receive(&Method::POST, &uri(), &headers, MINIMAL, &RequestChecks::default());
         prop_assert!([200, 415].contains(&verdict.status()));
     }
 

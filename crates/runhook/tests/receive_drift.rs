@@ -9,16 +9,16 @@ use support::{json_headers, post_with};
 
 use http::header::CONTENT_ENCODING;
 use http::{HeaderValue, Method, Uri};
-use runhook::receive::{ReceiveConfig, Rejection, RejectionKind, Verdict, receive};
+use runhook::receive::{RequestChecks, Rejection, RejectionKind, Verdict, receive};
 use runhook::{Event, Nullable};
 use serde_json::Value;
 
 fn lenient(body: &[u8]) -> Verdict {
-    post_with(body, &ReceiveConfig::default())
+    post_with(body, &RequestChecks::default())
 }
 
 fn strict(body: &[u8]) -> Verdict {
-    post_with(body, &ReceiveConfig::default().with_strict(true))
+    post_with(body, &RequestChecks::default().with_strict(true))
 }
 
 fn refused(verdict: Verdict) -> Rejection {
@@ -171,7 +171,7 @@ fn the_envelope_is_still_refused_in_lenient_mode() {
         &Uri::from_static("/"),
         &json_headers(),
         completed("{}").as_bytes(),
-        &ReceiveConfig::default(),
+        &RequestChecks::default(),
     ));
     assert_eq!(rejection.run_id, None);
 }
@@ -245,7 +245,7 @@ fn a_compressed_body_is_415_naming_the_encoding() {
             &Uri::from_static("/"),
             &headers,
             body.as_bytes(),
-            &ReceiveConfig::default(),
+            &RequestChecks::default(),
         );
         assert_eq!(verdict.status(), status, "{encoding}");
         if let Verdict::Reject(rejection) = verdict {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use http::Method;
 use runhook::Event;
-use runhook::receive::{ReceiveConfig, RejectionKind, receive};
+use runhook::receive::{RequestChecks, RejectionKind, receive};
 use serde_json::Value;
 
 fn fixtures(folder: &str) -> Vec<(String, Vec<u8>)> {
@@ -48,7 +48,7 @@ fn every_valid_fixture_is_accepted_as_is() {
 
 #[test]
 fn every_invalid_fixture_gets_the_status_and_pointer_of_the_runtime_check() {
-    let strict = ReceiveConfig::default().with_strict(true);
+    let strict = RequestChecks::default().with_strict(true);
     for (name, file) in fixtures("invalid") {
         let fixture: Value = serde_json::from_slice(&file).unwrap();
         let body = serde_json::to_vec(&fixture["payload"]).unwrap();

@@ -50,7 +50,7 @@ impl Driver {
             self.slots.release(host);
             return;
         };
-        let output = entry.delivery.poll_output(now.into_std());
+        let output = entry.delivery.poll_action(now.into_std());
         if !matches!(output, Output::Send { .. }) {
             self.slots.release(host);
         }

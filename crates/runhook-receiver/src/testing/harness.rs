@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use http::HeaderMap;
-use runhook::ledger::{
-    Claim, ClaimToken, DEFAULT_LEASE, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger,
+use runhook::store::{
+    Claim, ClaimToken, DEFAULT_LEASE, IdempotencyKey, IdempotencyStore, KeyState, MemoryStore,
     StoreError,
 };
 use runhook::receive::{AuthError, Authenticator, UrlToken};
@@ -178,7 +178,7 @@ impl Authenticator for Token {
 pub(crate) struct Harness {
     pub(crate) receiver: Receiver,
     pub(crate) recorder: Arc<Recorder>,
-    pub(crate) ledger: Option<Arc<MemoryLedger>>,
+    pub(crate) ledger: Option<Arc<MemoryStore>>,
     pub(crate) clock: HarnessClock,
     gate: watch::Sender<bool>,
 }
@@ -226,7 +226,7 @@ impl Harness {
         let clock = HarnessClock::default();
         let (store, ledger): (Arc<dyn IdempotencyStore>, _) = match case.setup.store {
             StoreSetup::Memory => {
-                let ledger = Arc::new(MemoryLedger::new());
+                let ledger = Arc::new(MemoryStore::new());
                 // Claims taken by a holder that died at once: never renewed nor settled.
                 for key in &case.setup.abandoned {
                     let _ = ledger.claim(
@@ -238,8 +238,8 @@ impl Harness {
                 (ledger.clone(), Some(ledger))
             }
             StoreSetup::Full => {
-                let ledger = Arc::new(MemoryLedger::with_capacity(1));
-                // A live claim that nobody settles: the ledger has no room for another key.
+                let ledger = Arc::new(MemoryStore::with_capacity(1));
+                // A live claim that nobody settles: the store has no room for another key.
                 let _ = ledger.claim(
                     &IdempotencyKey::new("occupant"),
                     SystemTime::now(),
@@ -268,7 +268,7 @@ impl Harness {
         let _ = self.gate.send(true);
     }
 
-    /// The ledger state of `key` now, if the case's store can be inspected.
+    /// The store state of `key` now, if the case's store can be inspected.
     pub(crate) fn state(&self, key: &str) -> Option<KeyState> {
         let ledger = self.ledger.as_ref()?;
         Some(ledger.state(&IdempotencyKey::new(key), self.clock.now()))

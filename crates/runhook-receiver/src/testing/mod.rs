@@ -1,7 +1,7 @@
 //! The conformance suite every adapter runs over real HTTP (feature `testing`).
 //!
 //! One table of cases, [`fixtures/vectors/receive.json`], each a sequence of requests with the
-//! status expected for each, the handler calls expected and the idempotency ledger afterwards:
+//! status expected for each, the handler calls expected and the idempotency store afterwards:
 //! every row of docs/protocol.md §4.3, the documented examples, content types, methods, the body
 //! limit, hostile bodies, duplicates (sequential and concurrent), handler retries, rejections and
 //! panics, the deadline and a failing store.

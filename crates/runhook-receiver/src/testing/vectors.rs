@@ -14,7 +14,7 @@ struct File {
     cases: Vec<Case>,
 }
 
-/// One case: requests, expected statuses, handler calls and ledger states.
+/// One case: requests, expected statuses, handler calls and store states.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Case {

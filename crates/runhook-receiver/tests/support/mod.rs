@@ -1,4 +1,4 @@
-//! A memory ledger with faults injected per operation, for the receiver's tests.
+//! A memory store with faults injected per operation, for the receiver's tests.
 
 #![allow(dead_code)] // each test file uses the faults it needs
 
@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use runhook::ledger::{
-    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, MemoryLedger, StoreError,
+use runhook::store::{
+    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, MemoryStore, StoreError,
 };
 
 /// What one operation of a [`Faulty`] store does.
@@ -24,10 +24,10 @@ pub(crate) enum Fault {
     SlowOnce(Duration),
 }
 
-/// A [`MemoryLedger`] whose operations misbehave as set; counts the renewals tried.
+/// A [`MemoryStore`] whose operations misbehave as set; counts the renewals tried.
 #[derive(Default)]
 pub(crate) struct Faulty {
-    pub(crate) ledger: MemoryLedger,
+    pub(crate) ledger: MemoryStore,
     pub(crate) claim: Fault,
     pub(crate) complete: Fault,
     pub(crate) release: Fault,

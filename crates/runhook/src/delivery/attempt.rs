@@ -79,7 +79,7 @@ impl NetworkErrorKind {
 pub struct AttemptRecord {
     /// The attempt number, 1-based.
     pub attempt: u32,
-    /// When the attempt started (the instant `poll_output` returned its `Send`).
+    /// When the attempt started (the instant `poll_action` returned its `Send`).
     pub started: Instant,
     /// When it ended: the instant its result was handled, or its deadline if it timed out.
     /// `None` while it is in flight.

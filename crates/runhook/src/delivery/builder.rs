@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::classify::DecisionClass;
+use super::classify::StatusClass;
 use super::jitter::Jitter;
 use super::policy::{Backoff, RetryPolicy};
 
@@ -83,14 +83,14 @@ pub enum PolicyError {
 ///
 /// ```
 /// use std::time::Duration;
-/// use runhook::delivery::{DecisionClass, Jitter, RetryPolicy};
+/// use runhook::delivery::{StatusClass, Jitter, RetryPolicy};
 ///
 /// let policy = RetryPolicy::builder()
 ///     .attempts(6)
 ///     .exponential(Duration::from_secs(1), 3.0, Duration::from_secs(60))
 ///     .attempt_timeout(Duration::from_secs(5))
 ///     .jitter(Jitter::Full)
-///     .status(429, DecisionClass::Retry)
+///     .status(429, StatusClass::Retry)
 ///     .honour_retry_after(Duration::from_secs(120))
 ///     .build()?;
 /// assert_eq!(policy.nominal_wait(5), Some(Duration::from_secs(60)));
@@ -146,7 +146,7 @@ impl RetryPolicyBuilder {
 
     /// Classifies responses with `status` as `class`, overriding the default table (2xx
     /// delivered, 4xx give up, anything else retry).
-    pub fn status(mut self, status: u16, class: DecisionClass) -> Self {
+    pub fn status(mut self, status: u16, class: StatusClass) -> Self {
         self.policy.overrides.insert(status, class);
         self
     }
@@ -353,11 +353,11 @@ mod tests {
                 },
             ),
             (
-                b().status(99, DecisionClass::Retry),
+                b().status(99, StatusClass::Retry),
                 PolicyError::InvalidStatus { status: 99 },
             ),
             (
-                b().status(1000, DecisionClass::Retry),
+                b().status(1000, StatusClass::Retry),
                 PolicyError::InvalidStatus { status: 1000 },
             ),
         ];

@@ -9,7 +9,7 @@ use super::policy::RetryPolicy;
 /// What a policy makes of one attempt's result.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum RetryDecision {
     /// The endpoint acknowledged the event: stop.
     Delivered,
     /// Try again, if attempts are left.
@@ -25,7 +25,7 @@ pub enum Decision {
 /// What a status override maps a status to (see [`RetryPolicyBuilder::status`](super::RetryPolicyBuilder::status)).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DecisionClass {
+pub enum StatusClass {
     /// Treat the status as an acknowledgement.
     Delivered,
     /// Retry the status (honouring `Retry-After` if the policy does).
@@ -34,46 +34,46 @@ pub enum DecisionClass {
     GiveUp,
 }
 
-impl DecisionClass {
+impl StatusClass {
     /// The default table (docs/protocol.md §4.1): 2xx delivered, 4xx give up, anything else (1xx, 3xx,
     /// 5xx, and numbers outside 100–599) retry, as "non-2xx responses trigger retries (except
     /// 4xx)".
     pub fn of_status(status: u16) -> Self {
         match status {
-            200..=299 => DecisionClass::Delivered,
-            400..=499 => DecisionClass::GiveUp,
-            _ => DecisionClass::Retry,
+            200..=299 => StatusClass::Delivered,
+            400..=499 => StatusClass::GiveUp,
+            _ => StatusClass::Retry,
         }
     }
 }
 
 impl RetryPolicy {
     /// How this policy classifies a response status: its override if it has one, else the
-    /// default table ([`DecisionClass::of_status`]).
-    pub fn status_class(&self, status: u16) -> DecisionClass {
+    /// default table ([`StatusClass::of_status`]).
+    pub fn status_class(&self, status: u16) -> StatusClass {
         self.overrides
             .get(&status)
             .copied()
-            .unwrap_or_else(|| DecisionClass::of_status(status))
+            .unwrap_or_else(|| StatusClass::of_status(status))
     }
 
     /// What `result` means under this policy. Pure: the same result always gets the same
     /// decision, whatever attempt it came from. Network errors and timeouts are always retried.
-    pub fn classify(&self, result: &AttemptResult) -> Decision {
+    pub fn classify(&self, result: &AttemptResult) -> RetryDecision {
         match result {
             AttemptResult::Response {
                 status,
                 retry_after,
             } => match self.status_class(*status) {
-                DecisionClass::Delivered => Decision::Delivered,
-                DecisionClass::GiveUp => Decision::GiveUp,
-                DecisionClass::Retry => Decision::Retry {
+                StatusClass::Delivered => RetryDecision::Delivered,
+                StatusClass::GiveUp => RetryDecision::GiveUp,
+                StatusClass::Retry => RetryDecision::Retry {
                     after: self
                         .retry_after_cap
                         .and_then(|cap| retry_after.map(|after| after.min(cap))),
                 },
             },
-            AttemptResult::Network(_) | AttemptResult::Timeout => Decision::Retry { after: None },
+            AttemptResult::Network(_) | AttemptResult::Timeout => RetryDecision::Retry { after: None },
         }
     }
 }
@@ -90,7 +90,7 @@ mod tests {
         }
     }
 
-    const RETRY: Decision = Decision::Retry { after: None };
+    const RETRY: RetryDecision = RetryDecision::Retry { after: None };
 
     #[test]
     fn tinyfish_table() {
@@ -98,13 +98,13 @@ mod tests {
         for status in [200, 201, 202, 204, 299] {
             assert_eq!(
                 policy.classify(&response(status, None)),
-                Decision::Delivered
+                RetryDecision::Delivered
             );
         }
         for status in [400, 401, 403, 404, 408, 410, 413, 422, 425, 429, 499] {
             assert_eq!(
                 policy.classify(&response(status, Some(1))),
-                Decision::GiveUp,
+                RetryDecision::GiveUp,
                 "{status}"
             );
         }
@@ -139,40 +139,40 @@ mod tests {
         for status in [400, 404, 409, 410, 422] {
             assert_eq!(
                 policy.classify(&response(status, Some(5))),
-                Decision::GiveUp
+                RetryDecision::GiveUp
             );
         }
         assert_eq!(
             policy.classify(&response(429, Some(3))),
-            Decision::Retry {
+            RetryDecision::Retry {
                 after: Some(Duration::from_secs(3))
             }
         );
         assert_eq!(
             policy.classify(&response(503, Some(3600))),
-            Decision::Retry {
+            RetryDecision::Retry {
                 after: Some(Duration::from_secs(60))
             }
         );
         assert_eq!(
             policy.classify(&response(200, Some(3))),
-            Decision::Delivered
+            RetryDecision::Delivered
         );
     }
 
     #[test]
     fn overrides_win_over_the_table() {
         let policy = RetryPolicy::builder()
-            .status(410, DecisionClass::GiveUp)
-            .status(503, DecisionClass::GiveUp)
-            .status(202, DecisionClass::Retry)
-            .status(409, DecisionClass::Delivered)
+            .status(410, StatusClass::GiveUp)
+            .status(503, StatusClass::GiveUp)
+            .status(202, StatusClass::Retry)
+            .status(409, StatusClass::Delivered)
             .build()
             .unwrap();
-        assert_eq!(policy.classify(&response(503, None)), Decision::GiveUp);
+        assert_eq!(policy.classify(&response(503, None)), RetryDecision::GiveUp);
         assert_eq!(policy.classify(&response(202, None)), RETRY);
-        assert_eq!(policy.classify(&response(409, None)), Decision::Delivered);
+        assert_eq!(policy.classify(&response(409, None)), RetryDecision::Delivered);
         assert_eq!(policy.classify(&response(500, None)), RETRY);
-        assert_eq!(policy.status_class(410), DecisionClass::GiveUp);
+        assert_eq!(policy.status_class(410), StatusClass::GiveUp);
     }
 }

@@ -6,10 +6,10 @@ use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
 use super::attempt::{AttemptRecord, AttemptResult, Outcome};
-use super::classify::Decision;
+use super::classify::RetryDecision;
 use super::policy::RetryPolicy;
 
-/// What the driver must do next, returned by [`Delivery::poll_output`].
+/// What the driver must do next, returned by [`Delivery::poll_action`].
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -85,7 +85,7 @@ impl Delivery {
     /// [`handle_result`](Self::handle_result), and again whenever a `WaitUntil` instant is reached.
     /// An attempt in flight whose deadline is at or before `now` is recorded as
     /// [`AttemptResult::Timeout`] here, ending at its deadline.
-    pub fn poll_output(&mut self, now: Instant) -> Output {
+    pub fn poll_action(&mut self, now: Instant) -> Output {
         match &self.state {
             State::Done(outcome) => Output::Done(outcome.clone()),
             State::Ready { at, .. } if now < *at => Output::WaitUntil(*at),
@@ -105,7 +105,7 @@ impl Delivery {
             State::InFlight { deadline, .. } => {
                 let deadline = *deadline;
                 self.finish_attempt(deadline, AttemptResult::Timeout);
-                self.poll_output(now)
+                self.poll_action(now)
             }
         }
     }
@@ -133,13 +133,13 @@ impl Delivery {
         record.ended = Some(ended);
         record.result = Some(result.clone());
         self.state = match (decision, &result) {
-            (Decision::Delivered, AttemptResult::Response { status, .. }) => {
+            (RetryDecision::Delivered, AttemptResult::Response { status, .. }) => {
                 State::Done(Outcome::Delivered {
                     attempts: attempt,
                     status: *status,
                 })
             }
-            (Decision::Retry { after }, _) if attempt < self.policy.max_attempts() => {
+            (RetryDecision::Retry { after }, _) if attempt < self.policy.max_attempts() => {
                 let wait = after.unwrap_or_else(|| {
                     let scheduled = self.policy.nominal_wait(attempt).unwrap_or(Duration::ZERO);
                     self.policy.jitter().apply(scheduled, &mut self.rng)

@@ -19,11 +19,11 @@ fn send(attempt: u32, deadline: Instant) -> Output {
 fn the_first_poll_sends_attempt_one_once() {
     let t0 = origin();
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
-    assert_eq!(delivery.poll_output(t0), send(1, t0 + 10 * S));
+    assert_eq!(delivery.poll_action(t0), send(1, t0 + 10 * S));
     assert_eq!(delivery.in_flight(), Some(1));
-    assert_eq!(delivery.poll_output(t0), Output::WaitUntil(t0 + 10 * S));
+    assert_eq!(delivery.poll_action(t0), Output::WaitUntil(t0 + 10 * S));
     assert_eq!(
-        delivery.poll_output(t0 + 9 * S),
+        delivery.poll_action(t0 + 9 * S),
         Output::WaitUntil(t0 + 10 * S)
     );
     assert_eq!(delivery.attempts().len(), 1);
@@ -33,29 +33,29 @@ fn the_first_poll_sends_attempt_one_once() {
 fn tinyfish_retries_5xx_on_schedule_then_delivers() {
     let t0 = origin();
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
-    assert_eq!(delivery.poll_output(t0), send(1, t0 + 10 * S));
+    assert_eq!(delivery.poll_action(t0), send(1, t0 + 10 * S));
     delivery.handle_result(t0 + S, AttemptResult::status(503));
-    assert_eq!(delivery.poll_output(t0 + S), Output::WaitUntil(t0 + 2 * S));
+    assert_eq!(delivery.poll_action(t0 + S), Output::WaitUntil(t0 + 2 * S));
     assert_eq!(
-        delivery.poll_output(t0 + 2 * S - Duration::from_nanos(1)),
+        delivery.poll_action(t0 + 2 * S - Duration::from_nanos(1)),
         Output::WaitUntil(t0 + 2 * S)
     );
-    assert_eq!(delivery.poll_output(t0 + 2 * S), send(2, t0 + 12 * S));
+    assert_eq!(delivery.poll_action(t0 + 2 * S), send(2, t0 + 12 * S));
     delivery.handle_result(t0 + 2 * S, AttemptResult::Network(NetworkErrorKind::Reset));
     assert_eq!(
-        delivery.poll_output(t0 + 2 * S),
+        delivery.poll_action(t0 + 2 * S),
         Output::WaitUntil(t0 + 4 * S)
     );
     // Polled late: the attempt starts at the poll, and its deadline counts from there.
-    assert_eq!(delivery.poll_output(t0 + 5 * S), send(3, t0 + 15 * S));
+    assert_eq!(delivery.poll_action(t0 + 5 * S), send(3, t0 + 15 * S));
     delivery.handle_result(t0 + 6 * S, AttemptResult::status(204));
     let done = Outcome::Delivered {
         attempts: 3,
         status: 204,
     };
-    assert_eq!(delivery.poll_output(t0 + 6 * S), Output::Done(done.clone()));
+    assert_eq!(delivery.poll_action(t0 + 6 * S), Output::Done(done.clone()));
     assert_eq!(
-        delivery.poll_output(t0 + 600 * S),
+        delivery.poll_action(t0 + 600 * S),
         Output::Done(done.clone())
     );
     assert_eq!(delivery.outcome(), Some(&done));
@@ -67,9 +67,9 @@ fn tinyfish_retries_5xx_on_schedule_then_delivers() {
 fn an_unanswered_attempt_times_out_at_its_deadline() {
     let t0 = origin();
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
-    delivery.poll_output(t0);
+    delivery.poll_action(t0);
     // Polled 3 s late: the timeout is recorded at the deadline and the wait counts from it.
-    assert_eq!(delivery.poll_output(t0 + 13 * S), send(2, t0 + 23 * S));
+    assert_eq!(delivery.poll_action(t0 + 13 * S), send(2, t0 + 23 * S));
     let first = &delivery.attempts()[0];
     assert_eq!(first.ended, Some(t0 + 10 * S));
     assert_eq!(first.result, Some(AttemptResult::Timeout));
@@ -83,16 +83,16 @@ fn four_failures_fail_with_the_last_result() {
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
     let mut now = t0;
     for _ in 0..4 {
-        match delivery.poll_output(now) {
+        match delivery.poll_action(now) {
             Output::Send { .. } => delivery.handle_result(now, AttemptResult::status(500)),
             other => panic!("expected a send, got {other:?}"),
         }
-        if let Output::WaitUntil(t) = delivery.poll_output(now) {
+        if let Output::WaitUntil(t) = delivery.poll_action(now) {
             now = t;
         }
     }
     assert_eq!(
-        delivery.poll_output(now),
+        delivery.poll_action(now),
         Output::Done(Outcome::Failed {
             attempts: 4,
             last: AttemptResult::status(500)
@@ -105,7 +105,7 @@ fn four_failures_fail_with_the_last_result() {
 fn a_4xx_ends_at_once() {
     let t0 = origin();
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
-    delivery.poll_output(t0);
+    delivery.poll_action(t0);
     delivery.handle_result(t0, AttemptResult::status(429));
     assert!(delivery.is_done());
     assert_eq!(delivery.attempts().len(), 1);
@@ -117,10 +117,10 @@ fn stray_results_are_ignored() {
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
     delivery.handle_result(t0, AttemptResult::status(200));
     assert!(delivery.attempts().is_empty());
-    delivery.poll_output(t0);
+    delivery.poll_action(t0);
     delivery.handle_result(t0, AttemptResult::status(503));
     delivery.handle_result(t0, AttemptResult::status(200)); // during the wait
-    assert_eq!(delivery.poll_output(t0), Output::WaitUntil(t0 + S));
+    assert_eq!(delivery.poll_action(t0), Output::WaitUntil(t0 + S));
     assert_eq!(delivery.attempts().len(), 1);
 }
 
@@ -132,13 +132,13 @@ fn retry_after_replaces_the_schedule_when_honoured() {
         retry_after: Some(secs * S),
     };
     let mut delivery = Delivery::new(RetryPolicy::standard(), t0);
-    delivery.poll_output(t0);
+    delivery.poll_action(t0);
     delivery.handle_result(t0, after(7));
-    assert_eq!(delivery.poll_output(t0), Output::WaitUntil(t0 + 7 * S));
-    delivery.poll_output(t0 + 7 * S);
+    assert_eq!(delivery.poll_action(t0), Output::WaitUntil(t0 + 7 * S));
+    delivery.poll_action(t0 + 7 * S);
     delivery.handle_result(t0 + 7 * S, after(3600));
     assert_eq!(
-        delivery.poll_output(t0 + 7 * S),
+        delivery.poll_action(t0 + 7 * S),
         Output::WaitUntil(t0 + 67 * S)
     );
 }
@@ -148,7 +148,7 @@ fn seeds_change_jittered_waits_and_replay_them() {
     let run = |seed| {
         let t0 = origin();
         let mut delivery = Delivery::with_seed(RetryPolicy::standard(), seed, t0);
-        delivery.poll_output(t0);
+        delivery.poll_action(t0);
         delivery.handle_result(t0, AttemptResult::status(503));
         delivery.attempts()[0].next_wait.unwrap()
     };
@@ -162,10 +162,10 @@ fn a_single_attempt_policy_never_retries() {
     let t0 = origin();
     let policy = RetryPolicy::builder().schedule([]).build().unwrap();
     let mut delivery = Delivery::new(policy, t0);
-    delivery.poll_output(t0);
+    delivery.poll_action(t0);
     delivery.handle_result(t0, AttemptResult::Timeout);
     assert!(matches!(
-        delivery.poll_output(t0),
+        delivery.poll_action(t0),
         Output::Done(Outcome::Failed { attempts: 1, .. })
     ));
 }

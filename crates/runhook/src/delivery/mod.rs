@@ -5,7 +5,7 @@
 //! what happened with the current instant, and drains what to do next.
 //!
 //! - [`RetryPolicy`]: attempts, timeout, backoff and jitter, and [`RetryPolicy::classify`], the
-//!   pure mapping from an [`AttemptResult`] to a [`Decision`]. Two presets:
+//!   pure mapping from an [`AttemptResult`] to a [`RetryDecision`]. Two presets:
 //!   [`RetryPolicy::tinyfish`] (the documented table, exactly) and [`RetryPolicy::standard`].
 //! - [`Delivery`]: one event to one endpoint, from the first attempt to an [`Outcome`], with an
 //!   attempt log.
@@ -14,7 +14,7 @@
 //! # The drain contract
 //!
 //! After [`Delivery::new`] and after every [`Delivery::handle_result`], call
-//! [`Delivery::poll_output`] with the current instant and do what it says:
+//! [`Delivery::poll_action`] with the current instant and do what it says:
 //!
 //! - [`Output::Send`] `{ attempt, deadline }`: start attempt `attempt` now, and abort it at
 //!   `deadline`. Returning `Send` is what starts the attempt, so it is returned once per attempt.
@@ -42,7 +42,7 @@
 //! let mut endpoint = [503, 502, 200].into_iter(); // what the endpoint will answer
 //! let mut delivery = Delivery::new(RetryPolicy::tinyfish(), now);
 //! let outcome = loop {
-//!     match delivery.poll_output(now) {
+//!     match delivery.poll_action(now) {
 //!         Output::Send { attempt, deadline } => {
 //!             // POST the event here, giving up at `deadline`.
 //!             assert!(deadline - now == Duration::from_secs(10), "attempt {attempt}");
@@ -68,7 +68,7 @@ mod retry_after;
 
 pub use attempt::{AttemptRecord, AttemptResult, NetworkErrorKind, Outcome};
 pub use builder::{PolicyError, RetryPolicyBuilder};
-pub use classify::{Decision, DecisionClass};
+pub use classify::{RetryDecision, StatusClass};
 pub use jitter::Jitter;
 pub use machine::{Delivery, Output};
 pub use policy::{Backoff, RetryPolicy};

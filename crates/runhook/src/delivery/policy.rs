@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::builder::RetryPolicyBuilder;
-use super::classify::DecisionClass;
+use super::classify::StatusClass;
 use super::jitter::Jitter;
 
 /// The waits between attempts, before jitter.
@@ -50,7 +50,7 @@ pub struct RetryPolicy {
     pub(super) backoff: Backoff,
     pub(super) attempt_timeout: Duration,
     pub(super) jitter: Jitter,
-    pub(super) overrides: BTreeMap<u16, DecisionClass>,
+    pub(super) overrides: BTreeMap<u16, StatusClass>,
     pub(super) retry_after_cap: Option<Duration>,
 }
 
@@ -88,7 +88,7 @@ impl RetryPolicy {
     pub fn standard() -> Self {
         let overrides = [408, 425, 429]
             .into_iter()
-            .map(|status| (status, DecisionClass::Retry))
+            .map(|status| (status, StatusClass::Retry))
             .collect();
         RetryPolicy {
             jitter: Self::STANDARD_JITTER,
@@ -134,7 +134,7 @@ impl RetryPolicy {
     }
 
     /// The per-status overrides of the default table, in status order.
-    pub fn status_overrides(&self) -> impl Iterator<Item = (u16, DecisionClass)> + '_ {
+    pub fn status_overrides(&self) -> impl Iterator<Item = (u16, StatusClass)> + '_ {
         self.overrides
             .iter()
             .map(|(status, class)| (*status, *class))
@@ -215,9 +215,9 @@ mod tests {
         assert_eq!(
             overrides,
             [
-                (408, DecisionClass::Retry),
-                (425, DecisionClass::Retry),
-                (429, DecisionClass::Retry)
+                (408, StatusClass::Retry),
+                (425, StatusClass::Retry),
+                (429, StatusClass::Retry)
             ]
         );
         assert_eq!(

@@ -2,7 +2,7 @@
 
 /// A handler's answer for one event, and so the sender's next step.
 ///
-/// | outcome | status | the ledger key | the sender |
+/// | outcome | status | the store key | the sender |
 /// |---|---|---|---|
 /// | `Ok` | 200 | completed: duplicates get 200 without a call | done |
 /// | `Retry` | 503 | released: the next delivery is processed | retries (5xx) |

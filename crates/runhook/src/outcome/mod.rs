@@ -3,7 +3,7 @@
 //! [`decide`] is the whole decision table of docs/protocol.md §4.3 after
 //! [`receive`](crate::receive::receive) accepted an event, in one pure function: the receiver
 //! describes what happened ([`Disposition`]) and gets back the status, the `Retry-After` header,
-//! what to do with the ledger claim and how to report it ([`ReceiveDecision`]).
+//! what to do with the store claim and how to report it ([`ReceiveDecision`]).
 //!
 //! | what happened | status | `Retry-After` | the claim | [`ReceiveOutcome`] |
 //! |---|---|---|---|---|
@@ -175,7 +175,7 @@ impl std::fmt::Display for ReceiveOutcome {
     }
 }
 
-/// What to do with the ledger claim once the response is decided.
+/// What to do with the store claim once the response is decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ClaimAction {

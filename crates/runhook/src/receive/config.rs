@@ -36,7 +36,7 @@ impl Default for Limits {
 /// Configuration of [`receive`](super::receive).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ReceiveConfig {
+pub struct RequestChecks {
     /// Size limits.
     pub limits: Limits,
     /// Whether `application/<anything>+json` (RFC 6839 structured syntax suffix) counts as JSON.
@@ -59,7 +59,7 @@ pub struct ReceiveConfig {
     pub authenticator: Arc<dyn Authenticator>,
 }
 
-impl ReceiveConfig {
+impl RequestChecks {
     /// This configuration with another body limit.
     pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
         self.limits.max_body_bytes = max_body_bytes;
@@ -80,9 +80,9 @@ impl ReceiveConfig {
     }
 }
 
-impl Default for ReceiveConfig {
+impl Default for RequestChecks {
     fn default() -> Self {
-        ReceiveConfig {
+        RequestChecks {
             limits: Limits::default(),
             accept_json_suffix: true,
             reject_duplicate_keys: true,

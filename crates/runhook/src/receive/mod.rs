@@ -18,7 +18,7 @@
 //! | 9 | no key appears twice in one object outside `data` (on by default) | 400 | `MalformedJson` |
 //! | 10 | *strict mode only*: every value inside `data` has its documented type, and no key appears twice inside `data` | 400 | `InvalidEvent` / `MalformedJson` |
 //!
-//! By default (lenient, [`ReceiveConfig::strict`] off) a value inside `data` that does not have
+//! By default (lenient, [`RequestChecks::strict`] off) a value inside `data` that does not have
 //! its documented type is *drift*, not a refusal: the event is accepted (200) with that value left
 //! out of the typed run, and the problems and the raw `data` are on the event
 //! ([`RunEvent::drift_problems`](crate::RunEvent::drift_problems),
@@ -33,14 +33,14 @@
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, Method, Uri, header::CONTENT_TYPE};
-//! use runhook::receive::{receive, ReceiveConfig, Verdict};
+//! use runhook::receive::{receive, RequestChecks, Verdict};
 //!
 //! let mut headers = HeaderMap::new();
 //! headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
 //! let uri = Uri::from_static("/webhooks/tinyfish");
 //! let body = br#"{"event":"run.cancelled","run_id":"run-1","status":"CANCELLED","data":{}}"#;
 //!
-//! match receive(&Method::POST, &uri, &headers, body, &ReceiveConfig::default()) {
+//! match receive(&Method::POST, &uri, &headers, body, &RequestChecks::default()) {
 //!     Verdict::Accept(event) => assert_eq!(event.run_id(), Some("run-1")),
 //!     Verdict::Reject(rejection) => panic!("{}: {}", rejection.status, rejection.reason),
 //! }
@@ -64,7 +64,7 @@ mod rejection;
 mod url_token;
 
 pub use auth::{AuthError, Authenticator, NoAuthentication};
-pub use config::{Limits, ReceiveConfig};
+pub use config::{Limits, RequestChecks};
 pub use rejection::{Rejection, RejectionKind};
 pub use url_token::{TokenPlace, UrlToken, UrlTokenError};
 
@@ -111,7 +111,7 @@ pub fn receive(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-    config: &ReceiveConfig,
+    config: &RequestChecks,
 ) -> Verdict {
     match check(method, uri, headers, body, config) {
         Ok(event) => Verdict::Accept(event),
@@ -136,7 +136,7 @@ fn check(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-    config: &ReceiveConfig,
+    config: &RequestChecks,
 ) -> Result<Event, Rejection> {
     check_method(method)?;
     let limit = config.limits.max_body_bytes;
@@ -175,7 +175,7 @@ fn check(
 }
 
 /// The body's event, under the configured strictness.
-fn parse(body: &[u8], config: &ReceiveConfig) -> Result<Event, EventError> {
+fn parse(body: &[u8], config: &RequestChecks) -> Result<Event, EventError> {
     // The normal path, in both modes: the strict parse and (if on) one repeated-key pass.
     let strict = Event::from_slice(body);
     let duplicate = match &strict {

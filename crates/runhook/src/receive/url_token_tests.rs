@@ -59,7 +59,7 @@ fn a_wrong_missing_empty_or_repeated_token_is_refused_without_revealing_it() {
         let error = verify(&auth, target).unwrap_err();
         assert_secret_free(&error, presented);
         // And the whole 401 reason as `receive` sends it.
-        let config = crate::receive::ReceiveConfig::default().with_authenticator(auth.clone());
+        let config = crate::receive::RequestChecks::default().with_authenticator(auth.clone());
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::CONTENT_TYPE,

@@ -4,7 +4,7 @@
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::receive::{ReceiveConfig, Rejection, Verdict, receive};
+use runhook::receive::{RequestChecks, Rejection, Verdict, receive};
 
 pub(crate) fn json_headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
@@ -17,13 +17,13 @@ pub(crate) fn uri() -> Uri {
 }
 
 /// POSTs `body` with JSON headers through `receive` with `config`.
-pub(crate) fn post_with(body: &[u8], config: &ReceiveConfig) -> Verdict {
+pub(crate) fn post_with(body: &[u8], config: &RequestChecks) -> Verdict {
     receive(&Method::POST, &uri(), &json_headers(), body, config)
 }
 
 /// POSTs `body` with JSON headers through `receive` with the default configuration.
 pub(crate) fn post(body: &[u8]) -> Verdict {
-    post_with(body, &ReceiveConfig::default())
+    post_with(body, &RequestChecks::default())
 }
 
 /// The rejection of a refused request; panics on an accepted one.

@@ -1,5 +1,5 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
-//! listen`. Built on `runhook_axum::webhook_route` with the in-memory ledger, served by
+//! listen`. Built on `runhook_axum::webhook_route` with the in-memory store, served by
 //! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
 
 mod misbehave;

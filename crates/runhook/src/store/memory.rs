@@ -1,4 +1,4 @@
-//! The in-memory ledger: bounded, evicting, safe to share between threads.
+//! The in-memory store: bounded, evicting, safe to share between threads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,7 +26,7 @@ use super::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, Store
 /// Every operation takes one lock and costs O(log n); entries are kept in ordered maps, so no
 /// hashing and no randomness are involved. Contents are lost when the process exits: use a
 /// durable store when restarts must not re-run handlers.
-pub struct MemoryLedger {
+pub struct MemoryStore {
     capacity: usize,
     inner: Mutex<Inner>,
 }
@@ -64,18 +64,18 @@ impl Entry {
     }
 }
 
-impl MemoryLedger {
+impl MemoryStore {
     /// The default capacity: 100 000 keys (a few tens of MB at most).
     pub const DEFAULT_CAPACITY: usize = 100_000;
 
-    /// A ledger with the default capacity.
+    /// A store with the default capacity.
     pub fn new() -> Self {
         Self::with_capacity(Self::DEFAULT_CAPACITY)
     }
 
-    /// A ledger holding at most `capacity` keys (0 refuses every claim).
+    /// A store holding at most `capacity` keys (0 refuses every claim).
     pub fn with_capacity(capacity: usize) -> Self {
-        MemoryLedger {
+        MemoryStore {
             capacity,
             inner: Mutex::new(Inner::default()),
         }
@@ -209,7 +209,7 @@ impl Inner {
         }
     }
 
-    /// Makes room for one more key; see the eviction order on [`MemoryLedger`].
+    /// Makes room for one more key; see the eviction order on [`MemoryStore`].
     fn make_room(&mut self, now: SystemTime, capacity: usize) -> Result<(), StoreError> {
         if self.entries.len() < capacity {
             return Ok(());
@@ -240,15 +240,15 @@ fn later(now: SystemTime, mut span: Duration) -> SystemTime {
     }
 }
 
-impl Default for MemoryLedger {
+impl Default for MemoryStore {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for MemoryLedger {
+impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryLedger")
+        f.debug_struct("MemoryStore")
             .field("capacity", &self.capacity)
             .field("len", &self.len())
             .finish()
@@ -256,14 +256,14 @@ impl fmt::Debug for MemoryLedger {
 }
 
 #[async_trait]
-impl IdempotencyStore for MemoryLedger {
+impl IdempotencyStore for MemoryStore {
     async fn claim(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
-        MemoryLedger::claim(self, key, now, lease)
+        MemoryStore::claim(self, key, now, lease)
     }
 
     async fn complete(
@@ -273,7 +273,7 @@ impl IdempotencyStore for MemoryLedger {
         now: SystemTime,
         retention: Duration,
     ) -> Result<(), StoreError> {
-        MemoryLedger::complete(self, key, token, now, retention)
+        MemoryStore::complete(self, key, token, now, retention)
     }
 
     async fn release(
@@ -282,7 +282,7 @@ impl IdempotencyStore for MemoryLedger {
         token: ClaimToken,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        MemoryLedger::release(self, key, token, now)
+        MemoryStore::release(self, key, token, now)
     }
 
     async fn renew(
@@ -292,10 +292,10 @@ impl IdempotencyStore for MemoryLedger {
         now: SystemTime,
         lease: Duration,
     ) -> Result<(), StoreError> {
-        MemoryLedger::renew(self, key, token, now, lease)
+        MemoryStore::renew(self, key, token, now, lease)
     }
 
     async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
-        Ok(MemoryLedger::state(self, key, now))
+        Ok(MemoryStore::state(self, key, now))
     }
 }

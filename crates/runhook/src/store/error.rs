@@ -1,4 +1,4 @@
-//! Why a ledger operation failed.
+//! Why a store operation failed.
 
 use super::IdempotencyKey;
 
@@ -13,7 +13,7 @@ pub enum StoreError {
          be evicted; raise its capacity or make handlers finish sooner"
     )]
     Full {
-        /// The ledger's capacity, in keys.
+        /// The store's capacity, in keys.
         capacity: usize,
     },
     /// `complete` or `release` with a token that no longer holds the key: its lease expired and

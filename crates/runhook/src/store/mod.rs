@@ -1,4 +1,4 @@
-//! The idempotency ledger: a webhook is processed once per key, under retries and concurrency.
+//! The idempotency store: a webhook is processed once per key, under retries and concurrency.
 //!
 //! A receiver **claims** the event's key before calling its handler, then **completes** it (the
 //! event is processed: duplicates are answered 200 without calling the handler again) or
@@ -11,35 +11,35 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use runhook::ledger::{Claim, IdempotencyKey, MemoryLedger, DEFAULT_RETENTION};
+//! use runhook::store::{Claim, IdempotencyKey, MemoryStore, DEFAULT_RETENTION};
 //!
-//! let ledger = MemoryLedger::new();
+//! let store = MemoryStore::new();
 //! let key = IdempotencyKey::new("4562765d-156e-4c47-b217-55b3ec4a9720");
 //! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
 //! let lease = Duration::from_secs(60);
 //!
-//! let Claim::Acquired(token) = ledger.claim(&key, now, lease)? else { unreachable!() };
+//! let Claim::Acquired(token) = store.claim(&key, now, lease)? else { unreachable!() };
 //! // A concurrent delivery of the same run is told to come back later.
-//! assert!(matches!(ledger.claim(&key, now, lease)?, Claim::InFlight { .. }));
-//! ledger.complete(&key, token, now, DEFAULT_RETENTION)?;
+//! assert!(matches!(store.claim(&key, now, lease)?, Claim::InFlight { .. }));
+//! store.complete(&key, token, now, DEFAULT_RETENTION)?;
 //! // A redelivery after processing is a duplicate.
-//! assert_eq!(ledger.claim(&key, now + Duration::from_secs(5), lease)?, Claim::Done);
-//! # Ok::<(), runhook::ledger::StoreError>(())
+//! assert_eq!(store.claim(&key, now + Duration::from_secs(5), lease)?, Claim::Done);
+//! # Ok::<(), runhook::store::StoreError>(())
 //! ```
 
 mod claim;
 mod error;
 mod key;
 mod memory;
-mod store;
+mod idempotency;
 
 use std::time::Duration;
 
 pub use claim::{Claim, ClaimToken, KeyState};
 pub use error::StoreError;
 pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
-pub use memory::MemoryLedger;
-pub use store::IdempotencyStore;
+pub use memory::MemoryStore;
+pub use idempotency::IdempotencyStore;
 
 /// How long a completed key is kept by default: 72 hours (docs/protocol.md §4.3: longer than any
 /// sender's retry window, Stripe's 3 days included).

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 
 use super::{Claim, ClaimToken, IdempotencyKey, KeyState, StoreError};
 
-/// An idempotency ledger: claim, complete and release of keys, with time passed in.
+/// An idempotency store: claim, complete and release of keys, with time passed in.
 ///
-/// [`MemoryLedger`](super::MemoryLedger) implements it in memory; durable backends (SQLite,
+/// [`MemoryStore`](super::MemoryStore) implements it in memory; durable backends (SQLite,
 /// Redis, PostgreSQL) implement it in `runhook-store`. Every operation must be atomic per key:
 /// of any number of concurrent `claim`s of one absent key, exactly one gets
 /// [`Claim::Acquired`]. The policy (lease, retention) is an argument, so a store holds none.

@@ -1,4 +1,4 @@
-//! The answers of a ledger: claims, tokens and key states.
+//! The answers of a store: claims, tokens and key states.
 
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub enum Claim {
     Done,
 }
 
-/// What a ledger holds for a key at a given time.
+/// What a store holds for a key at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyState {
