@@ -26,7 +26,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use runhook::delivery::{AttemptResult, Delivery, Outcome, Output};
+use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, DeliveryOutcome};
 use serde_json::Value;
 
 use crate::report::Report;
@@ -120,7 +120,7 @@ fn run_case(case: &Case, seed: u64, problems: &mut Problems<'_>) {
             return;
         }
         match delivery.poll_action(now) {
-            Output::Send { attempt, .. } => {
+            DeliveryAction::Send { attempt, .. } => {
                 let Some(scripted) = case.results.get(used) else {
                     problems.at(
                         "/results",
@@ -133,8 +133,8 @@ fn run_case(case: &Case, seed: u64, problems: &mut Problems<'_>) {
                     delivery.handle_result(now, result.clone());
                 }
             }
-            Output::WaitUntil(t) => now = t,
-            Output::Done(outcome) => break outcome,
+            DeliveryAction::WaitUntil(t) => now = t,
+            DeliveryAction::Done(outcome) => break outcome,
             other => {
                 problems.at("", format!("the core returned an unknown output {other:?}"));
                 return;
@@ -184,11 +184,13 @@ fn run_case(case: &Case, seed: u64, problems: &mut Problems<'_>) {
         }
     }
     match (&outcome, case.delivered) {
-        (Outcome::Delivered { status, .. }, true) if Some(*status) != case.status => problems.at(
-            "/expect/status",
-            format!("delivered with status {status}, expected {:?}", case.status),
-        ),
-        (Outcome::Failed { last, .. }, false) => {
+        (DeliveryOutcome::Delivered { status, .. }, true) if Some(*status) != case.status => {
+            problems.at(
+                "/expect/status",
+                format!("delivered with status {status}, expected {:?}", case.status),
+            )
+        }
+        (DeliveryOutcome::Failed { last, .. }, false) => {
             let matches = match (&case.last, case.status, last) {
                 (Some(expected), _, last) => {
                     expected.as_ref().unwrap_or(&AttemptResult::Timeout) == last
@@ -207,7 +209,7 @@ fn run_case(case: &Case, seed: u64, problems: &mut Problems<'_>) {
                 problems.at(pointer, format!("failed with the last result {last:?}"));
             }
         }
-        (Outcome::Delivered { .. }, true) => {}
+        (DeliveryOutcome::Delivered { .. }, true) => {}
         (outcome, _) => problems.at("/expect/outcome", format!("the outcome was {outcome:?}")),
     }
     let elapsed = now - start;

@@ -10,7 +10,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use runhook::Event;
-use runhook::receive::{RequestChecks, Rejection, RejectionKind, Verdict, check_method};
+use runhook::receive::{Rejection, RejectionKind, RequestChecks, Verdict, check_method};
 
 use crate::WebhookRejection;
 

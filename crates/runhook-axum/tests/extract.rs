@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use runhook::Event;
-use runhook::receive::{AuthError, Authenticator, RequestChecks, RejectionKind};
+use runhook::receive::{AuthError, Authenticator, RejectionKind, RequestChecks};
 use runhook_axum::{Webhook, WebhookRejection};
 use serde_json::{Value, json};
 

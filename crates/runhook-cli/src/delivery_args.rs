@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
 use runhook::{AddressPolicy, RetryPolicy};
 use runhook_dispatch::{
-    AttemptReport, DeliveryOutcome, Dispatcher, DispatcherBuilder, SubmitError,
+    AttemptReport, DispatchOutcome, Dispatcher, DispatcherBuilder, SubmitError,
 };
 
 use crate::exit::Exit;
@@ -169,10 +169,10 @@ impl DeliveryArgs {
 }
 
 /// The exit code for one delivery's outcome.
-pub(crate) fn exit(outcome: &DeliveryOutcome) -> Exit {
+pub(crate) fn exit(outcome: &DispatchOutcome) -> Exit {
     match outcome {
-        DeliveryOutcome::Delivered { .. } => Exit::Success,
-        DeliveryOutcome::Refused { .. } => Exit::Usage,
+        DispatchOutcome::Delivered { .. } => Exit::Success,
+        DispatchOutcome::Refused { .. } => Exit::Usage,
         _ => Exit::Failure,
     }
 }

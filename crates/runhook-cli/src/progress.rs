@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use runhook::AttemptResult;
-use runhook_dispatch::{AttemptReport, DeliveryOutcome};
+use runhook_dispatch::{AttemptReport, DispatchOutcome};
 use serde::Serialize;
 
 /// One `--json` line per attempt; the field order is the documented one.
@@ -72,7 +72,7 @@ impl Progress {
     }
 
     /// The summary line.
-    pub(crate) fn outcome(&mut self, outcome: &DeliveryOutcome) -> anyhow::Result<()> {
+    pub(crate) fn outcome(&mut self, outcome: &DispatchOutcome) -> anyhow::Result<()> {
         let line = if self.json {
             serde_json::to_string(&OutcomeLine {
                 outcome: if outcome.is_delivered() {
@@ -93,7 +93,7 @@ impl Progress {
         &mut self,
         n: usize,
         total: usize,
-        outcome: &DeliveryOutcome,
+        outcome: &DispatchOutcome,
     ) -> anyhow::Result<()> {
         let line = if self.json {
             serde_json::to_string(&DeliveryLine {
@@ -105,8 +105,8 @@ impl Progress {
                 },
                 attempts: outcome.attempts(),
                 status: match outcome {
-                    DeliveryOutcome::Delivered { status, .. } => Some(*status),
-                    DeliveryOutcome::Failed {
+                    DispatchOutcome::Delivered { status, .. } => Some(*status),
+                    DispatchOutcome::Failed {
                         last: AttemptResult::Response { status, .. },
                         ..
                     } => Some(*status),
@@ -168,7 +168,7 @@ fn human_attempt(report: &AttemptReport) -> String {
 }
 
 /// The summary line of one delivery.
-fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
+fn human_outcome(url: &str, outcome: &DispatchOutcome) -> String {
     let attempts = |n: u32| {
         if n == 1 {
             "1 attempt".to_owned()
@@ -177,13 +177,13 @@ fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
         }
     };
     match outcome {
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: n,
             status,
         } => {
             format!("delivered to {url} ({status}) after {}", attempts(*n))
         }
-        DeliveryOutcome::Failed { attempts: n, last } => {
+        DispatchOutcome::Failed { attempts: n, last } => {
             let why = match last {
                 AttemptResult::Response { status, .. } if (400..500).contains(status) => {
                     format!("{status} is final (4xx responses are not retried)")
@@ -200,8 +200,8 @@ fn human_outcome(url: &str, outcome: &DeliveryOutcome) -> String {
                 attempts(*n)
             )
         }
-        DeliveryOutcome::Refused { reason, .. } => format!("not delivered: {reason}"),
-        DeliveryOutcome::Abandoned { attempts: n } => {
+        DispatchOutcome::Refused { reason, .. } => format!("not delivered: {reason}"),
+        DispatchOutcome::Abandoned { attempts: n } => {
             format!("not delivered to {url}: abandoned after {}", attempts(*n))
         }
         other => format!("not delivered to {url}: {other:?}"),
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn outcomes_say_why() {
-        let failed = DeliveryOutcome::Failed {
+        let failed = DispatchOutcome::Failed {
             attempts: 1,
             last: AttemptResult::status(404),
         };
@@ -261,7 +261,7 @@ mod tests {
             text.contains("404 is final") && text.contains("1 attempt"),
             "{text}"
         );
-        let delivered = DeliveryOutcome::Delivered {
+        let delivered = DispatchOutcome::Delivered {
             attempts: 3,
             status: 200,
         };

@@ -298,7 +298,15 @@ async fn a_closed_stdout_ends_listen_quietly_with_0() {
 async fn sigterm_stops_a_running_handler_after_the_grace_period_and_reports_it() {
     let log = tempfile::NamedTempFile::new().unwrap();
     let listen = Listen::start_with(
-        &["--json", "--delay", "30000", "--deadline-ms", "200", "--grace-ms", "500"],
+        &[
+            "--json",
+            "--delay",
+            "30000",
+            "--deadline-ms",
+            "200",
+            "--grace-ms",
+            "500",
+        ],
         &[],
         Stdio::from(log.reopen().unwrap()),
     );

@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::builder::{Clients, Settings};
 use crate::driver::{Command, Driver, Job};
 use crate::error::{AddressRefused, SubmitError};
-use crate::report::{AttemptReport, DeliveryId, DeliveryOutcome, ShutdownReport};
+use crate::report::{AttemptReport, DeliveryId, DispatchOutcome, ShutdownReport};
 use crate::resolver::AddressFilter;
 
 /// State shared by every clone of a [`Dispatcher`].
@@ -40,7 +40,7 @@ pub struct Dispatcher {
 #[derive(Debug)]
 pub struct DeliveryHandle {
     id: DeliveryId,
-    done: oneshot::Receiver<DeliveryOutcome>,
+    done: oneshot::Receiver<DispatchOutcome>,
 }
 
 impl DeliveryHandle {
@@ -50,11 +50,11 @@ impl DeliveryHandle {
     }
 
     /// Waits until the delivery ends. If the driver stopped without an answer (its runtime shut
-    /// down), the outcome is [`DeliveryOutcome::Abandoned`] with 0 attempts.
-    pub async fn outcome(self) -> DeliveryOutcome {
+    /// down), the outcome is [`DispatchOutcome::Abandoned`] with 0 attempts.
+    pub async fn outcome(self) -> DispatchOutcome {
         self.done
             .await
-            .unwrap_or(DeliveryOutcome::Abandoned { attempts: 0 })
+            .unwrap_or(DispatchOutcome::Abandoned { attempts: 0 })
     }
 }
 
@@ -86,7 +86,7 @@ impl Dispatcher {
     /// for a loopback host when loopback is opted in), no user-info, and an IP-literal host must
     /// be an allowed address. Host names are checked after DNS
     /// resolution, on every attempt; a name that resolves only to forbidden addresses ends the
-    /// delivery as [`DeliveryOutcome::Refused`].
+    /// delivery as [`DispatchOutcome::Refused`].
     pub fn submit(
         &self,
         url: &str,
@@ -146,7 +146,7 @@ impl Dispatcher {
     /// Attempts in flight complete, and retries that fall due within `grace` still run; a
     /// delivery whose next attempt would start after the grace period is abandoned at once.
     /// When `grace` runs out, attempts still in flight are aborted. Every delivery that did not
-    /// finish resolves to [`DeliveryOutcome::Abandoned`] and is listed in the report. Returns
+    /// finish resolves to [`DispatchOutcome::Abandoned`] and is listed in the report. Returns
     /// when the driver has stopped.
     pub async fn shutdown(&self, grace: Duration) -> ShutdownReport {
         self.shared.closing.store(true, Ordering::Release);

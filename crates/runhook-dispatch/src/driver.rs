@@ -31,7 +31,7 @@ use tokio_util::time::delay_queue::Expired;
 
 use crate::attempt::AttemptDone;
 use crate::builder::{Clients, Settings};
-use crate::report::{AttemptReport, DeliveryId, DeliveryOutcome, ShutdownReport};
+use crate::report::{AttemptReport, DeliveryId, DispatchOutcome, ShutdownReport};
 use crate::slots::Slots;
 
 use self::delivery::Entry;
@@ -55,7 +55,7 @@ pub(crate) struct Job {
     pub(crate) plain_http: bool,
     pub(crate) event: Bytes,
     pub(crate) policy: RetryPolicy,
-    pub(crate) done: oneshot::Sender<DeliveryOutcome>,
+    pub(crate) done: oneshot::Sender<DispatchOutcome>,
 }
 
 /// Shutdown in progress.
@@ -159,7 +159,7 @@ impl Driver {
     fn submit(&mut self, job: Job) {
         if let Some(closing) = &mut self.closing {
             closing.report.abandoned.push(job.id);
-            let _ = job.done.send(DeliveryOutcome::Abandoned { attempts: 0 });
+            let _ = job.done.send(DispatchOutcome::Abandoned { attempts: 0 });
             return;
         }
         let now = Instant::now().into_std();

@@ -57,7 +57,7 @@ pub enum SubmitError {
 /// The destination's addresses are all forbidden by the address rules (docs/protocol.md §4.2).
 ///
 /// This is a configuration error, not a transient one, so a delivery that meets it is never
-/// retried: it ends as [`DeliveryOutcome::Refused`](crate::DeliveryOutcome::Refused).
+/// retried: it ends as [`DispatchOutcome::Refused`](crate::DispatchOutcome::Refused).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct AddressRefused {
     host: Option<String>,

@@ -46,5 +46,5 @@ mod slots;
 pub use builder::{DEFAULT_BODY_LIMIT, DispatcherBuilder, USER_AGENT};
 pub use dispatcher::{DeliveryHandle, Dispatcher};
 pub use error::{AddressRefused, BuildError, SubmitError};
-pub use report::{AttemptReport, DeliveryId, DeliveryOutcome, ShutdownReport};
+pub use report::{AttemptReport, DeliveryId, DispatchOutcome, ShutdownReport};
 pub use resolver::{HostLookup, LookupFuture, StaticLookup, SystemLookup};

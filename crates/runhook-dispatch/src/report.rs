@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use runhook::{AttemptResult, Outcome};
+use runhook::{AttemptResult, DeliveryOutcome};
 
 use crate::error::AddressRefused;
 
@@ -28,7 +28,7 @@ impl fmt::Display for DeliveryId {
 /// How a delivery ended, as seen by the dispatcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum DeliveryOutcome {
+pub enum DispatchOutcome {
     /// The endpoint acknowledged the event.
     Delivered {
         /// Attempts made, including the successful one.
@@ -60,33 +60,35 @@ pub enum DeliveryOutcome {
     },
 }
 
-impl DeliveryOutcome {
+impl DispatchOutcome {
     /// Attempts made.
     pub fn attempts(&self) -> u32 {
         match self {
-            DeliveryOutcome::Delivered { attempts, .. }
-            | DeliveryOutcome::Failed { attempts, .. }
-            | DeliveryOutcome::Refused { attempts, .. }
-            | DeliveryOutcome::Abandoned { attempts } => *attempts,
+            DispatchOutcome::Delivered { attempts, .. }
+            | DispatchOutcome::Failed { attempts, .. }
+            | DispatchOutcome::Refused { attempts, .. }
+            | DispatchOutcome::Abandoned { attempts } => *attempts,
         }
     }
 
     /// Whether the endpoint acknowledged the event.
     pub fn is_delivered(&self) -> bool {
-        matches!(self, DeliveryOutcome::Delivered { .. })
+        matches!(self, DispatchOutcome::Delivered { .. })
     }
 }
 
-impl From<Outcome> for DeliveryOutcome {
-    fn from(outcome: Outcome) -> Self {
+impl From<DeliveryOutcome> for DispatchOutcome {
+    fn from(outcome: DeliveryOutcome) -> Self {
         match outcome {
-            Outcome::Delivered { attempts, status } => {
-                DeliveryOutcome::Delivered { attempts, status }
+            DeliveryOutcome::Delivered { attempts, status } => {
+                DispatchOutcome::Delivered { attempts, status }
             }
-            Outcome::Failed { attempts, last } => DeliveryOutcome::Failed { attempts, last },
+            DeliveryOutcome::Failed { attempts, last } => {
+                DispatchOutcome::Failed { attempts, last }
+            }
             // The core's outcome is non-exhaustive; a future variant is reported as a failure of
             // unknown cause rather than silently as a success.
-            other => DeliveryOutcome::Failed {
+            other => DispatchOutcome::Failed {
                 attempts: other.attempts(),
                 last: AttemptResult::Network(runhook::NetworkErrorKind::Other),
             },
@@ -126,7 +128,7 @@ pub struct AttemptReport {
     /// Whether the body was longer than the excerpt.
     pub body_truncated: bool,
     /// How the delivery ended, on the report of its last attempt; `None` otherwise.
-    pub outcome: Option<DeliveryOutcome>,
+    pub outcome: Option<DispatchOutcome>,
 }
 
 impl AttemptReport {
@@ -168,7 +170,7 @@ pub struct ShutdownReport {
     pub finished: usize,
     /// Deliveries that were still pending or in flight when the grace period ended, or whose
     /// next attempt would have started after it. Their handles resolve to
-    /// [`DeliveryOutcome::Abandoned`].
+    /// [`DispatchOutcome::Abandoned`].
     pub abandoned: Vec<DeliveryId>,
 }
 
@@ -178,18 +180,18 @@ mod tests {
 
     #[test]
     fn outcomes_convert_and_answer() {
-        let delivered = DeliveryOutcome::from(Outcome::Delivered {
+        let delivered = DispatchOutcome::from(DeliveryOutcome::Delivered {
             attempts: 3,
             status: 200,
         });
         assert!(delivered.is_delivered());
         assert_eq!(delivered.attempts(), 3);
-        let failed = DeliveryOutcome::from(Outcome::Failed {
+        let failed = DispatchOutcome::from(DeliveryOutcome::Failed {
             attempts: 1,
             last: AttemptResult::status(404),
         });
         assert!(!failed.is_delivered());
-        assert_eq!(DeliveryOutcome::Abandoned { attempts: 2 }.attempts(), 2);
+        assert_eq!(DispatchOutcome::Abandoned { attempts: 2 }.attempts(), 2);
         assert_eq!(DeliveryId(7).to_string(), "d7");
     }
 }

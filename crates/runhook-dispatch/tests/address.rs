@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use runhook::{AddressPolicy, RetryPolicy, UrlError};
 use runhook_dispatch::{
-    DeliveryOutcome, DispatcherBuilder, HostLookup, LookupFuture, StaticLookup, SubmitError,
+    DispatchOutcome, DispatcherBuilder, HostLookup, LookupFuture, StaticLookup, SubmitError,
 };
 use support::{Receiver, Reply, TestCa, event, ip, local, local_tls, reports_of};
 
@@ -93,7 +93,7 @@ async fn a_name_resolving_to_loopback_is_refused_by_default_and_not_retried() {
         .unwrap();
     let id = handle.id();
     let outcome = handle.outcome().await;
-    let DeliveryOutcome::Refused { attempts, reason } = &outcome else {
+    let DispatchOutcome::Refused { attempts, reason } = &outcome else {
         panic!("expected a refusal, got {outcome:?}");
     };
     assert_eq!(*attempts, 1, "a refusal is not retried");
@@ -126,7 +126,7 @@ async fn a_name_resolving_to_a_private_address_is_refused_with_loopback_allowed(
         )
         .unwrap();
     let outcome = handle.outcome().await;
-    let DeliveryOutcome::Refused {
+    let DispatchOutcome::Refused {
         attempts: 1,
         reason,
     } = &outcome
@@ -157,7 +157,7 @@ async fn the_metadata_address_is_refused_even_for_local_development() {
         .unwrap();
     assert!(matches!(
         handle.outcome().await,
-        DeliveryOutcome::Refused { attempts: 1, .. }
+        DispatchOutcome::Refused { attempts: 1, .. }
     ));
 }
 
@@ -176,7 +176,7 @@ async fn forbidden_addresses_are_dropped_and_allowed_ones_used() {
         .unwrap();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }
@@ -201,7 +201,7 @@ async fn plain_http_to_a_name_needs_every_used_address_to_be_loopback() {
         )
         .unwrap();
     let outcome = handle.outcome().await;
-    let DeliveryOutcome::Refused { reason, .. } = &outcome else {
+    let DispatchOutcome::Refused { reason, .. } = &outcome else {
         panic!("expected a refusal, got {outcome:?}");
     };
     assert!(reason.to_string().contains("plain http"), "{reason}");
@@ -244,7 +244,7 @@ async fn dns_rebinding_between_attempts_is_refused_on_the_new_connection() {
         .submit(&url, event(), RetryPolicy::tinyfish())
         .unwrap();
     let outcome = handle.outcome().await;
-    let DeliveryOutcome::Refused { attempts, reason } = &outcome else {
+    let DispatchOutcome::Refused { attempts, reason } = &outcome else {
         panic!("expected a refusal, got {outcome:?}");
     };
     assert_eq!(*attempts, 2);

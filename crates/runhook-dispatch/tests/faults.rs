@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use runhook::{AttemptResult, NetworkErrorKind, RetryPolicy};
-use runhook_dispatch::{DeliveryOutcome, StaticLookup};
+use runhook_dispatch::{DispatchOutcome, StaticLookup};
 use support::{
     Receiver, Reply, TestCa, closed_port, event, local, raw_server, reports_of, resetting_server,
 };
@@ -26,7 +26,7 @@ async fn a_connection_reset_is_retried_as_a_reset() {
     let outcome = handle.outcome().await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::Network(NetworkErrorKind::Reset)
         }
@@ -53,7 +53,7 @@ async fn a_refused_connection_is_a_connect_error_and_retried() {
     let id = handle.id();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::Network(NetworkErrorKind::Connect)
         }
@@ -74,7 +74,7 @@ async fn a_redirect_is_never_followed_and_is_retried() {
         .unwrap();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::status(301)
         }
@@ -96,7 +96,7 @@ async fn an_unparsable_response_is_a_network_error_and_retried() {
     assert_eq!(outcome.attempts(), 4, "{outcome:?}");
     assert!(matches!(
         outcome,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             last: AttemptResult::Network(_),
             ..
         }
@@ -120,7 +120,7 @@ async fn a_body_cut_short_after_a_200_is_delivered_and_reported() {
     let outcome = handle.outcome().await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }
@@ -168,7 +168,7 @@ async fn https_to_an_untrusted_certificate_is_a_tls_error() {
     let id = handle.id();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::Network(NetworkErrorKind::Tls)
         }
@@ -202,7 +202,7 @@ async fn a_slow_tls_handshake_counts_against_the_deadline() {
         .unwrap();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 1,
             last: AttemptResult::Timeout
         }

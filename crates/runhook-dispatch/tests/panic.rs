@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use runhook::{AttemptResult, NetworkErrorKind, RetryPolicy};
-use runhook_dispatch::{DeliveryOutcome, HostLookup, LookupFuture};
+use runhook_dispatch::{DispatchOutcome, HostLookup, LookupFuture};
 use support::{Receiver, Reply, event, ip, local, reports_of};
 
 /// Panics on its first `panics` lookups, then answers 127.0.0.1.
@@ -57,7 +57,7 @@ async fn a_panicking_attempt_is_a_failed_attempt_and_the_delivery_retries() {
     let id = handle.id();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 2,
             status: 200
         }
@@ -93,7 +93,7 @@ async fn a_panicking_attempt_is_a_failed_attempt_and_the_delivery_retries() {
         .unwrap();
     assert_eq!(
         next.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }
@@ -125,7 +125,7 @@ async fn attempts_that_always_panic_use_up_the_policy_and_free_their_slots() {
         .unwrap();
     assert_eq!(
         broken.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::Network(NetworkErrorKind::Other)
         }
@@ -133,7 +133,7 @@ async fn attempts_that_always_panic_use_up_the_policy_and_free_their_slots() {
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     assert_eq!(
         fine.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use runhook::{AttemptResult, RetryPolicy};
-use runhook_dispatch::DeliveryOutcome;
+use runhook_dispatch::DispatchOutcome;
 use support::{Receiver, Reply, event, gaps, local};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,7 +19,7 @@ async fn the_tinyfish_schedule_waits_1s_2s_4s_on_the_wall_clock() {
         .unwrap();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::status(503)
         }
@@ -50,7 +50,7 @@ async fn the_system_resolver_finds_localhost() {
         .unwrap();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use runhook::{AttemptResult, RetryPolicy};
-use runhook_dispatch::{DeliveryOutcome, USER_AGENT};
+use runhook_dispatch::{DispatchOutcome, USER_AGENT};
 use support::{Receiver, Reply, assert_about, event, gaps, local, reports_of};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -29,7 +29,7 @@ async fn scripted_503_503_200_is_delivered_on_the_third_attempt() {
     let outcome = handle.outcome().await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 3,
             status: 200
         }
@@ -96,7 +96,7 @@ async fn five_hundreds_give_up_after_four_attempts_and_seven_seconds() {
     let outcome = handle.outcome().await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::status(500)
         }
@@ -123,7 +123,7 @@ async fn a_4xx_is_final_under_the_tinyfish_policy() {
             .unwrap();
         assert_eq!(
             handle.outcome().await,
-            DeliveryOutcome::Failed {
+            DispatchOutcome::Failed {
                 attempts: 1,
                 last: AttemptResult::status(status)
             },
@@ -148,7 +148,7 @@ async fn the_standard_policy_retries_429_and_honours_retry_after() {
     let id = handle.id();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 2,
             status: 200
         }
@@ -180,7 +180,7 @@ async fn a_response_slower_than_the_timeout_is_a_timeout_and_retried() {
     let id = handle.id();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 2,
             status: 200
         }
@@ -218,7 +218,7 @@ async fn a_body_slower_than_the_timeout_after_a_200_is_delivered() {
     let id = handle.id();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }
@@ -256,7 +256,7 @@ async fn a_custom_attempt_timeout_applies() {
     let handle = dispatcher.submit(&receiver.url(), event(), policy).unwrap();
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 1,
             last: AttemptResult::Timeout
         }
@@ -353,7 +353,7 @@ async fn dropping_the_dispatcher_finishes_the_work_it_holds() {
     drop(dispatcher);
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 2,
             status: 200
         }

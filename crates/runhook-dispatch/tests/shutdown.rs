@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use runhook::RetryPolicy;
-use runhook_dispatch::{DeliveryOutcome, SubmitError};
+use runhook_dispatch::{DispatchOutcome, SubmitError};
 use support::{Receiver, Reply, event, local};
 
 #[tokio::test(start_paused = true)]
@@ -32,7 +32,7 @@ async fn a_pending_retry_beyond_the_grace_period_is_abandoned_at_once() {
     assert_eq!(report.finished, 0);
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Abandoned { attempts: 1 }
+        DispatchOutcome::Abandoned { attempts: 1 }
     );
     assert_eq!(receiver.count(), 1);
 
@@ -60,7 +60,7 @@ async fn work_that_fits_in_the_grace_period_finishes() {
     assert!(report.abandoned.is_empty());
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 2,
             status: 200
         }
@@ -84,7 +84,7 @@ async fn an_attempt_still_in_flight_when_the_grace_period_ends_is_aborted() {
     assert_eq!(report.abandoned, vec![id]);
     assert_eq!(
         handle.outcome().await,
-        DeliveryOutcome::Abandoned { attempts: 1 }
+        DispatchOutcome::Abandoned { attempts: 1 }
     );
 }
 
@@ -112,12 +112,12 @@ async fn deliveries_waiting_for_a_slot_are_abandoned_when_time_runs_out() {
     assert_eq!(
         outcomes,
         vec![
-            DeliveryOutcome::Delivered {
+            DispatchOutcome::Delivered {
                 attempts: 1,
                 status: 200
             },
-            DeliveryOutcome::Abandoned { attempts: 1 },
-            DeliveryOutcome::Abandoned { attempts: 0 },
+            DispatchOutcome::Abandoned { attempts: 1 },
+            DispatchOutcome::Abandoned { attempts: 0 },
         ]
     );
 }

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use runhook::{AttemptResult, RetryPolicy};
-use runhook_dispatch::{AttemptReport, DeliveryOutcome};
+use runhook_dispatch::{AttemptReport, DispatchOutcome};
 use support::{AfterHead, assert_about, event, head_then, local, reports_of};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -20,7 +20,7 @@ async fn deliver(
     head: &'static [u8],
     after: AfterHead,
     policy: RetryPolicy,
-) -> (DeliveryOutcome, Vec<AttemptReport>, usize) {
+) -> (DispatchOutcome, Vec<AttemptReport>, usize) {
     let (addr, count) = head_then(head, after).await;
     let dispatcher = local().build().unwrap();
     let mut reports = dispatcher.subscribe();
@@ -56,7 +56,7 @@ async fn a_400_head_then_a_stalled_body_is_final_after_one_attempt() {
     .await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 1,
             last: AttemptResult::status(400)
         }
@@ -82,7 +82,7 @@ async fn a_400_head_then_a_reset_is_final_after_one_attempt() {
     .await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 1,
             last: AttemptResult::status(400)
         }
@@ -108,7 +108,7 @@ async fn a_200_head_then_a_stalled_body_is_delivered_after_one_attempt() {
     .await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Delivered {
+        DispatchOutcome::Delivered {
             attempts: 1,
             status: 200
         }
@@ -133,7 +133,7 @@ async fn a_503_head_then_a_stalled_body_is_retried_per_policy() {
     .await;
     assert_eq!(
         outcome,
-        DeliveryOutcome::Failed {
+        DispatchOutcome::Failed {
             attempts: 4,
             last: AttemptResult::status(503)
         }

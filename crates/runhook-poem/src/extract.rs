@@ -5,7 +5,7 @@ use poem::{FromRequest, Request, RequestBody};
 use std::ops::Deref;
 
 use runhook::Event;
-use runhook::receive::{RequestChecks, Rejection, RejectionKind, check_method};
+use runhook::receive::{Rejection, RejectionKind, RequestChecks, check_method};
 
 use crate::WebhookRejection;
 

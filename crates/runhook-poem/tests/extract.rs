@@ -8,7 +8,7 @@ use poem::listener::TcpAcceptor;
 use poem::test::TestClient;
 use poem::{Endpoint, EndpointExt, Route, Server, handler};
 use runhook::HandlerOutcome;
-use runhook::receive::{RequestChecks, Rejection, Verdict, receive};
+use runhook::receive::{Rejection, RequestChecks, Verdict, receive};
 use runhook_poem::{Webhook, WebhookRejection, webhook_route};
 use runhook_receiver::{Receiver, handler_fn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

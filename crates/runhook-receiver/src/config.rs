@@ -5,8 +5,8 @@ use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
 use runhook::MemoryStore;
-use runhook::store::{DEFAULT_LEASE, DEFAULT_RETENTION, KeyStrategy};
 use runhook::receive::{Authenticator, RequestChecks};
+use runhook::store::{DEFAULT_LEASE, DEFAULT_RETENTION, KeyStrategy};
 
 use crate::BodyBudget;
 

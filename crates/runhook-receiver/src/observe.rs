@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use runhook::store::IdempotencyKey;
 use runhook::receive::RejectionKind;
+use runhook::store::IdempotencyKey;
 use runhook::{DriftProblem, ReceiveOutcome};
 
 /// How one delivery ended. A delivery whose handler outlived the deadline gives two reports: the

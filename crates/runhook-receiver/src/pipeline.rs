@@ -6,9 +6,9 @@ use bytes::Bytes;
 use std::time::SystemTime;
 
 use http::{Extensions, HeaderMap, Method, Uri};
-use runhook::store::{Claim, IdempotencyKey};
 use runhook::outcome::{Disposition, decide};
 use runhook::receive::{Rejection, Verdict};
+use runhook::store::{Claim, IdempotencyKey};
 use runhook::{DriftProblem, ReceiveDecision};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Span, field};

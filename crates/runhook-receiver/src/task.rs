@@ -10,8 +10,8 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use futures::FutureExt;
-use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use runhook::outcome::{ClaimAction, Disposition, decide};
+use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use runhook::{Event, HandlerOutcome, ReceiveDecision};
 use std::time::Duration;
 use tokio::sync::oneshot;

@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
 use runhook::Event;
-use runhook::receive::{RequestChecks, Rejection, RejectionKind, check_method};
+use runhook::receive::{Rejection, RejectionKind, RequestChecks, check_method};
 use warp::Filter;
 use warp::http::{HeaderMap, Method, Uri};
 

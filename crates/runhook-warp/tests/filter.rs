@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use runhook::HandlerOutcome;
-use runhook::receive::{RequestChecks, Rejection, Verdict, receive};
+use runhook::receive::{Rejection, RequestChecks, Verdict, receive};
 use runhook_receiver::{Receiver, handler_fn};
 use runhook_warp::{Webhook, WebhookRejection, recover, webhook, webhook_route, webhook_with};
 use serde_json::Value;

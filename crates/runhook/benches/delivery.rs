@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
-use runhook::delivery::{AttemptResult, Delivery, NetworkErrorKind, Output, RetryPolicy};
+use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind, RetryPolicy};
 
 /// The origin of the virtual clock: any instant will do, and the clock is never read again.
 #[allow(clippy::disallowed_methods)]
@@ -21,7 +21,7 @@ fn in_flight(policy: &RetryPolicy, start: Instant) -> Delivery {
     let mut delivery = Delivery::with_seed(policy.clone(), 42, start);
     assert!(matches!(
         delivery.poll_action(start),
-        Output::Send { attempt: 1, .. }
+        DeliveryAction::Send { attempt: 1, .. }
     ));
     delivery
 }
@@ -79,11 +79,11 @@ fn full_run(c: &mut Criterion) {
             let mut now = start;
             loop {
                 match delivery.poll_action(now) {
-                    Output::Send { .. } => {
+                    DeliveryAction::Send { .. } => {
                         delivery.handle_result(now, black_box(AttemptResult::status(503)))
                     }
-                    Output::WaitUntil(t) => now = t,
-                    Output::Done(outcome) => break black_box(outcome),
+                    DeliveryAction::WaitUntil(t) => now = t,
+                    DeliveryAction::Done(outcome) => break black_box(outcome),
                     _ => unreachable!(),
                 }
             }

@@ -12,8 +12,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use runhook::Event;
-use runhook::store::{Claim, DEFAULT_RETENTION, IdempotencyKey, MemoryStore};
 use runhook::receive::{RequestChecks, Verdict, receive};
+use runhook::store::{Claim, DEFAULT_RETENTION, IdempotencyKey, MemoryStore};
 
 /// The documented `run.completed` payload (fixtures/valid/01-docs-run-completed.json).
 const DOCS_COMPLETED: &[u8] = include_bytes!("../../../fixtures/valid/01-docs-run-completed.json");

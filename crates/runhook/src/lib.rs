@@ -39,9 +39,9 @@
 pub mod delivery;
 pub mod endpoint;
 pub mod events;
-pub mod store;
 pub mod outcome;
 pub mod receive;
+pub mod store;
 
 pub use events::{
     BrowserConfig, BuildError, Check, Drift, DriftProblem, ErrorCategory, Event, EventError,
@@ -50,20 +50,20 @@ pub use events::{
 };
 
 pub use delivery::{
-    AttemptRecord, AttemptResult, Backoff, RetryDecision, StatusClass, Delivery, Jitter,
-    NetworkErrorKind, Outcome, Output, PolicyError, RetryPolicy, RetryPolicyBuilder,
+    AttemptRecord, AttemptResult, Backoff, Delivery, DeliveryAction, DeliveryOutcome, Jitter,
+    NetworkErrorKind, PolicyError, RetryDecision, RetryPolicy, RetryPolicyBuilder, StatusClass,
     parse_retry_after,
 };
 pub use endpoint::{
     AddressClass, AddressPolicy, ForbiddenAddress, OptIn, UrlError, WebhookUrl, classify_ip,
 };
 
+pub use outcome::{HandlerOutcome, ReceiveDecision, ReceiveOutcome};
+pub use receive::{
+    AuthError, Authenticator, Limits, NoAuthentication, Rejection, RejectionKind, RequestChecks,
+    Verdict, receive,
+};
 pub use store::{
     Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, KeyStrategy, MemoryStore,
     StoreError,
-};
-pub use outcome::{HandlerOutcome, ReceiveDecision, ReceiveOutcome};
-pub use receive::{
-    AuthError, Authenticator, Limits, NoAuthentication, RequestChecks, Rejection, RejectionKind,
-    Verdict, receive,
 };

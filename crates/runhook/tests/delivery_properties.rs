@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use runhook::delivery::{
-    AttemptRecord, AttemptResult, RetryDecision, StatusClass, Delivery, Jitter, NetworkErrorKind,
-    Outcome, Output, RetryPolicy,
+    AttemptRecord, AttemptResult, Delivery, DeliveryAction, DeliveryOutcome, Jitter,
+    NetworkErrorKind, RetryDecision, RetryPolicy, StatusClass,
 };
 
 /// The origin of the virtual clock: any instant will do, and the clock is never read again.
@@ -192,7 +192,7 @@ struct Run {
     end: Instant,
     /// Each `Send`: attempt, instant, deadline.
     sends: Vec<(u32, Instant, Instant)>,
-    outcome: Outcome,
+    outcome: DeliveryOutcome,
     log: Vec<AttemptRecord>,
 }
 
@@ -214,7 +214,7 @@ fn drive(mut delivery: Delivery, steps: &[Step], lateness: Duration) -> Run {
     let bound = 4 * delivery.policy().max_attempts() as usize + 4;
     for _ in 0..bound {
         match delivery.poll_action(now) {
-            Output::Send { attempt, deadline } => {
+            DeliveryAction::Send { attempt, deadline } => {
                 assert_eq!(deadline, now + timeout, "deadline of attempt {attempt}");
                 sends.push((attempt, now, deadline));
                 if let Step::Answer { result, latency } = script.next().unwrap() {
@@ -222,18 +222,21 @@ fn drive(mut delivery: Delivery, steps: &[Step], lateness: Duration) -> Run {
                     delivery.handle_result(now, result.clone());
                 }
             }
-            Output::WaitUntil(t) => {
+            DeliveryAction::WaitUntil(t) => {
                 assert!(t > now, "WaitUntil({t:?}) is not in the future of {now:?}");
                 // An eager driver polls just before the instant: nothing may happen yet.
                 for early in [(t - now) / 2, Duration::from_nanos(1)] {
-                    assert_eq!(delivery.poll_action(t - early), Output::WaitUntil(t));
+                    assert_eq!(
+                        delivery.poll_action(t - early),
+                        DeliveryAction::WaitUntil(t)
+                    );
                 }
                 now = t + lateness;
             }
-            Output::Done(outcome) => {
+            DeliveryAction::Done(outcome) => {
                 assert_eq!(
                     delivery.poll_action(now + ms(1_000_000)),
-                    Output::Done(outcome.clone())
+                    DeliveryAction::Done(outcome.clone())
                 );
                 return Run {
                     start,
@@ -275,13 +278,13 @@ fn check_common(policy: &RetryPolicy, run: &Run) -> Result<(), TestCaseError> {
     let last = run.log[n - 1].result.clone().unwrap();
     prop_assert_eq!(run.log[n - 1].next_wait, None);
     match (&run.outcome, policy.classify(&last)) {
-        (Outcome::Delivered { status, .. }, RetryDecision::Delivered) => {
+        (DeliveryOutcome::Delivered { status, .. }, RetryDecision::Delivered) => {
             prop_assert_eq!(AttemptResult::status(*status).clone(), strip(&last));
         }
-        (Outcome::Failed { last: failed, .. }, RetryDecision::GiveUp) => {
+        (DeliveryOutcome::Failed { last: failed, .. }, RetryDecision::GiveUp) => {
             prop_assert_eq!(failed, &last)
         }
-        (Outcome::Failed { last: failed, .. }, RetryDecision::Retry { .. }) => {
+        (DeliveryOutcome::Failed { last: failed, .. }, RetryDecision::Retry { .. }) => {
             prop_assert_eq!(failed, &last);
             prop_assert_eq!(
                 n as u32,
@@ -387,9 +390,9 @@ proptest! {
                 prop_assert_eq!(run.log.len(), i + 1);
                 let status = answers[i].unwrap();
                 if (200..300).contains(&status) {
-                    prop_assert_eq!(&run.outcome, &Outcome::Delivered { attempts: i as u32 + 1, status });
+                    prop_assert_eq!(&run.outcome, &DeliveryOutcome::Delivered { attempts: i as u32 + 1, status });
                 } else {
-                    let failed = matches!(&run.outcome, Outcome::Failed { last: AttemptResult::Response { status: s, .. }, .. } if *s == status);
+                    let failed = matches!(&run.outcome, DeliveryOutcome::Failed { last: AttemptResult::Response { status: s, .. }, .. } if *s == status);
                     prop_assert!(failed, "{:?}", run.outcome);
                 }
             }
@@ -441,7 +444,7 @@ proptest! {
     ) {
         let base = origin() + Duration::from_secs(3_600);
         let mut delivery = Delivery::with_seed(spec.policy.clone(), seed, base);
-        let mut done: Option<Outcome> = None;
+        let mut done: Option<DeliveryOutcome> = None;
         for (poll, offset, result) in ops {
             // Instants up to 20 s before the creation instant and up to 20 s after it, jumping
             // around rather than advancing.
@@ -449,9 +452,9 @@ proptest! {
             if poll {
                 let output = delivery.poll_action(now);
                 if let Some(outcome) = &done {
-                    prop_assert_eq!(&output, &Output::Done(outcome.clone()));
+                    prop_assert_eq!(&output, &DeliveryAction::Done(outcome.clone()));
                 }
-                if let Output::Done(outcome) = output {
+                if let DeliveryAction::Done(outcome) = output {
                     done = Some(outcome);
                 }
             } else {

@@ -12,7 +12,8 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use runhook::delivery::{
-    AttemptResult, Delivery, NetworkErrorKind, Outcome, Output, RetryPolicy, parse_retry_after,
+    AttemptResult, Delivery, DeliveryAction, DeliveryOutcome, NetworkErrorKind, RetryPolicy,
+    parse_retry_after,
 };
 use serde::Deserialize;
 
@@ -112,7 +113,7 @@ fn run(case: &Case, seed: u64) -> Result<(Delivery, Duration), String> {
     let mut results = case.results.iter();
     for _ in 0..100 {
         match delivery.poll_action(now) {
-            Output::Send { attempt, .. } => {
+            DeliveryAction::Send { attempt, .. } => {
                 let spec = results.next().ok_or_else(|| {
                     format!("attempt {attempt} was sent but the case has no result left for it")
                 })?;
@@ -120,8 +121,8 @@ fn run(case: &Case, seed: u64) -> Result<(Delivery, Duration), String> {
                     delivery.handle_result(now, result);
                 }
             }
-            Output::WaitUntil(t) => now = t,
-            Output::Done(_) => {
+            DeliveryAction::WaitUntil(t) => now = t,
+            DeliveryAction::Done(_) => {
                 let left = results.count();
                 if left > 0 {
                     return Err(format!("the delivery ended with {left} result(s) unused"));
@@ -168,12 +169,12 @@ fn problems(case: &Case, delivery: &Delivery, elapsed: Duration) -> Vec<String> 
     }
     let outcome = delivery.outcome().cloned();
     match (expect.outcome.as_str(), &outcome) {
-        ("delivered", Some(Outcome::Delivered { attempts, status })) => {
+        ("delivered", Some(DeliveryOutcome::Delivered { attempts, status })) => {
             if Some(*status) != expect.status || *attempts != expect.attempts {
                 found.push(format!("outcome {outcome:?}"));
             }
         }
-        ("failed", Some(Outcome::Failed { attempts, last })) => {
+        ("failed", Some(DeliveryOutcome::Failed { attempts, last })) => {
             let expected_last = match (&expect.last, expect.status) {
                 (Some(spec), _) => result_of(spec).unwrap_or(AttemptResult::Timeout),
                 (None, Some(status)) => match last {

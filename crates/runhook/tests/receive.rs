@@ -10,7 +10,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use proptest::prelude::*;
 use runhook::receive::{
-    AuthError, Authenticator, Limits, RequestChecks, RejectionKind, Verdict, receive,
+    AuthError, Authenticator, Limits, RejectionKind, RequestChecks, Verdict, receive,
 };
 use runhook::{Event, IdempotencyKey, KeyStrategy};
 

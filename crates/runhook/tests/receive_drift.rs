@@ -9,7 +9,7 @@ use support::{json_headers, post_with};
 
 use http::header::CONTENT_ENCODING;
 use http::{HeaderValue, Method, Uri};
-use runhook::receive::{RequestChecks, Rejection, RejectionKind, Verdict, receive};
+use runhook::receive::{Rejection, RejectionKind, RequestChecks, Verdict, receive};
 use runhook::{Event, Nullable};
 use serde_json::Value;
 

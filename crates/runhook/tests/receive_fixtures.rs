@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use http::Method;
 use runhook::Event;
-use runhook::receive::{RequestChecks, RejectionKind, receive};
+use runhook::receive::{RejectionKind, RequestChecks, receive};
 use serde_json::Value;
 
 fn fixtures(folder: &str) -> Vec<(String, Vec<u8>)> {

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use runhook::{Delivery, Output};
+use runhook::{Delivery, DeliveryAction};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::time::delay_queue::Key;
 
 use super::Driver;
 use crate::attempt::{self, AttemptDone, AttemptSpec};
-use crate::report::{AttemptReport, DeliveryId, DeliveryOutcome};
+use crate::report::{AttemptReport, DeliveryId, DispatchOutcome};
 
 /// A delivery the driver holds.
 pub(super) struct Entry {
@@ -21,7 +21,7 @@ pub(super) struct Entry {
     pub(super) host: Arc<str>,
     pub(super) plain_http: bool,
     pub(super) event: Bytes,
-    pub(super) done: oneshot::Sender<DeliveryOutcome>,
+    pub(super) done: oneshot::Sender<DispatchOutcome>,
     /// The pending retry's timer, if the delivery is waiting for one.
     pub(super) timer: Option<Key>,
 }
@@ -51,21 +51,21 @@ impl Driver {
             return;
         };
         let output = entry.delivery.poll_action(now.into_std());
-        if !matches!(output, Output::Send { .. }) {
+        if !matches!(output, DeliveryAction::Send { .. }) {
             self.slots.release(host);
         }
         match output {
-            Output::Send { attempt, deadline } => {
+            DeliveryAction::Send { attempt, deadline } => {
                 self.publish(ended, Some(Duration::ZERO), None);
                 self.spawn(id, attempt, deadline);
             }
-            Output::WaitUntil(at) => {
+            DeliveryAction::WaitUntil(at) => {
                 let wait = Instant::from_std(at).saturating_duration_since(now);
                 self.publish(ended, Some(wait), None);
                 self.schedule(id, at);
             }
-            Output::Done(outcome) => {
-                let outcome = DeliveryOutcome::from(outcome);
+            DeliveryAction::Done(outcome) => {
+                let outcome = DispatchOutcome::from(outcome);
                 self.publish(ended, None, Some(&outcome));
                 self.finish(id, outcome);
             }
@@ -163,7 +163,7 @@ impl Driver {
             }
             Err(reason) => {
                 self.slots.release(&host);
-                let outcome = DeliveryOutcome::Refused {
+                let outcome = DispatchOutcome::Refused {
                     attempts: attempt,
                     reason,
                 };
@@ -178,7 +178,7 @@ impl Driver {
         &self,
         report: Option<AttemptReport>,
         retry_in: Option<Duration>,
-        outcome: Option<&DeliveryOutcome>,
+        outcome: Option<&DispatchOutcome>,
     ) {
         let Some(mut report) = report else {
             return;
@@ -199,7 +199,7 @@ impl Driver {
     }
 
     /// `id` ended with `outcome`.
-    fn finish(&mut self, id: DeliveryId, outcome: DeliveryOutcome) {
+    fn finish(&mut self, id: DeliveryId, outcome: DispatchOutcome) {
         let Some(entry) = self.remove(id) else {
             return;
         };
@@ -219,17 +219,17 @@ impl Driver {
         if let Some(closing) = &mut self.closing {
             closing.report.abandoned.push(id);
         }
-        let _ = entry.done.send(DeliveryOutcome::Abandoned { attempts });
+        let _ = entry.done.send(DispatchOutcome::Abandoned { attempts });
     }
 
     /// An output this version does not know (the core's enum is non-exhaustive): the delivery
     /// cannot be driven further, so it ends as abandoned rather than hang.
-    fn unknown_output(&mut self, id: DeliveryId, output: &Output) {
+    fn unknown_output(&mut self, id: DeliveryId, output: &DeliveryAction) {
         tracing::error!(delivery_id = %id, ?output, "the delivery core returned an output this dispatcher does not know; abandoning the delivery");
         let Some(entry) = self.remove(id) else {
             return;
         };
         let attempts = entry.attempts();
-        let _ = entry.done.send(DeliveryOutcome::Abandoned { attempts });
+        let _ = entry.done.send(DispatchOutcome::Abandoned { attempts });
     }
 }

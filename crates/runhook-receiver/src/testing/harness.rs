@@ -5,11 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use http::HeaderMap;
+use runhook::receive::{AuthError, Authenticator, UrlToken};
 use runhook::store::{
     Claim, ClaimToken, DEFAULT_LEASE, IdempotencyKey, IdempotencyStore, KeyState, MemoryStore,
     StoreError,
 };
-use runhook::receive::{AuthError, Authenticator, UrlToken};
 use runhook::{Event, HandlerOutcome};
 use tokio::sync::watch;
 
@@ -178,7 +178,7 @@ impl Authenticator for Token {
 pub(crate) struct Harness {
     pub(crate) receiver: Receiver,
     pub(crate) recorder: Arc<Recorder>,
-    pub(crate) ledger: Option<Arc<MemoryStore>>,
+    pub(crate) memory: Option<Arc<MemoryStore>>,
     pub(crate) clock: HarnessClock,
     gate: watch::Sender<bool>,
 }
@@ -224,28 +224,28 @@ impl Harness {
         }
         config.receive = config.receive.with_strict(case.setup.strict);
         let clock = HarnessClock::default();
-        let (store, ledger): (Arc<dyn IdempotencyStore>, _) = match case.setup.store {
+        let (store, memory): (Arc<dyn IdempotencyStore>, _) = match case.setup.store {
             StoreSetup::Memory => {
-                let ledger = Arc::new(MemoryStore::new());
+                let memory = Arc::new(MemoryStore::new());
                 // Claims taken by a holder that died at once: never renewed nor settled.
                 for key in &case.setup.abandoned {
-                    let _ = ledger.claim(
+                    let _ = memory.claim(
                         &IdempotencyKey::new(key.as_str()),
                         clock.now(),
                         DEFAULT_LEASE,
                     );
                 }
-                (ledger.clone(), Some(ledger))
+                (memory.clone(), Some(memory))
             }
             StoreSetup::Full => {
-                let ledger = Arc::new(MemoryStore::with_capacity(1));
+                let memory = Arc::new(MemoryStore::with_capacity(1));
                 // A live claim that nobody settles: the store has no room for another key.
-                let _ = ledger.claim(
+                let _ = memory.claim(
                     &IdempotencyKey::new("occupant"),
                     SystemTime::now(),
                     Duration::from_secs(3600),
                 );
-                (ledger.clone(), Some(ledger))
+                (memory.clone(), Some(memory))
             }
             StoreSetup::Unavailable => (Arc::new(Unavailable), None),
         };
@@ -258,7 +258,7 @@ impl Harness {
         Ok(Harness {
             receiver,
             recorder,
-            ledger,
+            memory,
             clock,
             gate,
         })
@@ -270,7 +270,7 @@ impl Harness {
 
     /// The store state of `key` now, if the case's store can be inspected.
     pub(crate) fn state(&self, key: &str) -> Option<KeyState> {
-        let ledger = self.ledger.as_ref()?;
-        Some(ledger.state(&IdempotencyKey::new(key), self.clock.now()))
+        let memory = self.memory.as_ref()?;
+        Some(memory.state(&IdempotencyKey::new(key), self.clock.now()))
     }
 }

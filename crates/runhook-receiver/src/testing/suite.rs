@@ -37,12 +37,12 @@ pub(crate) async fn run_case<I: HttpIntegration>(case: &Case) -> Result<(), Vec<
             case.calls, calls
         ));
     }
-    for (key, expected) in &case.ledger {
+    for (key, expected) in &case.store_after {
         if let Some(state) = harness.state(key)
             && state.as_str() != expected
         {
             problems.push(format!(
-                "ledger: key {key:?} is {state}, expected {expected}"
+                "store: key {key:?} is {state}, expected {expected}"
             ));
         }
     }
@@ -85,9 +85,9 @@ async fn sequential(
                     return;
                 }
             }
-            Some(Action::AwaitLedger) => {
+            Some(Action::AwaitStore) => {
                 let (Some(key), Some(expected)) = (&step.key, &step.state) else {
-                    problems.push(format!("{at}: await_ledger needs key and state"));
+                    problems.push(format!("{at}: await_store needs key and state"));
                     return;
                 };
                 if !await_state(harness, key, expected).await {

@@ -29,7 +29,8 @@ pub(crate) struct Case {
     pub(crate) parallel: Option<usize>,
     pub(crate) steps: Vec<Step>,
     pub(crate) calls: Vec<Call>,
-    pub(crate) ledger: BTreeMap<String, String>,
+    /// Expected key states in the idempotency store after the last step.
+    pub(crate) store_after: BTreeMap<String, String>,
 }
 
 /// How the steps run.
@@ -111,7 +112,7 @@ pub(crate) struct Step {
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Action {
     OpenGate,
-    AwaitLedger,
+    AwaitStore,
     AwaitDeadLetter,
     AdvanceClock,
 }

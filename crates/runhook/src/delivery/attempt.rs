@@ -93,7 +93,7 @@ pub struct AttemptRecord {
 /// How a delivery ended.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum DeliveryOutcome {
     /// The endpoint acknowledged the event.
     Delivered {
         /// Attempts made, including the successful one.
@@ -110,17 +110,18 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl DeliveryOutcome {
     /// Attempts made.
     pub fn attempts(&self) -> u32 {
         match self {
-            Outcome::Delivered { attempts, .. } | Outcome::Failed { attempts, .. } => *attempts,
+            DeliveryOutcome::Delivered { attempts, .. }
+            | DeliveryOutcome::Failed { attempts, .. } => *attempts,
         }
     }
 
     /// Whether the endpoint acknowledged the event.
     pub fn is_delivered(&self) -> bool {
-        matches!(self, Outcome::Delivered { .. })
+        matches!(self, DeliveryOutcome::Delivered { .. })
     }
 }
 
@@ -144,11 +145,11 @@ mod tests {
 
     #[test]
     fn outcome_accessors() {
-        let delivered = Outcome::Delivered {
+        let delivered = DeliveryOutcome::Delivered {
             attempts: 2,
             status: 204,
         };
-        let failed = Outcome::Failed {
+        let failed = DeliveryOutcome::Failed {
             attempts: 4,
             last: AttemptResult::Timeout,
         };

@@ -73,7 +73,9 @@ impl RetryPolicy {
                         .and_then(|cap| retry_after.map(|after| after.min(cap))),
                 },
             },
-            AttemptResult::Network(_) | AttemptResult::Timeout => RetryDecision::Retry { after: None },
+            AttemptResult::Network(_) | AttemptResult::Timeout => {
+                RetryDecision::Retry { after: None }
+            }
         }
     }
 }
@@ -171,7 +173,10 @@ mod tests {
             .unwrap();
         assert_eq!(policy.classify(&response(503, None)), RetryDecision::GiveUp);
         assert_eq!(policy.classify(&response(202, None)), RETRY);
-        assert_eq!(policy.classify(&response(409, None)), RetryDecision::Delivered);
+        assert_eq!(
+            policy.classify(&response(409, None)),
+            RetryDecision::Delivered
+        );
         assert_eq!(policy.classify(&response(500, None)), RETRY);
         assert_eq!(policy.status_class(410), StatusClass::GiveUp);
     }

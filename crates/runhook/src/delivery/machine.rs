@@ -5,14 +5,14 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 
-use super::attempt::{AttemptRecord, AttemptResult, Outcome};
+use super::attempt::{AttemptRecord, AttemptResult, DeliveryOutcome};
 use super::classify::RetryDecision;
 use super::policy::RetryPolicy;
 
 /// What the driver must do next, returned by [`Delivery::poll_action`].
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
+pub enum DeliveryAction {
     /// Start attempt `attempt` (1-based) now; it must finish by `deadline`. Returned once per
     /// attempt: returning it is what starts the attempt.
     Send {
@@ -25,7 +25,7 @@ pub enum Output {
     /// Poll again at or after it (or sooner, after handling a result).
     WaitUntil(Instant),
     /// The delivery is over. Returned by every poll from now on.
-    Done(Outcome),
+    Done(DeliveryOutcome),
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ enum State {
         attempt: u32,
         deadline: Instant,
     },
-    Done(Outcome),
+    Done(DeliveryOutcome),
 }
 
 /// The delivery of one event to one endpoint under a [`RetryPolicy`]: a sans-IO state machine
@@ -85,10 +85,10 @@ impl Delivery {
     /// [`handle_result`](Self::handle_result), and again whenever a `WaitUntil` instant is reached.
     /// An attempt in flight whose deadline is at or before `now` is recorded as
     /// [`AttemptResult::Timeout`] here, ending at its deadline.
-    pub fn poll_action(&mut self, now: Instant) -> Output {
+    pub fn poll_action(&mut self, now: Instant) -> DeliveryAction {
         match &self.state {
-            State::Done(outcome) => Output::Done(outcome.clone()),
-            State::Ready { at, .. } if now < *at => Output::WaitUntil(*at),
+            State::Done(outcome) => DeliveryAction::Done(outcome.clone()),
+            State::Ready { at, .. } if now < *at => DeliveryAction::WaitUntil(*at),
             State::Ready { attempt, .. } => {
                 let (attempt, deadline) = (*attempt, later(now, self.policy.attempt_timeout()));
                 self.attempts.push(AttemptRecord {
@@ -99,9 +99,11 @@ impl Delivery {
                     next_wait: None,
                 });
                 self.state = State::InFlight { attempt, deadline };
-                Output::Send { attempt, deadline }
+                DeliveryAction::Send { attempt, deadline }
             }
-            State::InFlight { deadline, .. } if now < *deadline => Output::WaitUntil(*deadline),
+            State::InFlight { deadline, .. } if now < *deadline => {
+                DeliveryAction::WaitUntil(*deadline)
+            }
             State::InFlight { deadline, .. } => {
                 let deadline = *deadline;
                 self.finish_attempt(deadline, AttemptResult::Timeout);
@@ -134,7 +136,7 @@ impl Delivery {
         record.result = Some(result.clone());
         self.state = match (decision, &result) {
             (RetryDecision::Delivered, AttemptResult::Response { status, .. }) => {
-                State::Done(Outcome::Delivered {
+                State::Done(DeliveryOutcome::Delivered {
                     attempts: attempt,
                     status: *status,
                 })
@@ -150,7 +152,7 @@ impl Delivery {
                     at: later(ended, wait),
                 }
             }
-            _ => State::Done(Outcome::Failed {
+            _ => State::Done(DeliveryOutcome::Failed {
                 attempts: attempt,
                 last: result,
             }),
@@ -163,7 +165,7 @@ impl Delivery {
     }
 
     /// The outcome, once the delivery is over.
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub fn outcome(&self) -> Option<&DeliveryOutcome> {
         match &self.state {
             State::Done(outcome) => Some(outcome),
             _ => None,

@@ -11,8 +11,8 @@ fn origin() -> Instant {
     Instant::now()
 }
 
-fn send(attempt: u32, deadline: Instant) -> Output {
-    Output::Send { attempt, deadline }
+fn send(attempt: u32, deadline: Instant) -> DeliveryAction {
+    DeliveryAction::Send { attempt, deadline }
 }
 
 #[test]
@@ -21,10 +21,13 @@ fn the_first_poll_sends_attempt_one_once() {
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
     assert_eq!(delivery.poll_action(t0), send(1, t0 + 10 * S));
     assert_eq!(delivery.in_flight(), Some(1));
-    assert_eq!(delivery.poll_action(t0), Output::WaitUntil(t0 + 10 * S));
+    assert_eq!(
+        delivery.poll_action(t0),
+        DeliveryAction::WaitUntil(t0 + 10 * S)
+    );
     assert_eq!(
         delivery.poll_action(t0 + 9 * S),
-        Output::WaitUntil(t0 + 10 * S)
+        DeliveryAction::WaitUntil(t0 + 10 * S)
     );
     assert_eq!(delivery.attempts().len(), 1);
 }
@@ -35,28 +38,34 @@ fn tinyfish_retries_5xx_on_schedule_then_delivers() {
     let mut delivery = Delivery::new(RetryPolicy::tinyfish(), t0);
     assert_eq!(delivery.poll_action(t0), send(1, t0 + 10 * S));
     delivery.handle_result(t0 + S, AttemptResult::status(503));
-    assert_eq!(delivery.poll_action(t0 + S), Output::WaitUntil(t0 + 2 * S));
+    assert_eq!(
+        delivery.poll_action(t0 + S),
+        DeliveryAction::WaitUntil(t0 + 2 * S)
+    );
     assert_eq!(
         delivery.poll_action(t0 + 2 * S - Duration::from_nanos(1)),
-        Output::WaitUntil(t0 + 2 * S)
+        DeliveryAction::WaitUntil(t0 + 2 * S)
     );
     assert_eq!(delivery.poll_action(t0 + 2 * S), send(2, t0 + 12 * S));
     delivery.handle_result(t0 + 2 * S, AttemptResult::Network(NetworkErrorKind::Reset));
     assert_eq!(
         delivery.poll_action(t0 + 2 * S),
-        Output::WaitUntil(t0 + 4 * S)
+        DeliveryAction::WaitUntil(t0 + 4 * S)
     );
     // Polled late: the attempt starts at the poll, and its deadline counts from there.
     assert_eq!(delivery.poll_action(t0 + 5 * S), send(3, t0 + 15 * S));
     delivery.handle_result(t0 + 6 * S, AttemptResult::status(204));
-    let done = Outcome::Delivered {
+    let done = DeliveryOutcome::Delivered {
         attempts: 3,
         status: 204,
     };
-    assert_eq!(delivery.poll_action(t0 + 6 * S), Output::Done(done.clone()));
+    assert_eq!(
+        delivery.poll_action(t0 + 6 * S),
+        DeliveryAction::Done(done.clone())
+    );
     assert_eq!(
         delivery.poll_action(t0 + 600 * S),
-        Output::Done(done.clone())
+        DeliveryAction::Done(done.clone())
     );
     assert_eq!(delivery.outcome(), Some(&done));
     let waits: Vec<_> = delivery.attempts().iter().map(|r| r.next_wait).collect();
@@ -84,16 +93,16 @@ fn four_failures_fail_with_the_last_result() {
     let mut now = t0;
     for _ in 0..4 {
         match delivery.poll_action(now) {
-            Output::Send { .. } => delivery.handle_result(now, AttemptResult::status(500)),
+            DeliveryAction::Send { .. } => delivery.handle_result(now, AttemptResult::status(500)),
             other => panic!("expected a send, got {other:?}"),
         }
-        if let Output::WaitUntil(t) = delivery.poll_action(now) {
+        if let DeliveryAction::WaitUntil(t) = delivery.poll_action(now) {
             now = t;
         }
     }
     assert_eq!(
         delivery.poll_action(now),
-        Output::Done(Outcome::Failed {
+        DeliveryAction::Done(DeliveryOutcome::Failed {
             attempts: 4,
             last: AttemptResult::status(500)
         })
@@ -120,7 +129,7 @@ fn stray_results_are_ignored() {
     delivery.poll_action(t0);
     delivery.handle_result(t0, AttemptResult::status(503));
     delivery.handle_result(t0, AttemptResult::status(200)); // during the wait
-    assert_eq!(delivery.poll_action(t0), Output::WaitUntil(t0 + S));
+    assert_eq!(delivery.poll_action(t0), DeliveryAction::WaitUntil(t0 + S));
     assert_eq!(delivery.attempts().len(), 1);
 }
 
@@ -134,12 +143,15 @@ fn retry_after_replaces_the_schedule_when_honoured() {
     let mut delivery = Delivery::new(RetryPolicy::standard(), t0);
     delivery.poll_action(t0);
     delivery.handle_result(t0, after(7));
-    assert_eq!(delivery.poll_action(t0), Output::WaitUntil(t0 + 7 * S));
+    assert_eq!(
+        delivery.poll_action(t0),
+        DeliveryAction::WaitUntil(t0 + 7 * S)
+    );
     delivery.poll_action(t0 + 7 * S);
     delivery.handle_result(t0 + 7 * S, after(3600));
     assert_eq!(
         delivery.poll_action(t0 + 7 * S),
-        Output::WaitUntil(t0 + 67 * S)
+        DeliveryAction::WaitUntil(t0 + 67 * S)
     );
 }
 
@@ -166,6 +178,6 @@ fn a_single_attempt_policy_never_retries() {
     delivery.handle_result(t0, AttemptResult::Timeout);
     assert!(matches!(
         delivery.poll_action(t0),
-        Output::Done(Outcome::Failed { attempts: 1, .. })
+        DeliveryAction::Done(DeliveryOutcome::Failed { attempts: 1, .. })
     ));
 }

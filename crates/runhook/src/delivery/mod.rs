@@ -7,7 +7,7 @@
 //! - [`RetryPolicy`]: attempts, timeout, backoff and jitter, and [`RetryPolicy::classify`], the
 //!   pure mapping from an [`AttemptResult`] to a [`RetryDecision`]. Two presets:
 //!   [`RetryPolicy::tinyfish`] (the documented table, exactly) and [`RetryPolicy::standard`].
-//! - [`Delivery`]: one event to one endpoint, from the first attempt to an [`Outcome`], with an
+//! - [`Delivery`]: one event to one endpoint, from the first attempt to an [`DeliveryOutcome`], with an
 //!   attempt log.
 //! - [`parse_retry_after`]: the `Retry-After` header, in seconds or as an HTTP-date.
 //!
@@ -16,16 +16,16 @@
 //! After [`Delivery::new`] and after every [`Delivery::handle_result`], call
 //! [`Delivery::poll_action`] with the current instant and do what it says:
 //!
-//! - [`Output::Send`] `{ attempt, deadline }`: start attempt `attempt` now, and abort it at
+//! - [`DeliveryAction::Send`] `{ attempt, deadline }`: start attempt `attempt` now, and abort it at
 //!   `deadline`. Returning `Send` is what starts the attempt, so it is returned once per attempt.
 //!   Feed its result with `handle_result(now, result)`, then poll again.
-//! - [`Output::WaitUntil`]`(t)`: nothing to do before `t`. While an attempt is in flight, `t` is
+//! - [`DeliveryAction::WaitUntil`]`(t)`: nothing to do before `t`. While an attempt is in flight, `t` is
 //!   its deadline: if the machine is polled at or after it with no result fed, it records
 //!   [`AttemptResult::Timeout`] itself (ending the attempt at its deadline) and moves on. After a
 //!   retryable result with attempts left, `t` is the end of that attempt plus the wait (the
 //!   schedule's, jittered; or the server's `Retry-After`, capped, when the policy honours it), and
 //!   the next `Send` comes from the first poll at or after `t`, never before.
-//! - [`Output::Done`]`(outcome)`: over; every later poll returns the same.
+//! - [`DeliveryAction::Done`]`(outcome)`: over; every later poll returns the same.
 //!
 //! A result fed while no attempt is in flight (before the first `Send`, during a wait, after the
 //! machine recorded a timeout, or once done) is ignored: it cannot belong to any attempt. If the
@@ -34,7 +34,7 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use runhook::delivery::{AttemptResult, Delivery, Outcome, Output, RetryPolicy};
+//! use runhook::delivery::{AttemptResult, Delivery, DeliveryOutcome, DeliveryAction, RetryPolicy};
 //!
 //! // A virtual clock: the driver of a real client sleeps until each `WaitUntil` instead.
 //! let start = Instant::now();
@@ -43,18 +43,18 @@
 //! let mut delivery = Delivery::new(RetryPolicy::tinyfish(), now);
 //! let outcome = loop {
 //!     match delivery.poll_action(now) {
-//!         Output::Send { attempt, deadline } => {
+//!         DeliveryAction::Send { attempt, deadline } => {
 //!             // POST the event here, giving up at `deadline`.
 //!             assert!(deadline - now == Duration::from_secs(10), "attempt {attempt}");
 //!             let status = endpoint.next().expect("three answers");
 //!             delivery.handle_result(now, AttemptResult::status(status));
 //!         }
-//!         Output::WaitUntil(instant) => now = instant,
-//!         Output::Done(outcome) => break outcome,
+//!         DeliveryAction::WaitUntil(instant) => now = instant,
+//!         DeliveryAction::Done(outcome) => break outcome,
 //!         _ => unreachable!("a future kind of output"),
 //!     }
 //! };
-//! assert_eq!(outcome, Outcome::Delivered { attempts: 3, status: 200 });
+//! assert_eq!(outcome, DeliveryOutcome::Delivered { attempts: 3, status: 200 });
 //! assert_eq!(now - start, Duration::from_secs(1 + 2)); // waited 1 s, then 2 s
 //! ```
 
@@ -66,10 +66,10 @@ mod machine;
 mod policy;
 mod retry_after;
 
-pub use attempt::{AttemptRecord, AttemptResult, NetworkErrorKind, Outcome};
+pub use attempt::{AttemptRecord, AttemptResult, DeliveryOutcome, NetworkErrorKind};
 pub use builder::{PolicyError, RetryPolicyBuilder};
 pub use classify::{RetryDecision, StatusClass};
 pub use jitter::Jitter;
-pub use machine::{Delivery, Output};
+pub use machine::{Delivery, DeliveryAction};
 pub use policy::{Backoff, RetryPolicy};
 pub use retry_after::parse_retry_after;

@@ -29,17 +29,17 @@
 
 mod claim;
 mod error;
+mod idempotency;
 mod key;
 mod memory;
-mod idempotency;
 
 use std::time::Duration;
 
 pub use claim::{Claim, ClaimToken, KeyState};
 pub use error::StoreError;
+pub use idempotency::IdempotencyStore;
 pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
 pub use memory::MemoryStore;
-pub use idempotency::IdempotencyStore;
 
 /// How long a completed key is kept by default: 72 hours (docs/protocol.md §4.3: longer than any
 /// sender's retry window, Stripe's 3 days included).

@@ -4,7 +4,7 @@
 
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::receive::{RequestChecks, Rejection, Verdict, receive};
+use runhook::receive::{Rejection, RequestChecks, Verdict, receive};
 
 pub(crate) fn json_headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
