@@ -5,7 +5,7 @@
 //! (deduplication, deadline, handler contract); this crate only moves requests and responses
 //! between them and axum. See `docs/receiving.md` for what each status code means.
 //!
-//! - [`webhook_route`]: a route for one [`Receiver`](runhook_receiver::Receiver): every method,
+//! - [`webhook_route`]: a route for one [`Receiver`]: every method,
 //!   the body read with the receiver's limit, the event deduplicated by `run_id` and handed to
 //!   your handler, the status the sender needs (200, 503 to retry, 4xx for good).
 //!   [`webhook_handler`] is the same as a handler taking `State<Receiver>`, for a receiver kept in

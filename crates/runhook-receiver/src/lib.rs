@@ -37,8 +37,8 @@
 //! # }
 //! ```
 //!
-//! With the `testing` feature, [`testing::run_conformance_suite`] checks an adapter over real
-//! HTTP against the shared table of cases in `fixtures/vectors/receive.json`.
+//! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
+//! HTTP against the shared table of cases (`vectors/receive.json` in this crate).
 
 mod body;
 mod budget;

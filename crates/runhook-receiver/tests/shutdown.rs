@@ -82,9 +82,10 @@ async fn shutdown_refuses_new_deliveries_waits_for_quick_handlers_and_stops_the_
     let summary: ShutdownSummary = shutting_down.await.unwrap();
     assert_eq!(summary.in_flight, 2);
     assert_eq!(summary.stopped, 1, "the 60 s handler was stopped");
-    // At the end of the grace period: 2 s (the two deliveries) + 10 s.
+    // At the end of the grace period, 2 s (the two deliveries) + 10 s, plus the 1 s a
+    // cancelled handler has to wind down.
     assert!(
-        start.elapsed() < Duration::from_secs(13),
+        start.elapsed() <= Duration::from_secs(13),
         "{:?}",
         start.elapsed()
     );
@@ -121,4 +122,32 @@ async fn shutdown_with_nothing_in_flight_returns_at_once() {
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(summary.in_flight, 0);
     assert_eq!(summary.stopped, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_handler_sees_the_signal_and_winds_down_with_its_own_outcome() {
+    let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
+    let receiver = Receiver::builder(handler_fn(|event| async move {
+        tokio::select! {
+            () = sleep(Duration::from_secs(60)) => HandlerOutcome::Ok,
+            () = event.context().cancelled() => {
+                assert!(event.context().is_cancelled());
+                HandlerOutcome::retry("stopping cleanly")
+            }
+        }
+    }))
+    .config(ReceiverConfig::default().with_deadline(Duration::from_secs(1)))
+    .report_to(reports)
+    .build()
+    .unwrap();
+    assert_eq!(post(&receiver, "winds-down").await.status, 503);
+    let summary = receiver.shutdown(Duration::from_secs(2)).await;
+    assert_eq!(summary.stopped, 1);
+    let late: Vec<_> = std::iter::from_fn(|| reported.try_recv().ok())
+        .filter(|report| report.late)
+        .map(|report| (report.outcome, report.reason))
+        .collect();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].0, ReceiveOutcome::Retry, "its own outcome stands");
+    assert!(late[0].1.contains("stopping cleanly"), "{}", late[0].1);
 }
