@@ -1,4 +1,6 @@
-//! The conformance suite every adapter runs over real HTTP (feature `testing`).
+//! Test helpers (feature `testing`): [`post_event`] and [`post_bytes`] post to a receiver
+//! in-process, for the tests of your own handlers; and the conformance suite every adapter runs
+//! over real HTTP.
 //!
 //! One table of cases, [`fixtures/vectors/receive.json`], each a sequence of requests with the
 //! status expected for each, the handler calls expected and the idempotency store afterwards:
@@ -16,11 +18,13 @@ mod client;
 mod harness;
 mod integration;
 mod load;
+mod post;
 mod suite;
 mod vectors;
 
 pub use integration::{HttpIntegration, TestServer};
 pub use load::{Shutdown, run_load_bench};
+pub use post::{TEST_PATH, TestResponse, post_bytes, post_event, webhook_request};
 
 /// The names of the cases, in the order they run.
 pub fn case_names() -> Vec<String> {
