@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use runhook::AttemptResult;
+use runhook::delivery::AttemptResult;
 use runhook_dispatch::{AttemptReport, DispatchOutcome};
 use serde::Serialize;
 

@@ -33,7 +33,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use runhook::{AddressPolicy, AttemptResult, Delivery, RetryPolicy};
+use runhook::delivery::{AttemptResult, Delivery};
+use runhook::{AddressPolicy, RetryPolicy};
 use runhook_dispatch::{DeliveryHandle, DispatcherBuilder};
 use tokio::sync::broadcast::error::RecvError;
 

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use futures::FutureExt;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use runhook::{AttemptResult, NetworkErrorKind, parse_retry_after};
+use runhook::delivery::{AttemptResult, NetworkErrorKind, parse_retry_after};
 use tokio::time::Instant;
 
 use crate::error::AddressRefused;

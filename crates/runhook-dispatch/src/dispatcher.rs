@@ -24,7 +24,7 @@ struct Shared {
     closing: AtomicBool,
 }
 
-/// Drives many deliveries at once: one driver task owns every [`runhook::Delivery`], one timer
+/// Drives many deliveries at once: one driver task owns every [`runhook::delivery::Delivery`], one timer
 /// queue holds every pending retry, and attempts run as tasks within the concurrency limits.
 ///
 /// Cheap to clone; every clone submits to the same driver. When the last clone is dropped

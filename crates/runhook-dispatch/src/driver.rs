@@ -1,4 +1,4 @@
-//! The driver task: owns every [`Delivery`](runhook::Delivery), the one timer queue of pending
+//! The driver task: owns every [`Delivery`](runhook::delivery::Delivery), the one timer queue of pending
 //! retries, the concurrency slots and the attempts in flight; starts attempts and feeds their
 //! results back to the core.
 //!
@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use runhook::{Delivery, RetryPolicy};
+use runhook::RetryPolicy;
+use runhook::delivery::Delivery;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;

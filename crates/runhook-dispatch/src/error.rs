@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use runhook::UrlError;
+use runhook::endpoint::UrlError;
 
 /// Why a [`DispatcherBuilder`](crate::DispatcherBuilder) could not build a dispatcher.
 #[derive(Debug, thiserror::Error)]

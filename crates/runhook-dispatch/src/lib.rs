@@ -1,7 +1,7 @@
 //! # runhook-dispatch
 //!
 //! The sending side of TinyFish-style run webhooks: a [`Dispatcher`] drives many
-//! [`runhook::Delivery`] state machines at once with a real HTTP client.
+//! [`runhook::delivery::Delivery`] state machines at once with a real HTTP client.
 //!
 //! - HTTPS with rustls; redirects are never followed; no proxy is ever used.
 //! - The address rules of docs/protocol.md §4.2 are applied after DNS resolution, to every address

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use runhook::{AttemptResult, DeliveryOutcome};
+use runhook::delivery::{AttemptResult, DeliveryOutcome};
 
 use crate::error::AddressRefused;
 
@@ -90,7 +90,7 @@ impl From<DeliveryOutcome> for DispatchOutcome {
             // unknown cause rather than silently as a success.
             other => DispatchOutcome::Failed {
                 attempts: other.attempts(),
-                last: AttemptResult::Network(runhook::NetworkErrorKind::Other),
+                last: AttemptResult::Network(runhook::delivery::NetworkErrorKind::Other),
             },
         }
     }

@@ -11,7 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use runhook::{AddressPolicy, RetryPolicy, UrlError};
+use runhook::endpoint::UrlError;
+use runhook::{AddressPolicy, RetryPolicy};
 use runhook_dispatch::{
     DispatchOutcome, DispatcherBuilder, HostLookup, LookupFuture, StaticLookup, SubmitError,
 };

@@ -5,7 +5,8 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use runhook::{AttemptResult, NetworkErrorKind, RetryPolicy};
+use runhook::RetryPolicy;
+use runhook::delivery::{AttemptResult, NetworkErrorKind};
 use runhook_dispatch::{DispatchOutcome, StaticLookup};
 use support::{
     Receiver, Reply, TestCa, closed_port, event, local, raw_server, reports_of, resetting_server,

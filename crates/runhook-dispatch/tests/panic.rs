@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use runhook::{AttemptResult, NetworkErrorKind, RetryPolicy};
+use runhook::RetryPolicy;
+use runhook::delivery::{AttemptResult, NetworkErrorKind};
 use runhook_dispatch::{DispatchOutcome, HostLookup, LookupFuture};
 use support::{Receiver, Reply, event, ip, local, reports_of};
 

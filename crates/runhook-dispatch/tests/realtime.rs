@@ -5,7 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use runhook::{AttemptResult, RetryPolicy};
+use runhook::RetryPolicy;
+use runhook::delivery::AttemptResult;
 use runhook_dispatch::DispatchOutcome;
 use support::{Receiver, Reply, event, gaps, local};
 

@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use runhook::{AttemptResult, RetryPolicy};
+use runhook::RetryPolicy;
+use runhook::delivery::AttemptResult;
 use runhook_dispatch::{DispatchOutcome, USER_AGENT};
 use support::{Receiver, Reply, assert_about, event, gaps, local, reports_of};
 

@@ -8,7 +8,8 @@ mod support;
 
 use std::time::Duration;
 
-use runhook::{AttemptResult, RetryPolicy};
+use runhook::RetryPolicy;
+use runhook::delivery::AttemptResult;
 use runhook_dispatch::{AttemptReport, DispatchOutcome};
 use support::{AfterHead, assert_about, event, head_then, local, reports_of};
 

@@ -6,10 +6,11 @@ use bytes::Bytes;
 use std::time::SystemTime;
 
 use http::{Extensions, HeaderMap, Method, Uri};
+use runhook::DriftProblem;
+use runhook::outcome::ReceiveDecision;
 use runhook::outcome::{Disposition, decide};
 use runhook::receive::{Rejection, Verdict};
 use runhook::store::{Claim, IdempotencyKey};
-use runhook::{DriftProblem, ReceiveDecision};
 use tokio::time::{Instant, timeout_at};
 use tracing::{Span, field};
 

@@ -10,9 +10,10 @@ use std::task::Poll;
 
 use bytes::Bytes;
 use futures::FutureExt;
+use runhook::outcome::ReceiveDecision;
 use runhook::outcome::{ClaimAction, Disposition, decide};
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
-use runhook::{Event, HandlerOutcome, ReceiveDecision};
+use runhook::{Event, HandlerOutcome};
 use std::time::Duration;
 use tokio::sync::oneshot;
 

@@ -49,21 +49,9 @@ pub use events::{
     SchemaValidationIssue, Step, Timestamp, TimestampError, UnknownEvent,
 };
 
-pub use delivery::{
-    AttemptRecord, AttemptResult, Backoff, Delivery, DeliveryAction, DeliveryOutcome, Jitter,
-    NetworkErrorKind, PolicyError, RetryDecision, RetryPolicy, RetryPolicyBuilder, StatusClass,
-    parse_retry_after,
-};
-pub use endpoint::{
-    AddressClass, AddressPolicy, ForbiddenAddress, OptIn, UrlError, WebhookUrl, classify_ip,
-};
-
-pub use outcome::{HandlerOutcome, ReceiveDecision, ReceiveOutcome};
-pub use receive::{
-    AuthError, Authenticator, Limits, NoAuthentication, Rejection, RejectionKind, RequestChecks,
-    Verdict, receive,
-};
-pub use store::{
-    Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, KeyStrategy, MemoryStore,
-    StoreError,
-};
+// The crate root holds what a typical user names; the rest stays in its module.
+pub use delivery::RetryPolicy;
+pub use endpoint::{AddressPolicy, WebhookUrl};
+pub use outcome::{HandlerOutcome, ReceiveOutcome};
+pub use receive::{Rejection, RequestChecks, UrlToken, Verdict, receive};
+pub use store::{IdempotencyStore, KeyStrategy, MemoryStore, StoreError};

@@ -423,7 +423,7 @@ proptest! {
 #[test]
 fn a_custom_key_function_is_called_for_unknown_events_too() {
     let strategy = runhook::KeyStrategy::custom(|event| {
-        Some(runhook::IdempotencyKey::new(format!(
+        Some(runhook::store::IdempotencyKey::new(format!(
             "custom:{}",
             event.name()
         )))

@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use runhook::receive::{
     AuthError, Authenticator, Limits, RejectionKind, RequestChecks, Verdict, receive,
 };
-use runhook::{Event, IdempotencyKey, KeyStrategy};
+use runhook::store::IdempotencyKey;
+use runhook::{Event, KeyStrategy};
 
 const MINIMAL: &[u8] = br#"{"event":"run.cancelled","run_id":"r1","status":"CANCELLED","data":{}}"#;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use runhook::{Delivery, DeliveryAction};
+use runhook::delivery::{Delivery, DeliveryAction};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::time::delay_queue::Key;
