@@ -19,9 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use runhook::{HandlerOutcome, RunEvent};
-use runhook_axum::webhook_route;
-use runhook_receiver::{Handlers, Receiver};
+use runhook_axum::{HandlerOutcome, Handlers, Receiver, RunEvent, webhook_route};
 use serde_json::{Map, Value, json};
 
 /// Where the messages go: a Slack-compatible incoming-webhook URL, or the log.

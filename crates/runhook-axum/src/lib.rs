@@ -37,7 +37,7 @@ pub use rejection::WebhookRejection;
 pub use route::{webhook_handler, webhook_route, webhook_route_with_state};
 
 // What a user names in the five-line use, so one dependency is enough.
-pub use runhook::HandlerOutcome;
+pub use runhook::{Event, HandlerOutcome, RunEvent};
 pub use runhook_receiver::{
     HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
 };

@@ -21,9 +21,7 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::listener::TcpListener;
 use poem::{Route, Server};
-use runhook::{HandlerOutcome, RunEvent};
-use runhook_poem::webhook_route;
-use runhook_receiver::{Handlers, Receiver};
+use runhook_poem::{HandlerOutcome, Handlers, Receiver, RunEvent, webhook_route};
 use serde_json::{Map, Value, json};
 
 /// Where the messages go: a Slack-compatible incoming-webhook URL, or the log.

@@ -34,7 +34,7 @@ pub use extract::Webhook;
 pub use rejection::WebhookRejection;
 
 // What a user names in the five-line use, so one dependency is enough.
-pub use runhook::HandlerOutcome;
+pub use runhook::{Event, HandlerOutcome, RunEvent};
 pub use runhook_receiver::{
     HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
 };

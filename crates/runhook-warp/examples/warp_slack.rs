@@ -19,9 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use runhook::{HandlerOutcome, RunEvent};
-use runhook_receiver::{Handlers, Receiver};
-use runhook_warp::webhook_route;
+use runhook_warp::{HandlerOutcome, Handlers, Receiver, RunEvent, webhook_route};
 use serde_json::{Map, Value, json};
 use warp::Filter;
 
