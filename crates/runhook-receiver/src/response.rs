@@ -28,9 +28,6 @@ impl WebhookResponse {
     /// Builds the response: `status`, the headers, and the JSON body of `outcome`, `reason` and
     /// where known `run_id`, `event` and the rejection's `kind` and `pointer`.
     ///
-    /// The body is written directly, not through a `serde_json::Value`: the same bytes as
-    /// serializing the object (a `BTreeMap`: keys in sorted order, compact, strings escaped by
-    /// `serde_json`) without building it.
     pub(crate) fn build(
         status: u16,
         outcome: ReceiveOutcome,
@@ -106,50 +103,26 @@ impl WebhookResponse {
     }
 }
 
-/// The fields of a response body, in the order `serde_json` writes an object's keys (sorted:
-/// its `Map` is a `BTreeMap`), so the body is byte for byte what serializing the object gives.
+/// The fields of a response body, in sorted order (as `serde_json` writes a map's keys), the
+/// absent ones left out.
+#[derive(serde::Serialize)]
 struct Fields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<&'a str>,
     outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pointer: Option<&'a str>,
     reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     run_id: Option<&'a str>,
 }
 
 impl Fields<'_> {
     /// The compact JSON object of the fields that are present.
     fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let fields = [
-            ("event", self.event),
-            ("kind", self.kind),
-            ("outcome", Some(self.outcome)),
-            ("pointer", self.pointer),
-            ("reason", Some(self.reason)),
-            ("run_id", self.run_id),
-        ];
-        let capacity = fields
-            .iter()
-            .filter_map(|(name, value)| value.map(|value| name.len() + value.len() + 6))
-            .sum::<usize>()
-            + 2;
-        let mut out = Vec::with_capacity(capacity);
-        out.push(b'{');
-        let mut first = true;
-        for (name, value) in fields {
-            let Some(value) = value else {
-                continue;
-            };
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            serde_json::to_writer(&mut out, name)?;
-            out.push(b':');
-            serde_json::to_writer(&mut out, value)?;
-        }
-        out.push(b'}');
-        Ok(out)
+        serde_json::to_vec(self)
     }
 }
 
