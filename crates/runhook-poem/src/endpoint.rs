@@ -1,11 +1,12 @@
 //! [`webhook_route`] and its [`WebhookEndpoint`]: the whole receiving route.
 
+use std::collections::BTreeMap;
 use std::io;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use poem::{Endpoint, Request, Response};
-use runhook_receiver::{Receiver, WebhookResponse};
+use runhook_receiver::{PathParams, Receiver, WebhookResponse};
 
 /// The webhook route as a poem [`Endpoint`]: hands method, headers and the raw body of every
 /// request to [`Receiver::receive_body`], which reads the body up to the receiver's limit, runs
@@ -45,10 +46,18 @@ impl Endpoint for WebhookEndpoint {
 
     async fn call(&self, mut request: Request) -> poem::Result<Response> {
         let body: BoxBody<Bytes, io::Error> = request.take_body().into();
-        let answer = self
-            .receiver
-            .receive_body(request.method(), request.uri(), request.headers(), body)
-            .await;
+        // The matched path parameters (e.g. `tenant` in `/webhooks/tinyfish/:tenant`) reach the
+        // handler's context.
+        let params = request
+            .path_params::<BTreeMap<String, String>>()
+            .map(|params| params.into_iter().collect())
+            .unwrap_or_default();
+        let mut forwarded = http::Request::new(body);
+        *forwarded.method_mut() = request.method().clone();
+        *forwarded.uri_mut() = request.uri().clone();
+        *forwarded.headers_mut() = request.headers().clone();
+        forwarded.extensions_mut().insert(PathParams(params));
+        let answer = self.receiver.receive_request(forwarded).await;
         Ok(to_poem(answer))
     }
 }

@@ -28,3 +28,26 @@ async fn the_whole_route_in_process() {
         }))
         .await;
 }
+
+#[tokio::test]
+async fn handlers_reach_the_path_parameters() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let record = std::sync::Arc::clone(&seen);
+    let receiver = Receiver::new(Handlers::new().on_completed(move |run| {
+        let record = std::sync::Arc::clone(&record);
+        async move {
+            *record.lock().unwrap() = run.context().path_param("tenant").map(str::to_owned);
+            HandlerOutcome::Ok
+        }
+    }));
+    let app = Route::new().at("/webhooks/tinyfish/:tenant", webhook_route(receiver));
+    let event = Event::from_run(Run::new(RunId::new("r2").unwrap(), RunStatus::Completed)).unwrap();
+    TestClient::new(app)
+        .post("/webhooks/tinyfish/acme")
+        .content_type("application/json")
+        .body(event.to_vec().unwrap())
+        .send()
+        .await
+        .assert_status_is_ok();
+    assert_eq!(seen.lock().unwrap().as_deref(), Some("acme"));
+}
