@@ -10,7 +10,7 @@
 //!   your handler, the status the sender needs (200, 503 to retry, 4xx for good).
 //!   [`webhook_handler`] is the same as a handler taking `State<Receiver>`, for a receiver kept in
 //!   the router's state.
-//! - [`Webhook`]: an extractor for a validated [`Event`](runhook::Event), for handlers that
+//! - [`Webhook`]: an extractor for a validated [`Event`], for handlers that
 //!   deduplicate on their own; its rejection type is a parameter (default [`WebhookRejection`]).
 //!
 //! ```no_run
