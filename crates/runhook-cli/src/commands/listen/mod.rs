@@ -4,6 +4,7 @@
 
 mod misbehave;
 mod output;
+mod store;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
@@ -81,7 +82,14 @@ pub(crate) struct Args {
     /// wrong: 401. The token is never printed.
     #[arg(long, value_name = "VAR")]
     token_env: Option<String>,
+    /// The idempotency store: sqlite:PATH (kept across restarts), postgres://… or redis://…
+    /// (shared by replicas), or memory (this process only).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_STORE)]
+    store: String,
 }
+
+/// The store `runhook listen` uses unless `--store` says otherwise.
+const DEFAULT_STORE: &str = "memory";
 
 /// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
@@ -97,6 +105,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         config = config.with_authenticator(url_token(var, std::env::var(var).ok())?);
         eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
+    let store_url = store::StoreUrl::parse(&args.store)?;
     let rules = misbehaviour(&args, &config);
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
@@ -115,20 +124,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             HandlerOutcome::Ok
         }
     });
-    let lines = Lines::new(args.json);
-    let printer = Arc::clone(&lines);
-    let receiver = Receiver::builder(handler)
-        .config(config)
-        .observer(move |report| printer.report(report, &summaries))
-        .build()
-        .context("invalid receiver settings")?;
-    let injector = Injector::new(rules, Arc::clone(&lines));
-    let limits = limits(&args);
     // Several workers, so that connections being flooded do not delay a valid delivery.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let store = runtime.block_on(store_url.open())?;
+    eprintln!("runhook: idempotency store {}", store_url.describe());
+    let lines = Lines::new(args.json);
+    let printer = Arc::clone(&lines);
+    let receiver = Receiver::builder(handler)
+        .config(config)
+        .store(store)
+        .observer(move |report| printer.report(report, &summaries))
+        .build()
+        .context("invalid receiver settings")?;
+    let injector = Injector::new(rules, Arc::clone(&lines));
+    let limits = limits(&args);
     let result = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
