@@ -7,8 +7,11 @@
 //!
 //! - [`RedisStore`] (feature `redis`): for many replicas when Redis is what the service already
 //!   runs.
+//! - [`PostgresStore`] (feature `postgres`): for many replicas sharing one PostgreSQL database;
+//!   a pooled `tokio-postgres` client ([`PostgresStoreConfig`]), tables created and migrated by
+//!   the store itself, [`PostgresStore::prune`] for a periodic clean-up task.
 //!
-//! SQLite (embedded, the default of `runhook listen`) and PostgreSQL backends are next. With the
+//! An SQLite backend (embedded, the default of `runhook listen`) is next. With the
 //! `testing` feature, [`testing::run_store_conformance`] checks any store against the shared
 //! semantics; this crate runs it against the in-memory store and every backend.
 //!
@@ -23,11 +26,15 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "postgres")]
+mod postgres_store;
 #[cfg(feature = "redis")]
 mod redis_store;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "postgres")]
+pub use postgres_store::{PRUNE_MARGIN, PostgresStore, PostgresStoreConfig};
 #[cfg(feature = "redis")]
 pub use redis_store::{GC_MARGIN, RedisStore};

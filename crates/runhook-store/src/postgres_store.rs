@@ -1,0 +1,512 @@
+//! [`PostgresStore`]: an idempotency store on PostgreSQL, shared by any number of replicas.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
+use tokio_postgres::NoTls;
+
+/// How long past its lease an abandoned claim is kept before [`PostgresStore::prune`] removes
+/// it (one hour, as the Redis store's `GC_MARGIN`): until then its holder may still
+/// complete, renew or release it if nobody took it over, as in the in-memory store.
+pub const PRUNE_MARGIN: Duration = Duration::from_secs(60 * 60);
+
+/// The version of the tables this crate creates and expects.
+const SCHEMA_VERSION: i32 = 1;
+
+/// The key of the advisory lock every migration takes (`"runhook"` in ASCII), so replicas
+/// starting at once migrate one after the other.
+const MIGRATION_LOCK: i64 = 0x0072_756e_686f_6f6b;
+
+/// How many times a claim is retried when the row it conflicted with vanished (released or
+/// pruned) before it could be read.
+const CLAIM_ATTEMPTS: usize = 8;
+
+/// How a [`PostgresStore`] connects and where it keeps its rows.
+///
+/// ```
+/// # use std::time::Duration;
+/// use runhook_store::PostgresStoreConfig;
+///
+/// let config = PostgresStoreConfig::default()
+///     .schema("webhooks")
+///     .max_connections(32)
+///     .statement_timeout(Duration::from_secs(1));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStoreConfig {
+    schema: String,
+    table: String,
+    max_connections: usize,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+    prune_batch: u32,
+}
+
+impl Default for PostgresStoreConfig {
+    /// Schema `public`, table `runhook_idempotency`, 16 connections, a 5 s connect timeout
+    /// (also the longest wait for a free connection), a 5 s statement timeout, prune batches of
+    /// 1000 rows.
+    fn default() -> Self {
+        PostgresStoreConfig {
+            schema: "public".to_owned(),
+            table: "runhook_idempotency".to_owned(),
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            prune_batch: 1000,
+        }
+    }
+}
+
+impl PostgresStoreConfig {
+    /// The schema of the tables (created if missing). Default `public`. A name of ASCII
+    /// letters, digits and `_`, not starting with a digit, at most 63 bytes.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The table of keys. Default `runhook_idempotency`. Its token sequence is named after it
+    /// (`<table>_token`); same rules as the schema, at most 57 bytes.
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// The most connections the pool opens. Default 16 (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long opening a connection, or waiting for a free one, may take. Default 5 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the server lets one statement run (`statement_timeout`). Default 5 s.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// How many rows one `DELETE` of [`PostgresStore::prune`] removes at most. Default 1000.
+    pub fn prune_batch(mut self, rows: u32) -> Self {
+        self.prune_batch = rows.max(1);
+        self
+    }
+}
+
+/// An [`IdempotencyStore`] on PostgreSQL.
+///
+/// Each key is a row `(key, state 'in_flight' | 'done', token, until_ms)` of one table; tokens
+/// come from a sequence (`nextval`). A claim is one `INSERT … ON CONFLICT (key) DO UPDATE …
+/// WHERE <the row is expired> RETURNING token`, so of any number of concurrent claims of one key
+/// exactly one gets [`Claim::Acquired`]; when it returns no row, a second statement reads the
+/// row that won (a new snapshot sees it even if it was committed during the first), and the claim
+/// starts again if that row went or expired meanwhile. A claim that loses burns a sequence value
+/// (tokens are unique and increasing, not dense). Complete, renew and release are one `UPDATE` or
+/// `DELETE … WHERE key = $1 AND token = $2 AND state = 'in_flight'`, fenced by the token.
+///
+/// The tables are created by [`connect`](Self::connect) and versioned in
+/// `<schema>.runhook_schema_version`; the migration holds a transaction-level advisory lock, so
+/// replicas starting at once are safe.
+///
+/// **Which clock decides.** The caller's: lease ends and retentions are the `now` passed in
+/// plus the lease or retention, stored as integer milliseconds since the Unix epoch, as in the
+/// in-memory store, so a receiver's clock (and a test's virtual one) decides; the server's clock
+/// is never read. Under a clock skew of *d* between two replicas, a lease taken by one looks *d*
+/// longer or shorter to the other (a replica ahead by more than the lease may take over a claim
+/// still running elsewhere, and see a retention end *d* early); keep replicas on NTP (skew well
+/// under the 5 s lease).
+///
+/// **Pruning.** Rows are not removed when they expire (an expired row simply reads as absent):
+/// call [`prune`](Self::prune) from a periodic task, e.g. every minute.
+///
+/// Connections are plain TCP (no TLS yet).
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    config: PostgresStoreConfig,
+    sql: Statements,
+}
+
+#[derive(Clone)]
+struct Statements {
+    claim: String,
+    read: String,
+    complete: String,
+    renew: String,
+    release: String,
+    state: String,
+    prune: String,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or a key-value
+    /// connection string) with the default configuration, and creates or migrates the tables.
+    /// Fails at once if the server cannot be reached, so a bad URL is found at start.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PostgresStoreConfig::default()).await
+    }
+
+    /// Connects to `url` with `config`; see [`connect`](Self::connect).
+    pub async fn connect_with(url: &str, config: PostgresStoreConfig) -> Result<Self, StoreError> {
+        let schema = identifier(&config.schema, 63, "schema")?;
+        let table = identifier(&config.table, 57, "table")?;
+        let mut pg_config: tokio_postgres::Config =
+            url.parse().map_err(|error: tokio_postgres::Error| {
+                // The parser's messages name the offending option, never a value.
+                unavailable_message(format!("the connection URL is invalid: {error}"))
+            })?;
+        pg_config.connect_timeout(config.connect_timeout);
+        let timeout = format!(
+            "-c statement_timeout={}",
+            config.statement_timeout.as_millis().max(1)
+        );
+        let options = match pg_config.get_options() {
+            Some(options) if !options.is_empty() => format!("{options} {timeout}"),
+            _ => timeout,
+        };
+        pg_config.options(&options);
+        let manager = Manager::from_config(
+            pg_config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.max_connections)
+            .create_timeout(Some(config.connect_timeout))
+            .wait_timeout(Some(config.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|error| unavailable_message(format!("PostgreSQL pool: {error}")))?;
+        let table_name = format!("{schema}.{table}");
+        let sequence = format!("{schema}.\"{}_token\"", config.table);
+        let sql = Statements {
+            claim: format!(
+                "INSERT INTO {table_name} AS r (key, state, token, until_ms) \
+                 VALUES ($1, 'in_flight', nextval('{sequence}'), $3) \
+                 ON CONFLICT (key) DO UPDATE \
+                 SET state = 'in_flight', token = EXCLUDED.token, until_ms = EXCLUDED.until_ms \
+                 WHERE r.until_ms <= $2 \
+                 RETURNING token"
+            ),
+            read: format!("SELECT state, until_ms FROM {table_name} WHERE key = $1"),
+            complete: format!(
+                "UPDATE {table_name} SET state = 'done', until_ms = $3 \
+                 WHERE key = $1 AND token = $2 AND state = 'in_flight'"
+            ),
+            renew: format!(
+                "UPDATE {table_name} SET until_ms = $3 \
+                 WHERE key = $1 AND token = $2 AND state = 'in_flight'"
+            ),
+            release: format!(
+                "DELETE FROM {table_name} WHERE key = $1 AND token = $2 AND state = 'in_flight'"
+            ),
+            state: format!("SELECT state FROM {table_name} WHERE key = $1 AND until_ms > $2"),
+            prune: format!(
+                "DELETE FROM {table_name} WHERE ctid IN (\
+                   SELECT ctid FROM {table_name} \
+                   WHERE (state = 'done' AND until_ms <= $1) \
+                      OR (state = 'in_flight' AND until_ms <= $2) \
+                   LIMIT $3) \
+                 AND ((state = 'done' AND until_ms <= $1) \
+                      OR (state = 'in_flight' AND until_ms <= $2))"
+            ),
+        };
+        let store = PostgresStore { pool, config, sql };
+        store.migrate(&schema, &table, &sequence).await?;
+        Ok(store)
+    }
+
+    /// The configuration it was connected with.
+    pub fn config(&self) -> &PostgresStoreConfig {
+        &self.config
+    }
+
+    /// Removes the rows no answer depends on any more: completed keys past their retention and
+    /// claims more than [`PRUNE_MARGIN`] past their lease, at `now` by the caller's clock. Each
+    /// `DELETE` removes at most the configured batch (1000 rows by default), so locks are held
+    /// briefly; batches follow one another until one removes fewer. Returns how many rows went.
+    ///
+    /// Call it from a periodic task of one or more replicas (concurrent prunes are safe), e.g.
+    /// every minute with `SystemTime::now()`, and log an error rather than stopping. A replica
+    /// whose clock runs ahead prunes completed keys early by its skew.
+    pub async fn prune(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let now_ms = millis_since_epoch(now);
+        let claims_before = now_ms.saturating_sub(millis(PRUNE_MARGIN));
+        let batch = i64::from(self.config.prune_batch);
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.prune)
+            .await
+            .map_err(unavailable)?;
+        let mut removed = 0;
+        loop {
+            let rows = client
+                .execute(&statement, &[&now_ms, &claims_before, &batch])
+                .await
+                .map_err(unavailable)?;
+            removed += rows;
+            if rows < u64::from(self.config.prune_batch) {
+                return Ok(removed);
+            }
+        }
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|error| unavailable_message(format!("PostgreSQL: {error}")))
+    }
+
+    async fn migrate(&self, schema: &str, table: &str, sequence: &str) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(unavailable)?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(unavailable)?;
+        transaction
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}; \
+                 CREATE TABLE IF NOT EXISTS {schema}.runhook_schema_version (\
+                   name text PRIMARY KEY, version integer NOT NULL)"
+            ))
+            .await
+            .map_err(unavailable)?;
+        let version: i32 = transaction
+            .query_opt(
+                &format!("SELECT version FROM {schema}.runhook_schema_version WHERE name = $1"),
+                &[&self.config.table],
+            )
+            .await
+            .map_err(unavailable)?
+            .map_or(Ok(0), |row| row.try_get(0))
+            .map_err(unavailable)?;
+        if version > SCHEMA_VERSION {
+            return Err(unavailable_message(format!(
+                "PostgreSQL: the table {schema}.{table} is at schema version {version}, newer than \
+                 this runhook-store's {SCHEMA_VERSION}: upgrade runhook-store"
+            )));
+        }
+        if version < 1 {
+            transaction
+                .batch_execute(&format!(
+                    "CREATE SEQUENCE IF NOT EXISTS {sequence} AS bigint MINVALUE 1; \
+                     CREATE TABLE IF NOT EXISTS {schema}.{table} (\
+                       key text PRIMARY KEY, \
+                       state text NOT NULL CHECK (state IN ('in_flight', 'done')), \
+                       token bigint NOT NULL, \
+                       until_ms bigint NOT NULL); \
+                     CREATE INDEX IF NOT EXISTS \"{}_until\" ON {schema}.{table} (until_ms)",
+                    self.config.table
+                ))
+                .await
+                .map_err(unavailable)?;
+        }
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO {schema}.runhook_schema_version (name, version) VALUES ($1, $2) \
+                     ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version"
+                ),
+                &[&self.config.table, &SCHEMA_VERSION],
+            )
+            .await
+            .map_err(unavailable)?;
+        transaction.commit().await.map_err(unavailable)
+    }
+
+    /// Runs a fenced `UPDATE` or `DELETE`: `Ok` if it touched the row, `NotHeld` otherwise.
+    async fn settle(
+        &self,
+        sql: &str,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let Ok(token_value) = i64::try_from(token.get()) else {
+            return Err(StoreError::NotHeld { key: key.clone() });
+        };
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+        let rows = match until {
+            Some(until) => {
+                client
+                    .execute(&statement, &[&key.as_str(), &token_value, &until])
+                    .await
+            }
+            None => {
+                client
+                    .execute(&statement, &[&key.as_str(), &token_value])
+                    .await
+            }
+        }
+        .map_err(unavailable)?;
+        if rows == 0 {
+            Err(StoreError::NotHeld { key: key.clone() })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for PostgresStore {
+    async fn claim(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let now_ms = millis_since_epoch(now);
+        let until = now_ms.saturating_add(millis(lease));
+        let client = self.client().await?;
+        let claim = client
+            .prepare_cached(&self.sql.claim)
+            .await
+            .map_err(unavailable)?;
+        let read = client
+            .prepare_cached(&self.sql.read)
+            .await
+            .map_err(unavailable)?;
+        for _ in 0..CLAIM_ATTEMPTS {
+            if let Some(row) = client
+                .query_opt(&claim, &[&key.as_str(), &now_ms, &until])
+                .await
+                .map_err(unavailable)?
+            {
+                let token: i64 = row.try_get(0).map_err(unavailable)?;
+                return Ok(Claim::Acquired(ClaimToken::new(token.unsigned_abs())));
+            }
+            // The key is held or done. A new statement sees the row even if it was committed
+            // after the claim's snapshot; if it went (released, pruned) or expired meanwhile,
+            // claim again.
+            if let Some(row) = client
+                .query_opt(&read, &[&key.as_str()])
+                .await
+                .map_err(unavailable)?
+            {
+                let state: &str = row.try_get(0).map_err(unavailable)?;
+                let held_until: i64 = row.try_get(1).map_err(unavailable)?;
+                if held_until > now_ms {
+                    return Ok(match state {
+                        "done" => Claim::Done,
+                        _ => Claim::InFlight {
+                            retry_after: Duration::from_millis(
+                                (held_until - now_ms).unsigned_abs(),
+                            ),
+                        },
+                    });
+                }
+            }
+        }
+        Err(unavailable_message(format!(
+            "PostgreSQL: the claim of {key} kept racing with other operations"
+        )))
+    }
+
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        retention: Duration,
+    ) -> Result<(), StoreError> {
+        let until = millis_since_epoch(now).saturating_add(millis(retention));
+        self.settle(&self.sql.complete, key, token, Some(until))
+            .await
+    }
+
+    async fn release(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        _now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.settle(&self.sql.release, key, token, None).await
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let until = millis_since_epoch(now).saturating_add(millis(lease));
+        self.settle(&self.sql.renew, key, token, Some(until)).await
+    }
+
+    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.state)
+            .await
+            .map_err(unavailable)?;
+        let row = client
+            .query_opt(&statement, &[&key.as_str(), &millis_since_epoch(now)])
+            .await
+            .map_err(unavailable)?;
+        let Some(row) = row else {
+            return Ok(KeyState::Absent);
+        };
+        let state: &str = row.try_get(0).map_err(unavailable)?;
+        Ok(match state {
+            "done" => KeyState::Done,
+            _ => KeyState::InFlight,
+        })
+    }
+}
+
+/// `name` double-quoted, if it is a plain identifier of at most `max` bytes.
+fn identifier(name: &str, max: usize, what: &str) -> Result<String, StoreError> {
+    let plain = !name.is_empty()
+        && name.len() <= max
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        Ok(format!("\"{name}\""))
+    } else {
+        Err(unavailable_message(format!(
+            "PostgreSQL: the {what} name {name:?} is not ASCII letters, digits and `_` (not \
+             starting with a digit, at most {max} bytes)"
+        )))
+    }
+}
+
+/// A PostgreSQL error as the store's: the server is unreachable or failed. Its messages never
+/// contain the connection URL (so never its password).
+fn unavailable(error: tokio_postgres::Error) -> StoreError {
+    unavailable_message(format!("PostgreSQL: {error}"))
+}
+
+fn unavailable_message(message: String) -> StoreError {
+    StoreError::Unavailable { message }
+}
+
+fn millis(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+fn millis_since_epoch(now: SystemTime) -> i64 {
+    millis(now.duration_since(UNIX_EPOCH).unwrap_or_default())
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
