@@ -5,10 +5,12 @@
 //! of the in-memory store (claim with a lease and a fencing token; renew, complete and release
 //! refused to a token that lost its claim; retention of completed keys; state look-up):
 //!
+//! - [`SqliteStore`] (feature `sqlite`): one SQLite file embedded in the process (WAL mode), for
+//!   one process or a few on one host; survives restarts, needs no server.
 //! - [`RedisStore`] (feature `redis`): for many replicas when Redis is what the service already
 //!   runs.
 //!
-//! SQLite (embedded, the default of `runhook listen`) and PostgreSQL backends are next. With the
+//! A PostgreSQL backend is next. With the
 //! `testing` feature, [`testing::run_store_conformance`] checks any store against the shared
 //! semantics; this crate runs it against the in-memory store and every backend.
 //!
@@ -23,11 +25,23 @@
 //! # Ok(()) }
 //! ```
 
+use std::time::Duration;
+
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "sqlite")]
+mod sqlite_store;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 #[cfg(feature = "redis")]
-pub use redis_store::{GC_MARGIN, RedisStore};
+pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_store::SqliteStore;
+
+/// How long a durable store keeps a key past the time the store's own logic needs it: the
+/// garbage-collection margin (one hour) of Redis's key TTLs and of the SQLite store's pruning of
+/// abandoned claims, so clock skew between callers never removes a key early, and a holder past
+/// its lease that nobody took over can still complete within the margin.
+pub const GC_MARGIN: Duration = Duration::from_secs(60 * 60);
