@@ -5,13 +5,15 @@
 //! of the in-memory store (claim with a lease and a fencing token; renew, complete and release
 //! refused to a token that lost its claim; retention of completed keys; state look-up):
 //!
+//! - [`SqliteStore`] (feature `sqlite`): one SQLite file embedded in the process (WAL mode), for
+//!   one process or a few on one host; survives restarts, needs no server.
 //! - [`RedisStore`] (feature `redis`): for many replicas when Redis is what the service already
 //!   runs.
 //! - [`PostgresStore`] (feature `postgres`): for many replicas sharing one PostgreSQL database;
 //!   a pooled `tokio-postgres` client ([`PostgresStoreConfig`]), tables created and migrated by
 //!   the store itself, [`PostgresStore::prune`] for a periodic clean-up task.
 //!
-//! An SQLite backend (embedded, the default of `runhook listen`) is next. With the
+//! With the
 //! `testing` feature, [`testing::run_store_conformance`] checks any store against the shared
 //! semantics; this crate runs it against the in-memory store and every backend.
 //!
@@ -26,15 +28,21 @@
 //! # Ok(()) }
 //! ```
 
+mod gc;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "sqlite")]
+mod sqlite_store;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use gc::GC_MARGIN;
 #[cfg(feature = "postgres")]
-pub use postgres_store::{PRUNE_MARGIN, PostgresStore, PostgresStoreConfig};
+pub use postgres_store::{PostgresStore, PostgresStoreConfig};
 #[cfg(feature = "redis")]
-pub use redis_store::{GC_MARGIN, RedisStore};
+pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_store::SqliteStore;

@@ -8,10 +8,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 use tokio_postgres::NoTls;
 
-/// How long past its lease an abandoned claim is kept before [`PostgresStore::prune`] removes
-/// it (one hour, as the Redis store's `GC_MARGIN`): until then its holder may still
-/// complete, renew or release it if nobody took it over, as in the in-memory store.
-pub const PRUNE_MARGIN: Duration = Duration::from_secs(60 * 60);
+use crate::GC_MARGIN;
 
 /// The version of the tables this crate creates and expects.
 const SCHEMA_VERSION: i32 = 1;
@@ -233,7 +230,7 @@ impl PostgresStore {
     }
 
     /// Removes the rows no answer depends on any more: completed keys past their retention and
-    /// claims more than [`PRUNE_MARGIN`] past their lease, at `now` by the caller's clock. Each
+    /// claims more than [`GC_MARGIN`] past their lease, at `now` by the caller's clock. Each
     /// `DELETE` removes at most the configured batch (1000 rows by default), so locks are held
     /// briefly; batches follow one another until one removes fewer. Returns how many rows went.
     ///
@@ -242,7 +239,7 @@ impl PostgresStore {
     /// whose clock runs ahead prunes completed keys early by its skew.
     pub async fn prune(&self, now: SystemTime) -> Result<u64, StoreError> {
         let now_ms = millis_since_epoch(now);
-        let claims_before = now_ms.saturating_sub(millis(PRUNE_MARGIN));
+        let claims_before = now_ms.saturating_sub(millis(GC_MARGIN));
         let batch = i64::from(self.config.prune_batch);
         let client = self.client().await?;
         let statement = client

@@ -8,10 +8,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
-/// How long Redis keeps a key past the time the store's own logic needs it: the garbage
-/// collection margin of every key's TTL (one hour), so clock skew between the callers and
-/// Redis never removes a key early.
-pub const GC_MARGIN: Duration = Duration::from_secs(60 * 60);
+use crate::GC_MARGIN;
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
