@@ -43,7 +43,14 @@ async fn with_json_every_line_is_json_from_the_first_and_other_paths_get_not_fou
 
     // The first line, read raw: JSON too.
     let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
-        .args(["listen", "--addr", "127.0.0.1:0", "--json"])
+        .args([
+            "listen",
+            "--addr",
+            "127.0.0.1:0",
+            "--store",
+            "memory",
+            "--json",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -251,7 +258,7 @@ async fn delay_holds_the_answer_and_the_deadline_still_applies() {
 async fn a_closed_stdout_ends_listen_quietly_with_0() {
     for json in [false, true] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_runhook"));
-        command.args(["listen", "--addr", "127.0.0.1:0"]);
+        command.args(["listen", "--addr", "127.0.0.1:0", "--store", "memory"]);
         if json {
             command.arg("--json");
         }

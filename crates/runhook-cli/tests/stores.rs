@@ -1,7 +1,8 @@
-//! `runhook listen --store`: deduplication that survives a kill -9 and holds across three
-//! replicas, through the real binary, on real servers (Redis at `RUNHOOK_TEST_REDIS_URL`,
-//! default `redis://127.0.0.1:6379`). With `CI=true` an unreachable server fails the test;
-//! elsewhere it is skipped with a loud message.
+//! `runhook listen --store`: deduplication that survives a kill -9 (SQLite, PostgreSQL, Redis)
+//! and holds across three replicas (PostgreSQL, Redis), through the real binary, on real servers
+//! (`RUNHOOK_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`;
+//! `RUNHOOK_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`). With `CI=true` an unreachable
+//! server fails the test; elsewhere it is skipped with a loud message.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -41,6 +42,26 @@ fn redis_url() -> Option<String> {
         "Redis at {url} is needed in CI"
     );
     eprintln!("SKIPPED: no Redis at {url}");
+    None
+}
+
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let reachable = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:5432".parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .is_ok()
+        || !url.contains("127.0.0.1:5432");
+    if reachable {
+        return Some(url);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "PostgreSQL at {url} is needed in CI"
+    );
+    eprintln!("SKIPPED: no PostgreSQL at {url}");
     None
 }
 
@@ -168,11 +189,35 @@ async fn three_replicas_on_redis_process_each_of_500_runs_once() {
     three_replicas_process_each_run_once(&url, 500).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_survives_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("runhook.db").display());
+    survives_a_kill(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_survives_a_kill_9() {
+    let Some(url) = postgres_url() else { return };
+    survives_a_kill(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_on_postgres_process_each_of_500_runs_once() {
+    let Some(url) = postgres_url() else { return };
+    three_replicas_process_each_run_once(&url, 500).await;
+}
+
 #[test]
 fn a_bad_or_unreachable_store_is_a_usage_error_at_start() {
     for (store, message) in [
         ("mysql://x", "is not a store"),
         ("redis://127.0.0.1:1", "cannot use the store"),
+        (
+            "postgres://postgres@127.0.0.1:1/test",
+            "cannot use the store",
+        ),
+        ("sqlite:/nonexistent-dir/runhook.db", "cannot use the store"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_runhook"))
             .args(["listen", "--addr", "127.0.0.1:0", "--store", store])

@@ -14,7 +14,7 @@
 //!   the store itself, [`PostgresStore::prune`] for a periodic clean-up task.
 //!
 //! With the
-//! `testing` feature, [`testing::run_store_conformance`] checks any store against the shared
+//! `testing` feature, `testing::run_store_conformance` checks any store against the shared
 //! semantics; this crate runs it against the in-memory store and every backend.
 //!
 //! ```no_run

@@ -31,7 +31,7 @@ pub struct Listen {
 impl Listen {
     pub fn start(extra: &[&str]) -> Listen {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
-            .args(["listen", "--addr", "127.0.0.1:0"])
+            .args(["listen", "--addr", "127.0.0.1:0", "--store", "memory"])
             .args(extra)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())

@@ -28,6 +28,12 @@ impl Listen {
     pub fn start_with(extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Listen {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
             .args(["listen", "--addr", "127.0.0.1:0"])
+            // Tests share no store unless they ask for one (the default is a file in the cwd).
+            .args(if extra.contains(&"--store") {
+                &[][..]
+            } else {
+                &["--store", "memory"][..]
+            })
             .args(extra)
             .env_remove("RUST_LOG")
             .envs(env.iter().copied())

@@ -89,7 +89,7 @@ pub(crate) struct Args {
 }
 
 /// The store `runhook listen` uses unless `--store` says otherwise.
-const DEFAULT_STORE: &str = "memory";
+const DEFAULT_STORE: &str = "sqlite:./runhook.db";
 
 /// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use runhook::MemoryStore;
 use runhook::store::IdempotencyStore;
-use runhook_store::RedisStore;
+use runhook_store::{PostgresStore, RedisStore, SqliteStore};
 
 /// A parsed `--store` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +66,16 @@ impl StoreUrl {
                     .await
                     .with_context(|| format!("cannot use the store {described}"))?,
             ),
-            StoreUrl::Sqlite(_) | StoreUrl::Postgres(_) => {
-                bail!("the store {described} is not available in this build yet")
-            }
+            StoreUrl::Sqlite(path) => Arc::new(
+                SqliteStore::open(path)
+                    .await
+                    .with_context(|| format!("cannot use the store {described}"))?,
+            ),
+            StoreUrl::Postgres(url) => Arc::new(
+                PostgresStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot use the store {described}"))?,
+            ),
         })
     }
 }
