@@ -1,9 +1,14 @@
 //! Claims per second with 64 concurrent callers: each store's claim + complete, side by side with
-//! the backend's own raw baseline at the same concurrency (Redis: `SET NX PX` then `SET XX PX`
-//! on the same connection type). Needs Redis at `RUNHOOK_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`); skipped loudly without it.
+//! the backend's own raw baseline at the same concurrency and durability settings:
+//! - Redis: `SET NX PX` then `SET XX PX` on the same connection type;
+//! - PostgreSQL: `INSERT … ON CONFLICT DO NOTHING` then `UPDATE` on a pool of the same size;
+//! - SQLite: `INSERT OR IGNORE` then `UPDATE` on one WAL connection (`synchronous=NORMAL`), as
+//!   the store's one writer thread.
 //!
-//! Run: `cargo bench -p runhook-store --bench claims --features redis`
+//! Needs Redis and PostgreSQL (`RUNHOOK_TEST_REDIS_URL`, `RUNHOOK_TEST_POSTGRES_URL`); a backend
+//! whose server is missing is skipped loudly.
+//!
+//! Run: `cargo bench -p runhook-store --bench claims --all-features`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure report
 
@@ -14,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runhook::MemoryStore;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore};
-use runhook_store::RedisStore;
+use runhook_store::{PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore};
 
 const CALLERS: u64 = 64;
 const LEASE: Duration = Duration::from_secs(5);
@@ -94,6 +99,146 @@ async fn raw_redis_pairs(
     started.elapsed()
 }
 
+/// The raw PostgreSQL baseline: insert-or-nothing, then update, from 64 tasks on a 16-connection
+/// pool (the store's default pool size).
+async fn raw_postgres_pairs(pool: deadpool_postgres::Pool, iters: u64, run: u64) -> Duration {
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CALLERS {
+        let (pool, next) = (pool.clone(), Arc::clone(&next));
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= iters {
+                    break;
+                }
+                let key = format!("raw:{run}:{i}");
+                let client = pool.get().await.unwrap();
+                client
+                    .execute(
+                        "INSERT INTO runhook_bench_raw (key, token, until_ms) VALUES ($1, $2, $3) \
+                         ON CONFLICT (key) DO NOTHING",
+                        &[&key, &(i as i64), &5_000i64],
+                    )
+                    .await
+                    .unwrap();
+                client
+                    .execute(
+                        "UPDATE runhook_bench_raw SET done = true, until_ms = $2 WHERE key = $1",
+                        &[&key, &60_000i64],
+                    )
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    started.elapsed()
+}
+
+/// The raw SQLite baseline: insert-or-ignore then update, on one connection (one writer).
+fn raw_sqlite_pairs(connection: &rusqlite::Connection, iters: u64, run: u64) -> Duration {
+    let started = Instant::now();
+    for i in 0..iters {
+        let key = format!("raw:{run}:{i}");
+        connection
+            .execute(
+                "INSERT OR IGNORE INTO raw (key, token, until_ms) VALUES (?1, ?2, ?3)",
+                rusqlite::params![key, i as i64, 5_000i64],
+            )
+            .unwrap();
+        connection
+            .execute(
+                "UPDATE raw SET done = 1, until_ms = ?2 WHERE key = ?1",
+                rusqlite::params![key, 60_000i64],
+            )
+            .unwrap();
+    }
+    started.elapsed()
+}
+
+fn sqlite_and_postgres(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    run: u64,
+    round: &mut u64,
+) {
+    let mut group = c.benchmark_group("claims_64_callers");
+    group.throughput(Throughput::Elements(1));
+    let dir = std::env::temp_dir().join(format!("runhook-bench-{run}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let raw = rusqlite::Connection::open(dir.join("raw.db")).unwrap();
+    raw.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+         CREATE TABLE IF NOT EXISTS raw (key TEXT PRIMARY KEY, token INTEGER, until_ms INTEGER, \
+         done INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    )
+    .unwrap();
+    group.bench_function("sqlite_raw_insert_update", |b| {
+        b.iter_custom(|iters| {
+            *round += 1;
+            raw_sqlite_pairs(&raw, iters, run + *round)
+        })
+    });
+    let store = Arc::new(
+        runtime
+            .block_on(SqliteStore::open(dir.join("store.db")))
+            .unwrap(),
+    );
+    group.bench_function("sqlite_store", |b| {
+        b.iter_custom(|iters| {
+            *round += 1;
+            runtime.block_on(store_pairs(Arc::clone(&store), iters, run + *round))
+        })
+    });
+    let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let config = PostgresStoreConfig::default().table("runhook_bench_store");
+    match runtime.block_on(PostgresStore::connect_with(&url, config)) {
+        Ok(store) => {
+            let store = Arc::new(store);
+            let mut pg = deadpool_postgres::Config::new();
+            pg.url = Some(url.clone());
+            pg.pool = Some(deadpool_postgres::PoolConfig::new(16));
+            let pool = pg
+                .create_pool(
+                    Some(deadpool_postgres::Runtime::Tokio1),
+                    tokio_postgres::NoTls,
+                )
+                .unwrap();
+            runtime.block_on(async {
+                pool.get()
+                    .await
+                    .unwrap()
+                    .batch_execute(
+                        "CREATE TABLE IF NOT EXISTS runhook_bench_raw (key text PRIMARY KEY, \
+                         token bigint, until_ms bigint, done boolean NOT NULL DEFAULT false)",
+                    )
+                    .await
+                    .unwrap();
+            });
+            group.bench_function("postgres_raw_insert_update", |b| {
+                b.iter_custom(|iters| {
+                    *round += 1;
+                    runtime.block_on(raw_postgres_pairs(pool.clone(), iters, run + *round))
+                })
+            });
+            group.bench_function("postgres_store", |b| {
+                b.iter_custom(|iters| {
+                    *round += 1;
+                    runtime.block_on(store_pairs(Arc::clone(&store), iters, run + *round))
+                })
+            });
+        }
+        Err(error) => {
+            eprintln!("SKIPPED: the PostgreSQL claim benchmarks: no PostgreSQL at {url} ({error})")
+        }
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn claims(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -142,6 +287,7 @@ fn claims(c: &mut Criterion) {
         Err(error) => eprintln!("SKIPPED: the Redis claim benchmarks: no Redis at {url} ({error})"),
     }
     group.finish();
+    sqlite_and_postgres(c, &runtime, run, &mut round);
 }
 
 criterion_group!(benches, claims);

@@ -1,6 +1,7 @@
 //! [`RedisStore`]: an idempotency store on Redis, shared by any number of replicas.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -32,6 +33,14 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    scripts: Arc<Scripts>,
+}
+
+/// The Lua scripts, hashed once (each call sends `EVALSHA`, loading the script on a miss).
+struct Scripts {
+    claim: Script,
+    settle: Script,
+    state: Script,
 }
 
 impl RedisStore {
@@ -57,6 +66,11 @@ impl RedisStore {
         let store = RedisStore {
             connection,
             prefix: prefix.to_owned(),
+            scripts: Arc::new(Scripts {
+                claim: Script::new(CLAIM),
+                settle: Script::new(SETTLE),
+                state: Script::new(STATE),
+            }),
         };
         let mut connection = store.connection.clone();
         redis::cmd("PING")
@@ -153,7 +167,7 @@ impl IdempotencyStore for RedisStore {
     ) -> Result<Claim, StoreError> {
         let keys = [self.key(key), self.counter()];
         let args = [millis_since_epoch(now), millis(lease), millis(GC_MARGIN)];
-        let answer = self.run(&Script::new(CLAIM), &keys, &args).await?;
+        let answer = self.run(&self.scripts.claim, &keys, &args).await?;
         match answer.as_slice() {
             [0, token] => Ok(Claim::Acquired(ClaimToken::new(*token))),
             [1, left] => Ok(Claim::InFlight {
@@ -198,7 +212,7 @@ impl IdempotencyStore for RedisStore {
     async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
         let keys = [self.key(key)];
         let answer = self
-            .run(&Script::new(STATE), &keys, &[millis_since_epoch(now)])
+            .run(&self.scripts.state, &keys, &[millis_since_epoch(now)])
             .await?;
         Ok(match answer.as_slice() {
             [2] => KeyState::Done,
@@ -226,7 +240,7 @@ impl RedisStore {
             millis(GC_MARGIN),
         ];
         match self
-            .run(&Script::new(SETTLE), &keys, &args)
+            .run(&self.scripts.settle, &keys, &args)
             .await?
             .as_slice()
         {
