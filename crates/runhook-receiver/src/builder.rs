@@ -33,8 +33,18 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The idempotency store (default: a [`MemoryStore`](runhook::MemoryStore) of default
-    /// capacity).
+    /// The idempotency store (default: a [`MemoryStore`](runhook::MemoryStore) of
+    /// [`ReceiverConfig::store_capacity`] keys).
+    ///
+    /// Which to use when (the durable ones are in the `runhook-store` crate):
+    /// - `MemoryStore`: one process that may forget on restart (tests, a demo). A restart re-runs
+    ///   handlers for redelivered runs.
+    /// - `SqliteStore`: one process (or a few on one host) that must remember across restarts;
+    ///   one file, no server.
+    /// - `PostgresStore`: several replicas sharing one database; the usual choice in production.
+    /// - `RedisStore`: several replicas when Redis is what the service already runs.
+    ///
+    /// Every one takes the caller's clock (the receiver's [`Clock`]) for leases and retention.
     pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.store = Some(store);
         self
