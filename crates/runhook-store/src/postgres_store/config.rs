@@ -1,0 +1,82 @@
+//! [`PostgresStoreConfig`]: how a [`PostgresStore`](super::PostgresStore) connects and where it
+//! keeps its rows.
+
+use std::time::Duration;
+
+/// How a [`PostgresStore`](super::PostgresStore) connects and where it keeps its rows.
+///
+/// ```
+/// # use std::time::Duration;
+/// use runhook_store::PostgresStoreConfig;
+///
+/// let config = PostgresStoreConfig::default()
+///     .schema("webhooks")
+///     .max_connections(32)
+///     .statement_timeout(Duration::from_secs(1));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStoreConfig {
+    pub(super) schema: String,
+    pub(super) table: String,
+    pub(super) max_connections: usize,
+    pub(super) connect_timeout: Duration,
+    pub(super) statement_timeout: Duration,
+    pub(super) prune_batch: u32,
+}
+
+impl Default for PostgresStoreConfig {
+    /// Schema `public`, table `runhook_idempotency`, 16 connections, a 5 s connect timeout
+    /// (also the longest wait for a free connection), a 5 s statement timeout, prune batches of
+    /// 1000 rows.
+    fn default() -> Self {
+        PostgresStoreConfig {
+            schema: "public".to_owned(),
+            table: "runhook_idempotency".to_owned(),
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            prune_batch: 1000,
+        }
+    }
+}
+
+impl PostgresStoreConfig {
+    /// The schema of the tables (created if missing). Default `public`. A name of ASCII
+    /// letters, digits and `_`, not starting with a digit, at most 63 bytes.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The table of keys. Default `runhook_idempotency`. Its token sequence is named after it
+    /// (`<table>_token`); same rules as the schema, at most 57 bytes.
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// The most connections the pool opens. Default 16 (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long opening a connection, or waiting for a free one, may take. Default 5 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the server lets one statement run (`statement_timeout`). Default 5 s.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// How many rows one `DELETE` of [`PostgresStore::prune`](super::PostgresStore::prune) removes at most. Default 1000.
+    pub fn prune_batch(mut self, rows: u32) -> Self {
+        self.prune_batch = rows.max(1);
+        self
+    }
+}
