@@ -29,6 +29,7 @@
 //! ```
 
 mod gc;
+mod millis;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]

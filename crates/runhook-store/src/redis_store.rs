@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use redis::Script;
@@ -10,6 +10,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
 use crate::GC_MARGIN;
+use crate::millis::{millis, millis_since_epoch};
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -97,7 +98,7 @@ impl RedisStore {
         &self,
         script: &Script,
         keys: &[String],
-        args: &[u64],
+        args: &[i64],
     ) -> Result<Vec<u64>, StoreError> {
         let mut invocation = script.prepare_invoke();
         for key in keys {
@@ -153,9 +154,9 @@ if v[1] == 'd' then return {2} end
 return {1}
 ";
 
-const COMPLETE: u64 = 1;
-const RENEW: u64 = 2;
-const RELEASE: u64 = 3;
+const COMPLETE: i64 = 1;
+const RENEW: i64 = 2;
+const RELEASE: i64 = 3;
 
 #[async_trait]
 impl IdempotencyStore for RedisStore {
@@ -229,11 +230,11 @@ impl RedisStore {
         token: ClaimToken,
         now: SystemTime,
         span: Duration,
-        op: u64,
+        op: i64,
     ) -> Result<(), StoreError> {
         let keys = [self.key(key)];
         let args = [
-            token.get(),
+            i64::try_from(token.get()).unwrap_or(i64::MAX),
             millis_since_epoch(now),
             millis(span),
             op,
@@ -255,14 +256,6 @@ fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable {
         message: format!("Redis: {error}"),
     }
-}
-
-fn millis(span: Duration) -> u64 {
-    u64::try_from(span.as_millis()).unwrap_or(u64::MAX / 4)
-}
-
-fn millis_since_epoch(now: SystemTime) -> u64 {
-    millis(now.duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
 impl fmt::Debug for RedisStore {

@@ -1,7 +1,7 @@
 //! [`PostgresStore`]: an idempotency store on PostgreSQL, shared by any number of replicas.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -9,6 +9,7 @@ use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeySta
 use tokio_postgres::NoTls;
 
 use crate::GC_MARGIN;
+use crate::millis::{millis, millis_since_epoch};
 
 mod config;
 
@@ -416,14 +417,6 @@ fn unavailable(error: tokio_postgres::Error) -> StoreError {
 
 fn unavailable_message(message: String) -> StoreError {
     StoreError::Unavailable { message }
-}
-
-fn millis(span: Duration) -> i64 {
-    i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
-fn millis_since_epoch(now: SystemTime) -> i64 {
-    millis(now.duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
 impl fmt::Debug for PostgresStore {

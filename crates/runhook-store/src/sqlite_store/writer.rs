@@ -1,7 +1,7 @@
 //! The writer thread: one SQLite connection, the requests it serves, and the schema.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use runhook::store::{Claim, ClaimToken, KeyState};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::SqliteStore;
 use crate::GC_MARGIN;
+pub(super) use crate::millis::{millis, millis_since_epoch};
 
 /// How long one statement waits for another connection's lock on the file before it fails.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -292,13 +293,4 @@ pub(super) fn count(connection: &Connection) -> Result<u64, Failure> {
 
 pub(super) fn display(path: Option<&Path>) -> String {
     path.map_or_else(|| ":memory:".to_owned(), |path| path.display().to_string())
-}
-
-/// A span in ms, capped so that adding it to any time since the epoch cannot overflow.
-pub(super) fn millis(span: Duration) -> i64 {
-    i64::try_from(span.as_millis()).unwrap_or(i64::MAX / 4)
-}
-
-pub(super) fn millis_since_epoch(now: SystemTime) -> i64 {
-    millis(now.duration_since(UNIX_EPOCH).unwrap_or_default())
 }
