@@ -48,6 +48,7 @@ mod context;
 mod dead_letter;
 mod handler;
 mod handlers;
+pub mod inbox;
 mod observe;
 mod pipeline;
 mod receiver;

@@ -10,6 +10,7 @@
 //! - [`receive`](mod@receive): receiving: from an HTTP request to an accepted event or a
 //!   rejection.
 //! - [`store`]: the idempotency store: claim, complete, release, with leases and retention.
+//! - [`inbox`]: the inbox: events stored on receipt, then processed with retries by workers.
 //! - [`outcome`]: the handler contract and the status code of every way a delivery ends.
 //!
 //! ```
@@ -39,6 +40,7 @@
 pub mod delivery;
 pub mod endpoint;
 pub mod events;
+pub mod inbox;
 pub mod outcome;
 pub mod receive;
 pub mod store;

@@ -47,7 +47,7 @@ impl Jitter {
 
     /// Draws the wait for a scheduled `wait` from `rng`. Draws nothing when the range is a single
     /// value, so a policy without jitter leaves the generator untouched.
-    pub(super) fn apply<R: Rng + ?Sized>(self, wait: Duration, rng: &mut R) -> Duration {
+    pub(crate) fn apply<R: Rng + ?Sized>(self, wait: Duration, rng: &mut R) -> Duration {
         let (low, high) = self.bounds(wait);
         if low >= high {
             return low;

@@ -98,6 +98,30 @@ impl RetryPolicy {
         }
     }
 
+    /// The preset of an inbox, which retries on its own schedule for as long as it takes: up to
+    /// 100 attempts, waits growing exponentially from 1 s (× 2) up to 1 h, each ± 25 %, 5 minutes
+    /// per attempt, `Retry-After` honoured up to 1 h; 408 Request Timeout and 429 Too Many
+    /// Requests are retried, every other 4xx given up. An inbox also gives up 72 h after it
+    /// received the event, whichever comes first (see `runhook::inbox::InboxPolicy`).
+    pub fn inbox() -> Self {
+        let overrides = [408, 429]
+            .into_iter()
+            .map(|status| (status, StatusClass::Retry))
+            .collect();
+        RetryPolicy {
+            max_attempts: Self::MAX_ATTEMPTS,
+            backoff: Backoff::Exponential {
+                base: secs(1),
+                factor: 2.0,
+                cap: secs(3600),
+            },
+            attempt_timeout: secs(300),
+            jitter: Self::STANDARD_JITTER,
+            overrides,
+            retry_after_cap: Some(secs(3600)),
+        }
+    }
+
     /// A builder that starts from the [`tinyfish`](Self::tinyfish) preset.
     pub fn builder() -> RetryPolicyBuilder {
         RetryPolicyBuilder::from_policy(Self::tinyfish())

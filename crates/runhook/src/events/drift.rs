@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What a lenient parse ([`Event::from_slice_lenient`](super::Event::from_slice_lenient)) left
@@ -20,7 +20,7 @@ pub struct Drift {
 }
 
 /// One value inside `data` that did not have its documented type or format.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DriftProblem {
     /// RFC 6901 pointer into the received body (`/data/steps/1/timestamp`); it always resolves

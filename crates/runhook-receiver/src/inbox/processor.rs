@@ -1,0 +1,38 @@
+//! How an inbox worker processes one claimed row.
+
+use async_trait::async_trait;
+use runhook::inbox::InboxClaim;
+use runhook::{Event, HandlerOutcome};
+
+use crate::{Handler, Received};
+
+/// What processing a claimed row came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Processed {
+    /// The handler's outcome: the worker settles the row from it (`Ok`: done; `Retry`: again
+    /// later, on the inbox policy; `Reject`: dead).
+    Outcome(HandlerOutcome),
+    /// The processor marked the row done itself, in the same transaction as the handler's own
+    /// writes: the worker has nothing left to do.
+    Done,
+    /// The processor found that its claim had been lost (the lease ran out and another worker
+    /// took the row): nothing was committed, and the worker leaves the row alone.
+    NotHeld,
+}
+
+/// Processes the rows an inbox worker claims. Every [`Handler`] is one (the worker marks the row
+/// done after an `Ok`); a transactional processor (`runhook-store`'s PostgreSQL inbox) commits
+/// the handler's writes and the done mark together.
+#[async_trait]
+pub trait InboxProcessor: Send + Sync + 'static {
+    /// Processes `event`, the row `claim` holds; its context carries the attempt number.
+    async fn process(&self, claim: &InboxClaim, event: Received<Event>) -> Processed;
+}
+
+#[async_trait]
+impl<H: Handler> InboxProcessor for H {
+    async fn process(&self, _claim: &InboxClaim, event: Received<Event>) -> Processed {
+        Processed::Outcome(self.handle(event).await)
+    }
+}

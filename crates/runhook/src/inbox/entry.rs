@@ -1,0 +1,245 @@
+//! The rows of an inbox, and what its operations answer.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::DriftProblem;
+use crate::store::{ClaimToken, IdempotencyKey};
+
+/// Where a row is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum InboxState {
+    /// Waiting for its next attempt, or being processed under a lease.
+    Pending,
+    /// Processed: the handler answered `Ok`.
+    Done,
+    /// Given up: rejected by the handler, or out of attempts. [`Inbox::replay`](super::Inbox::replay)
+    /// makes it pending again.
+    Dead,
+}
+
+impl InboxState {
+    /// Every state, in order.
+    pub const ALL: [InboxState; 3] = [InboxState::Pending, InboxState::Done, InboxState::Dead];
+
+    /// The state's name: `pending`, `done` or `dead` (the form stored and printed).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxState::Pending => "pending",
+            InboxState::Done => "done",
+            InboxState::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for InboxState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InboxState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        InboxState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown inbox state {s:?}: expected pending, done or dead"))
+    }
+}
+
+/// A new row: an accepted event, as the receiver inserts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboxRecord {
+    /// The event's idempotency key: the row's identity.
+    pub key: IdempotencyKey,
+    /// The event's `run_id`, if it has one; rows of one run are processed one at a time.
+    pub run_id: Option<String>,
+    /// The event's name (`run.completed`…).
+    pub event: String,
+    /// When the receiver accepted it.
+    pub received_at: SystemTime,
+    /// The request body exactly as received.
+    pub body: Bytes,
+    /// The drift problems found when it was accepted (empty for most events).
+    pub drift: Vec<DriftProblem>,
+}
+
+impl InboxRecord {
+    /// A record of `body`, an event named `event`, accepted at `received_at` under `key`.
+    pub fn new(
+        key: IdempotencyKey,
+        event: impl Into<String>,
+        received_at: SystemTime,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        InboxRecord {
+            key,
+            run_id: None,
+            event: event.into(),
+            received_at,
+            body: body.into(),
+            drift: Vec::new(),
+        }
+    }
+
+    /// The same record with the event's `run_id`.
+    pub fn with_run_id(mut self, run_id: impl Into<String>) -> Self {
+        self.run_id = Some(run_id.into());
+        self
+    }
+
+    /// The same record with the drift problems found when it was accepted.
+    pub fn with_drift(mut self, drift: Vec<DriftProblem>) -> Self {
+        self.drift = drift;
+        self
+    }
+}
+
+/// A row as the inbox holds it: the record, and how its processing stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboxEntry {
+    /// The event's idempotency key: the row's identity.
+    pub key: IdempotencyKey,
+    /// The event's `run_id`, if it has one.
+    pub run_id: Option<String>,
+    /// The event's name.
+    pub event: String,
+    /// When the receiver accepted it.
+    pub received_at: SystemTime,
+    /// The request body exactly as received.
+    pub body: Bytes,
+    /// The drift problems found when it was accepted.
+    pub drift: Vec<DriftProblem>,
+    /// Where it is in its life.
+    pub state: InboxState,
+    /// The attempts started so far (a claim starts one).
+    pub attempts: u32,
+    /// When a pending row is due (its next attempt); for a finished row, when it was due last.
+    pub next_at: SystemTime,
+    /// Until when a worker holds it, if a worker claimed it and has not settled it.
+    pub lease_until: Option<SystemTime>,
+    /// What the last failed attempt reported, if one failed.
+    pub last_error: Option<String>,
+    /// When it became done or dead.
+    pub finished_at: Option<SystemTime>,
+}
+
+impl InboxEntry {
+    /// A pending row of `record`, due at once, with no attempt yet.
+    pub fn pending(record: InboxRecord) -> Self {
+        InboxEntry {
+            next_at: record.received_at,
+            key: record.key,
+            run_id: record.run_id,
+            event: record.event,
+            received_at: record.received_at,
+            body: record.body,
+            drift: record.drift,
+            state: InboxState::Pending,
+            attempts: 0,
+            lease_until: None,
+            last_error: None,
+            finished_at: None,
+        }
+    }
+
+    /// Whether a worker holds it at `now`: pending, with a lease that has not run out.
+    pub fn is_leased(&self, now: SystemTime) -> bool {
+        self.state == InboxState::Pending && self.lease_until.is_some_and(|until| until > now)
+    }
+}
+
+/// What [`Inbox::insert`](super::Inbox::insert) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Inserted {
+    /// A new row, pending.
+    New,
+    /// The key was already there, in this state; nothing was written.
+    Duplicate(InboxState),
+}
+
+/// A row a worker claimed: the row (its `attempts` counts this attempt) and the token that holds
+/// it until it is settled or its lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboxClaim {
+    /// The row, as of the claim.
+    pub entry: InboxEntry,
+    /// The claim's fencing token.
+    pub token: ClaimToken,
+}
+
+impl InboxClaim {
+    /// A claim of `entry` held by `token`.
+    pub fn new(entry: InboxEntry, token: ClaimToken) -> Self {
+        InboxClaim { entry, token }
+    }
+}
+
+/// Which rows [`Inbox::list`](super::Inbox::list) returns: oldest first (by `received_at`, then
+/// key), optionally of one state, after a cursor, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboxFilter {
+    /// Only rows in this state; `None`: every state.
+    pub state: Option<InboxState>,
+    /// Only rows after this one in list order (the last row of the previous page).
+    pub after: Option<(SystemTime, IdempotencyKey)>,
+    /// At most this many rows.
+    pub limit: usize,
+}
+
+impl InboxFilter {
+    /// The first `limit` rows of every state.
+    pub fn first(limit: usize) -> Self {
+        InboxFilter {
+            state: None,
+            after: None,
+            limit,
+        }
+    }
+
+    /// The same filter, for rows in `state` only.
+    pub fn in_state(mut self, state: InboxState) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// The same filter, for the page after `entry`.
+    pub fn after(mut self, entry: &InboxEntry) -> Self {
+        self.after = Some((entry.received_at, entry.key.clone()));
+        self
+    }
+
+    /// Whether `entry` passes the state and cursor conditions (not the limit).
+    pub fn admits(&self, entry: &InboxEntry) -> bool {
+        self.state.is_none_or(|state| entry.state == state)
+            && self
+                .after
+                .as_ref()
+                .is_none_or(|(at, key)| (entry.received_at, &entry.key) > (*at, key))
+    }
+}
+
+/// How many rows an inbox holds, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboxDepth {
+    /// Pending rows no worker holds (waiting, or due).
+    pub pending: u64,
+    /// Pending rows a worker holds under a running lease.
+    pub in_flight: u64,
+    /// Done rows not yet purged.
+    pub done: u64,
+    /// Dead rows.
+    pub dead: u64,
+}

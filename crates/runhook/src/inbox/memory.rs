@@ -1,0 +1,277 @@
+//! The in-memory inbox: the reference semantics, for tests and examples.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use super::{
+    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
+    Purge, Settlement,
+};
+use crate::store::{ClaimToken, IdempotencyKey, StoreError};
+
+/// An [`Inbox`] in memory, for one process: the reference semantics every durable backend
+/// follows, for tests and examples. Its rows are lost when the process exits, so it is no inbox
+/// for production: use `runhook-store`'s SQLite or PostgreSQL inbox there.
+///
+/// It holds at most `capacity` rows; an insert beyond that fails with [`StoreError::Full`] (a
+/// receiver answers 503 and the sender retries) until finished rows are purged.
+pub struct MemoryInbox {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    rows: BTreeMap<IdempotencyKey, Row>,
+    last_token: u64,
+}
+
+struct Row {
+    entry: InboxEntry,
+    token: ClaimToken,
+}
+
+impl MemoryInbox {
+    /// The default capacity: 100 000 rows.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// An empty inbox of [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) rows.
+    pub fn new() -> Self {
+        Self::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// An empty inbox of at most `capacity` rows (at least 1).
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryInbox {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for MemoryInbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemoryInbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryInbox")
+            .field("capacity", &self.capacity)
+            .field("rows", &self.lock().rows.len())
+            .finish()
+    }
+}
+
+impl Inner {
+    /// The row `token` holds on `key`, if it still does.
+    fn held(&mut self, key: &IdempotencyKey, token: ClaimToken) -> Result<&mut Row, StoreError> {
+        match self.rows.get_mut(key) {
+            Some(row) if row.token == token && row.entry.state == InboxState::Pending => Ok(row),
+            _ => Err(StoreError::NotHeld { key: key.clone() }),
+        }
+    }
+
+    /// The keys of the due rows at `now`, oldest first.
+    fn due(&self, now: SystemTime) -> Vec<IdempotencyKey> {
+        let mut pending: Vec<&InboxEntry> = self
+            .rows
+            .values()
+            .map(|row| &row.entry)
+            .filter(|entry| entry.state == InboxState::Pending)
+            .collect();
+        pending.sort_by(|a, b| (a.received_at, &a.key).cmp(&(b.received_at, &b.key)));
+        let held_runs: HashSet<&str> = pending
+            .iter()
+            .filter(|entry| entry.is_leased(now))
+            .filter_map(|entry| entry.run_id.as_deref())
+            .collect();
+        let mut seen_runs = HashSet::new();
+        let mut due = Vec::new();
+        for entry in pending {
+            if let Some(run_id) = entry.run_id.as_deref() {
+                // Only the oldest pending row of a run is ever due.
+                if !seen_runs.insert(run_id) || held_runs.contains(run_id) {
+                    continue;
+                }
+            }
+            if entry.next_at <= now && !entry.is_leased(now) {
+                due.push(entry.key.clone());
+            }
+        }
+        due
+    }
+}
+
+fn later(now: SystemTime, span: Duration) -> SystemTime {
+    now.checked_add(span).unwrap_or(now)
+}
+
+#[async_trait]
+impl Inbox for MemoryInbox {
+    async fn insert(&self, record: InboxRecord, _now: SystemTime) -> Result<Inserted, StoreError> {
+        let mut inner = self.lock();
+        if let Some(row) = inner.rows.get(&record.key) {
+            return Ok(Inserted::Duplicate(row.entry.state));
+        }
+        if inner.rows.len() >= self.capacity {
+            return Err(StoreError::Full {
+                capacity: self.capacity,
+            });
+        }
+        let key = record.key.clone();
+        let row = Row {
+            entry: InboxEntry::pending(record),
+            token: ClaimToken::new(0),
+        };
+        inner.rows.insert(key, row);
+        Ok(Inserted::New)
+    }
+
+    async fn claim_due(
+        &self,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<InboxClaim>, StoreError> {
+        let mut inner = self.lock();
+        let mut claims = Vec::new();
+        for key in inner.due(now).into_iter().take(limit) {
+            inner.last_token += 1;
+            let token = ClaimToken::new(inner.last_token);
+            if let Some(row) = inner.rows.get_mut(&key) {
+                row.token = token;
+                row.entry.attempts = row.entry.attempts.saturating_add(1);
+                row.entry.lease_until = Some(later(now, lease));
+                claims.push(InboxClaim::new(row.entry.clone(), token));
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        inner.held(key, token)?.entry.lease_until = Some(later(now, lease));
+        Ok(())
+    }
+
+    async fn settle(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        settlement: Settlement,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let entry = &mut inner.held(key, token)?.entry;
+        entry.lease_until = None;
+        match settlement {
+            Settlement::Done => {
+                entry.state = InboxState::Done;
+                entry.finished_at = Some(now);
+            }
+            Settlement::Retry { at, error } => {
+                entry.next_at = at;
+                entry.last_error = Some(error);
+            }
+            Settlement::Dead { error } => {
+                entry.state = InboxState::Dead;
+                entry.finished_at = Some(now);
+                entry.last_error = Some(error);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &IdempotencyKey) -> Result<Option<InboxEntry>, StoreError> {
+        Ok(self.lock().rows.get(key).map(|row| row.entry.clone()))
+    }
+
+    async fn list(&self, filter: &InboxFilter) -> Result<Vec<InboxEntry>, StoreError> {
+        let inner = self.lock();
+        let mut entries: Vec<InboxEntry> = inner
+            .rows
+            .values()
+            .filter(|row| filter.admits(&row.entry))
+            .map(|row| row.entry.clone())
+            .collect();
+        entries.sort_by(|a, b| (a.received_at, &a.key).cmp(&(b.received_at, &b.key)));
+        entries.truncate(filter.limit);
+        Ok(entries)
+    }
+
+    async fn replay(&self, key: &IdempotencyKey, now: SystemTime) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.rows.get_mut(key) {
+            Some(row) if row.entry.state == InboxState::Dead => {
+                revive(&mut row.entry, now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let mut count = 0;
+        for row in inner.rows.values_mut() {
+            if row.entry.state == InboxState::Dead {
+                revive(&mut row.entry, now);
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError> {
+        let state = match which {
+            Purge::Done => InboxState::Done,
+            Purge::Dead => InboxState::Dead,
+        };
+        let mut inner = self.lock();
+        let old = inner.rows.len();
+        inner.rows.retain(|_, row| {
+            !(row.entry.state == state && row.entry.finished_at.is_some_and(|at| at < before))
+        });
+        Ok((old - inner.rows.len()) as u64)
+    }
+
+    async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {
+        let inner = self.lock();
+        let mut depth = InboxDepth::default();
+        for row in inner.rows.values() {
+            let count = match row.entry.state {
+                InboxState::Pending if row.entry.is_leased(now) => &mut depth.in_flight,
+                InboxState::Pending => &mut depth.pending,
+                InboxState::Done => &mut depth.done,
+                InboxState::Dead => &mut depth.dead,
+            };
+            *count += 1;
+        }
+        Ok(depth)
+    }
+}
+
+/// A dead row made pending again, due at `now`, attempts counted from zero.
+fn revive(entry: &mut InboxEntry, now: SystemTime) {
+    entry.state = InboxState::Pending;
+    entry.attempts = 0;
+    entry.next_at = now;
+    entry.lease_until = None;
+    entry.finished_at = None;
+}
