@@ -15,7 +15,9 @@
 //!
 //! With the
 //! `testing` feature, `testing::run_store_conformance` checks any store against the shared
-//! semantics; this crate runs it against the in-memory store and every backend.
+//! semantics, written-out cases and generated operation sequences compared with a reference
+//! model (`testing::run_store_model`); this crate runs it against the in-memory store and every
+//! backend.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), runhook::StoreError> {

@@ -3,6 +3,9 @@
 //!
 //! Time is an argument of every store operation, so the suite runs on virtual times (offsets
 //! from the moment it starts): lease expiry and retention are checked without sleeping.
+//!
+//! Besides the cases written out, [`run_store_model`] runs generated sequences of operations
+//! and compares every answer with a reference model of the trait's semantics.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,12 +13,20 @@ use std::time::{Duration, SystemTime};
 use futures::future::join_all;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
+mod model;
+mod model_run;
+
+pub use model_run::{MODEL_CASES, run_store_model};
+
 const LEASE: Duration = Duration::from_secs(5);
 const RETENTION: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
 
 /// Runs every case against `store`, with keys made unique by `namespace` (so runs against one
 /// shared server do not collide), and returns the problems found (empty: the store conforms).
+///
+/// The last case is [`run_store_model`] with [`MODEL_CASES`] sequences, on keys under
+/// `{namespace}model:`.
 pub async fn run_store_conformance<S>(store: Arc<S>, namespace: &str) -> Vec<String>
 where
     S: IdempotencyStore + 'static,
@@ -23,7 +34,7 @@ where
     let t0 = SystemTime::now();
     let key = |name: &str| IdempotencyKey::new(format!("{namespace}{name}"));
     let mut problems = Vec::new();
-    let cases: [(&str, Result<(), String>); 7] = [
+    let cases: [(&str, Result<(), String>); 8] = [
         (
             "claim, in flight, complete, done, retention",
             life(&*store, &key("life"), t0).await,
@@ -46,6 +57,10 @@ where
             "a crash between claim and complete",
             crash(&*store, &key("crash"), t0).await,
         ),
+        (
+            "model-based sequences",
+            model(Arc::clone(&store), &format!("{namespace}model:")).await,
+        ),
     ];
     for (name, result) in cases {
         if let Err(problem) = result {
@@ -53,6 +68,11 @@ where
         }
     }
     problems
+}
+
+async fn model<S: IdempotencyStore + ?Sized>(store: Arc<S>, namespace: &str) -> Result<(), String> {
+    let problems = run_store_model(store, namespace, MODEL_CASES).await;
+    check(problems.is_empty(), || problems.join("\n"))
 }
 
 fn check(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {
