@@ -37,18 +37,26 @@
 //! # }
 //! ```
 //!
+//! **Inbox mode** ([`ReceiverBuilder::inbox`]): steps 3 and 4 give way to an insert into a
+//! durable [`Inbox`](runhook::inbox::Inbox), answered 200 once stored; [`inbox::InboxWorkers`]
+//! then run the handler with the inbox policy's retries, one event at a time per run, in order
+//! (see the [`inbox`] module). Both modes record [`metrics`] through the `metrics` facade.
+//!
 //! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
 //! HTTP against the shared table of cases (`vectors/receive.json` in this crate).
 
 mod body;
 mod budget;
 mod builder;
+mod clock;
 mod config;
 mod context;
 mod dead_letter;
+mod error;
 mod handler;
 mod handlers;
 pub mod inbox;
+pub mod metrics;
 mod observe;
 mod pipeline;
 mod receiver;
@@ -60,9 +68,11 @@ pub mod testing;
 
 pub use budget::BodyBudget;
 pub use builder::ReceiverBuilder;
-pub use config::{Clock, ConfigError, ReceiverConfig, SystemClock};
+pub use clock::{Clock, SystemClock};
+pub use config::ReceiverConfig;
 pub use context::{HandlerContext, PathParams, Received};
 pub use dead_letter::DeadLetter;
+pub use error::ConfigError;
 pub use handler::{Handler, HandlerFn, handler_fn};
 pub use handlers::Handlers;
 pub use observe::{Observer, Report};
