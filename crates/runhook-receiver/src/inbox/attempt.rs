@@ -196,18 +196,31 @@ impl Shared {
     }
 
     /// Renews the row's lease every third of it; returns once the inbox says the row is not
-    /// held any more (a failed renewal is logged and tried again next period).
+    /// held any more, or once the lease has run out without a successful renewal (another
+    /// worker, in this process or another, may have claimed the row by then, so this attempt
+    /// must stop rather than run beside it). A failed renewal before that is logged and tried
+    /// again next period.
     async fn renew_until_lost(&self, claim: &InboxClaim, started: Instant) {
         let key = &claim.entry.key;
         let lease = self.config.inbox_lease;
         let period = self.config.inbox_renewal();
         let mut ticks = interval_at(started + period, period);
+        // The lease as this process last knew it held: from the claim, then each renewal.
+        let mut held_until = started + lease;
         loop {
             ticks.tick().await;
+            if Instant::now() >= held_until {
+                tracing::warn!(
+                    key = %key,
+                    "the inbox row's lease ran out without a renewal; stopping its handler"
+                );
+                return;
+            }
             let now = self.clock.now();
+            let asked = Instant::now();
             let renewal = self.inbox.renew(key, claim.token, now, lease);
             match timeout(self.config.store_timeout, renewal).await {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => held_until = asked + lease,
                 Ok(Err(StoreError::NotHeld { .. })) => {
                     tracing::warn!(
                         key = %key,
