@@ -9,11 +9,14 @@
 mod commands;
 mod delivery_args;
 mod exit;
+mod forward;
 mod out;
 mod overrides;
 mod payload;
 mod progress;
 mod repeat;
+mod store;
+mod timefmt;
 mod server;
 
 use std::process::ExitCode;
@@ -40,6 +43,9 @@ enum Command {
     /// Receive webhooks locally and print one line per request (accepted, duplicate, rejected,
     /// ...); can misbehave on purpose.
     Listen(commands::listen::Args),
+    /// Look into a relay's inbox (`listen --forward-to`): list rows, show one, replay dead
+    /// ones, purge done ones.
+    Inbox(commands::inbox::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -54,6 +60,7 @@ fn main() -> ExitCode {
         Command::Send(args) => commands::send::run(args),
         Command::Trigger(args) => commands::trigger::run(args),
         Command::Listen(args) => commands::listen::run(args),
+        Command::Inbox(args) => commands::inbox::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Completions(args) => commands::completions::run(args),
     };

@@ -4,7 +4,7 @@
 
 mod misbehave;
 mod output;
-mod store;
+
 
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
@@ -17,6 +17,7 @@ use runhook_axum::webhook_route;
 use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
 use crate::exit::Exit;
+use crate::store::DEFAULT_STORE;
 use crate::server::ServerLimits;
 use misbehave::{Injector, Misbehaviour};
 use output::{Lines, Summaries, summarize};
@@ -88,8 +89,6 @@ pub(crate) struct Args {
     store: String,
 }
 
-/// The store `runhook listen` uses unless `--store` says otherwise.
-const DEFAULT_STORE: &str = "sqlite:./runhook.db";
 
 /// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
@@ -105,7 +104,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         config = config.with_authenticator(url_token(var, std::env::var(var).ok())?);
         eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
-    let store_url = store::StoreUrl::parse(&args.store)?;
+    let store_url = crate::store::StoreUrl::parse(&args.store)?;
     let rules = misbehaviour(&args, &config);
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
