@@ -29,11 +29,15 @@
 //! ```
 
 mod gc;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod inbox_row;
 mod millis;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "sqlite")]
+mod sqlite_inbox;
 #[cfg(feature = "sqlite")]
 mod sqlite_store;
 
@@ -45,5 +49,7 @@ pub use gc::GC_MARGIN;
 pub use postgres_store::{PostgresStore, PostgresStoreConfig};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_inbox::SqliteInbox;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;
