@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use runhook::MemoryStore;
 use runhook::inbox::{Inbox, MemoryInbox};
 use runhook::store::IdempotencyStore;
-use runhook_store::{PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore};
+use runhook_store::{PostgresStore, PostgresStoreConfig, RedisStore, SqliteInbox, SqliteStore};
 
 /// The store `runhook listen` and `runhook inbox` use unless `--store` says otherwise.
 pub(crate) const DEFAULT_STORE: &str = "sqlite:./runhook.db";
@@ -112,7 +112,12 @@ impl StoreUrl {
                 "--store {described}: the inbox needs sqlite: or postgres:// (Redis keeps \
                  idempotency keys only)"
             ),
-            StoreUrl::Sqlite(_) | StoreUrl::Postgres { .. } => {
+            StoreUrl::Sqlite(path) => Arc::new(
+                SqliteInbox::open(path)
+                    .await
+                    .with_context(|| format!("cannot use the inbox {described}"))?,
+            ),
+            StoreUrl::Postgres { .. } => {
                 bail!("--store {described}: the inbox is not available yet")
             }
         })
