@@ -1,10 +1,12 @@
-//! Assembling a [`Receiver`]: configuration, store, observer, clock.
+//! Assembling a [`Receiver`]: configuration, store, observer, clock, and inbox mode.
 
 use std::fmt;
 use std::sync::Arc;
 
+use runhook::inbox::{Inbox, InboxPolicy};
 use runhook::store::IdempotencyStore;
 
+use crate::inbox::{HandlerProcessor, InboxObserver, InboxProcessor, InboxReport, InboxWorkers};
 use crate::{Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, SystemClock};
 
 /// Builds a [`Receiver`]; see [`Receiver::builder`].
@@ -14,6 +16,10 @@ pub struct ReceiverBuilder {
     handler: Arc<dyn Handler>,
     observer: Option<Arc<dyn Observer>>,
     clock: Arc<dyn Clock>,
+    inbox: Option<Arc<dyn Inbox>>,
+    processor: Option<Arc<dyn InboxProcessor>>,
+    policy: InboxPolicy,
+    inbox_observer: Option<Arc<dyn InboxObserver>>,
 }
 
 impl ReceiverBuilder {
@@ -24,6 +30,10 @@ impl ReceiverBuilder {
             handler,
             observer: None,
             clock: Arc::new(SystemClock),
+            inbox: None,
+            processor: None,
+            policy: InboxPolicy::default(),
+            inbox_observer: None,
         }
     }
 
@@ -72,15 +82,90 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The receiver, or why its configuration cannot work ([`ReceiverConfig::validate`]).
+    /// Inbox mode: each accepted event is inserted into `inbox` and answered 200 once stored
+    /// (a key already there: 200, not stored again; the inbox failing or not answering within
+    /// the deadline: 503), and the handler runs later, in workers that [`build`](Self::build)
+    /// spawns on the current tokio runtime, with retries on the [inbox
+    /// policy](Self::inbox_policy) for as long as it allows (72 h by default). The idempotency
+    /// [`store`](Self::store) is not used: the inbox deduplicates. An event without a key (a
+    /// custom [`KeyStrategy`](runhook::store::KeyStrategy) returned `None`, an unknown event
+    /// without a run) is keyed `sha256:<hex of its body>`.
+    ///
+    /// Use it when the handler may be slower than the sender's patience, may fail for longer than
+    /// its retries last, or must survive a restart; see "Inbox mode" in `docs/receiving.md`. The
+    /// workers' settings are the `inbox_*` fields of [`ReceiverConfig`]. Rows of one run are
+    /// processed one at a time, in the order received; the handler's
+    /// [`HandlerContext::attempt`](crate::HandlerContext::attempt) counts the attempts, and its
+    /// URI is `/` and headers empty (the request is gone by then).
+    ///
+    /// Use a durable inbox in production (`runhook-store`'s SQLite or PostgreSQL inbox):
+    /// [`MemoryInbox`](runhook::inbox::MemoryInbox) loses its rows with the process.
+    pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
+        self.inbox = Some(inbox);
+        self
+    }
+
+    /// In inbox mode, process rows with `processor` instead of the receiver's handler: a
+    /// transactional processor that commits the handler's writes and the row's done mark
+    /// together, or a forwarder. Needs [`inbox`](Self::inbox) ([`ConfigError::ProcessorWithoutInbox`]
+    /// otherwise).
+    pub fn inbox_processor(mut self, processor: Arc<dyn InboxProcessor>) -> Self {
+        self.processor = Some(processor);
+        self
+    }
+
+    /// In inbox mode, when a failed row is tried again and when it is given up (default:
+    /// [`InboxPolicy::default`]: waits from 1 s doubling to 1 h, ± 25 %, up to 100 attempts,
+    /// 5 minutes per attempt, given up 72 h after receipt).
+    pub fn inbox_policy(mut self, policy: InboxPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// In inbox mode, a closure told how every attempt ended (default: none; `tracing` always
+    /// logs): `.inbox_observer(|report| println!("{} {}", report.key, report.outcome))`.
+    pub fn inbox_observer<F>(self, observer: F) -> Self
+    where
+        F: Fn(&InboxReport) + Send + Sync + 'static,
+    {
+        self.inbox_report_to(observer)
+    }
+
+    /// In inbox mode, sends every attempt's report to `observer`: a
+    /// `tokio::sync::mpsc::UnboundedSender<InboxReport>`, or a type of yours implementing
+    /// [`InboxObserver`].
+    pub fn inbox_report_to(mut self, observer: impl InboxObserver) -> Self {
+        self.inbox_observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// The receiver, or why its configuration cannot work ([`ReceiverConfig::validate`]). In
+    /// inbox mode, spawns the workers on the current tokio runtime ([`ConfigError::NoRuntime`]
+    /// outside one).
     pub fn build(self) -> Result<Receiver, ConfigError> {
         self.config.validate()?;
+        let workers = match (self.inbox, self.processor) {
+            (None, Some(_)) => return Err(ConfigError::ProcessorWithoutInbox),
+            (None, None) => None,
+            (Some(inbox), processor) => {
+                let processor = processor
+                    .unwrap_or_else(|| Arc::new(HandlerProcessor(Arc::clone(&self.handler))));
+                let workers = InboxWorkers::builder(inbox, processor)
+                    .config(self.config.clone())
+                    .policy(self.policy)
+                    .shared_clock(Arc::clone(&self.clock))
+                    .shared_observer(self.inbox_observer)
+                    .spawn()?;
+                Some(workers)
+            }
+        };
         Ok(Receiver::from_parts(
             self.config,
             self.store,
             self.handler,
             self.observer,
             self.clock,
+            workers,
         ))
     }
 }
@@ -89,6 +174,8 @@ impl fmt::Debug for ReceiverBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReceiverBuilder")
             .field("config", &self.config)
+            .field("inbox", &self.inbox.is_some())
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

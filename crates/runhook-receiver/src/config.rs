@@ -1,14 +1,14 @@
-//! How a [`Receiver`](crate::Receiver) behaves: limits, deadline, lease, retention, keys; and the
-//! clock it reads.
+//! How a [`Receiver`](crate::Receiver) behaves: limits, deadline, lease, retention, keys, and the
+//! inbox workers' settings.
 
-use std::fmt::Debug;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use runhook::MemoryStore;
+use runhook::inbox::DEFAULT_INBOX_LEASE;
 use runhook::receive::{Authenticator, RequestChecks};
 use runhook::store::{DEFAULT_LEASE, DEFAULT_RETENTION, KeyStrategy};
 
-use crate::BodyBudget;
+use crate::{BodyBudget, ConfigError};
 
 /// Configuration of a [`Receiver`](crate::Receiver). Start from `ReceiverConfig::default()` and
 /// change what differs; [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) checks it
@@ -60,60 +60,18 @@ pub struct ReceiverConfig {
     /// How many dead letters are kept (the oldest are dropped past it, with an error log).
     /// Default 1,000.
     pub dead_letter_capacity: usize,
-}
-
-/// A [`ReceiverConfig`] that cannot work, found when the receiver is built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The lease is zero: every claim would expire at once.
-    #[error("the lease is 0; a claim must be held for some time (default 5 s)")]
-    ZeroLease,
-    /// The deadline is zero, or not under the sender's 10 s attempt timeout.
-    #[error(
-        "the deadline is {deadline:?}; it must be above 0 and under 10 s, TinyFish's attempt \
-         timeout, so the sender hears the answer (default 8 s)"
-    )]
-    Deadline {
-        /// The deadline configured.
-        deadline: Duration,
-    },
-    /// The renewal period is zero or not under the lease, so the claim would lapse between
-    /// renewals.
-    #[error(
-        "the renewal period is {renewal:?} and the lease {lease:?}; renewals must come more \
-         often than the lease runs out (default: a third of the lease)"
-    )]
-    Renewal {
-        /// The renewal period configured.
-        renewal: Duration,
-        /// The lease configured.
-        lease: Duration,
-    },
-    /// A duration that must be above zero is zero.
-    #[error("{name} is 0; it must be above 0")]
-    ZeroDuration {
-        /// The setting's name.
-        name: &'static str,
-    },
-    /// A capacity that must be above zero is zero.
-    #[error("{name} is 0; it must hold at least one entry")]
-    ZeroCapacity {
-        /// The setting's name.
-        name: &'static str,
-    },
-    /// The body limit is zero or larger than the whole body budget, so such a body could never
-    /// be accepted.
-    #[error(
-        "the body limit is {max_body_bytes} bytes and the body budget {budget} bytes; the limit \
-         must be above 0 and fit in the budget"
-    )]
-    BodyLimit {
-        /// The body limit configured.
-        max_body_bytes: usize,
-        /// The budget's size.
-        budget: usize,
-    },
+    /// Inbox mode: how many rows the workers process at once. Default 16.
+    pub inbox_concurrency: usize,
+    /// Inbox mode: how long a worker holds a claimed row without renewal before another worker
+    /// may take it. Default [`DEFAULT_INBOX_LEASE`] (30 s), renewed every third of it while the
+    /// processor runs.
+    pub inbox_lease: Duration,
+    /// Inbox mode: how often idle workers look for due rows. Default 250 ms; an insert by this
+    /// receiver, and a finished attempt, wake them at once.
+    pub inbox_poll: Duration,
+    /// Inbox mode: how long done rows are kept (and so deduplicate redeliveries) before a purge
+    /// sweep deletes them. Default 72 h. Dead rows are never purged by the workers.
+    pub inbox_retention: Duration,
 }
 
 impl ReceiverConfig {
@@ -127,6 +85,12 @@ impl ReceiverConfig {
     pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
     /// The default number of dead letters kept: 1,000.
     pub const DEFAULT_DEAD_LETTER_CAPACITY: usize = 1_000;
+    /// The default number of inbox rows processed at once: 16.
+    pub const DEFAULT_INBOX_CONCURRENCY: usize = 16;
+    /// The default interval of idle inbox workers' look for due rows: 250 ms.
+    pub const DEFAULT_INBOX_POLL: Duration = Duration::from_millis(250);
+    /// The default retention of done inbox rows: 72 hours.
+    pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(72 * 60 * 60);
     /// The sender's attempt timeout, which the deadline must stay under.
     pub const SENDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -209,6 +173,35 @@ impl ReceiverConfig {
         self
     }
 
+    /// This configuration processing up to `inbox_concurrency` inbox rows at once.
+    pub fn with_inbox_concurrency(mut self, inbox_concurrency: usize) -> Self {
+        self.inbox_concurrency = inbox_concurrency;
+        self
+    }
+
+    /// This configuration with another inbox lease (renewed every third of it).
+    pub fn with_inbox_lease(mut self, inbox_lease: Duration) -> Self {
+        self.inbox_lease = inbox_lease;
+        self
+    }
+
+    /// This configuration with idle inbox workers looking for due rows every `inbox_poll`.
+    pub fn with_inbox_poll(mut self, inbox_poll: Duration) -> Self {
+        self.inbox_poll = inbox_poll;
+        self
+    }
+
+    /// This configuration keeping done inbox rows for `inbox_retention`.
+    pub fn with_inbox_retention(mut self, inbox_retention: Duration) -> Self {
+        self.inbox_retention = inbox_retention;
+        self
+    }
+
+    /// How often a worker renews the lease of a row it processes: a third of the inbox lease.
+    pub fn inbox_renewal(&self) -> Duration {
+        self.inbox_lease / 3
+    }
+
     /// Checks that the configuration can work; the receiver's builder calls it.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.lease.is_zero() {
@@ -230,6 +223,13 @@ impl ReceiverConfig {
             ("store_timeout", self.store_timeout),
             ("body_timeout", self.body_timeout),
             ("retention", self.retention),
+            ("inbox_lease", self.inbox_lease),
+            (
+                "inbox_renewal (a third of inbox_lease)",
+                self.inbox_renewal(),
+            ),
+            ("inbox_poll", self.inbox_poll),
+            ("inbox_retention", self.inbox_retention),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
@@ -238,6 +238,7 @@ impl ReceiverConfig {
         for (name, value) in [
             ("store_capacity", self.store_capacity),
             ("dead_letter_capacity", self.dead_letter_capacity),
+            ("inbox_concurrency", self.inbox_concurrency),
         ] {
             if value == 0 {
                 return Err(ConfigError::ZeroCapacity { name });
@@ -270,26 +271,11 @@ impl Default for ReceiverConfig {
             key: KeyStrategy::default(),
             store_capacity: MemoryStore::DEFAULT_CAPACITY,
             dead_letter_capacity: Self::DEFAULT_DEAD_LETTER_CAPACITY,
+            inbox_concurrency: Self::DEFAULT_INBOX_CONCURRENCY,
+            inbox_lease: DEFAULT_INBOX_LEASE,
+            inbox_poll: Self::DEFAULT_INBOX_POLL,
+            inbox_retention: Self::DEFAULT_INBOX_RETENTION,
         }
-    }
-}
-
-/// Where a receiver gets the wall-clock time it passes to the idempotency store.
-///
-/// Deadlines use tokio's clock (so tests can pause it); the store needs wall-clock time because a
-/// shared store compares times written by several processes.
-pub trait Clock: Send + Sync + Debug + 'static {
-    /// The current time.
-    fn now(&self) -> SystemTime;
-}
-
-/// The system's clock: the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
     }
 }
 
@@ -355,6 +341,22 @@ mod tests {
                 config().with_store_timeout(Duration::ZERO),
                 ConfigError::ZeroDuration {
                     name: "store_timeout",
+                },
+            ),
+            (
+                config().with_inbox_concurrency(0),
+                ConfigError::ZeroCapacity {
+                    name: "inbox_concurrency",
+                },
+            ),
+            (
+                config().with_inbox_poll(Duration::ZERO),
+                ConfigError::ZeroDuration { name: "inbox_poll" },
+            ),
+            (
+                config().with_inbox_lease(Duration::ZERO),
+                ConfigError::ZeroDuration {
+                    name: "inbox_lease",
                 },
             ),
             (

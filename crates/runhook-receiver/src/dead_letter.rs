@@ -63,6 +63,7 @@ impl DeadLetters {
             }
         }
         letters.push_back(letter);
+        crate::metrics::dead_lettered();
     }
 
     /// Drops the dead letters of `key`: a later delivery processed it.

@@ -43,12 +43,15 @@
 mod body;
 mod budget;
 mod builder;
+mod clock;
 mod config;
 mod context;
 mod dead_letter;
+mod error;
 mod handler;
 mod handlers;
 pub mod inbox;
+pub mod metrics;
 mod observe;
 mod pipeline;
 mod receiver;
@@ -60,9 +63,11 @@ pub mod testing;
 
 pub use budget::BodyBudget;
 pub use builder::ReceiverBuilder;
-pub use config::{Clock, ConfigError, ReceiverConfig, SystemClock};
+pub use clock::{Clock, SystemClock};
+pub use config::ReceiverConfig;
 pub use context::{HandlerContext, PathParams, Received};
 pub use dead_letter::DeadLetter;
+pub use error::ConfigError;
 pub use handler::{Handler, HandlerFn, handler_fn};
 pub use handlers::Handlers;
 pub use observe::{Observer, Report};

@@ -139,6 +139,9 @@ impl Inner {
             span.record("run_id", run_id.as_str());
         }
         let deadline = started + config.deadline;
+        if let Some(workers) = &self.inbox {
+            return self.enqueue(workers, facts, body, deadline).await;
+        }
         let now = self.clock.now();
         let event = Received::new(event, request.context(now));
         let Some(key) = facts.key.clone() else {
@@ -201,6 +204,17 @@ impl Inner {
         self.respond_decided(facts, decide(disposition), detail, None)
     }
 
+    /// [`Inner::respond`] with another public reason than the outcome's general words.
+    pub(crate) fn respond_with(
+        &self,
+        facts: Facts,
+        disposition: &Disposition<'_>,
+        reason: &str,
+        detail: Cow<'_, str>,
+    ) -> WebhookResponse {
+        self.answer(facts, decide(disposition), reason, detail, None)
+    }
+
     /// Reports how the delivery ended (observer, log) with its `detail`, and builds its response,
     /// whose reason is the rejection's for a refused request and the outcome's general words
     /// otherwise: a handler's or a store's error text stays in the log and the report.
@@ -215,6 +229,19 @@ impl Inner {
             Some(rejection) => rejection.reason.as_str(),
             None => decision.outcome.public_reason(),
         };
+        self.answer(facts, decision, reason, detail, rejection)
+    }
+
+    /// Reports how the delivery ended and builds its response, with `reason` as its public
+    /// reason.
+    fn answer(
+        &self,
+        facts: Facts,
+        decision: ReceiveDecision,
+        reason: &str,
+        detail: Cow<'_, str>,
+        rejection: Option<&Rejection>,
+    ) -> WebhookResponse {
         let response = WebhookResponse::build(
             decision.status,
             decision.outcome,
@@ -239,6 +266,9 @@ impl Inner {
         late: bool,
     ) {
         let elapsed = facts.started.elapsed();
+        if !late {
+            crate::metrics::answered(decision.outcome, rejection.map(|r| r.kind), elapsed);
+        }
         let Some(observer) = &self.observer else {
             log(
                 decision.outcome,

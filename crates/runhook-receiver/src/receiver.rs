@@ -9,9 +9,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use http_body::Body;
 use runhook::MemoryStore;
+use runhook::inbox::{Inbox, InboxDepth};
 use runhook::outcome::Disposition;
 use runhook::receive::{Rejection, RejectionKind, check_method};
-use runhook::store::IdempotencyStore;
+use runhook::store::{IdempotencyStore, StoreError};
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,6 +20,7 @@ use tracing::Instrument;
 
 use crate::body::{BodyLimits, Collected, collect};
 use crate::dead_letter::DeadLetters;
+use crate::inbox::InboxWorkers;
 use crate::pipeline::{Facts, Request, request_span};
 use crate::{
     Clock, DeadLetter, Handler, Observer, ReceiverBuilder, ReceiverConfig, WebhookResponse,
@@ -50,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) closing: AtomicBool,
     /// Cancelled at the end of a shutdown's grace period: handlers still running are stopped.
     pub(crate) stop: CancellationToken,
+    /// Inbox mode: the workers that process the inbox the pipeline inserts into.
+    pub(crate) inbox: Option<InboxWorkers>,
 }
 
 /// How a [`Receiver::shutdown`] went.
@@ -72,6 +76,7 @@ impl Receiver {
         handler: Arc<dyn Handler>,
         observer: Option<Arc<dyn Observer>>,
         clock: Arc<dyn Clock>,
+        inbox: Option<InboxWorkers>,
     ) -> Self {
         let store =
             store.unwrap_or_else(|| Arc::new(MemoryStore::with_capacity(config.store_capacity)));
@@ -87,6 +92,7 @@ impl Receiver {
                 tasks: TaskTracker::new(),
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
+                inbox,
             }),
         }
     }
@@ -99,6 +105,7 @@ impl Receiver {
             Arc::new(handler),
             None,
             Arc::new(crate::SystemClock),
+            None,
         )
     }
 
@@ -133,14 +140,54 @@ impl Receiver {
         self.inner.dead_letters.take()
     }
 
+    /// In inbox mode, the inbox its events are inserted into (to list rows, replay dead ones);
+    /// `None` in inline mode.
+    pub fn inbox(&self) -> Option<&Arc<dyn Inbox>> {
+        self.inner.inbox.as_ref().map(InboxWorkers::inbox)
+    }
+
+    /// In inbox mode, its workers (to wake them after a replay, say); `None` in inline mode.
+    pub fn inbox_workers(&self) -> Option<&InboxWorkers> {
+        self.inner.inbox.as_ref()
+    }
+
+    /// In inbox mode, how many rows the inbox holds, by state, now (the receiver's clock);
+    /// `Ok(None)` in inline mode.
+    pub async fn inbox_depth(&self) -> Result<Option<InboxDepth>, StoreError> {
+        match self.inbox() {
+            Some(inbox) => inbox.depth(self.inner.clock.now()).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Shuts the receiver down gracefully: from now on new deliveries get 503 (the sender retries
     /// them, elsewhere or later); handlers in flight may finish within `grace`; those still
     /// running then are stopped (their futures dropped), their claims released and their events
     /// reported with [`ReceiveOutcome::ShuttingDown`](runhook::ReceiveOutcome::ShuttingDown).
     ///
+    /// In inbox mode, the workers stop claiming rows, attempts in progress may finish within
+    /// `grace`, and those still running then are stopped and left to their leases: their rows
+    /// are retried once the leases run out (see [`InboxWorkers::shutdown`]). The summary counts
+    /// inbox attempts.
+    ///
     /// Stop the server first, or at the same time (e.g. from axum's `with_graceful_shutdown`),
     /// so no new connection arrives; clones of the receiver share the shutdown.
     pub async fn shutdown(&self, grace: Duration) -> ShutdownSummary {
+        let inline = self.shutdown_inline(grace);
+        match &self.inner.inbox {
+            Some(workers) => {
+                let (inline, inbox) = tokio::join!(inline, workers.shutdown(grace));
+                ShutdownSummary {
+                    in_flight: inline.in_flight + inbox.in_flight,
+                    stopped: inline.stopped + inbox.stopped,
+                }
+            }
+            None => inline.await,
+        }
+    }
+
+    /// The shutdown of the handlers run in requests.
+    async fn shutdown_inline(&self, grace: Duration) -> ShutdownSummary {
         let inner = &self.inner;
         inner.closing.store(true, Ordering::SeqCst);
         inner.tasks.close();
@@ -320,6 +367,7 @@ impl fmt::Debug for Receiver {
             .field("config", &self.inner.config)
             .field("observer", &self.inner.observer.is_some())
             .field("clock", &self.inner.clock)
+            .field("inbox", &self.inner.inbox)
             .finish_non_exhaustive()
     }
 }

@@ -13,7 +13,7 @@ use futures::FutureExt;
 use runhook::outcome::ReceiveDecision;
 use runhook::outcome::{ClaimAction, Disposition, decide};
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
-use runhook::{Event, HandlerOutcome};
+use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -21,6 +21,7 @@ use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::metrics::{self, HandlerRun};
 use crate::pipeline::Facts;
 use crate::receiver::Inner;
 use crate::{DeadLetter, Received, WebhookResponse};
@@ -110,6 +111,10 @@ impl Inner {
             Supervised::Finished(Ok(outcome)) => {
                 let detail = handled_detail(&outcome);
                 let decision = decide(&Disposition::Handled(&outcome));
+                metrics::handler_run(HandlerRun::of(&outcome));
+                if outcome == HandlerOutcome::Ok {
+                    metrics::done_after(facts.started.elapsed());
+                }
                 (decision, detail)
             }
             Supervised::Finished(Err(_panic)) => (
@@ -132,6 +137,12 @@ impl Inner {
                 )),
             ),
         };
+        match disposition.outcome {
+            ReceiveOutcome::HandlerPanicked => metrics::handler_run(HandlerRun::Panic),
+            ReceiveOutcome::HandlerTimedOut => metrics::handler_run(HandlerRun::Timeout),
+            ReceiveOutcome::ShuttingDown => metrics::handler_run(HandlerRun::Stopped),
+            _ => {}
+        }
         self.settle(claim, disposition.claim).await;
         if let (Some((key, _)), ClaimAction::Complete) = (claim, disposition.claim) {
             self.dead_letters.resolve(key);

@@ -1,5 +1,7 @@
 //! How an inbox worker processes one claimed row.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use runhook::inbox::InboxClaim;
 use runhook::{Event, HandlerOutcome};
@@ -34,5 +36,18 @@ pub trait InboxProcessor: Send + Sync + 'static {
 impl<H: Handler> InboxProcessor for H {
     async fn process(&self, _claim: &InboxClaim, event: Received<Event>) -> Processed {
         Processed::Outcome(self.handle(event).await)
+    }
+}
+
+/// The receiver's handler as its inbox processor (`ReceiverBuilder::inbox` without a processor of
+/// its own).
+pub(crate) struct HandlerProcessor(pub(crate) Arc<dyn Handler>);
+
+#[async_trait]
+impl InboxProcessor for HandlerProcessor {
+    async fn process(&self, _claim: &InboxClaim, event: Received<Event>) -> Processed {
+        // Called on the `dyn Handler` itself, not through `impl Handler for Arc<H>`, which would
+        // box a second future around the handler's own.
+        Processed::Outcome(self.0.as_ref().handle(event).await)
     }
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use super::fail_rate;
 use crate::store::DEFAULT_STORE;
 
 /// Arguments of `runhook listen`.
