@@ -91,6 +91,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", requires = "forward_to",
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub(crate) retry_base_ms: Option<u64>,
+    /// Relay: how long a row being forwarded is held before another worker (or this relay
+    /// after a crash) may take it again; renewed every third of it while the attempt runs
+    /// (default 30000).
+    #[arg(long, value_name = "N", requires = "forward_to",
+          value_parser = clap::value_parser!(u64).range(300..=3_600_000))]
+    pub(crate) lease_ms: Option<u64>,
     /// Serve metrics in the Prometheus text format at http://ADDR/metrics (e.g.
     /// 127.0.0.1:9464; keep it on loopback or a private network).
     #[arg(long, value_name = "ADDR")]

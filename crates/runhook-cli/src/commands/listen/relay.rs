@@ -29,6 +29,7 @@ pub(super) struct Relay {
     target: ForwardTarget,
     timeout: Duration,
     concurrency: Option<usize>,
+    lease: Option<Duration>,
     policy: InboxPolicy,
 }
 
@@ -63,6 +64,7 @@ impl Relay {
             concurrency: args
                 .concurrency
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            lease: args.lease_ms.map(Duration::from_millis),
             policy: InboxPolicy::new(retry, InboxPolicy::DEFAULT_GIVE_UP_AFTER),
         }))
     }
@@ -91,6 +93,9 @@ impl Relay {
         );
         if let Some(concurrency) = self.concurrency {
             config = config.with_inbox_concurrency(concurrency);
+        }
+        if let Some(lease) = self.lease {
+            config = config.with_inbox_lease(lease);
         }
         let statuses = Arc::new(Statuses::default());
         let forwarder = Forwarder::new(
