@@ -33,6 +33,8 @@ mod gc;
 mod inbox_row;
 mod millis;
 #[cfg(feature = "postgres")]
+mod postgres_inbox;
+#[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -45,6 +47,8 @@ mod sqlite_store;
 pub mod testing;
 
 pub use gc::GC_MARGIN;
+#[cfg(feature = "postgres")]
+pub use postgres_inbox::{PostgresInbox, Transactional, TransactionalHandler};
 #[cfg(feature = "postgres")]
 pub use postgres_store::{PostgresStore, PostgresStoreConfig};
 #[cfg(feature = "redis")]

@@ -10,6 +10,9 @@ use std::time::{Duration, SystemTime};
 use futures::future::join_all;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
+mod inbox;
+pub use inbox::run_inbox_conformance;
+
 const LEASE: Duration = Duration::from_secs(5);
 const RETENTION: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
