@@ -55,6 +55,8 @@ impl ReceiverBuilder {
     /// - `RedisStore`: several replicas when Redis is what the service already runs.
     ///
     /// Every one takes the caller's clock (the receiver's [`Clock`]) for leases and retention.
+    ///
+    /// Not used in inbox mode ([`inbox`](Self::inbox)): the inbox deduplicates.
     pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.store = Some(store);
         self
@@ -76,7 +78,8 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The wall clock passed to the store (default: [`SystemClock`]).
+    /// The wall clock passed to the store, and in inbox mode to the inbox (default:
+    /// [`SystemClock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self

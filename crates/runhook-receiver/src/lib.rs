@@ -37,6 +37,11 @@
 //! # }
 //! ```
 //!
+//! **Inbox mode** ([`ReceiverBuilder::inbox`]): steps 3 and 4 give way to an insert into a
+//! durable [`Inbox`](runhook::inbox::Inbox), answered 200 once stored; [`inbox::InboxWorkers`]
+//! then run the handler with the inbox policy's retries, one event at a time per run, in order
+//! (see the [`inbox`] module). Both modes record [`metrics`] through the `metrics` facade.
+//!
 //! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
 //! HTTP against the shared table of cases (`vectors/receive.json` in this crate).
 

@@ -1,4 +1,4 @@
-//! The metrics a receiver records, through the [`metrics`](::metrics) facade.
+//! The metrics a receiver records, through the `metrics` crate's facade.
 //!
 //! The receiver only records; the application installs the recorder it wants (a Prometheus
 //! exporter, say) before building the receiver. Without one, recording costs next to nothing.
