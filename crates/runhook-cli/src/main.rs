@@ -15,9 +15,9 @@ mod overrides;
 mod payload;
 mod progress;
 mod repeat;
+mod server;
 mod store;
 mod timefmt;
-mod server;
 
 use std::process::ExitCode;
 
@@ -42,7 +42,7 @@ enum Command {
     Trigger(commands::trigger::Args),
     /// Receive webhooks locally and print one line per request (accepted, duplicate, rejected,
     /// ...); can misbehave on purpose.
-    Listen(commands::listen::Args),
+    Listen(Box<commands::listen::Args>),
     /// Look into a relay's inbox (`listen --forward-to`): list rows, show one, replay dead
     /// ones, purge done ones.
     Inbox(commands::inbox::Args),
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Send(args) => commands::send::run(args),
         Command::Trigger(args) => commands::trigger::run(args),
-        Command::Listen(args) => commands::listen::run(args),
+        Command::Listen(args) => commands::listen::run(*args),
         Command::Inbox(args) => commands::inbox::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Completions(args) => commands::completions::run(args),

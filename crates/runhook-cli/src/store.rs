@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use runhook::MemoryStore;
 use runhook::inbox::{Inbox, MemoryInbox};
 use runhook::store::IdempotencyStore;
-use runhook_store::{PostgresStore, PostgresStoreConfig, RedisStore, SqliteInbox, SqliteStore};
+use runhook_store::{
+    PostgresInbox, PostgresStore, PostgresStoreConfig, RedisStore, SqliteInbox, SqliteStore,
+};
 
 /// The store `runhook listen` and `runhook inbox` use unless `--store` says otherwise.
 pub(crate) const DEFAULT_STORE: &str = "sqlite:./runhook.db";
@@ -87,17 +89,11 @@ impl StoreUrl {
                     .await
                     .with_context(|| format!("cannot use the store {described}"))?,
             ),
-            StoreUrl::Postgres { url, schema } => {
-                let mut config = PostgresStoreConfig::default();
-                if let Some(schema) = schema {
-                    config = config.schema(schema);
-                }
-                Arc::new(
-                    PostgresStore::connect_with(url, config)
-                        .await
-                        .with_context(|| format!("cannot use the store {described}"))?,
-                )
-            }
+            StoreUrl::Postgres { url, schema } => Arc::new(
+                PostgresStore::connect_with(url, postgres_config(schema.as_deref()))
+                    .await
+                    .with_context(|| format!("cannot use the store {described}"))?,
+            ),
         })
     }
 
@@ -117,10 +113,20 @@ impl StoreUrl {
                     .await
                     .with_context(|| format!("cannot use the inbox {described}"))?,
             ),
-            StoreUrl::Postgres { .. } => {
-                bail!("--store {described}: the inbox is not available yet")
-            }
+            StoreUrl::Postgres { url, schema } => Arc::new(
+                PostgresInbox::connect_with(url, postgres_config(schema.as_deref()))
+                    .await
+                    .with_context(|| format!("cannot use the inbox {described}"))?,
+            ),
         })
+    }
+}
+
+/// The PostgreSQL configuration: the defaults, in `schema` if the URL named one.
+fn postgres_config(schema: Option<&str>) -> PostgresStoreConfig {
+    match schema {
+        Some(schema) => PostgresStoreConfig::default().schema(schema),
+        None => PostgresStoreConfig::default(),
     }
 }
 
@@ -186,6 +192,9 @@ mod tests {
                 schema: Some("hooks".to_owned()),
             }
         );
-        assert_eq!(schema.describe(), "postgres://db/test?sslmode=disable (schema hooks)");
+        assert_eq!(
+            schema.describe(),
+            "postgres://db/test?sslmode=disable (schema hooks)"
+        );
     }
 }

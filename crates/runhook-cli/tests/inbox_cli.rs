@@ -67,30 +67,70 @@ async fn a_row_refused_with_400_is_dead_until_replayed_then_delivered() {
     let text = stdout(&table);
     let mut rows = text.lines();
     let header = rows.next().unwrap();
-    for column in ["KEY", "STATE", "ATTEMPTS", "EVENT", "RUN_ID", "RECEIVED_AT", "NEXT_AT", "LAST_ERROR"] {
+    for column in [
+        "KEY",
+        "STATE",
+        "ATTEMPTS",
+        "EVENT",
+        "RUN_ID",
+        "RECEIVED_AT",
+        "NEXT_AT",
+        "LAST_ERROR",
+    ] {
         assert!(header.contains(column), "{header}");
     }
     let row = rows.next().unwrap();
-    assert!(row.starts_with("dead-1") && row.contains(" dead ") && row.contains("400"), "{row}");
+    assert!(
+        row.starts_with("dead-1") && row.contains(" dead ") && row.contains("400"),
+        "{row}"
+    );
     assert_eq!(rows.count(), 1);
-    let dead = json_lines(&inbox(&["list", "--store", &store, "--state", "dead", "--json"]));
+    let dead = json_lines(&inbox(&[
+        "list", "--store", &store, "--state", "dead", "--json",
+    ]));
     assert_eq!(dead.len(), 2);
     assert_eq!(dead[0]["key"], "dead-1");
     assert_eq!(dead[0]["state"], "dead");
     assert_eq!(dead[0]["attempts"], 1);
     assert!(dead[0]["last_error"].as_str().unwrap().contains("400"));
-    let limited = json_lines(&inbox(&["list", "--store", &store, "--json", "--limit", "1"]));
+    let limited = json_lines(&inbox(&[
+        "list", "--store", &store, "--json", "--limit", "1",
+    ]));
     assert_eq!(limited.len(), 1);
-    assert!(json_lines(&inbox(&["list", "--store", &store, "--state", "pending", "--json"])).is_empty());
+    assert!(
+        json_lines(&inbox(&[
+            "list", "--store", &store, "--state", "pending", "--json"
+        ]))
+        .is_empty()
+    );
 
     // show: every field, the body pretty-printed.
     let shown = inbox(&["show", "dead-1", "--store", &store]);
     assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
     let text = stdout(&shown);
-    for field in ["key", "state", "attempts", "event", "run_id", "received_at", "next_at", "lease_until", "finished_at", "last_error", "drift", "body"] {
-        assert!(text.lines().any(|line| line.starts_with(field)), "{field}: {text}");
+    for field in [
+        "key",
+        "state",
+        "attempts",
+        "event",
+        "run_id",
+        "received_at",
+        "next_at",
+        "lease_until",
+        "finished_at",
+        "last_error",
+        "drift",
+        "body",
+    ] {
+        assert!(
+            text.lines().any(|line| line.starts_with(field)),
+            "{field}: {text}"
+        );
     }
-    assert!(text.contains("  \"run_id\": \"dead-1\""), "pretty-printed: {text}");
+    assert!(
+        text.contains("  \"run_id\": \"dead-1\""),
+        "pretty-printed: {text}"
+    );
     let json = json_lines(&inbox(&["show", "dead-1", "--store", &store, "--json"]));
     assert_eq!(json[0]["body"]["run_id"], "dead-1");
     assert_eq!(json[0]["drift"], serde_json::json!([]));
@@ -105,12 +145,22 @@ async fn a_row_refused_with_400_is_dead_until_replayed_then_delivered() {
     assert_eq!(stdout(&replayed), "replayed dead-1\n");
     let forwarded = next_attempt(&relay);
     assert_eq!(forwarded["kind"], "forwarded", "{forwarded}");
-    assert_eq!((forwarded["key"].as_str(), forwarded["status"].as_u64()), (Some("dead-1"), Some(200)));
-    assert_eq!(forwarded["attempt"], 1, "attempts count from 1 again after a replay");
+    assert_eq!(
+        (forwarded["key"].as_str(), forwarded["status"].as_u64()),
+        (Some("dead-1"), Some(200))
+    );
+    assert_eq!(
+        forwarded["attempt"], 1,
+        "attempts count from 1 again after a replay"
+    );
     assert!(forwarded["error"].is_null());
     let again = inbox(&["replay", "dead-1", "--store", &store]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(stderr(&again).contains("is done, not dead"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("is done, not dead"),
+        "{}",
+        stderr(&again)
+    );
     let absent = inbox(&["replay", "nope", "--store", &store]);
     assert_eq!(absent.status.code(), Some(1));
     assert!(stderr(&absent).contains("no row"), "{}", stderr(&absent));
@@ -119,16 +169,30 @@ async fn a_row_refused_with_400_is_dead_until_replayed_then_delivered() {
     assert_eq!(stdout(&all), "replayed dead-2\nreplayed 1 dead row(s)\n");
     assert_eq!(next_attempt(&relay)["kind"], "forwarded");
     let delivered = app.delivered();
-    assert_eq!((delivered.get("dead-1"), delivered.get("dead-2")), (Some(&1), Some(&1)));
-    assert_eq!(app.body("dead-1").unwrap(), completed("dead-1").into_bytes());
+    assert_eq!(
+        (delivered.get("dead-1"), delivered.get("dead-2")),
+        (Some(&1), Some(&1))
+    );
+    assert_eq!(
+        app.body("dead-1").unwrap(),
+        completed("dead-1").into_bytes()
+    );
 
     // purge: done rows older than the duration.
     let kept = inbox(&["purge", "--done-before", "72h", "--store", &store]);
     assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));
-    assert!(stdout(&kept).starts_with("purged 0 done row(s)"), "{}", stdout(&kept));
+    assert!(
+        stdout(&kept).starts_with("purged 0 done row(s)"),
+        "{}",
+        stdout(&kept)
+    );
     std::thread::sleep(Duration::from_millis(20));
     let purged = inbox(&["purge", "--done-before", "0s", "--store", &store]);
-    assert!(stdout(&purged).starts_with("purged 2 done row(s)"), "{}", stdout(&purged));
+    assert!(
+        stdout(&purged).starts_with("purged 2 done row(s)"),
+        "{}",
+        stdout(&purged)
+    );
     assert!(json_lines(&inbox(&["list", "--store", &store, "--json"])).is_empty());
 }
 
@@ -154,7 +218,10 @@ async fn text_lines_name_each_attempt_and_a_silent_app_times_out() {
     while line.starts_with("forward_failed") {
         line = relay.next_line();
     }
-    assert!(line.starts_with("forwarded      200 run.completed run text-1 (attempt "), "{line}");
+    assert!(
+        line.starts_with("forwarded      200 run.completed run text-1 (attempt "),
+        "{line}"
+    );
 
     // An app that accepts the connection and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -166,7 +233,13 @@ async fn text_lines_name_each_attempt_and_a_silent_app_times_out() {
         }
     });
     let relay = Listen::start_with(
-        &["--json", "--forward-to", &silent_url, "--forward-timeout-ms", "300"],
+        &[
+            "--json",
+            "--forward-to",
+            &silent_url,
+            "--forward-timeout-ms",
+            "300",
+        ],
         &[],
         Stdio::null(),
     );
@@ -190,16 +263,38 @@ fn listen_output(args: &[&str]) -> std::process::Output {
 #[test]
 fn a_bad_target_or_a_store_without_an_inbox_is_a_usage_error_at_start() {
     for (args, message) in [
-        (&["--forward-to", "http://10.0.0.1/hook"][..], "--forward-to"),
-        (&["--forward-to", "http://app.example.com/hook"][..], "plain http"),
-        (&["--forward-to", "https://169.254.169.254/latest"][..], "--forward-to"),
-        (&["--forward-to", "ftp://127.0.0.1/hook"][..], "--forward-to"),
         (
-            &["--forward-to", "http://127.0.0.1:9/hook", "--store", "redis://127.0.0.1:6379"][..],
+            &["--forward-to", "http://10.0.0.1/hook"][..],
+            "--forward-to",
+        ),
+        (
+            &["--forward-to", "http://app.example.com/hook"][..],
+            "plain http",
+        ),
+        (
+            &["--forward-to", "https://169.254.169.254/latest"][..],
+            "--forward-to",
+        ),
+        (
+            &["--forward-to", "ftp://127.0.0.1/hook"][..],
+            "--forward-to",
+        ),
+        (
+            &[
+                "--forward-to",
+                "http://127.0.0.1:9/hook",
+                "--store",
+                "redis://127.0.0.1:6379",
+            ][..],
             "the inbox needs sqlite: or postgres://",
         ),
         (
-            &["--forward-to", "http://127.0.0.1:9/hook", "--store", "sqlite:/nonexistent-dir/x.db"][..],
+            &[
+                "--forward-to",
+                "http://127.0.0.1:9/hook",
+                "--store",
+                "sqlite:/nonexistent-dir/x.db",
+            ][..],
             "cannot use the inbox",
         ),
         (&["--forward-timeout-ms", "100"][..], "--forward-to"),
@@ -226,7 +321,10 @@ fn a_memory_inbox_is_allowed_with_a_loud_warning() {
     let stderr = std::fs::read_to_string(log.path()).unwrap();
     assert!(stderr.contains("WARNING: --store memory"), "{stderr}");
     assert!(stderr.contains("lost when it stops or crashes"), "{stderr}");
-    assert!(stderr.contains("runhook: forwarding to http://127.0.0.1:9/hook"), "{stderr}");
+    assert!(
+        stderr.contains("runhook: forwarding to http://127.0.0.1:9/hook"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -242,7 +340,12 @@ fn inbox_commands_refuse_stores_without_an_inbox_and_bad_options() {
         &["replay", "k", "--all-dead"][..],
     ] {
         let output = inbox(args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }

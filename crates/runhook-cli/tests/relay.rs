@@ -13,7 +13,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -78,9 +78,10 @@ async fn crash_scenario(
     let prefix = format!("{name}-{}", uuid::Uuid::new_v4().simple());
     let sent = send_runs(&prefix, runs, &urls, |i| picks[i]).await;
     let sending_ended = Instant::now();
-    let (held_at_kills, kill_times, longest_down) = tokio::task::spawn_blocking(move || killer.join().unwrap())
-        .await
-        .unwrap();
+    let (held_at_kills, kill_times, longest_down) =
+        tokio::task::spawn_blocking(move || killer.join().unwrap())
+            .await
+            .unwrap();
     let drain_store = store.to_owned();
     let drained = tokio::task::spawn_blocking(move || {
         wait_until_drained(&drain_store, Duration::from_secs(60))
@@ -92,7 +93,10 @@ async fn crash_scenario(
         .await
         .unwrap();
     let logs = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(drained, "rows still pending after 60 s; relay logs:\n{logs}");
+    assert!(
+        drained,
+        "rows still pending after 60 s; relay logs:\n{logs}"
+    );
     assert!(
         support::relay::pending(store).is_empty(),
         "`runhook inbox list --state pending` is not empty"
@@ -118,11 +122,13 @@ async fn crash_scenario(
         app_requests: app.requests(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    println!("{name}: {counts:?}");
     eprintln!("{name}: {counts:?}");
 
     assert!(app.malformed().is_empty(), "{:?}", app.malformed());
-    assert!(lost.is_empty(), "acknowledged but never delivered: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "acknowledged but never delivered: {lost:?}"
+    );
     assert!(
         sent.failed.is_empty(),
         "the sender gave up on {} run(s), e.g. {:?}",
@@ -131,7 +137,10 @@ async fn crash_scenario(
     );
     for (key, count) in &delivered {
         if *count > 1 {
-            let kills_holding = held_at_kills.iter().filter(|held| held.contains(key)).count();
+            let kills_holding = held_at_kills
+                .iter()
+                .filter(|held| held.contains(key))
+                .count();
             assert!(
                 in_flight.contains(key) && (*count - 1) as usize <= kills_holding,
                 "{key} was delivered {count} times but held at {kills_holding} kill(s)"
@@ -140,7 +149,11 @@ async fn crash_scenario(
     }
     for run_id in &sent.acked {
         let body = app.body(run_id).unwrap();
-        assert_eq!(body, completed(run_id).into_bytes(), "the body is forwarded as received");
+        assert_eq!(
+            body,
+            completed(run_id).into_bytes(),
+            "the body is forwarded as received"
+        );
     }
     counts
 }
@@ -180,14 +193,16 @@ fn in_schema(url: &str, schema: &str) -> String {
     format!("{url}{separator}schema={schema}")
 }
 
-/// Drops `schema` and everything in it (through psql, if present; else left behind).
-fn drop_schema(url: &str, schema: &str) {
-    let _ = Command::new("psql")
-        .arg(url)
-        .args(["-q", "-c", &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+/// Drops `schema` and everything in it.
+async fn drop_schema(url: &str, schema: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +211,7 @@ async fn three_relays_sharing_a_postgres_inbox_lose_nothing_when_killed() {
     let schema = format!("runhook_relay_{}", uuid::Uuid::new_v4().simple());
     let store = in_schema(&url, &schema);
     let counts = crash_scenario("postgres", &store, 3, 2000, 5, 20_260_326).await;
-    drop_schema(&url, &schema);
+    drop_schema(&url, &schema).await;
     assert_eq!(counts.acked, 2000);
 }
 
@@ -205,7 +220,13 @@ async fn metrics_are_served_in_the_prometheus_format() {
     let app = App::start(1, 0.0).await;
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let relay = Listen::start_with(
-        &["--json", "--forward-to", &app.url, "--metrics-addr", &metrics_addr],
+        &[
+            "--json",
+            "--forward-to",
+            &app.url,
+            "--metrics-addr",
+            &metrics_addr,
+        ],
         &[],
         Stdio::null(),
     );

@@ -87,7 +87,12 @@ impl Forwarder {
     }
 
     /// One attempt: the outcome for the worker. The app's status, if it answered, is recorded.
-    pub(crate) async fn forward(&self, key: &str, attempt: u32, body: bytes::Bytes) -> HandlerOutcome {
+    pub(crate) async fn forward(
+        &self,
+        key: &str,
+        attempt: u32,
+        body: bytes::Bytes,
+    ) -> HandlerOutcome {
         let request = self
             .client
             .post(self.url.clone())

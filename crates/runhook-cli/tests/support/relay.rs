@@ -35,12 +35,7 @@ pub fn pending(store: &str) -> Vec<Value> {
     let output = inbox(&[
         "list", "--state", "pending", "--json", "--limit", "1000000", "--store", store,
     ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        super::stderr(&output)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", super::stderr(&output));
     super::json_lines(&output)
 }
 
@@ -170,7 +165,11 @@ pub async fn send_runs(
         let run_id = format!("{prefix}-{i}");
         let url = &urls[pick(i) % urls.len()];
         let handle = dispatcher
-            .submit(url, Bytes::from(completed(&run_id)), RetryPolicy::tinyfish())
+            .submit(
+                url,
+                Bytes::from(completed(&run_id)),
+                RetryPolicy::tinyfish(),
+            )
             .unwrap();
         let results = Arc::clone(&results);
         waits.spawn(async move {

@@ -64,7 +64,11 @@ enum Command {
         #[command(flatten)]
         store: StoreArg,
         /// The dead row's key.
-        #[arg(value_name = "KEY", required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        #[arg(
+            value_name = "KEY",
+            required_unless_present = "all_dead",
+            conflicts_with = "all_dead"
+        )]
         key: Option<String>,
         /// Every dead row.
         #[arg(long)]
@@ -220,7 +224,8 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let usage = || format!("{text:?} is not a duration: use a number and a unit, e.g. 72h, 30m, 7d");
+    let usage =
+        || format!("{text:?} is not a duration: use a number and a unit, e.g. 72h, 30m, 7d");
     let number: u64 = number.parse().map_err(|_| usage())?;
     let unit_ms: u64 = match unit {
         "ms" => 1,
@@ -242,12 +247,26 @@ mod tests {
 
     #[test]
     fn durations_take_a_number_and_a_unit() {
-        assert_eq!(parse_duration("72h").unwrap(), Duration::from_secs(72 * 3600));
+        assert_eq!(
+            parse_duration("72h").unwrap(),
+            Duration::from_secs(72 * 3600)
+        );
         assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        for bad in ["", "h", "72", "1.5h", "-1h", "3 weeks", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "h",
+            "72",
+            "1.5h",
+            "-1h",
+            "3 weeks",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

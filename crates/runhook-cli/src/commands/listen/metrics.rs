@@ -34,6 +34,7 @@ impl Metrics {
         let handle = PrometheusBuilder::new()
             .install_recorder()
             .context("cannot install the metrics recorder")?;
+        runhook_receiver::metrics::describe();
         eprintln!("runhook: metrics at http://{bound}/metrics");
         Ok(Metrics { handle, listener })
     }

@@ -11,8 +11,8 @@ use runhook::inbox::InboxPolicy;
 use runhook::{HandlerOutcome, RetryPolicy};
 use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
-use super::output::{Lines, Summaries};
 use super::Args;
+use super::output::{Lines, Summaries};
 use crate::forward::{DEFAULT_FORWARD_TIMEOUT, ForwardTarget, Forwarder, Statuses};
 use crate::store::StoreUrl;
 
