@@ -146,9 +146,82 @@ pub(super) fn show(entry: &InboxEntry, json: bool) -> anyhow::Result<()> {
         }
     }
     out::line(&format!("body ({} bytes)", entry.body.len()))?;
-    let text = match body {
-        Some(value) => serde_json::to_string_pretty(&value).unwrap_or_default(),
-        None => String::from_utf8_lossy(&entry.body).into_owned(),
+    let text = match (body, std::str::from_utf8(&entry.body)) {
+        (Some(_), Ok(json)) => pretty(json),
+        _ => String::from_utf8_lossy(&entry.body).into_owned(),
     };
     out::line(&text)
+}
+
+/// Valid JSON `json` re-indented by two spaces, its members in the order received.
+fn pretty(json: &str) -> String {
+    let mut out = String::with_capacity(json.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut chars = json.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                while chars.peek().is_some_and(|next| next.is_ascii_whitespace()) {
+                    chars.next();
+                }
+                out.push(c);
+                if chars.peek().is_some_and(|next| matches!(next, '}' | ']')) {
+                    continue;
+                }
+                depth += 1;
+                newline(&mut out, depth);
+            }
+            '}' | ']' => {
+                if !out.ends_with(['{', '[']) {
+                    depth = depth.saturating_sub(1);
+                    newline(&mut out, depth);
+                }
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_keeps_the_members_in_order_and_strings_intact() {
+        let json = r#"{"z":1,"a":{"b":[1, 2,{}],"e":[]},"s":"x, {y}: \"q\" \\"}"#;
+        let text = pretty(json);
+        assert_eq!(
+            text,
+            "{\n  \"z\": 1,\n  \"a\": {\n    \"b\": [\n      1,\n      2,\n      {}\n    ],\n    \"e\": []\n  },\n  \"s\": \"x, {y}: \\\"q\\\" \\\\\"\n}"
+        );
+        let again: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(again, serde_json::from_str::<Value>(json).unwrap());
+    }
 }
