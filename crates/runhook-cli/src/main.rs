@@ -9,12 +9,15 @@
 mod commands;
 mod delivery_args;
 mod exit;
+mod forward;
 mod out;
 mod overrides;
 mod payload;
 mod progress;
 mod repeat;
 mod server;
+mod store;
+mod timefmt;
 
 use std::process::ExitCode;
 
@@ -39,7 +42,10 @@ enum Command {
     Trigger(commands::trigger::Args),
     /// Receive webhooks locally and print one line per request (accepted, duplicate, rejected,
     /// ...); can misbehave on purpose.
-    Listen(commands::listen::Args),
+    Listen(Box<commands::listen::Args>),
+    /// Look into a relay's inbox (`listen --forward-to`): list rows, show one, replay dead
+    /// ones, purge done ones.
+    Inbox(commands::inbox::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -53,7 +59,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Send(args) => commands::send::run(args),
         Command::Trigger(args) => commands::trigger::run(args),
-        Command::Listen(args) => commands::listen::run(args),
+        Command::Listen(args) => commands::listen::run(*args),
+        Command::Inbox(args) => commands::inbox::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Completions(args) => commands::completions::run(args),
     };

@@ -31,11 +31,17 @@
 //! ```
 
 mod gc;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod inbox_row;
 mod millis;
+#[cfg(feature = "postgres")]
+mod postgres_inbox;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "sqlite")]
+mod sqlite_inbox;
 #[cfg(feature = "sqlite")]
 mod sqlite_store;
 
@@ -44,8 +50,12 @@ pub mod testing;
 
 pub use gc::GC_MARGIN;
 #[cfg(feature = "postgres")]
+pub use postgres_inbox::{PostgresInbox, Transactional, TransactionalHandler};
+#[cfg(feature = "postgres")]
 pub use postgres_store::{PostgresStore, PostgresStoreConfig};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite_inbox::SqliteInbox;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;

@@ -26,15 +26,20 @@ impl Listen {
 
     /// With environment variables set and stderr sent where asked.
     pub fn start_with(extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Listen {
+        let mut args = vec!["--addr", "127.0.0.1:0"];
+        // Tests share no store unless they ask for one (the default is a file in the cwd).
+        if !extra.contains(&"--store") {
+            args.extend(["--store", "memory"]);
+        }
+        args.extend(extra);
+        Self::spawn(&args, env, stderr)
+    }
+
+    /// `runhook listen ARGS` exactly (no address or store added).
+    pub fn spawn(args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Listen {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
-            .args(["listen", "--addr", "127.0.0.1:0"])
-            // Tests share no store unless they ask for one (the default is a file in the cwd).
-            .args(if extra.contains(&"--store") {
-                &[][..]
-            } else {
-                &["--store", "memory"][..]
-            })
-            .args(extra)
+            .arg("listen")
+            .args(args)
             .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -61,6 +66,17 @@ impl Listen {
         self.lines
             .recv_timeout(PATIENCE)
             .expect("no line for the delivery")
+    }
+
+    /// The next line within `wait`, if one comes.
+    pub fn line_within(&self, wait: Duration) -> Option<String> {
+        self.lines.recv_timeout(wait).ok()
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     pub fn next_json(&self) -> Value {

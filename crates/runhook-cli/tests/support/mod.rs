@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use tokio_rustls::rustls;
 
+pub mod app;
 pub mod listen;
+pub mod relay;
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy)]

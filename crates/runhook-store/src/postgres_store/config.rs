@@ -1,9 +1,11 @@
-//! [`PostgresStoreConfig`]: how a [`PostgresStore`](super::PostgresStore) connects and where it
-//! keeps its rows.
+//! [`PostgresStoreConfig`]: how a [`PostgresStore`](super::PostgresStore) or a
+//! [`PostgresInbox`](crate::PostgresInbox) connects and where it keeps its rows.
 
 use std::time::Duration;
 
-/// How a [`PostgresStore`](super::PostgresStore) connects and where it keeps its rows.
+/// How a [`PostgresStore`](super::PostgresStore) or a [`PostgresInbox`](crate::PostgresInbox)
+/// connects and where it keeps its rows. One configuration serves both: each uses its own table
+/// in the same schema.
 ///
 /// ```
 /// # use std::time::Duration;
@@ -17,22 +19,24 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresStoreConfig {
-    pub(super) schema: String,
-    pub(super) table: String,
-    pub(super) max_connections: usize,
-    pub(super) connect_timeout: Duration,
-    pub(super) statement_timeout: Duration,
-    pub(super) prune_batch: u32,
+    pub(crate) schema: String,
+    pub(crate) table: String,
+    pub(crate) inbox_table: String,
+    pub(crate) max_connections: usize,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) statement_timeout: Duration,
+    pub(crate) prune_batch: u32,
 }
 
 impl Default for PostgresStoreConfig {
-    /// Schema `public`, table `runhook_idempotency`, 16 connections, a 5 s connect timeout
-    /// (also the longest wait for a free connection), a 5 s statement timeout, prune batches of
-    /// 1000 rows.
+    /// Schema `public`, table `runhook_idempotency` (inbox table `runhook_inbox`), 16
+    /// connections, a 5 s connect timeout (also the longest wait for a free connection), a 5 s
+    /// statement timeout, prune batches of 1000 rows.
     fn default() -> Self {
         PostgresStoreConfig {
             schema: "public".to_owned(),
             table: "runhook_idempotency".to_owned(),
+            inbox_table: "runhook_inbox".to_owned(),
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
@@ -53,6 +57,14 @@ impl PostgresStoreConfig {
     /// (`<table>_token`); same rules as the schema, at most 57 bytes.
     pub fn table(mut self, table: impl Into<String>) -> Self {
         self.table = table.into();
+        self
+    }
+
+    /// The table of a [`PostgresInbox`](crate::PostgresInbox). Default `runhook_inbox`. Its
+    /// token sequence is named after it (`<table>_token`); same rules as the schema, at most 57
+    /// bytes, and not the name of the idempotency table.
+    pub fn inbox_table(mut self, table: impl Into<String>) -> Self {
+        self.inbox_table = table.into();
         self
     }
 

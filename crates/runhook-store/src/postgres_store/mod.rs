@@ -4,23 +4,20 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Object, Pool};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
-use tokio_postgres::NoTls;
 
 use crate::GC_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
+use connect::{MIGRATION_LOCK, identifier, unavailable, unavailable_message};
 
 mod config;
+pub(crate) mod connect;
 
 pub use config::PostgresStoreConfig;
 
 /// The version of the tables this crate creates and expects.
 const SCHEMA_VERSION: i32 = 1;
-
-/// The key of the advisory lock every migration takes (`"runhook"` in ASCII), so replicas
-/// starting at once migrate one after the other.
-const MIGRATION_LOCK: i64 = 0x0072_756e_686f_6f6b;
 
 /// How many times a claim is retried when the row it conflicted with vanished (released or
 /// pruned) before it could be read.
@@ -83,35 +80,7 @@ impl PostgresStore {
     pub async fn connect_with(url: &str, config: PostgresStoreConfig) -> Result<Self, StoreError> {
         let schema = identifier(&config.schema, 63, "schema")?;
         let table = identifier(&config.table, 57, "table")?;
-        let mut pg_config: tokio_postgres::Config =
-            url.parse().map_err(|error: tokio_postgres::Error| {
-                // The parser's messages name the offending option, never a value.
-                unavailable_message(format!("the connection URL is invalid: {error}"))
-            })?;
-        pg_config.connect_timeout(config.connect_timeout);
-        let timeout = format!(
-            "-c statement_timeout={}",
-            config.statement_timeout.as_millis().max(1)
-        );
-        let options = match pg_config.get_options() {
-            Some(options) if !options.is_empty() => format!("{options} {timeout}"),
-            _ => timeout,
-        };
-        pg_config.options(&options);
-        let manager = Manager::from_config(
-            pg_config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(config.max_connections)
-            .create_timeout(Some(config.connect_timeout))
-            .wait_timeout(Some(config.connect_timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|error| unavailable_message(format!("PostgreSQL pool: {error}")))?;
+        let pool = connect::pool(url, &config)?;
         let table_name = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.table);
         let sql = Statements {
@@ -391,32 +360,6 @@ impl IdempotencyStore for PostgresStore {
             _ => KeyState::InFlight,
         })
     }
-}
-
-/// `name` double-quoted, if it is a plain identifier of at most `max` bytes.
-fn identifier(name: &str, max: usize, what: &str) -> Result<String, StoreError> {
-    let plain = !name.is_empty()
-        && name.len() <= max
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
-        Ok(format!("\"{name}\""))
-    } else {
-        Err(unavailable_message(format!(
-            "PostgreSQL: the {what} name {name:?} is not ASCII letters, digits and `_` (not \
-             starting with a digit, at most {max} bytes)"
-        )))
-    }
-}
-
-/// A PostgreSQL error as the store's: the server is unreachable or failed. Its messages never
-/// contain the connection URL (so never its password).
-fn unavailable(error: tokio_postgres::Error) -> StoreError {
-    unavailable_message(format!("PostgreSQL: {error}"))
-}
-
-fn unavailable_message(message: String) -> StoreError {
-    StoreError::Unavailable { message }
 }
 
 impl fmt::Debug for PostgresStore {

@@ -13,9 +13,11 @@ use std::time::{Duration, SystemTime};
 use futures::future::join_all;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
+mod inbox;
 mod model;
 mod model_run;
 
+pub use inbox::run_inbox_conformance;
 pub use model_run::{MODEL_CASES, run_store_model};
 
 const LEASE: Duration = Duration::from_secs(5);

@@ -1,12 +1,16 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
-//! listen`. Built on `runhook_axum::webhook_route` with the in-memory store, served by
+//! listen`. Built on `runhook_axum::webhook_route` with the store of `--store`, served by
 //! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
+//! With `--forward-to`, a relay: the receiver in inbox mode, forwarding each stored event to
+//! the app (see [`relay`]); with `--metrics-addr`, Prometheus metrics on a second listener.
 
+mod args;
+mod forwarded;
+mod metrics;
 mod misbehave;
 mod output;
-mod store;
+mod relay;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
@@ -18,78 +22,11 @@ use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
 use crate::exit::Exit;
 use crate::server::ServerLimits;
+use crate::store::StoreUrl;
+pub(crate) use args::Args;
 use misbehave::{Injector, Misbehaviour};
 use output::{Lines, Summaries, summarize};
-
-/// Arguments of `runhook listen`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Args {
-    /// The address to listen on; port 0 picks a free one (the first line shows it).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    addr: SocketAddr,
-    /// The webhook path.
-    #[arg(long, value_name = "PATH", default_value = "/webhooks/tinyfish")]
-    path: String,
-    /// Print JSON Lines: `{"kind":"listening","url":...}` first, then one object per request,
-    /// with kind, status, run_id, event, reason (or, for another path, kind `not_found`, path
-    /// and expected).
-    #[arg(long)]
-    json: bool,
-    /// Misbehave: answer every delivery with STATUS (200-599) without processing it.
-    #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(200..=599),
-          conflicts_with_all = ["fail_first", "fail_rate"])]
-    respond: Option<u16>,
-    /// Misbehave: answer the first N deliveries 503 without processing them.
-    #[arg(long, value_name = "N")]
-    fail_first: Option<u64>,
-    /// Misbehave: answer each delivery (after --fail-first's) 503 with probability P (0.0-1.0),
-    /// drawn from --seed.
-    #[arg(long, value_name = "P", value_parser = fail_rate)]
-    fail_rate: Option<f64>,
-    /// The seed of --fail-rate's draws (default: from the clock, printed on stderr), so that a
-    /// sequence of failures can be replayed.
-    #[arg(long, value_name = "N", requires = "fail_rate")]
-    seed: Option<u64>,
-    /// Misbehave: the handler waits MS milliseconds before answering; the deadline still
-    /// applies (past it, the delivery is answered 503 and the handler finishes late).
-    #[arg(long, value_name = "MS")]
-    delay: Option<u64>,
-    /// How long a request may take before it is answered 503 (default 8000).
-    #[arg(long, value_name = "N")]
-    deadline_ms: Option<u64>,
-    /// The largest body accepted, in bytes; larger ones get 413 (default 8388608).
-    #[arg(long, value_name = "BYTES")]
-    max_body: Option<usize>,
-    /// How many connections are served at once; more wait to be accepted until one closes
-    /// (default 4096; keep it below `ulimit -n`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_connections: Option<u64>,
-    /// How long a client may take to send a request head, and a new connection to start its
-    /// first request, before the connection is closed (default 10000).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    header_timeout_ms: Option<u64>,
-    /// How long a connection may stay open with no request in progress after its first one
-    /// (default 30000; HTTP/1 connections are closed sooner, by the header timeout).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout_ms: Option<u64>,
-    /// On Ctrl-C or SIGTERM: how long in-flight requests may take to finish before the
-    /// remaining connections are dropped (default 10000).
-    #[arg(long, value_name = "N")]
-    grace_ms: Option<u64>,
-    /// Require the secret token held in this environment variable in each delivery's URL, as
-    /// the query parameter `token` (give TinyFish `webhook_url=https://HOST/PATH?token=SECRET`).
-    /// Several tokens, separated by commas, are accepted at once, for rotation. Missing or
-    /// wrong: 401. The token is never printed.
-    #[arg(long, value_name = "VAR")]
-    token_env: Option<String>,
-    /// The idempotency store: sqlite:PATH (kept across restarts), postgres://… or redis://…
-    /// (shared by replicas), or memory (this process only).
-    #[arg(long, value_name = "URL", default_value = DEFAULT_STORE)]
-    store: String,
-}
-
-/// The store `runhook listen` uses unless `--store` says otherwise.
-const DEFAULT_STORE: &str = "sqlite:./runhook.db";
+use relay::Relay;
 
 /// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
 pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
@@ -105,40 +42,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         config = config.with_authenticator(url_token(var, std::env::var(var).ok())?);
         eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
-    let store_url = store::StoreUrl::parse(&args.store)?;
+    let store_url = StoreUrl::parse(&args.store)?;
+    let relay = Relay::from_args(&args, &store_url)?;
     let rules = misbehaviour(&args, &config);
-    let summaries = Summaries::default();
-    let written = Arc::clone(&summaries);
-    let delay = Duration::from_millis(args.delay.unwrap_or(0));
-    let handler = handler_fn(move |event| {
-        let key = (event.run_id().map(str::to_owned), event.name().to_owned());
-        let summary = summarize(&event);
-        written
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, summary);
-        async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            HandlerOutcome::Ok
-        }
-    });
     // Several workers, so that connections being flooded do not delay a valid delivery.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let store = runtime.block_on(store_url.open())?;
-    eprintln!("runhook: idempotency store {}", store_url.describe());
+    // Installed before the receiver is built, so that it records from the start.
+    let metrics = match args.metrics_addr {
+        Some(addr) => Some(runtime.block_on(metrics::Metrics::start(addr))?),
+        None => None,
+    };
     let lines = Lines::new(args.json);
-    let printer = Arc::clone(&lines);
-    let receiver = Receiver::builder(handler)
-        .config(config)
-        .store(store)
-        .observer(move |report| printer.report(report, &summaries))
-        .build()
-        .context("invalid receiver settings")?;
+    let receiver = runtime.block_on(async {
+        match relay {
+            Some(relay) => relay.receiver(config, &store_url, Arc::clone(&lines)).await,
+            None => plain_receiver(&args, config, &store_url, Arc::clone(&lines)).await,
+        }
+    })?;
     let injector = Injector::new(rules, Arc::clone(&lines));
     let limits = limits(&args);
     let result = runtime.block_on(async {
@@ -153,6 +76,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let grace = limits.grace;
         let app = router(&path, receiver, injector, Arc::clone(&lines));
         let (stopping, mut stop_signal) = tokio::sync::watch::channel(false);
+        if let Some(metrics) = metrics {
+            metrics.serve(stop_signal.clone());
+        }
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
@@ -162,7 +88,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             let _ = stopping.send(true);
         };
         // On the signal the receiver refuses new deliveries and gives the handlers in flight
-        // the same grace period as the connections; what does not finish is released.
+        // the same grace period as the connections; what does not finish is released (in a
+        // relay, rows being forwarded are left to their lease: tried again after a restart).
         let receiver_drained = tokio::spawn(async move {
             let _ = stop_signal.wait_for(|stopped| *stopped).await;
             draining.shutdown(grace).await
@@ -184,6 +111,41 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     });
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// The receiver without --forward-to: the handler prints each event's summary (after --delay),
+/// deduplicating with the idempotency store of --store.
+async fn plain_receiver(
+    args: &Args,
+    config: ReceiverConfig,
+    store_url: &StoreUrl,
+    lines: Arc<Lines>,
+) -> anyhow::Result<Receiver> {
+    let summaries = Summaries::default();
+    let written = Arc::clone(&summaries);
+    let delay = Duration::from_millis(args.delay.unwrap_or(0));
+    let handler = handler_fn(move |event| {
+        let key = (event.run_id().map(str::to_owned), event.name().to_owned());
+        let summary = summarize(&event);
+        written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, summary);
+        async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            HandlerOutcome::Ok
+        }
+    });
+    let store = store_url.open().await?;
+    eprintln!("runhook: idempotency store {}", store_url.describe());
+    Receiver::builder(handler)
+        .config(config)
+        .store(store)
+        .observer(move |report| lines.report(report, &summaries))
+        .build()
+        .context("invalid receiver settings")
 }
 
 /// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a

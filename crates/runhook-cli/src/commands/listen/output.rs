@@ -110,8 +110,13 @@ impl Lines {
         }
     }
 
+    /// Whether lines are JSON.
+    pub(crate) fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Writes one line and flushes it; on failure, drops this and every later line.
-    fn emit(&self, line: &str) {
+    pub(super) fn emit(&self, line: &str) {
         if self.is_gone() {
             return;
         }

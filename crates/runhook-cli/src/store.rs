@@ -1,12 +1,19 @@
-//! `--store URL`: which idempotency store `runhook listen` deduplicates with.
+//! `--store URL`: which store `runhook listen` deduplicates with (or keeps its inbox in, with
+//! `--forward-to`), and which inbox `runhook inbox` reads.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use runhook::MemoryStore;
+use runhook::inbox::{Inbox, MemoryInbox};
 use runhook::store::IdempotencyStore;
-use runhook_store::{PostgresStore, RedisStore, SqliteStore};
+use runhook_store::{
+    PostgresInbox, PostgresStore, PostgresStoreConfig, RedisStore, SqliteInbox, SqliteStore,
+};
+
+/// The store `runhook listen` and `runhook inbox` use unless `--store` says otherwise.
+pub(crate) const DEFAULT_STORE: &str = "sqlite:./runhook.db";
 
 /// A parsed `--store` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +22,14 @@ pub(crate) enum StoreUrl {
     Memory,
     /// `sqlite:PATH`: one file, kept across restarts.
     Sqlite(PathBuf),
-    /// `postgres://…`: shared by replicas.
-    Postgres(String),
+    /// `postgres://…`: shared by replicas; `?schema=NAME` keeps the tables in that schema
+    /// (default `public`).
+    Postgres {
+        /// The connection URL, without the `schema` parameter.
+        url: String,
+        /// The schema of the tables, if the URL named one.
+        schema: Option<String>,
+    },
     /// `redis://…`: shared by replicas.
     Redis(String),
 }
@@ -36,7 +49,8 @@ impl StoreUrl {
             return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Ok(StoreUrl::Postgres(text.to_owned()));
+            let (url, schema) = take_schema(text);
+            return Ok(StoreUrl::Postgres { url, schema });
         }
         if text.starts_with("redis://") || text.starts_with("rediss://") {
             return Ok(StoreUrl::Redis(text.to_owned()));
@@ -52,7 +66,11 @@ impl StoreUrl {
         match self {
             StoreUrl::Memory => "memory (in this process; forgotten on exit)".to_owned(),
             StoreUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
-            StoreUrl::Postgres(url) | StoreUrl::Redis(url) => without_password(url),
+            StoreUrl::Postgres { url, schema } => match schema {
+                Some(schema) => format!("{} (schema {schema})", without_password(url)),
+                None => without_password(url),
+            },
+            StoreUrl::Redis(url) => without_password(url),
         }
     }
 
@@ -71,12 +89,67 @@ impl StoreUrl {
                     .await
                     .with_context(|| format!("cannot use the store {described}"))?,
             ),
-            StoreUrl::Postgres(url) => Arc::new(
-                PostgresStore::connect(url)
+            StoreUrl::Postgres { url, schema } => Arc::new(
+                PostgresStore::connect_with(url, postgres_config(schema.as_deref()))
                     .await
                     .with_context(|| format!("cannot use the store {described}"))?,
             ),
         })
+    }
+
+    /// Opens the inbox of `--forward-to` and `runhook inbox`: SQLite or PostgreSQL (memory for
+    /// a relay that needs nothing to survive a restart); Redis holds no inbox. An unreachable
+    /// server or an unusable file is an error now, at start.
+    pub(crate) async fn open_inbox(&self) -> anyhow::Result<Arc<dyn Inbox>> {
+        let described = self.describe();
+        Ok(match self {
+            StoreUrl::Memory => Arc::new(MemoryInbox::new()),
+            StoreUrl::Redis(_) => bail!(
+                "--store {described}: the inbox needs sqlite: or postgres:// (Redis keeps \
+                 idempotency keys only)"
+            ),
+            StoreUrl::Sqlite(path) => Arc::new(
+                SqliteInbox::open(path)
+                    .await
+                    .with_context(|| format!("cannot use the inbox {described}"))?,
+            ),
+            StoreUrl::Postgres { url, schema } => Arc::new(
+                PostgresInbox::connect_with(url, postgres_config(schema.as_deref()))
+                    .await
+                    .with_context(|| format!("cannot use the inbox {described}"))?,
+            ),
+        })
+    }
+}
+
+/// The PostgreSQL configuration: the defaults, in `schema` if the URL named one.
+fn postgres_config(schema: Option<&str>) -> PostgresStoreConfig {
+    match schema {
+        Some(schema) => PostgresStoreConfig::default().schema(schema),
+        None => PostgresStoreConfig::default(),
+    }
+}
+
+/// The URL without its `schema=NAME` query parameter, and the schema.
+fn take_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("schema=") {
+            Some(name) => {
+                schema = Some(name.to_owned());
+                false
+            }
+            None => !pair.is_empty(),
+        })
+        .collect();
+    if rest.is_empty() {
+        (base.to_owned(), schema)
+    } else {
+        (format!("{base}?{}", rest.join("&")), schema)
     }
 }
 
@@ -111,5 +184,17 @@ mod tests {
         assert_eq!(redis.describe(), "redis://:***@127.0.0.1:6379");
         let postgres = StoreUrl::parse("postgres://app:pw@db/test").unwrap();
         assert_eq!(postgres.describe(), "postgres://app:***@db/test");
+        let schema = StoreUrl::parse("postgres://db/test?sslmode=disable&schema=hooks").unwrap();
+        assert_eq!(
+            schema,
+            StoreUrl::Postgres {
+                url: "postgres://db/test?sslmode=disable".to_owned(),
+                schema: Some("hooks".to_owned()),
+            }
+        );
+        assert_eq!(
+            schema.describe(),
+            "postgres://db/test?sslmode=disable (schema hooks)"
+        );
     }
 }

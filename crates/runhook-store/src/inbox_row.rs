@@ -1,0 +1,65 @@
+//! An inbox row as the durable inboxes store it: times as integer milliseconds since the Unix
+//! epoch, the drift problems as JSON text, the state by name.
+
+use bytes::Bytes;
+use runhook::DriftProblem;
+use runhook::inbox::{InboxEntry, InboxRecord, InboxState};
+use runhook::store::IdempotencyKey;
+
+use crate::millis::time_from_millis;
+
+/// A row's columns, as read from a backend.
+#[derive(Debug)]
+pub(crate) struct RawEntry {
+    pub(crate) key: String,
+    pub(crate) run_id: Option<String>,
+    pub(crate) event: String,
+    pub(crate) received_at: i64,
+    pub(crate) body: Vec<u8>,
+    pub(crate) drift: String,
+    pub(crate) state: String,
+    pub(crate) attempts: i64,
+    pub(crate) next_at: i64,
+    pub(crate) lease_until: Option<i64>,
+    pub(crate) token: i64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) finished_at: Option<i64>,
+}
+
+impl RawEntry {
+    /// The row as the core's entry; a message if a column holds what no inbox writes.
+    pub(crate) fn into_entry(self) -> Result<InboxEntry, String> {
+        let drift: Vec<DriftProblem> = serde_json::from_str(&self.drift)
+            .map_err(|error| format!("the drift of row {:?} is not valid: {error}", self.key))?;
+        let state: InboxState = self.state.parse()?;
+        let record = InboxRecord::new(
+            IdempotencyKey::new(self.key),
+            self.event,
+            time_from_millis(self.received_at),
+            Bytes::from(self.body),
+        )
+        .with_drift(drift);
+        let record = match self.run_id {
+            Some(run_id) => record.with_run_id(run_id),
+            None => record,
+        };
+        let mut entry = InboxEntry::pending(record);
+        entry.state = state;
+        entry.attempts = u32::try_from(self.attempts.max(0)).unwrap_or(u32::MAX);
+        entry.next_at = time_from_millis(self.next_at);
+        // A lease is running only while the row is pending; a settled row keeps none.
+        entry.lease_until = self.lease_until.map(time_from_millis);
+        entry.last_error = self.last_error;
+        entry.finished_at = self.finished_at.map(time_from_millis);
+        Ok(entry)
+    }
+}
+
+/// `drift` as the JSON text a row keeps.
+pub(crate) fn drift_json(drift: &[DriftProblem]) -> Result<String, String> {
+    serde_json::to_string(drift).map_err(|error| format!("cannot encode the drift: {error}"))
+}
+
+/// The columns every read returns, in [`RawEntry`]'s order.
+pub(crate) const COLUMNS: &str = "key, run_id, event, received_at, body, drift, state, attempts, \
+                                  next_at, lease_until, token, last_error, finished_at";

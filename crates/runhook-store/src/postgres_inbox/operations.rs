@@ -1,0 +1,260 @@
+//! The [`Inbox`] operations of [`PostgresInbox`].
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use runhook::inbox::{
+    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
+    Purge, Settlement,
+};
+use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
+use tokio_postgres::Row;
+
+use super::PostgresInbox;
+use crate::inbox_row::{RawEntry, drift_json};
+use crate::millis::{millis, millis_since_epoch};
+use crate::postgres_store::connect::{unavailable, unavailable_message};
+
+/// How many times an insert is retried when the row it conflicted with vanished (purged)
+/// before it could be read.
+const INSERT_ATTEMPTS: usize = 8;
+
+#[async_trait]
+impl Inbox for PostgresInbox {
+    async fn insert(&self, record: InboxRecord, _now: SystemTime) -> Result<Inserted, StoreError> {
+        let drift = drift_json(&record.drift).map_err(unavailable_message)?;
+        let received_at = millis_since_epoch(record.received_at);
+        let client = self.client().await?;
+        let insert = client
+            .prepare_cached(&self.sql.insert)
+            .await
+            .map_err(unavailable)?;
+        let state = client
+            .prepare_cached(&self.sql.state)
+            .await
+            .map_err(unavailable)?;
+        let key = record.key.as_str();
+        let body: &[u8] = &record.body;
+        for _ in 0..INSERT_ATTEMPTS {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
+                &key,
+                &record.run_id,
+                &record.event,
+                &received_at,
+                &body,
+                &drift,
+            ];
+            if client
+                .execute(&insert, &params)
+                .await
+                .map_err(unavailable)?
+                == 1
+            {
+                return Ok(Inserted::New);
+            }
+            // A new statement sees the row that conflicted, unless it was purged meanwhile.
+            if let Some(row) = client
+                .query_opt(&state, &[&key])
+                .await
+                .map_err(unavailable)?
+            {
+                let state: &str = row.try_get(0).map_err(unavailable)?;
+                return state
+                    .parse()
+                    .map(Inserted::Duplicate)
+                    .map_err(unavailable_message);
+            }
+        }
+        Err(unavailable_message(format!(
+            "PostgreSQL: the insert of {key} kept racing with purges"
+        )))
+    }
+
+    async fn claim_due(
+        &self,
+        now: SystemTime,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<InboxClaim>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now = millis_since_epoch(now);
+        let lease_until = now.saturating_add(millis(lease));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.claim(now, lease_until, limit).await?;
+        rows.into_iter()
+            .map(|raw| {
+                let token = ClaimToken::new(raw.token.unsigned_abs());
+                Ok(InboxClaim::new(entry(raw)?, token))
+            })
+            .collect()
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let until = millis_since_epoch(now).saturating_add(millis(lease));
+        self.fenced(&self.sql.renew, key, token, &[&until]).await
+    }
+
+    async fn settle(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        settlement: Settlement,
+    ) -> Result<(), StoreError> {
+        let now = millis_since_epoch(now);
+        match settlement {
+            Settlement::Done => self.fenced(&self.sql.done, key, token, &[&now]).await,
+            Settlement::Retry { at, error } => {
+                let at = millis_since_epoch(at);
+                let sql = &self.sql.retry;
+                self.fenced(sql, key, token, &[&at, &error]).await
+            }
+            Settlement::Dead { error } => {
+                let sql = &self.sql.dead;
+                self.fenced(sql, key, token, &[&now, &error]).await
+            }
+            other => Err(unavailable_message(format!(
+                "PostgreSQL: unknown settlement {other:?}"
+            ))),
+        }
+    }
+
+    async fn get(&self, key: &IdempotencyKey) -> Result<Option<InboxEntry>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.get)
+            .await
+            .map_err(unavailable)?;
+        let row = client
+            .query_opt(&statement, &[&key.as_str()])
+            .await
+            .map_err(unavailable)?;
+        row.map(|row| raw_entry(&row).map_err(unavailable).and_then(entry))
+            .transpose()
+    }
+
+    async fn list(&self, filter: &InboxFilter) -> Result<Vec<InboxEntry>, StoreError> {
+        if filter.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let state = filter.state.map(InboxState::as_str);
+        let after_at = filter.after.as_ref().map(|(at, _)| millis_since_epoch(*at));
+        let after_key = filter.after.as_ref().map(|(_, key)| key.as_str());
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.list)
+            .await
+            .map_err(unavailable)?;
+        let rows = client
+            .query(&statement, &[&state, &after_at, &after_key, &limit])
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| raw_entry(row).map_err(unavailable).and_then(entry))
+            .collect()
+    }
+
+    async fn replay(&self, key: &IdempotencyKey, now: SystemTime) -> Result<bool, StoreError> {
+        let now = millis_since_epoch(now);
+        Ok(self
+            .execute(&self.sql.replay, &[&key.as_str(), &now])
+            .await?
+            > 0)
+    }
+
+    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let now = millis_since_epoch(now);
+        self.execute(&self.sql.replay_dead, &[&now]).await
+    }
+
+    /// Deletes in batches of the configured prune batch (1000 rows by default), so locks are
+    /// held briefly; batches follow one another until one deletes fewer.
+    async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError> {
+        let state = match which {
+            Purge::Done => InboxState::Done,
+            Purge::Dead => InboxState::Dead,
+            other => {
+                return Err(unavailable_message(format!(
+                    "PostgreSQL: unknown purge {other:?}"
+                )));
+            }
+        };
+        let before = millis_since_epoch(before);
+        let batch = i64::from(self.config.prune_batch);
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.purge)
+            .await
+            .map_err(unavailable)?;
+        let mut removed = 0;
+        loop {
+            let rows = client
+                .execute(&statement, &[&state.as_str(), &before, &batch])
+                .await
+                .map_err(unavailable)?;
+            removed += rows;
+            if rows < u64::from(self.config.prune_batch) {
+                return Ok(removed);
+            }
+        }
+    }
+
+    async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&self.sql.depth)
+            .await
+            .map_err(unavailable)?;
+        let rows = client
+            .query(&statement, &[&millis_since_epoch(now)])
+            .await
+            .map_err(unavailable)?;
+        let mut depth = InboxDepth::default();
+        for row in rows {
+            let state: &str = row.try_get(0).map_err(unavailable)?;
+            let leased: bool = row.try_get(1).map_err(unavailable)?;
+            let count: i64 = row.try_get(2).map_err(unavailable)?;
+            let slot = match (state, leased) {
+                ("pending", false) => &mut depth.pending,
+                ("pending", true) => &mut depth.in_flight,
+                ("done", _) => &mut depth.done,
+                _ => &mut depth.dead,
+            };
+            *slot += count.unsigned_abs();
+        }
+        Ok(depth)
+    }
+}
+
+/// A row of [`COLUMNS`](crate::inbox_row::COLUMNS).
+pub(super) fn raw_entry(row: &Row) -> Result<RawEntry, tokio_postgres::Error> {
+    Ok(RawEntry {
+        key: row.try_get(0)?,
+        run_id: row.try_get(1)?,
+        event: row.try_get(2)?,
+        received_at: row.try_get(3)?,
+        body: row.try_get(4)?,
+        drift: row.try_get(5)?,
+        state: row.try_get(6)?,
+        attempts: i64::from(row.try_get::<_, i32>(7)?),
+        next_at: row.try_get(8)?,
+        lease_until: row.try_get(9)?,
+        token: row.try_get(10)?,
+        last_error: row.try_get(11)?,
+        finished_at: row.try_get(12)?,
+    })
+}
+
+pub(super) fn entry(raw: RawEntry) -> Result<InboxEntry, StoreError> {
+    raw.into_entry()
+        .map_err(|message| unavailable_message(format!("PostgreSQL: {message}")))
+}

@@ -1,0 +1,73 @@
+//! What the PostgreSQL store and inbox share: the pool, identifier checks, the migration lock
+//! and error messages.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use runhook::store::StoreError;
+use tokio_postgres::NoTls;
+
+use super::PostgresStoreConfig;
+
+/// The key of the advisory lock every migration takes (`"runhook"` in ASCII), so replicas
+/// starting at once migrate one after the other.
+pub(crate) const MIGRATION_LOCK: i64 = 0x0072_756e_686f_6f6b;
+
+/// A pool of connections to `url` with `config`'s size and timeouts (the statement timeout is
+/// set on every connection). Opens no connection yet.
+pub(crate) fn pool(url: &str, config: &PostgresStoreConfig) -> Result<Pool, StoreError> {
+    let mut pg_config: tokio_postgres::Config =
+        url.parse().map_err(|error: tokio_postgres::Error| {
+            // The parser's messages name the offending option, never a value.
+            unavailable_message(format!("the connection URL is invalid: {error}"))
+        })?;
+    pg_config.connect_timeout(config.connect_timeout);
+    let timeout = format!(
+        "-c statement_timeout={}",
+        config.statement_timeout.as_millis().max(1)
+    );
+    let options = match pg_config.get_options() {
+        Some(options) if !options.is_empty() => format!("{options} {timeout}"),
+        _ => timeout,
+    };
+    pg_config.options(&options);
+    let manager = Manager::from_config(
+        pg_config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(config.max_connections)
+        .create_timeout(Some(config.connect_timeout))
+        .wait_timeout(Some(config.connect_timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|error| unavailable_message(format!("PostgreSQL pool: {error}")))
+}
+
+/// `name` double-quoted, if it is a plain identifier of at most `max` bytes.
+pub(crate) fn identifier(name: &str, max: usize, what: &str) -> Result<String, StoreError> {
+    let plain = !name.is_empty()
+        && name.len() <= max
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        Ok(format!("\"{name}\""))
+    } else {
+        Err(unavailable_message(format!(
+            "PostgreSQL: the {what} name {name:?} is not ASCII letters, digits and `_` (not \
+             starting with a digit, at most {max} bytes)"
+        )))
+    }
+}
+
+/// A PostgreSQL error as the store's: the server is unreachable or failed. Its messages never
+/// contain the connection URL (so never its password).
+pub(crate) fn unavailable(error: tokio_postgres::Error) -> StoreError {
+    unavailable_message(format!("PostgreSQL: {error}"))
+}
+
+/// [`StoreError::Unavailable`] with `message`.
+pub(crate) fn unavailable_message(message: String) -> StoreError {
+    StoreError::Unavailable { message }
+}

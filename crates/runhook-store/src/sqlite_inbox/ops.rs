@@ -1,0 +1,330 @@
+//! The statements of [`SqliteInbox`](super::SqliteInbox): each operation, run by the writer
+//! thread inside the transaction of its group.
+
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use super::writer::Failure;
+use crate::inbox_row::{COLUMNS, RawEntry};
+
+/// One operation, its times already in milliseconds since the epoch.
+#[derive(Debug)]
+pub(super) enum Op {
+    Insert {
+        key: String,
+        run_id: Option<String>,
+        event: String,
+        received_at: i64,
+        body: Bytes,
+        drift: String,
+    },
+    Claim {
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    },
+    Renew {
+        key: String,
+        token: i64,
+        lease_until: i64,
+    },
+    Settle {
+        key: String,
+        token: i64,
+        now: i64,
+        end: End,
+    },
+    Get {
+        key: String,
+    },
+    List {
+        state: Option<&'static str>,
+        after: Option<(i64, String)>,
+        limit: i64,
+    },
+    Replay {
+        key: Option<String>,
+        now: i64,
+    },
+    Purge {
+        state: &'static str,
+        before: i64,
+    },
+    Depth {
+        now: i64,
+    },
+}
+
+/// How a settle ends an attempt.
+#[derive(Debug)]
+pub(super) enum End {
+    Done,
+    Retry { at: i64, error: String },
+    Dead { error: String },
+}
+
+/// What an operation answers.
+#[derive(Debug)]
+pub(super) enum Reply {
+    /// `None`: a new row; otherwise the state of the row already there.
+    Inserted(Option<String>),
+    /// Rows read or claimed (a claimed row carries its new token).
+    Rows(Vec<RawEntry>),
+    /// How many rows an update or delete touched.
+    Changed(u64),
+    /// Pending (not leased), in flight, done and dead rows.
+    Depth([u64; 4]),
+}
+
+/// The rows that are due at `?1`, oldest first, at most `?2`: pending, due, not leased, and for
+/// a row of a run, the run's oldest pending row while no row of the run is leased.
+const DUE: &str = "SELECT key FROM runhook_inbox AS r
+     WHERE r.state = 'pending' AND r.next_at <= ?1
+       AND (r.lease_until IS NULL OR r.lease_until <= ?1)
+       AND (r.run_id IS NULL OR (
+         NOT EXISTS (SELECT 1 FROM runhook_inbox AS o
+                     WHERE o.run_id = r.run_id AND o.state = 'pending'
+                       AND (o.received_at, o.key) < (r.received_at, r.key))
+         AND NOT EXISTS (SELECT 1 FROM runhook_inbox AS o
+                         WHERE o.run_id = r.run_id AND o.state = 'pending'
+                           AND o.lease_until > ?1)))
+     ORDER BY r.received_at, r.key
+     LIMIT ?2";
+
+/// Runs `op` in `transaction` (the group's).
+pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Reply, Failure> {
+    match op {
+        Op::Insert {
+            key,
+            run_id,
+            event,
+            received_at,
+            body,
+            drift,
+        } => insert(
+            transaction,
+            key,
+            run_id.as_deref(),
+            event,
+            *received_at,
+            body,
+            drift,
+        ),
+        Op::Claim {
+            now,
+            lease_until,
+            limit,
+        } => claim(transaction, *now, *lease_until, *limit).map(Reply::Rows),
+        Op::Renew {
+            key,
+            token,
+            lease_until,
+        } => changed(
+            transaction,
+            "UPDATE runhook_inbox SET lease_until = ?3
+             WHERE key = ?1 AND token = ?2 AND state = 'pending'",
+            params![key, token, lease_until],
+        ),
+        Op::Settle {
+            key,
+            token,
+            now,
+            end,
+        } => settle(transaction, key, *token, *now, end),
+        Op::Get { key } => {
+            let sql = format!("SELECT {COLUMNS} FROM runhook_inbox WHERE key = ?1");
+            let row = transaction
+                .prepare_cached(&sql)?
+                .query_row([key], raw_entry)
+                .optional()?;
+            Ok(Reply::Rows(row.into_iter().collect()))
+        }
+        Op::List {
+            state,
+            after,
+            limit,
+        } => list(transaction, *state, after.as_ref(), *limit).map(Reply::Rows),
+        Op::Replay { key, now } => changed(
+            transaction,
+            "UPDATE runhook_inbox
+             SET state = 'pending', attempts = 0, next_at = ?2, lease_until = NULL,
+                 finished_at = NULL
+             WHERE state = 'dead' AND (?1 IS NULL OR key = ?1)",
+            params![key, now],
+        ),
+        Op::Purge { state, before } => changed(
+            transaction,
+            "DELETE FROM runhook_inbox WHERE state = ?1 AND finished_at < ?2",
+            params![state, before],
+        ),
+        Op::Depth { now } => depth(transaction, *now).map(Reply::Depth),
+    }
+}
+
+fn changed(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Reply, Failure> {
+    let rows = connection.prepare_cached(sql)?.execute(params)?;
+    Ok(Reply::Changed(rows as u64))
+}
+
+fn insert(
+    connection: &Connection,
+    key: &str,
+    run_id: Option<&str>,
+    event: &str,
+    received_at: i64,
+    body: &[u8],
+    drift: &str,
+) -> Result<Reply, Failure> {
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO runhook_inbox (key, run_id, event, received_at, body, drift, state,
+                                        attempts, next_at, token)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?4, 0)
+             ON CONFLICT (key) DO NOTHING",
+        )?
+        .execute(params![key, run_id, event, received_at, body, drift])?;
+    if inserted == 1 {
+        return Ok(Reply::Inserted(None));
+    }
+    // In the writer's transaction: the row that conflicted is still there.
+    let state: String = connection
+        .prepare_cached("SELECT state FROM runhook_inbox WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))?;
+    Ok(Reply::Inserted(Some(state)))
+}
+
+/// Claims the due rows in a savepoint, so that a failure claims none of them.
+fn claim(
+    transaction: &mut Transaction<'_>,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> Result<Vec<RawEntry>, Failure> {
+    let savepoint = transaction.savepoint()?;
+    let keys = savepoint
+        .prepare_cached(DUE)?
+        .query_map(params![now, limit], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(keys.len()).unwrap_or(i64::MAX);
+    let last: i64 = savepoint
+        .prepare_cached(
+            "UPDATE runhook_inbox_token SET last = last + ?1 WHERE id = 1 RETURNING last",
+        )?
+        .query_row([count], |row| row.get(0))?;
+    let sql = format!(
+        "UPDATE runhook_inbox SET attempts = attempts + 1, lease_until = ?2, token = ?3
+         WHERE key = ?1 RETURNING {COLUMNS}"
+    );
+    let mut claimed = Vec::with_capacity(keys.len());
+    {
+        let mut update = savepoint.prepare_cached(&sql)?;
+        for (token, key) in (last - count + 1..).zip(&keys) {
+            claimed.push(update.query_row(params![key, lease_until, token], raw_entry)?);
+        }
+    }
+    savepoint.commit()?;
+    Ok(claimed)
+}
+
+fn settle(
+    connection: &Connection,
+    key: &str,
+    token: i64,
+    now: i64,
+    end: &End,
+) -> Result<Reply, Failure> {
+    const HELD: &str = "WHERE key = ?1 AND token = ?2 AND state = 'pending'";
+    match end {
+        End::Done => changed(
+            connection,
+            &format!(
+                "UPDATE runhook_inbox SET state = 'done', finished_at = ?3, lease_until = NULL \
+                 {HELD}"
+            ),
+            params![key, token, now],
+        ),
+        End::Retry { at, error } => changed(
+            connection,
+            &format!(
+                "UPDATE runhook_inbox SET next_at = ?3, last_error = ?4, lease_until = NULL \
+                 {HELD}"
+            ),
+            params![key, token, at, error],
+        ),
+        End::Dead { error } => changed(
+            connection,
+            &format!(
+                "UPDATE runhook_inbox
+                 SET state = 'dead', finished_at = ?3, last_error = ?4, lease_until = NULL {HELD}"
+            ),
+            params![key, token, now, error],
+        ),
+    }
+}
+
+fn list(
+    connection: &Connection,
+    state: Option<&str>,
+    after: Option<&(i64, String)>,
+    limit: i64,
+) -> Result<Vec<RawEntry>, Failure> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM runhook_inbox
+         WHERE (?1 IS NULL OR state = ?1)
+           AND (?2 IS NULL OR (received_at, key) > (?2, ?3))
+         ORDER BY received_at, key
+         LIMIT ?4"
+    );
+    let (at, key) = after.map_or((None, None), |(at, key)| (Some(*at), Some(key.as_str())));
+    let rows = connection
+        .prepare_cached(&sql)?
+        .query_map(params![state, at, key, limit], raw_entry)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+fn depth(connection: &Connection, now: i64) -> Result<[u64; 4], Failure> {
+    let mut depth = [0; 4];
+    let mut statement = connection.prepare_cached(
+        "SELECT state, COALESCE(lease_until > ?1, 0), COUNT(*) FROM runhook_inbox GROUP BY 1, 2",
+    )?;
+    let mut rows = statement.query([now])?;
+    while let Some(row) = rows.next()? {
+        let state: String = row.get(0)?;
+        let leased: bool = row.get(1)?;
+        let count: i64 = row.get(2)?;
+        let slot = match (state.as_str(), leased) {
+            ("pending", false) => 0,
+            ("pending", true) => 1,
+            ("done", _) => 2,
+            _ => 3,
+        };
+        depth[slot] += count.unsigned_abs();
+    }
+    Ok(depth)
+}
+
+fn raw_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
+    Ok(RawEntry {
+        key: row.get(0)?,
+        run_id: row.get(1)?,
+        event: row.get(2)?,
+        received_at: row.get(3)?,
+        body: row.get(4)?,
+        drift: row.get(5)?,
+        state: row.get(6)?,
+        attempts: row.get(7)?,
+        next_at: row.get(8)?,
+        lease_until: row.get(9)?,
+        token: row.get(10)?,
+        last_error: row.get(11)?,
+        finished_at: row.get(12)?,
+    })
+}
