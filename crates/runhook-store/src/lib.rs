@@ -48,6 +48,7 @@
 mod gc;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod inbox_row;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod millis;
 #[cfg(feature = "postgres")]
 mod postgres_inbox;
