@@ -1,6 +1,8 @@
 //! # runhook-store
 //!
-//! Durable idempotency stores for runhook receivers, behind the core's
+//! Durable idempotency stores and durable inboxes for runhook receivers.
+//!
+//! **Idempotency stores**, behind the core's
 //! [`IdempotencyStore`](runhook::store::IdempotencyStore) trait, each with exactly the semantics
 //! of the in-memory store (claim with a lease and a fencing token; renew, complete and release
 //! refused to a token that lost its claim; retention of completed keys; state look-up):
@@ -13,11 +15,25 @@
 //!   a pooled `tokio-postgres` client ([`PostgresStoreConfig`]), tables created and migrated by
 //!   the store itself, [`PostgresStore::prune`] for a periodic clean-up task.
 //!
-//! With the
-//! `testing` feature, `testing::run_store_conformance` checks any store against the shared
-//! semantics, written-out cases and generated operation sequences compared with a reference
-//! model (`testing::run_store_model`); this crate runs it against the in-memory store and every
-//! backend.
+//! **Inboxes**, behind the core's [`Inbox`](runhook::inbox::Inbox) trait (acknowledge an event
+//! once it is stored, then process it with leases, retries and fencing), each with exactly the
+//! semantics of [`MemoryInbox`](runhook::inbox::MemoryInbox):
+//!
+//! - [`SqliteInbox`] (feature `sqlite`): one SQLite file, for one process (it can share the
+//!   file with a [`SqliteStore`]); a writer thread with group commit.
+//! - [`PostgresInbox`] (feature `postgres`): for many replicas; claims with
+//!   `FOR UPDATE SKIP LOCKED`, and [`PostgresInbox::transactional`] for exactly-once side
+//!   effects: a [`TransactionalHandler`] writes through the transaction that also marks the row
+//!   done.
+//!
+//! Redis stays a ledger only: there is no Redis inbox. An inbox keeps every event's body until
+//! it is processed, for as long as retries take (days), and Redis keeps its data in memory with
+//! persistence that is asynchronous by default: use SQLite or PostgreSQL for the inbox.
+//!
+//! With the `testing` feature, `testing::run_store_conformance` and
+//! `testing::run_inbox_conformance` check any store or inbox against the shared semantics (for stores, written-out cases and
+//! generated operation sequences compared with a reference model, `testing::run_store_model`);
+//! this crate runs them against the in-memory reference and every backend.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), runhook::StoreError> {
@@ -33,6 +49,7 @@
 mod gc;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod inbox_row;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod millis;
 #[cfg(feature = "postgres")]
 mod postgres_inbox;

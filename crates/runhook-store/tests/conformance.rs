@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +16,7 @@ use runhook::MemoryStore;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 use runhook_store::testing::run_store_conformance;
 use runhook_store::{GC_MARGIN, PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore};
+use support::{drop_schema, postgres_url, unique_schema};
 
 fn unique(backend: &str) -> String {
     format!("runhook-test:{backend}:{}:", uuid::Uuid::new_v4())
@@ -52,16 +55,6 @@ async fn an_unreachable_redis_is_an_error_at_connect() {
     assert!(error.to_string().contains("Redis"), "{error}");
 }
 
-fn postgres_url() -> String {
-    std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-/// A schema of its own for one test, dropped by [`drop_schema`].
-fn unique_schema() -> String {
-    format!("runhook_test_{}", uuid::Uuid::new_v4().simple())
-}
-
 /// Connects in `schema`, or `None` (skipped loudly) if no PostgreSQL runs here outside CI.
 async fn postgres(schema: &str, config: PostgresStoreConfig) -> Option<PostgresStore> {
     let url = postgres_url();
@@ -75,17 +68,6 @@ async fn postgres(schema: &str, config: PostgresStoreConfig) -> Option<PostgresS
             None
         }
     }
-}
-
-async fn drop_schema(schema: &str) {
-    let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

@@ -14,7 +14,9 @@ use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
 use crate::PostgresStoreConfig;
 use crate::inbox_row::RawEntry;
-use crate::postgres_store::connect::{identifier, pool, unavailable, unavailable_message};
+use crate::postgres_store::connect::{
+    identifier, pool, pool_unavailable, unavailable, unavailable_message,
+};
 use operations::raw_entry;
 use sql::Statements;
 
@@ -104,10 +106,7 @@ impl PostgresInbox {
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|error| unavailable_message(format!("PostgreSQL: {error}")))
+        self.pool.get().await.map_err(pool_unavailable)
     }
 
     /// Runs `sql` with `params`: how many rows it touched.

@@ -64,7 +64,27 @@ pub(crate) fn identifier(name: &str, max: usize, what: &str) -> Result<String, S
 /// A PostgreSQL error as the store's: the server is unreachable or failed. Its messages never
 /// contain the connection URL (so never its password).
 pub(crate) fn unavailable(error: tokio_postgres::Error) -> StoreError {
-    unavailable_message(format!("PostgreSQL: {error}"))
+    unavailable_message(format!("PostgreSQL: {}", describe(&error)))
+}
+
+/// No free connection could be had from the pool (none could be opened, or all stayed busy).
+pub(crate) fn pool_unavailable(error: deadpool_postgres::PoolError) -> StoreError {
+    unavailable_message(format!("PostgreSQL: {}", describe(&error)))
+}
+
+/// `error` and its causes, `: `-separated: the server's own message is a cause of
+/// `tokio_postgres`'s "db error", which shows only its kind.
+pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let more = error.to_string();
+        if !text.ends_with(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = error.source();
+    }
+    text
 }
 
 /// [`StoreError::Unavailable`] with `message`.

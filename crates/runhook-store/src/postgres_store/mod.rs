@@ -9,7 +9,7 @@ use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeySta
 
 use crate::GC_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
-use connect::{MIGRATION_LOCK, identifier, unavailable, unavailable_message};
+use connect::{MIGRATION_LOCK, identifier, pool_unavailable, unavailable, unavailable_message};
 
 mod config;
 pub(crate) mod connect;
@@ -156,10 +156,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|error| unavailable_message(format!("PostgreSQL: {error}")))
+        self.pool.get().await.map_err(pool_unavailable)
     }
 
     async fn migrate(&self, schema: &str, table: &str, sequence: &str) -> Result<(), StoreError> {

@@ -216,7 +216,7 @@ pub(super) async fn list<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String> 
     let keys = |entries: Vec<InboxEntry>| -> Vec<String> {
         entries.iter().map(|entry| entry.key.to_string()).collect()
     };
-    let expect = |names: &[&str]| -> Vec<String> {
+    let expected = |names: &[&str]| -> Vec<String> {
         names.iter().map(|name| c.key(name).to_string()).collect()
     };
     let list = |filter: InboxFilter| async move {
@@ -226,15 +226,15 @@ pub(super) async fn list<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String> 
             .map_err(|error| format!("list: {error}"))
     };
     let all = list(InboxFilter::first(100)).await?;
-    check(keys(all.clone()) == expect(&names), || {
+    check(keys(all.clone()) == expected(&names), || {
         format!("list: {:?}", keys(all.clone()))
     })?;
     let done = keys(list(InboxFilter::first(100).in_state(InboxState::Done)).await?);
-    check(done == expect(&["r0", "r2"]), || {
+    check(done == expected(&["r0", "r2"]), || {
         format!("done rows: {done:?}")
     })?;
     let pending = keys(list(InboxFilter::first(2).in_state(InboxState::Pending)).await?);
-    check(pending == expect(&["r1", "r3"]), || {
+    check(pending == expected(&["r1", "r3"]), || {
         format!("2 pending rows: {pending:?}")
     })?;
     let mut paged = Vec::new();
