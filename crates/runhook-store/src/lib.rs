@@ -46,4 +46,4 @@ pub use postgres_store::{PostgresStore, PostgresStoreConfig};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite_store::SqliteStore;
+pub use sqlite_store::{SqliteStore, SqliteStoreConfig};
