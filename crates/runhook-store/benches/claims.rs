@@ -5,8 +5,9 @@
 //! - SQLite: `INSERT OR IGNORE` then `UPDATE` on one WAL connection (`synchronous=NORMAL`), as
 //!   the store's one writer thread.
 //!
-//! Needs Redis and PostgreSQL (`RUNHOOK_TEST_REDIS_URL`, `RUNHOOK_TEST_POSTGRES_URL`); a backend
-//! whose server is missing is skipped loudly.
+//! Needs Redis and PostgreSQL (`RUNHOOK_TEST_REDIS_URL`, `RUNHOOK_TEST_POSTGRES_URL`; the
+//! PostgreSQL baseline is plain TCP, so a URL of one's own should say `sslmode=disable` for the
+//! store too); a backend whose server is missing is skipped loudly.
 //!
 //! Run: `cargo bench -p runhook-store --bench claims --all-features`
 
@@ -192,8 +193,9 @@ fn sqlite_and_postgres(
             runtime.block_on(store_pairs(Arc::clone(&store), iters, run + *round))
         })
     });
+    // Plain TCP for the store as for the raw baseline (`NoTls`): give a URL with sslmode=disable.
     let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".to_owned());
     let config = PostgresStoreConfig::default().table("runhook_bench_store");
     match runtime.block_on(PostgresStore::connect_with(&url, config)) {
         Ok(store) => {

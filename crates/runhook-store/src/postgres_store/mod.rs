@@ -7,13 +7,17 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 
 use crate::GC_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
 
 mod config;
+mod sql;
+mod tls;
 
 pub use config::PostgresStoreConfig;
+use sql::{Statements, identifier};
 
 /// The version of the tables this crate creates and expects.
 const SCHEMA_VERSION: i32 = 1;
@@ -52,23 +56,27 @@ const CLAIM_ATTEMPTS: usize = 8;
 /// **Pruning.** Rows are not removed when they expire (an expired row simply reads as absent):
 /// call [`prune`](Self::prune) from a periodic task, e.g. every minute.
 ///
-/// Connections are plain TCP (no TLS yet).
+/// **TLS.** The URL's `sslmode` decides, as in libpq (TLS by rustls, 1.2 and 1.3):
+///
+/// - `disable`: plain TCP.
+/// - `prefer` (the default): TLS if the server offers it, plain TCP if it has none. As in libpq,
+///   the server's certificate is not checked, so the connection is encrypted but not protected
+///   from an active man in the middle, unless a root file is given (below): then it is checked
+///   as under `require`.
+/// - `require`: TLS, or the connection fails ([`StoreError::Unavailable`]). The server's
+///   certificate must chain to a trusted root and be valid for the URL's host name (libpq's
+///   `verify-full`; libpq's `require` alone checks nothing). The trusted roots are those of
+///   [`PostgresStoreConfig::root_certificates`] (libpq's `sslrootcert`, e.g. a cloud provider's
+///   CA bundle or a self-signed server's own certificate), else the system's (`SSL_CERT_FILE` /
+///   `SSL_CERT_DIR` if set, else the platform's store).
+///
+/// libpq's `verify-ca` and `verify-full` are not accepted in the URL: use `require`. No client
+/// certificates.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     config: PostgresStoreConfig,
     sql: Statements,
-}
-
-#[derive(Clone)]
-struct Statements {
-    claim: String,
-    read: String,
-    complete: String,
-    renew: String,
-    release: String,
-    state: String,
-    prune: String,
 }
 
 impl PostgresStore {
@@ -85,8 +93,12 @@ impl PostgresStore {
         let table = identifier(&config.table, 57, "table")?;
         let mut pg_config: tokio_postgres::Config =
             url.parse().map_err(|error: tokio_postgres::Error| {
-                // The parser's messages name the offending option, never a value.
-                unavailable_message(format!("the connection URL is invalid: {error}"))
+                // The parser's messages name the offending option (or a character's position),
+                // never a value, so never the password.
+                unavailable_message(format!(
+                    "PostgreSQL: the connection URL is invalid: {}",
+                    with_causes(&error)
+                ))
             })?;
         pg_config.connect_timeout(config.connect_timeout);
         let timeout = format!(
@@ -98,13 +110,18 @@ impl PostgresStore {
             _ => timeout,
         };
         pg_config.options(&options);
-        let manager = Manager::from_config(
-            pg_config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match pg_config.get_ssl_mode() {
+            SslMode::Disable => Manager::from_config(pg_config, NoTls, recycling),
+            // `prefer` falls back to plain TCP if the server has no TLS; `require` fails.
+            _ => {
+                let mode = pg_config.get_ssl_mode();
+                let tls = tls::connector(mode, config.root_certificates.as_deref())?;
+                Manager::from_config(pg_config, tls, recycling)
+            }
+        };
         let pool = Pool::builder(manager)
             .max_size(config.max_connections)
             .create_timeout(Some(config.connect_timeout))
@@ -114,38 +131,7 @@ impl PostgresStore {
             .map_err(|error| unavailable_message(format!("PostgreSQL pool: {error}")))?;
         let table_name = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.table);
-        let sql = Statements {
-            claim: format!(
-                "INSERT INTO {table_name} AS r (key, state, token, until_ms) \
-                 VALUES ($1, 'in_flight', nextval('{sequence}'), $3) \
-                 ON CONFLICT (key) DO UPDATE \
-                 SET state = 'in_flight', token = EXCLUDED.token, until_ms = EXCLUDED.until_ms \
-                 WHERE r.until_ms <= $2 \
-                 RETURNING token"
-            ),
-            read: format!("SELECT state, until_ms FROM {table_name} WHERE key = $1"),
-            complete: format!(
-                "UPDATE {table_name} SET state = 'done', until_ms = $3 \
-                 WHERE key = $1 AND token = $2 AND state = 'in_flight'"
-            ),
-            renew: format!(
-                "UPDATE {table_name} SET until_ms = $3 \
-                 WHERE key = $1 AND token = $2 AND state = 'in_flight'"
-            ),
-            release: format!(
-                "DELETE FROM {table_name} WHERE key = $1 AND token = $2 AND state = 'in_flight'"
-            ),
-            state: format!("SELECT state FROM {table_name} WHERE key = $1 AND until_ms > $2"),
-            prune: format!(
-                "DELETE FROM {table_name} WHERE ctid IN (\
-                   SELECT ctid FROM {table_name} \
-                   WHERE (state = 'done' AND until_ms <= $1) \
-                      OR (state = 'in_flight' AND until_ms <= $2) \
-                   LIMIT $3) \
-                 AND ((state = 'done' AND until_ms <= $1) \
-                      OR (state = 'in_flight' AND until_ms <= $2))"
-            ),
-        };
+        let sql = Statements::new(&table_name, &sequence);
         let store = PostgresStore { pool, config, sql };
         store.migrate(&schema, &table, &sequence).await?;
         Ok(store)
@@ -190,65 +176,7 @@ impl PostgresStore {
         self.pool
             .get()
             .await
-            .map_err(|error| unavailable_message(format!("PostgreSQL: {error}")))
-    }
-
-    async fn migrate(&self, schema: &str, table: &str, sequence: &str) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(unavailable)?;
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(unavailable)?;
-        transaction
-            .batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}; \
-                 CREATE TABLE IF NOT EXISTS {schema}.runhook_schema_version (\
-                   name text PRIMARY KEY, version integer NOT NULL)"
-            ))
-            .await
-            .map_err(unavailable)?;
-        let version: i32 = transaction
-            .query_opt(
-                &format!("SELECT version FROM {schema}.runhook_schema_version WHERE name = $1"),
-                &[&self.config.table],
-            )
-            .await
-            .map_err(unavailable)?
-            .map_or(Ok(0), |row| row.try_get(0))
-            .map_err(unavailable)?;
-        if version > SCHEMA_VERSION {
-            return Err(unavailable_message(format!(
-                "PostgreSQL: the table {schema}.{table} is at schema version {version}, newer than \
-                 this runhook-store's {SCHEMA_VERSION}: upgrade runhook-store"
-            )));
-        }
-        if version < 1 {
-            transaction
-                .batch_execute(&format!(
-                    "CREATE SEQUENCE IF NOT EXISTS {sequence} AS bigint MINVALUE 1; \
-                     CREATE TABLE IF NOT EXISTS {schema}.{table} (\
-                       key text PRIMARY KEY, \
-                       state text NOT NULL CHECK (state IN ('in_flight', 'done')), \
-                       token bigint NOT NULL, \
-                       until_ms bigint NOT NULL); \
-                     CREATE INDEX IF NOT EXISTS \"{}_until\" ON {schema}.{table} (until_ms)",
-                    self.config.table
-                ))
-                .await
-                .map_err(unavailable)?;
-        }
-        transaction
-            .execute(
-                &format!(
-                    "INSERT INTO {schema}.runhook_schema_version (name, version) VALUES ($1, $2) \
-                     ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version"
-                ),
-                &[&self.config.table, &SCHEMA_VERSION],
-            )
-            .await
-            .map_err(unavailable)?;
-        transaction.commit().await.map_err(unavailable)
+            .map_err(|error| unavailable_message(format!("PostgreSQL: {}", with_causes(&error))))
     }
 
     /// Runs a fenced `UPDATE` or `DELETE`: `Ok` if it touched the row, `NotHeld` otherwise.
@@ -393,26 +321,26 @@ impl IdempotencyStore for PostgresStore {
     }
 }
 
-/// `name` double-quoted, if it is a plain identifier of at most `max` bytes.
-fn identifier(name: &str, max: usize, what: &str) -> Result<String, StoreError> {
-    let plain = !name.is_empty()
-        && name.len() <= max
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
-        Ok(format!("\"{name}\""))
-    } else {
-        Err(unavailable_message(format!(
-            "PostgreSQL: the {what} name {name:?} is not ASCII letters, digits and `_` (not \
-             starting with a digit, at most {max} bytes)"
-        )))
-    }
-}
-
 /// A PostgreSQL error as the store's: the server is unreachable or failed. Its messages never
 /// contain the connection URL (so never its password).
 fn unavailable(error: tokio_postgres::Error) -> StoreError {
-    unavailable_message(format!("PostgreSQL: {error}"))
+    unavailable_message(format!("PostgreSQL: {}", with_causes(&error)))
+}
+
+/// `error` and its causes (which `tokio_postgres::Error` does not print itself: "error performing
+/// TLS handshake" needs its "server does not support TLS"), each one once.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 fn unavailable_message(message: String) -> StoreError {
