@@ -2,11 +2,13 @@
 //! the backend's own raw baseline at the same concurrency and durability settings:
 //! - Redis: `SET NX PX` then `SET XX PX` on the same connection type;
 //! - PostgreSQL: `INSERT … ON CONFLICT DO NOTHING` then `UPDATE` on a pool of the same size;
-//! - SQLite: `INSERT OR IGNORE` then `UPDATE` on one WAL connection (`synchronous=NORMAL`), as
-//!   the store's one writer thread.
+//! - SQLite: `INSERT OR IGNORE` then `UPDATE` on one WAL connection, as the store's one writer
+//!   thread, each statement its own transaction; at `synchronous=NORMAL` (the store's default),
+//!   then both again at `synchronous=FULL` (`sqlite_full_…`).
 //!
-//! Needs Redis and PostgreSQL (`RUNHOOK_TEST_REDIS_URL`, `RUNHOOK_TEST_POSTGRES_URL`); a backend
-//! whose server is missing is skipped loudly.
+//! Needs Redis and PostgreSQL (`RUNHOOK_TEST_REDIS_URL`, `RUNHOOK_TEST_POSTGRES_URL`; the
+//! PostgreSQL baseline is plain TCP, so a URL of one's own should say `sslmode=disable` for the
+//! store too); a backend whose server is missing is skipped loudly.
 //!
 //! Run: `cargo bench -p runhook-store --bench claims --all-features`
 
@@ -19,7 +21,9 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runhook::MemoryStore;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore};
-use runhook_store::{PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore};
+use runhook_store::{
+    PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore, SqliteStoreConfig,
+};
 
 const CALLERS: u64 = 64;
 const LEASE: Duration = Duration::from_secs(5);
@@ -158,6 +162,49 @@ fn raw_sqlite_pairs(connection: &rusqlite::Connection, iters: u64, run: u64) -> 
     started.elapsed()
 }
 
+/// The raw SQLite baseline then the store, both at `synchronous=NORMAL`, or both at `FULL`
+/// (`sqlite_full_…`).
+fn sqlite_side_by_side(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    full: bool,
+    run: u64,
+    round: &mut u64,
+) {
+    let (synchronous, prefix) = if full {
+        ("FULL", "sqlite_full")
+    } else {
+        ("NORMAL", "sqlite")
+    };
+    let raw = rusqlite::Connection::open(dir.join(format!("raw-{synchronous}.db"))).unwrap();
+    raw.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
+         CREATE TABLE IF NOT EXISTS raw (key TEXT PRIMARY KEY, token INTEGER, until_ms INTEGER, \
+         done INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    ))
+    .unwrap();
+    group.bench_function(format!("{prefix}_raw_insert_update"), |b| {
+        b.iter_custom(|iters| {
+            *round += 1;
+            raw_sqlite_pairs(&raw, iters, run + *round)
+        })
+    });
+    let config = SqliteStoreConfig::default().synchronous_full(full);
+    let path = dir.join(format!("store-{synchronous}.db"));
+    let store = Arc::new(
+        runtime
+            .block_on(SqliteStore::open_with(path, config))
+            .unwrap(),
+    );
+    group.bench_function(format!("{prefix}_store"), |b| {
+        b.iter_custom(|iters| {
+            *round += 1;
+            runtime.block_on(store_pairs(Arc::clone(&store), iters, run + *round))
+        })
+    });
+}
+
 fn sqlite_and_postgres(
     c: &mut Criterion,
     runtime: &tokio::runtime::Runtime,
@@ -168,32 +215,12 @@ fn sqlite_and_postgres(
     group.throughput(Throughput::Elements(1));
     let dir = std::env::temp_dir().join(format!("runhook-bench-{run}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let raw = rusqlite::Connection::open(dir.join("raw.db")).unwrap();
-    raw.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-         CREATE TABLE IF NOT EXISTS raw (key TEXT PRIMARY KEY, token INTEGER, until_ms INTEGER, \
-         done INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
-    )
-    .unwrap();
-    group.bench_function("sqlite_raw_insert_update", |b| {
-        b.iter_custom(|iters| {
-            *round += 1;
-            raw_sqlite_pairs(&raw, iters, run + *round)
-        })
-    });
-    let store = Arc::new(
-        runtime
-            .block_on(SqliteStore::open(dir.join("store.db")))
-            .unwrap(),
-    );
-    group.bench_function("sqlite_store", |b| {
-        b.iter_custom(|iters| {
-            *round += 1;
-            runtime.block_on(store_pairs(Arc::clone(&store), iters, run + *round))
-        })
-    });
+    for full in [false, true] {
+        sqlite_side_by_side(&mut group, runtime, &dir, full, run, round);
+    }
+    // Plain TCP for the store as for the raw baseline (`NoTls`): give a URL with sslmode=disable.
     let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".to_owned());
     let config = PostgresStoreConfig::default().table("runhook_bench_store");
     match runtime.block_on(PostgresStore::connect_with(&url, config)) {
         Ok(store) => {

@@ -7,13 +7,15 @@
 //! of the in-memory store (claim with a lease and a fencing token; renew, complete and release
 //! refused to a token that lost its claim; retention of completed keys; state look-up):
 //!
-//! - [`SqliteStore`] (feature `sqlite`): one SQLite file embedded in the process (WAL mode), for
-//!   one process or a few on one host; survives restarts, needs no server.
+//! - [`SqliteStore`] (feature `sqlite`): one SQLite file embedded in the process (WAL mode, group
+//!   commit, [`SqliteStoreConfig`]), for one process or a few on one host; survives restarts,
+//!   needs no server.
 //! - [`RedisStore`] (feature `redis`): for many replicas when Redis is what the service already
 //!   runs.
 //! - [`PostgresStore`] (feature `postgres`): for many replicas sharing one PostgreSQL database;
-//!   a pooled `tokio-postgres` client ([`PostgresStoreConfig`]), tables created and migrated by
-//!   the store itself, [`PostgresStore::prune`] for a periodic clean-up task.
+//!   a pooled `tokio-postgres` client ([`PostgresStoreConfig`]), TLS by rustls as the URL's
+//!   `sslmode` says, tables created and migrated by the store itself, [`PostgresStore::prune`]
+//!   for a periodic clean-up task.
 //!
 //! **Inboxes**, behind the core's [`Inbox`](runhook::inbox::Inbox) trait (acknowledge an event
 //! once it is stored, then process it with leases, retries and fencing), each with exactly the
@@ -75,4 +77,4 @@ pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite_inbox::SqliteInbox;
 #[cfg(feature = "sqlite")]
-pub use sqlite_store::SqliteStore;
+pub use sqlite_store::{SqliteStore, SqliteStoreConfig};

@@ -1,6 +1,7 @@
 //! [`PostgresStoreConfig`]: how a [`PostgresStore`](super::PostgresStore) or a
 //! [`PostgresInbox`](crate::PostgresInbox) connects and where it keeps its rows.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a [`PostgresStore`](super::PostgresStore) or a [`PostgresInbox`](crate::PostgresInbox)
@@ -14,7 +15,8 @@ use std::time::Duration;
 /// let config = PostgresStoreConfig::default()
 ///     .schema("webhooks")
 ///     .max_connections(32)
-///     .statement_timeout(Duration::from_secs(1));
+///     .statement_timeout(Duration::from_secs(1))
+///     .root_certificates("/etc/runhook/postgres-ca.pem");
 /// # let _ = config;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +28,14 @@ pub struct PostgresStoreConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) statement_timeout: Duration,
     pub(crate) prune_batch: u32,
+    pub(crate) root_certificates: Option<PathBuf>,
 }
 
 impl Default for PostgresStoreConfig {
     /// Schema `public`, table `runhook_idempotency` (inbox table `runhook_inbox`), 16
     /// connections, a 5 s connect timeout (also the longest wait for a free connection), a 5 s
-    /// statement timeout, prune batches of 1000 rows.
+    /// statement timeout, prune batches of 1000 rows, no root certificate file (TLS checks the
+    /// server against the system's roots).
     fn default() -> Self {
         PostgresStoreConfig {
             schema: "public".to_owned(),
@@ -41,6 +45,7 @@ impl Default for PostgresStoreConfig {
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
             prune_batch: 1000,
+            root_certificates: None,
         }
     }
 }
@@ -89,6 +94,17 @@ impl PostgresStoreConfig {
     /// How many rows one `DELETE` of [`PostgresStore::prune`](super::PostgresStore::prune) removes at most. Default 1000.
     pub fn prune_batch(mut self, rows: u32) -> Self {
         self.prune_batch = rows.max(1);
+        self
+    }
+
+    /// A PEM file of the certificates (one or more) trusted as roots for the server's TLS
+    /// certificate, instead of the system's: libpq's `sslrootcert`, e.g. a cloud provider's CA
+    /// bundle or a self-signed server's own certificate. With it, the server's certificate is
+    /// checked under `sslmode=prefer` too (see [`PostgresStore`](super::PostgresStore)). Read
+    /// when the store connects: a file that cannot be read or holds no valid certificate fails
+    /// the connect. Unused with `sslmode=disable`.
+    pub fn root_certificates(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        self.root_certificates = Some(pem_file.into());
         self
     }
 }

@@ -4,8 +4,9 @@
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use runhook::store::StoreError;
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 
-use super::PostgresStoreConfig;
+use super::{PostgresStoreConfig, tls};
 
 /// The key of the advisory lock every migration takes (`"runhook"` in ASCII), so replicas
 /// starting at once migrate one after the other.
@@ -16,8 +17,12 @@ pub(crate) const MIGRATION_LOCK: i64 = 0x0072_756e_686f_6f6b;
 pub(crate) fn pool(url: &str, config: &PostgresStoreConfig) -> Result<Pool, StoreError> {
     let mut pg_config: tokio_postgres::Config =
         url.parse().map_err(|error: tokio_postgres::Error| {
-            // The parser's messages name the offending option, never a value.
-            unavailable_message(format!("the connection URL is invalid: {error}"))
+            // The parser's messages name the offending option (or a character's position),
+            // never a value, so never the password.
+            unavailable_message(format!(
+                "PostgreSQL: the connection URL is invalid: {}",
+                describe(&error)
+            ))
         })?;
     pg_config.connect_timeout(config.connect_timeout);
     let timeout = format!(
@@ -29,13 +34,17 @@ pub(crate) fn pool(url: &str, config: &PostgresStoreConfig) -> Result<Pool, Stor
         _ => timeout,
     };
     pg_config.options(&options);
-    let manager = Manager::from_config(
-        pg_config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let recycling = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match pg_config.get_ssl_mode() {
+        SslMode::Disable => Manager::from_config(pg_config, NoTls, recycling),
+        // `prefer` falls back to plain TCP if the server has no TLS; `require` fails.
+        mode => {
+            let tls = tls::connector(mode, config.root_certificates.as_deref())?;
+            Manager::from_config(pg_config, tls, recycling)
+        }
+    };
     Pool::builder(manager)
         .max_size(config.max_connections)
         .create_timeout(Some(config.connect_timeout))

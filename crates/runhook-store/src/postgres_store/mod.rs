@@ -9,12 +9,15 @@ use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeySta
 
 use crate::GC_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
-use connect::{MIGRATION_LOCK, identifier, pool_unavailable, unavailable, unavailable_message};
+use connect::{identifier, pool_unavailable, unavailable, unavailable_message};
 
 mod config;
 pub(crate) mod connect;
+mod sql;
+mod tls;
 
 pub use config::PostgresStoreConfig;
+use sql::Statements;
 
 /// The version of the tables this crate creates and expects.
 const SCHEMA_VERSION: i32 = 1;
@@ -49,23 +52,27 @@ const CLAIM_ATTEMPTS: usize = 8;
 /// **Pruning.** Rows are not removed when they expire (an expired row simply reads as absent):
 /// call [`prune`](Self::prune) from a periodic task, e.g. every minute.
 ///
-/// Connections are plain TCP (no TLS yet).
+/// **TLS.** The URL's `sslmode` decides, as in libpq (TLS by rustls, 1.2 and 1.3):
+///
+/// - `disable`: plain TCP.
+/// - `prefer` (the default): TLS if the server offers it, plain TCP if it has none. As in libpq,
+///   the server's certificate is not checked, so the connection is encrypted but not protected
+///   from an active man in the middle, unless a root file is given (below): then it is checked
+///   as under `require`.
+/// - `require`: TLS, or the connection fails ([`StoreError::Unavailable`]). The server's
+///   certificate must chain to a trusted root and be valid for the URL's host name (libpq's
+///   `verify-full`; libpq's `require` alone checks nothing). The trusted roots are those of
+///   [`PostgresStoreConfig::root_certificates`] (libpq's `sslrootcert`, e.g. a cloud provider's
+///   CA bundle or a self-signed server's own certificate), else the system's (`SSL_CERT_FILE` /
+///   `SSL_CERT_DIR` if set, else the platform's store).
+///
+/// libpq's `verify-ca` and `verify-full` are not accepted in the URL: use `require`. No client
+/// certificates.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
     config: PostgresStoreConfig,
     sql: Statements,
-}
-
-#[derive(Clone)]
-struct Statements {
-    claim: String,
-    read: String,
-    complete: String,
-    renew: String,
-    release: String,
-    state: String,
-    prune: String,
 }
 
 impl PostgresStore {
@@ -83,38 +90,7 @@ impl PostgresStore {
         let pool = connect::pool(url, &config)?;
         let table_name = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.table);
-        let sql = Statements {
-            claim: format!(
-                "INSERT INTO {table_name} AS r (key, state, token, until_ms) \
-                 VALUES ($1, 'in_flight', nextval('{sequence}'), $3) \
-                 ON CONFLICT (key) DO UPDATE \
-                 SET state = 'in_flight', token = EXCLUDED.token, until_ms = EXCLUDED.until_ms \
-                 WHERE r.until_ms <= $2 \
-                 RETURNING token"
-            ),
-            read: format!("SELECT state, until_ms FROM {table_name} WHERE key = $1"),
-            complete: format!(
-                "UPDATE {table_name} SET state = 'done', until_ms = $3 \
-                 WHERE key = $1 AND token = $2 AND state = 'in_flight'"
-            ),
-            renew: format!(
-                "UPDATE {table_name} SET until_ms = $3 \
-                 WHERE key = $1 AND token = $2 AND state = 'in_flight'"
-            ),
-            release: format!(
-                "DELETE FROM {table_name} WHERE key = $1 AND token = $2 AND state = 'in_flight'"
-            ),
-            state: format!("SELECT state FROM {table_name} WHERE key = $1 AND until_ms > $2"),
-            prune: format!(
-                "DELETE FROM {table_name} WHERE ctid IN (\
-                   SELECT ctid FROM {table_name} \
-                   WHERE (state = 'done' AND until_ms <= $1) \
-                      OR (state = 'in_flight' AND until_ms <= $2) \
-                   LIMIT $3) \
-                 AND ((state = 'done' AND until_ms <= $1) \
-                      OR (state = 'in_flight' AND until_ms <= $2))"
-            ),
-        };
+        let sql = Statements::new(&table_name, &sequence);
         let store = PostgresStore { pool, config, sql };
         store.migrate(&schema, &table, &sequence).await?;
         Ok(store)
@@ -157,64 +133,6 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(pool_unavailable)
-    }
-
-    async fn migrate(&self, schema: &str, table: &str, sequence: &str) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(unavailable)?;
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(unavailable)?;
-        transaction
-            .batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}; \
-                 CREATE TABLE IF NOT EXISTS {schema}.runhook_schema_version (\
-                   name text PRIMARY KEY, version integer NOT NULL)"
-            ))
-            .await
-            .map_err(unavailable)?;
-        let version: i32 = transaction
-            .query_opt(
-                &format!("SELECT version FROM {schema}.runhook_schema_version WHERE name = $1"),
-                &[&self.config.table],
-            )
-            .await
-            .map_err(unavailable)?
-            .map_or(Ok(0), |row| row.try_get(0))
-            .map_err(unavailable)?;
-        if version > SCHEMA_VERSION {
-            return Err(unavailable_message(format!(
-                "PostgreSQL: the table {schema}.{table} is at schema version {version}, newer than \
-                 this runhook-store's {SCHEMA_VERSION}: upgrade runhook-store"
-            )));
-        }
-        if version < 1 {
-            transaction
-                .batch_execute(&format!(
-                    "CREATE SEQUENCE IF NOT EXISTS {sequence} AS bigint MINVALUE 1; \
-                     CREATE TABLE IF NOT EXISTS {schema}.{table} (\
-                       key text PRIMARY KEY, \
-                       state text NOT NULL CHECK (state IN ('in_flight', 'done')), \
-                       token bigint NOT NULL, \
-                       until_ms bigint NOT NULL); \
-                     CREATE INDEX IF NOT EXISTS \"{}_until\" ON {schema}.{table} (until_ms)",
-                    self.config.table
-                ))
-                .await
-                .map_err(unavailable)?;
-        }
-        transaction
-            .execute(
-                &format!(
-                    "INSERT INTO {schema}.runhook_schema_version (name, version) VALUES ($1, $2) \
-                     ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version"
-                ),
-                &[&self.config.table, &SCHEMA_VERSION],
-            )
-            .await
-            .map_err(unavailable)?;
-        transaction.commit().await.map_err(unavailable)
     }
 
     /// Runs a fenced `UPDATE` or `DELETE`: `Ok` if it touched the row, `NotHeld` otherwise.

@@ -1,5 +1,10 @@
 //! [`SqliteStore`]: an idempotency store in one SQLite file, embedded in the process.
 
+mod config;
+mod ops;
+mod schema;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::fmt;
@@ -12,17 +17,18 @@ use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeySta
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-use writer::{
-    Failure, MIGRATIONS, Op, QUEUE, Reply, Request, Settle, display, millis, millis_since_epoch,
-    prepare, serve,
-};
+pub use config::SqliteStoreConfig;
+use schema::{MIGRATIONS, prepare};
+use writer::{Failure, Op, QUEUE, Reply, Request, Settle, display, serve};
+
+use crate::millis::{millis, millis_since_epoch};
 
 /// An [`IdempotencyStore`] in one SQLite file (or in memory), for one process, or a few
 /// processes on one host sharing the file.
 ///
-/// Each key is a row `(key, done, token, until_ms)`. Claims and settlements are single
-/// transactions (`BEGIN IMMEDIATE` for a claim's read-then-write), so every operation is atomic,
-/// also against other processes on the same file. Tokens come from one counter row, so they are
+/// Each key is a row `(key, done, token, until_ms)`. Every operation is atomic, also against
+/// other processes on the same file: it runs inside a `BEGIN IMMEDIATE` transaction (a claim's
+/// read-then-write in a savepoint of its own). Tokens come from one counter row, so they are
 /// unique per database, across restarts.
 ///
 /// **Which clock decides.** The caller's, as in the in-memory store and `RedisStore`: lease
@@ -37,10 +43,20 @@ use writer::{
 /// runs on that thread between requests. Every statement waits at most 5 s (`busy_timeout`) for
 /// another process's lock, then fails with [`StoreError::Unavailable`].
 ///
-/// **Durability.** WAL mode with `synchronous=NORMAL`: a commit is atomic and survives a crash
-/// of the process; a power loss or OS crash may lose the last transactions before the next WAL
-/// checkpoint (never corrupt the file). A lost completion means the key reads as absent or in
-/// flight again, so at worst one event is processed twice after a power loss.
+/// **Group commit.** The thread takes every request already queued, up to
+/// [`BATCH_LIMIT`](Self::BATCH_LIMIT), and runs them in order in one transaction: each operation
+/// stays atomic and sees the effects of those before it, and none is answered before the
+/// transaction has committed. An operation that fails is undone alone and answers its own error;
+/// a failed commit answers every operation of the batch with [`StoreError::Unavailable`]. One
+/// caller at a time gets one transaction per operation, as without batching; many concurrent
+/// callers share the cost of each commit.
+///
+/// **Durability.** WAL mode with `synchronous=NORMAL` by default: a commit is atomic and
+/// survives a crash of the process; a power loss or OS crash may lose the last transactions
+/// before the next WAL checkpoint (never corrupt the file). A lost completion means the key reads
+/// as absent or in flight again, so at worst one event is processed twice after a power loss.
+/// [`SqliteStoreConfig::synchronous_full`] makes every commit survive a power loss too
+/// (`synchronous=FULL`, an fsync per commit), with [`open_with`](Self::open_with).
 ///
 /// **Pruning.** Completed keys past their retention, and claims [`GC_MARGIN`](crate::GC_MARGIN) past their lease
 /// (their holder can still complete one until then if nobody took it over), are deleted in
@@ -54,6 +70,7 @@ use writer::{
 pub struct SqliteStore {
     requests: mpsc::Sender<Request>,
     path: Option<Arc<Path>>,
+    config: SqliteStoreConfig,
 }
 
 impl SqliteStore {
@@ -63,18 +80,29 @@ impl SqliteStore {
     pub const SWEEP_EVERY: u64 = 100;
     /// The most rows one sweep deletes, so a sweep never holds the file for long.
     pub const SWEEP_LIMIT: u64 = 1_000;
+    /// The most queued operations one transaction runs (group commit).
+    pub const BATCH_LIMIT: usize = 128;
 
     /// Opens (creating it if absent) the database at `path`, in WAL mode, and creates or
-    /// migrates its schema. Fails at once if the file cannot be opened or has a newer schema.
+    /// migrates its schema, with the default [`SqliteStoreConfig`] (`synchronous=NORMAL`).
+    /// Fails at once if the file cannot be opened or has a newer schema.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteStoreConfig::default()).await
+    }
+
+    /// Opens the database at `path` with `config`; see [`open`](Self::open).
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        config: SqliteStoreConfig,
+    ) -> Result<Self, StoreError> {
         let path: PathBuf = path.as_ref().to_path_buf();
         let opened = path.clone();
-        Self::start(Some(path.into()), move || Connection::open(opened)).await
+        Self::start(Some(path.into()), config, move || Connection::open(opened)).await
     }
 
     /// A store in a private in-memory database: nothing survives the store (for tests).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        Self::start(None, || {
+        Self::start(None, SqliteStoreConfig::default(), || {
             Connection::open_with_flags(
                 ":memory:",
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
@@ -86,6 +114,11 @@ impl SqliteStore {
     /// The database file, or `None` in memory.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &SqliteStoreConfig {
+        &self.config
     }
 
     /// Runs one pruning sweep at `now` (at most [`SWEEP_LIMIT`](Self::SWEEP_LIMIT) rows) and
@@ -112,6 +145,7 @@ impl SqliteStore {
 
     async fn start(
         path: Option<Arc<Path>>,
+        config: SqliteStoreConfig,
         connect: impl FnOnce() -> rusqlite::Result<Connection> + Send + 'static,
     ) -> Result<Self, StoreError> {
         let name = display(path.as_deref());
@@ -119,8 +153,11 @@ impl SqliteStore {
         let (ready, started) = oneshot::channel();
         std::thread::Builder::new()
             .name("runhook-sqlite".to_owned())
-            .spawn(
-                move || match connect().map_err(Failure::from).and_then(prepare) {
+            .spawn(move || {
+                match connect()
+                    .map_err(Failure::from)
+                    .and_then(|connection| prepare(connection, config))
+                {
                     Ok(connection) => {
                         if ready.send(Ok(())).is_ok() {
                             serve(connection, receiver);
@@ -129,13 +166,17 @@ impl SqliteStore {
                     Err(failure) => {
                         let _ = ready.send(Err(failure));
                     }
-                },
-            )
+                }
+            })
             .map_err(|error| StoreError::Unavailable {
                 message: format!("SQLite {name}: cannot start its thread: {error}"),
             })?;
         match started.await {
-            Ok(Ok(())) => Ok(SqliteStore { requests, path }),
+            Ok(Ok(())) => Ok(SqliteStore {
+                requests,
+                path,
+                config,
+            }),
             Ok(Err(Failure { message, .. })) => Err(StoreError::Unavailable {
                 message: format!("SQLite {name}: {message}"),
             }),
@@ -261,6 +302,7 @@ impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }

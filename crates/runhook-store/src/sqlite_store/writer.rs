@@ -1,41 +1,24 @@
-//! The writer thread: one SQLite connection, the requests it serves, and the schema.
+//! The writer thread: one SQLite connection and the requests it serves, several per transaction
+//! (group commit).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use runhook::store::{Claim, ClaimToken, KeyState};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use runhook::store::{Claim, KeyState};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::SqliteStore;
-use crate::GC_MARGIN;
-pub(super) use crate::millis::{millis, millis_since_epoch};
+use super::{SqliteStore, ops};
 
-/// How long one statement waits for another connection's lock on the file before it fails.
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Requests waiting for the writer thread; callers wait (asynchronously) beyond that.
 pub(super) const QUEUE: usize = 1024;
 
-/// The schema, one migration per version: migration `i` takes `user_version` `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[
-    // 1: keys (in flight: done = 0, the holder's token and the lease end; done: done = 1 and the
-    // end of retention; times in ms since the epoch, by the caller's clock) and the token counter.
-    "CREATE TABLE runhook_idempotency (
-        key TEXT PRIMARY KEY NOT NULL,
-        done INTEGER NOT NULL,
-        token INTEGER NOT NULL,
-        until_ms INTEGER NOT NULL
-     ) WITHOUT ROWID;
-     CREATE INDEX runhook_idempotency_expiry ON runhook_idempotency (done, until_ms);
-     CREATE TABLE runhook_token (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
-     INSERT INTO runhook_token (id, last) VALUES (1, 0);",
-];
-
+/// One caller's operation and where its answer goes.
 pub(super) struct Request {
     pub(super) op: Op,
     pub(super) reply: oneshot::Sender<Result<Reply, Failure>>,
 }
 
+/// What a settlement does to the claim its token holds.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Settle {
     Complete,
@@ -43,6 +26,7 @@ pub(super) enum Settle {
     Release,
 }
 
+/// An operation, with times in ms since the epoch.
 #[derive(Debug)]
 pub(super) enum Op {
     Claim {
@@ -67,6 +51,17 @@ pub(super) enum Op {
     Count,
 }
 
+impl Op {
+    /// Whether it may write (so its transaction takes the write lock at `BEGIN`).
+    fn writes(&self) -> bool {
+        matches!(
+            self,
+            Op::Claim { .. } | Op::Settle { .. } | Op::Prune { .. }
+        )
+    }
+}
+
+/// An operation's answer.
 #[derive(Debug)]
 pub(super) enum Reply {
     Claim(Claim),
@@ -76,11 +71,20 @@ pub(super) enum Reply {
 }
 
 /// A SQLite error (or a refused schema), as text: the store adds the file's name.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Failure {
     pub(super) message: String,
     /// Another connection held a lock SQLite would not wait for (`SQLITE_BUSY`).
-    busy: bool,
+    pub(super) busy: bool,
+}
+
+impl Failure {
+    pub(super) fn new(message: String) -> Self {
+        Failure {
+            message,
+            busy: false,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Failure {
@@ -92,205 +96,169 @@ impl From<rusqlite::Error> for Failure {
     }
 }
 
-/// Configures a fresh connection and brings its schema to [`SqliteStore::SCHEMA_VERSION`].
+/// An operation's answer, held until its transaction commits.
+type Answer = (
+    oneshot::Sender<Result<Reply, Failure>>,
+    Result<Reply, Failure>,
+);
+
+/// Answers requests until every store handle is dropped.
 ///
-/// Switching a new file to WAL needs an exclusive lock, for which SQLite does not wait when
-/// another connection is opening the same file at that moment (`SQLITE_BUSY` at once): such
-/// steps are retried every 10 ms for up to the busy timeout.
-pub(super) fn prepare(mut connection: Connection) -> Result<Connection, Failure> {
-    connection.busy_timeout(BUSY_TIMEOUT)?;
-    let started = Instant::now();
-    loop {
-        match configure(&mut connection) {
-            Ok(()) => return Ok(connection),
-            Err(failure) if failure.busy && started.elapsed() < BUSY_TIMEOUT => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(failure) => return Err(failure),
-        }
-    }
-}
-
-pub(super) fn configure(connection: &mut Connection) -> Result<(), Failure> {
-    // In memory the answer is "memory": WAL applies to files only.
-    let _mode: String =
-        connection.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-    connection.pragma_update(None, "synchronous", "NORMAL")?;
-    migrate(connection)
-}
-
-/// Runs the missing migrations in one `BEGIN IMMEDIATE` transaction: of two processes opening
-/// one new file at once, the second waits for the first, then finds the schema current.
-pub(super) fn migrate(connection: &mut Connection) -> Result<(), Failure> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if version > SqliteStore::SCHEMA_VERSION {
-        return Err(Failure {
-            message: format!(
-                "the schema is version {version}, newer than this runhook-store's ({}): upgrade \
-                 runhook-store",
-                SqliteStore::SCHEMA_VERSION
-            ),
-            busy: false,
-        });
-    }
-    let from = usize::try_from(version.max(0)).unwrap_or_default();
-    for migration in &MIGRATIONS[from..] {
-        transaction.execute_batch(migration)?;
-    }
-    transaction.pragma_update(None, "user_version", SqliteStore::SCHEMA_VERSION)?;
-    transaction.commit()?;
-    Ok(())
-}
-
-/// Answers requests until every store handle is dropped, sweeping after every
-/// [`SqliteStore::SWEEP_EVERY`]-th claim (after replying, so the claim does not wait for it).
-pub(super) fn serve(mut connection: Connection, mut requests: mpsc::Receiver<Request>) {
+/// **Group commit.** The thread takes whatever is queued, up to
+/// [`SqliteStore::BATCH_LIMIT`] requests (at least one, waiting for it), and runs them in order
+/// in one transaction, so their commit (and with `synchronous=FULL` its fsync) is shared. Each
+/// operation sees the effects of those before it, and answers only once the transaction has
+/// committed, so no caller hears of a write that could still be undone.
+///
+/// A pruning sweep follows every [`SqliteStore::SWEEP_EVERY`]-th claim, after the batch holding
+/// it is answered (so no claim waits for it).
+pub(super) fn serve(connection: Connection, mut requests: mpsc::Receiver<Request>) {
     let mut claims: u64 = 0;
-    while let Some(Request { op, reply }) = requests.blocking_recv() {
+    let mut batch = Vec::with_capacity(SqliteStore::BATCH_LIMIT);
+    while requests.blocking_recv_many(&mut batch, SqliteStore::BATCH_LIMIT) > 0 {
         let mut sweep_at = None;
-        let result = match op {
-            Op::Claim { key, now, lease } => {
+        for request in &batch {
+            if let Op::Claim { now, .. } = request.op {
                 claims += 1;
                 if claims.is_multiple_of(SqliteStore::SWEEP_EVERY) {
                     sweep_at = Some(now);
                 }
-                claim(&mut connection, &key, now, lease).map(Reply::Claim)
             }
-            Op::Settle {
-                key,
-                token,
-                now,
-                span,
-                kind,
-            } => settle(&connection, &key, token, now, span, kind).map(Reply::Settled),
-            Op::State { key, now } => state(&connection, &key, now).map(Reply::State),
-            Op::Prune { now } => prune(&connection, now).map(Reply::Count),
-            Op::Count => count(&connection).map(Reply::Count),
-        };
-        // The caller may have given up waiting; the work is done either way.
-        let _ = reply.send(result);
+        }
+        for (reply, result) in run_batch(&connection, &mut batch) {
+            // The caller may have given up waiting; the work is done either way.
+            let _ = reply.send(result);
+        }
         if let Some(now) = sweep_at {
             // A failed sweep (the file busy) is retried by the next one.
-            let _ = prune(&connection, now);
+            let _ = ops::prune(&connection, now);
         }
     }
 }
 
-pub(super) fn claim(
-    connection: &mut Connection,
-    key: &str,
-    now: i64,
-    lease: i64,
-) -> Result<Claim, Failure> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let row: Option<(bool, i64)> = transaction
-        .prepare_cached("SELECT done, until_ms FROM runhook_idempotency WHERE key = ?1")?
-        .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    if let Some((done, until)) = row
-        && until > now
-    {
-        return Ok(if done {
-            Claim::Done
-        } else {
-            Claim::InFlight {
-                retry_after: Duration::from_millis((until - now).unsigned_abs()),
+/// Runs the requests of `batch` in order in one transaction (`BEGIN IMMEDIATE` if any may
+/// write) and returns their answers, to be sent now that it has committed (or failed).
+///
+/// An operation that fails is undone alone (by its savepoint, or by SQLite's own undo of a
+/// failed statement) and answers its error; the others go on. If SQLite rolled the whole
+/// transaction back on that error (I/O error, disk full), the operations before it answer an
+/// error too, and the rest run in a new transaction. If `BEGIN` or `COMMIT` fails, every
+/// operation of that transaction answers an error.
+pub(super) fn run_batch(connection: &Connection, batch: &mut Vec<Request>) -> Vec<Answer> {
+    let begin = if batch.iter().any(|request| request.op.writes()) {
+        "BEGIN IMMEDIATE"
+    } else {
+        "BEGIN DEFERRED"
+    };
+    let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+    let mut requests = batch.drain(..);
+    while requests.len() > 0 {
+        // One transaction, until the requests run out or SQLite rolls it back.
+        let first = answers.len();
+        if let Err(failure) = execute(connection, begin) {
+            let failure = Failure::new(format!("cannot begin a transaction: {}", failure.message));
+            answers.extend(
+                requests
+                    .by_ref()
+                    .map(|request| (request.reply, Err(failure.clone()))),
+            );
+            break;
+        }
+        let mut rolled_back = false;
+        for Request { op, reply } in requests.by_ref() {
+            let result = apply(connection, op);
+            rolled_back = result.is_err() && connection.is_autocommit();
+            answers.push((reply, result));
+            if rolled_back {
+                break;
             }
-        });
+        }
+        if rolled_back {
+            // The failing operation's own answer is its error; those before it were undone.
+            let last = answers.len().saturating_sub(1);
+            let cause = answers
+                .last()
+                .and_then(|(_, result)| result.as_ref().err())
+                .map_or_else(String::new, |failure| failure.message.clone());
+            let undone = Failure::new(format!(
+                "rolled back with its transaction on another operation's error: {cause}"
+            ));
+            for (_, result) in &mut answers[first..last] {
+                if result.is_ok() {
+                    *result = Err(undone.clone());
+                }
+            }
+            continue;
+        }
+        if let Err(failure) = execute(connection, "COMMIT") {
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            let failed = Failure::new(format!(
+                "the commit of {} operations failed: {}",
+                answers.len() - first,
+                failure.message
+            ));
+            for (_, result) in &mut answers[first..] {
+                *result = Err(failed.clone());
+            }
+        }
+        break;
     }
-    let token: i64 = transaction
-        .prepare_cached("UPDATE runhook_token SET last = last + 1 WHERE id = 1 RETURNING last")?
-        .query_row([], |row| row.get(0))?;
-    transaction
-        .prepare_cached(
-            "INSERT INTO runhook_idempotency (key, done, token, until_ms) VALUES (?1, 0, ?2, ?3)
-             ON CONFLICT (key) DO UPDATE
-             SET done = 0, token = excluded.token, until_ms = excluded.until_ms",
-        )?
-        .execute(params![key, token, now.saturating_add(lease)])?;
-    transaction.commit()?;
-    Ok(Claim::Acquired(ClaimToken::new(token.unsigned_abs())))
+    answers
 }
 
-/// Completes, renews or releases the claim `token` holds: `false` if it holds none (also after
-/// a takeover, or once the key is done). One statement, so atomic without a transaction.
-pub(super) fn settle(
+/// Runs one operation inside the open transaction.
+fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
+    match op {
+        Op::Claim { key, now, lease } => {
+            atomically(connection, || ops::claim(connection, &key, now, lease)).map(Reply::Claim)
+        }
+        Op::Settle {
+            key,
+            token,
+            now,
+            span,
+            kind,
+        } => ops::settle(connection, &key, token, now, span, kind).map(Reply::Settled),
+        Op::State { key, now } => ops::state(connection, &key, now).map(Reply::State),
+        Op::Prune { now } => {
+            atomically(connection, || ops::prune(connection, now)).map(Reply::Count)
+        }
+        Op::Count => ops::count(connection).map(Reply::Count),
+    }
+}
+
+/// Runs `body` (several statements) in a savepoint: all of it or, on an error, none of it,
+/// while the transaction goes on. If even the savepoint cannot be rolled back, the whole
+/// transaction is, so nothing half done is ever committed.
+fn atomically<T>(
     connection: &Connection,
-    key: &str,
-    token: u64,
-    now: i64,
-    span: i64,
-    kind: Settle,
-) -> Result<bool, Failure> {
-    let Ok(token) = i64::try_from(token) else {
-        return Ok(false);
-    };
-    let until = now.saturating_add(span);
-    let changed = match kind {
-        Settle::Complete => connection
-            .prepare_cached(
-                "UPDATE runhook_idempotency SET done = 1, until_ms = ?3
-                 WHERE key = ?1 AND done = 0 AND token = ?2",
-            )?
-            .execute(params![key, token, until])?,
-        Settle::Renew => connection
-            .prepare_cached(
-                "UPDATE runhook_idempotency SET until_ms = ?3
-                 WHERE key = ?1 AND done = 0 AND token = ?2",
-            )?
-            .execute(params![key, token, until])?,
-        Settle::Release => connection
-            .prepare_cached(
-                "DELETE FROM runhook_idempotency WHERE key = ?1 AND done = 0 AND token = ?2",
-            )?
-            .execute(params![key, token])?,
-    };
-    Ok(changed == 1)
-}
-
-pub(super) fn state(connection: &Connection, key: &str, now: i64) -> Result<KeyState, Failure> {
-    let row: Option<(bool, i64)> = connection
-        .prepare_cached("SELECT done, until_ms FROM runhook_idempotency WHERE key = ?1")?
-        .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    Ok(match row {
-        Some((true, until)) if until > now => KeyState::Done,
-        Some((false, until)) if until > now => KeyState::InFlight,
-        _ => KeyState::Absent,
-    })
-}
-
-/// One sweep: completed keys past their retention, then claims [`GC_MARGIN`] past their lease,
-/// at most [`SqliteStore::SWEEP_LIMIT`] rows in all (each an index range on `(done, until_ms)`).
-pub(super) fn prune(connection: &Connection, now: i64) -> Result<u64, Failure> {
-    let limit = i64::try_from(SqliteStore::SWEEP_LIMIT).unwrap_or(i64::MAX);
-    let sweep = |done: bool, before: i64, limit: i64| -> Result<i64, Failure> {
-        let deleted = connection
-            .prepare_cached(
-                "DELETE FROM runhook_idempotency WHERE key IN (
-                   SELECT key FROM runhook_idempotency
-                   WHERE done = ?1 AND until_ms <= ?2 LIMIT ?3)",
-            )?
-            .execute(params![done, before, limit])?;
-        Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
-    };
-    let done = sweep(true, now, limit)?;
-    let mut deleted = done;
-    if done < limit {
-        deleted += sweep(false, now.saturating_sub(millis(GC_MARGIN)), limit - done)?;
+    body: impl FnOnce() -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    execute(connection, "SAVEPOINT runhook_op")?;
+    let result = body().and_then(|value| {
+        execute(connection, "RELEASE runhook_op")?;
+        Ok(value)
+    });
+    if result.is_err()
+        && !connection.is_autocommit()
+        && connection
+            .execute_batch("ROLLBACK TO runhook_op; RELEASE runhook_op")
+            .is_err()
+    {
+        let _ = connection.execute_batch("ROLLBACK");
     }
-    Ok(deleted.unsigned_abs())
+    result
 }
 
-pub(super) fn count(connection: &Connection) -> Result<u64, Failure> {
-    let rows: i64 =
-        connection.query_row("SELECT COUNT(*) FROM runhook_idempotency", [], |row| {
-            row.get(0)
-        })?;
-    Ok(rows.unsigned_abs())
+/// Runs one statement that returns no rows, prepared once.
+fn execute(connection: &Connection, sql: &str) -> Result<(), Failure> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
+/// The file's name for messages: its path, or `:memory:`.
 pub(super) fn display(path: Option<&Path>) -> String {
     path.map_or_else(|| ":memory:".to_owned(), |path| path.display().to_string())
 }
