@@ -42,7 +42,9 @@ impl Statements {
     /// The statements on `table` (schema-qualified and quoted), its tokens from `sequence`.
     pub(super) fn new(table: &str, sequence: &str) -> Self {
         let due = due(table);
-        let held = "WHERE key = $1 AND token = $2 AND state = 'pending'";
+        // A settled row keeps its token but loses its lease: the token holds it no more.
+        let held =
+            "WHERE key = $1 AND token = $2 AND state = 'pending' AND lease_until IS NOT NULL";
         Statements {
             insert: format!(
                 "INSERT INTO {table} (key, run_id, event, received_at, body, drift, state, \
@@ -105,7 +107,9 @@ impl Statements {
                 "SELECT state, COALESCE(lease_until > $1, false), count(*) FROM {table} \
                  GROUP BY 1, 2"
             ),
-            lock: format!("SELECT token, state FROM {table} WHERE key = $1 FOR UPDATE"),
+            lock: format!(
+                "SELECT token, state, lease_until IS NOT NULL FROM {table} WHERE key = $1 FOR UPDATE"
+            ),
         }
     }
 }

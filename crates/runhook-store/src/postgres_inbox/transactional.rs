@@ -108,7 +108,8 @@ impl<H: TransactionalHandler> Transactional<H> {
             Some(row) => {
                 let holder: i64 = row.try_get(0).map_err(message)?;
                 let state: &str = row.try_get(1).map_err(message)?;
-                holder == token && state == "pending"
+                let leased: bool = row.try_get(2).map_err(message)?;
+                holder == token && state == "pending" && leased
             }
             None => false,
         };

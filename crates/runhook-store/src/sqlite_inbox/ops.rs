@@ -122,7 +122,7 @@ pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Repl
         } => changed(
             transaction,
             "UPDATE runhook_inbox SET lease_until = ?3
-             WHERE key = ?1 AND token = ?2 AND state = 'pending'",
+             WHERE key = ?1 AND token = ?2 AND state = 'pending' AND lease_until IS NOT NULL",
             params![key, token, lease_until],
         ),
         Op::Settle {
@@ -240,7 +240,9 @@ fn settle(
     now: i64,
     end: &End,
 ) -> Result<Reply, Failure> {
-    const HELD: &str = "WHERE key = ?1 AND token = ?2 AND state = 'pending'";
+    // A settled row keeps its token but loses its lease: the token holds it no more.
+    const HELD: &str =
+        "WHERE key = ?1 AND token = ?2 AND state = 'pending' AND lease_until IS NOT NULL";
     match end {
         End::Done => changed(
             connection,

@@ -76,7 +76,14 @@ impl Inner {
     /// The row `token` holds on `key`, if it still does.
     fn held(&mut self, key: &IdempotencyKey, token: ClaimToken) -> Result<&mut Row, StoreError> {
         match self.rows.get_mut(key) {
-            Some(row) if row.token == token && row.entry.state == InboxState::Pending => Ok(row),
+            // A settled row keeps its token but loses its lease: the token holds it no more.
+            Some(row)
+                if row.token == token
+                    && row.entry.state == InboxState::Pending
+                    && row.entry.lease_until.is_some() =>
+            {
+                Ok(row)
+            }
             _ => Err(StoreError::NotHeld { key: key.clone() }),
         }
     }

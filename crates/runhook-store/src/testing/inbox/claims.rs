@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::future::join_all;
 use runhook::inbox::{Inbox, Settlement};
-use runhook::store::StoreError;
+use runhook::store::{ClaimToken, StoreError};
 
 use super::{Case, LEASE, check};
 
@@ -122,6 +122,36 @@ pub(super) async fn takeover<I: Inbox + 'static>(c: &Case<I>) -> Result<(), Stri
         matches!(again.await, Err(StoreError::NotHeld { .. })),
         || "a second settle of a done row was not refused".into(),
     )?;
+
+    // A retried row is pending again, but its settled claim holds it no more; nor does any
+    // token hold a row nobody claimed.
+    let retried = c.key("retried");
+    c.insert_new(c.record("retried", None, 20)).await?;
+    let claim = c.claim_exactly(c.at(20), 10, &["retried"]).await?.remove(0);
+    let retry = Settlement::Retry {
+        at: c.at(50),
+        error: "upstream 503".into(),
+    };
+    c.settle(&claim, c.at(21), retry).await?;
+    let twice = c
+        .inbox
+        .settle(&retried, claim.token, c.at(22), Settlement::Done);
+    not_held(twice.await, "second settle after a retry")?;
+    not_held(
+        c.inbox.renew(&retried, claim.token, c.at(22), LEASE).await,
+        "renew after a retry",
+    )?;
+    let fresh = c.key("fresh");
+    c.insert_new(c.record("fresh", None, 20)).await?;
+    for token in [0, claim.token.get(), second.token.get()] {
+        let settle = c
+            .inbox
+            .settle(&fresh, ClaimToken::new(token), c.at(22), Settlement::Done);
+        not_held(settle.await, "settle of a row never claimed")?;
+    }
+    for claim in c.claim_exactly(c.at(50), 10, &["fresh", "retried"]).await? {
+        c.settle(&claim, c.at(50), Settlement::Done).await?;
+    }
 
     // Past its lease, not taken over: the holder renews.
     let late = c.key("late");
