@@ -150,7 +150,7 @@ async fn cancelling_is_idempotent_one_at_a_time_and_in_batches() {
         .cancel_runs(&[other.clone(), quick.clone(), unknown.clone()])
         .await
         .unwrap();
-    assert_eq!(batch.not_found, [unknown.clone()]);
+    assert_eq!(batch.not_found, std::slice::from_ref(&unknown));
     let status_of = |id: &RunId| {
         batch
             .results
