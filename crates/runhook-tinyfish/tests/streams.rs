@@ -161,9 +161,12 @@ async fn every_filter_reaches_the_api() {
     };
     assert_eq!(
         ids(ListRuns::new().status(RunStatus::Failed)).await,
-        [failed.clone()]
+        std::slice::from_ref(&failed)
     );
-    assert_eq!(ids(ListRuns::new().goal("OK")).await, [done.clone()]);
+    assert_eq!(
+        ids(ListRuns::new().goal("OK")).await,
+        std::slice::from_ref(&done)
+    );
     let future = Timestamp::parse("2999-01-01T00:00:00Z").unwrap();
     let past = Timestamp::parse("2000-01-01T00:00:00Z").unwrap();
     assert!(
