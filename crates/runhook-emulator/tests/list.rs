@@ -72,9 +72,9 @@ async fn filters_order_and_cursor_pagination() {
 
     // Filters.
     let (_, page) = get(&emulator, "/v1/runs?status=FAILED").await;
-    assert_eq!(ids(&page), [failed.clone()]);
+    assert_eq!(ids(&page), std::slice::from_ref(&failed));
     let (_, page) = get(&emulator, "/v1/runs?goal=PAGE%20TITLE%20%233").await;
-    assert_eq!(ids(&page), [created[3].clone()]);
+    assert_eq!(ids(&page), std::slice::from_ref(&created[3]));
     let (_, page) = get(&emulator, "/v1/runs?status=COMPLETED&goal=title").await;
     assert_eq!(page["pagination"]["total"], 5);
     let (_, one) = get(&emulator, &format!("/v1/runs/{}", created[2])).await;
