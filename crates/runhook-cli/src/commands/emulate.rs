@@ -35,8 +35,8 @@ pub(crate) struct Args {
     /// localhost, [::1]), e.g. `runhook listen`, and deliver to loopback addresses.
     #[arg(long)]
     allow_http_loopback: bool,
-    /// Run N times faster than scripted: run durations, the waits between webhook attempts and
-    /// simulated timeouts shrink; a real attempt keeps its 10 s timeout.
+    /// Run N times faster than scripted (0.01 to 1000000): run durations, the waits between
+    /// webhook attempts and simulated timeouts shrink; a real attempt keeps its 10 s timeout.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     speed: f64,
     /// A scenario file (TOML or JSON rules matched on the goal) that scripts each run's
