@@ -79,6 +79,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
+        // Installed before the first line, so that a signal sent as soon as it is read stops
+        // the listener gracefully.
+        let signals = shutdown_signal().context("cannot listen for signals")?;
         lines.listening(&format!("http://{addr}{path}"));
         let draining = receiver.clone();
         let grace = limits.grace;
@@ -90,7 +93,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
-                () = shutdown_signal() => {}
+                () = signals => {}
                 () = closing.closed() => {}
             }
             let _ = stopping.send(true);
@@ -270,29 +273,26 @@ fn normalize(path: &str) -> anyhow::Result<String> {
     Ok(path)
 }
 
-/// Waits for Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// A future that ends on Ctrl-C or (on Unix) SIGTERM, its handlers installed now.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
+    })
+}
+
+/// A future that ends on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 #[cfg(test)]
