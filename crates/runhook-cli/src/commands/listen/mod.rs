@@ -71,6 +71,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
+        // Installed before the first line, so that a signal sent as soon as it is read stops
+        // listen gracefully.
+        let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
         lines.listening(&format!("http://{addr}{path}"));
         let draining = receiver.clone();
         let grace = limits.grace;
@@ -82,7 +85,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
-                () = shutdown_signal() => {}
+                () = signals => {}
                 () = closing.closed() => {}
             }
             let _ = stopping.send(true);
@@ -258,31 +261,6 @@ fn normalize(path: &str) -> anyhow::Result<String> {
         bail!("--path {path:?} must be a plain path such as /webhooks/tinyfish");
     }
     Ok(path)
-}
-
-/// Waits for Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }
 
 #[cfg(test)]
