@@ -16,6 +16,7 @@ mod payload;
 mod progress;
 mod repeat;
 mod server;
+mod signals;
 mod store;
 mod timefmt;
 

@@ -95,7 +95,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let emulator = Emulator::start(config, listener).await?;
         // Installed before the first line, so that a signal sent as soon as it is read stops
         // the emulator gracefully.
-        let signals = stop_signals().context("cannot listen for signals")?;
+        let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
         closed.print(&format!(
             "emulating the TinyFish API on {}",
             emulator.base_url()
@@ -112,28 +112,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     });
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
-}
-
-/// A future that ends on SIGINT (Ctrl-C) or SIGTERM, the handlers installed now.
-#[cfg(unix)]
-fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
-        }
-    })
-}
-
-/// A future that ends on Ctrl-C.
-#[cfg(not(unix))]
-fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }
 
 /// Whether stdout was closed by its reader, and a way to wait for it.

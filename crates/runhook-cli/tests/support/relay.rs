@@ -87,8 +87,11 @@ impl Relays {
                 "--json",
                 "--retry-base-ms",
                 "50",
+                // Long enough that the snapshot of held rows taken right after a kill (a
+                // process of its own, slow on a loaded machine) still sees the killed relay's
+                // rows before another relay may take them over.
                 "--lease-ms",
-                "1000",
+                "3000",
                 "--grace-ms",
                 "500",
             ],

@@ -80,8 +80,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             .local_addr()
             .context("cannot read the bound address")?;
         // Installed before the first line, so that a signal sent as soon as it is read stops
-        // the listener gracefully.
-        let signals = shutdown_signal().context("cannot listen for signals")?;
+        // listen gracefully.
+        let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
         lines.listening(&format!("http://{addr}{path}"));
         let draining = receiver.clone();
         let grace = limits.grace;
@@ -271,28 +271,6 @@ fn normalize(path: &str) -> anyhow::Result<String> {
         bail!("--path {path:?} must be a plain path such as /webhooks/tinyfish");
     }
     Ok(path)
-}
-
-/// A future that ends on Ctrl-C or (on Unix) SIGTERM, its handlers installed now.
-#[cfg(unix)]
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
-        }
-    })
-}
-
-/// A future that ends on Ctrl-C.
-#[cfg(not(unix))]
-fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }
 
 #[cfg(test)]
