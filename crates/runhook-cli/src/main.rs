@@ -1,5 +1,5 @@
 //! `runhook`: send, trigger, receive and validate TinyFish-style run webhooks from the command
-//! line.
+//! line, and emulate the TinyFish runs API.
 //!
 //! Exit codes: 0 success (delivered, or every file valid); 1 the work was done but failed (not
 //! delivered, or a file is invalid); 2 bad usage or input (unreadable file, invalid payload,
@@ -48,6 +48,9 @@ enum Command {
     Inbox(commands::inbox::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
+    /// Serve a local TinyFish-compatible runs API: scripted runs, SSE, and webhooks with
+    /// TinyFish's retry policy and injectable faults.
+    Emulate(commands::emulate::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(commands::completions::Args),
 }
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Listen(args) => commands::listen::run(*args),
         Command::Inbox(args) => commands::inbox::run(args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Emulate(args) => commands::emulate::run(args),
         Command::Completions(args) => commands::completions::run(args),
     };
     match result {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio_rustls::rustls;
 
 pub mod app;
+pub mod emulate;
 pub mod listen;
 pub mod relay;
 

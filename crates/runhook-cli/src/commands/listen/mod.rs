@@ -261,7 +261,7 @@ fn normalize(path: &str) -> anyhow::Result<String> {
 }
 
 /// Waits for Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

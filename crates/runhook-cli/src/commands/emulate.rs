@@ -1,0 +1,185 @@
+//! `runhook emulate`: serve a local TinyFish-compatible runs API (see `runhook_emulator`).
+//! The first line of stdout is `emulating the TinyFish API on http://ADDR`; then one line per
+//! API call and one per webhook attempt, until Ctrl-C, SIGTERM or a closed stdout.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use runhook_emulator::{
+    Activity, DeliveryRecord, Emulator, EmulatorConfig, RequestRecord, Scenario, StoreConfig,
+};
+use tokio::sync::Notify;
+
+use crate::commands::listen::shutdown_signal;
+use crate::exit::Exit;
+use crate::out;
+
+/// The environment variable read for an API key when no `--api-key` is given.
+const KEY_VAR: &str = "TINYFISH_API_KEY";
+
+/// Arguments of `runhook emulate`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The address to listen on; port 0 picks a free one (the first line shows it).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    addr: SocketAddr,
+    /// An API key the emulator accepts in X-API-Key (repeat for several). Without one, the
+    /// key in $TINYFISH_API_KEY; with neither, the command refuses to start.
+    #[arg(long = "api-key", value_name = "KEY")]
+    api_keys: Vec<String>,
+    /// Accept webhook_url values that are plain http:// to a loopback host (127.0.0.1,
+    /// localhost, [::1]), e.g. `runhook listen`, and deliver to loopback addresses.
+    #[arg(long)]
+    allow_http_loopback: bool,
+    /// Run N times faster than scripted: run durations, the waits between webhook attempts and
+    /// simulated timeouts shrink; a real attempt keeps its 10 s timeout.
+    #[arg(long, value_name = "N", default_value_t = 1.0)]
+    speed: f64,
+    /// A scenario file (TOML or JSON rules matched on the goal) that scripts each run's
+    /// outcome, duration, steps, result, error and webhook faults.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Where runs are kept: memory (this process only) or sqlite:PATH (kept across restarts;
+    /// runs in progress at a restart come back FAILED).
+    #[arg(long, value_name = "URL", default_value = "memory")]
+    store: String,
+}
+
+/// The keys of `--api-key`, else the one in `$TINYFISH_API_KEY`.
+fn api_keys(args: &Args) -> anyhow::Result<Vec<String>> {
+    let keys = if args.api_keys.is_empty() {
+        std::env::var(KEY_VAR)
+            .ok()
+            .filter(|key| !key.trim().is_empty())
+            .map(|key| vec![key.trim().to_owned()])
+            .unwrap_or_default()
+    } else {
+        args.api_keys.clone()
+    };
+    if keys.is_empty() {
+        bail!(
+            "no API key: give one with --api-key KEY (repeatable) or ${KEY_VAR}; clients send it \
+             in the X-API-Key header, as with TinyFish"
+        );
+    }
+    Ok(keys)
+}
+
+/// Serves until Ctrl-C, SIGTERM or a closed stdout.
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    let keys = api_keys(&args)?;
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::from_path(path).context("cannot use the scenario")?,
+        None => Scenario::default(),
+    };
+    let store = StoreConfig::parse(&args.store)?;
+    let closed = Arc::new(Closed::default());
+    let printer = Arc::clone(&closed);
+    let config = EmulatorConfig::new(keys)
+        .allow_http_loopback(args.allow_http_loopback)
+        .speed(args.speed)
+        .scenario(scenario)
+        .store(store)
+        .observer(move |activity| printer.print(&describe(activity)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let emulator = Emulator::start(config, listener).await?;
+        closed.print(&format!(
+            "emulating the TinyFish API on {}",
+            emulator.base_url()
+        ));
+        tokio::select! {
+            () = shutdown_signal() => {}
+            () = closed.wait() => {}
+        }
+        emulator.shutdown().await;
+        if !closed.is_closed() {
+            eprintln!("runhook: stopped");
+        }
+        Ok::<_, anyhow::Error>(Exit::Success)
+    });
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// Whether stdout was closed by its reader, and a way to wait for it.
+#[derive(Default)]
+struct Closed {
+    closed: AtomicBool,
+    notify: Notify,
+}
+
+impl Closed {
+    /// Prints `line`; a closed stdout stops the command.
+    fn print(&self, line: &str) {
+        if self.is_closed() {
+            return;
+        }
+        if out::line(line).is_err() {
+            self.closed.store(true, Ordering::SeqCst);
+            self.notify.notify_one();
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        while !self.is_closed() {
+            self.notify.notified().await;
+        }
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}
+
+/// The line of one activity.
+fn describe(activity: &Activity) -> String {
+    match activity {
+        Activity::Request(request) => request_line(request),
+        Activity::Delivery(delivery) => delivery_line(delivery),
+        other => format!("{other:?}"),
+    }
+}
+
+fn request_line(request: &RequestRecord) -> String {
+    format!(
+        "{} {} {} {}",
+        request.method,
+        request.path,
+        request.status,
+        millis(request.elapsed)
+    )
+}
+
+fn delivery_line(delivery: &DeliveryRecord) -> String {
+    let mut line = format!(
+        "webhook {} {} attempt {}/{}: {} {}ms",
+        delivery.event,
+        delivery.run_id,
+        delivery.attempt,
+        delivery.max_attempts,
+        delivery.result,
+        delivery.elapsed_ms
+    );
+    if let Some(wait) = delivery.retry_in_ms {
+        line.push_str(&format!(", retry in {wait}ms"));
+    }
+    if let Some(outcome) = &delivery.outcome {
+        line.push_str(&format!(" ({outcome})"));
+    }
+    line
+}

@@ -1,0 +1,179 @@
+//! How an emulator is set up: API keys, loopback webhooks, speed, scenario, store, observer.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use runhook::RetryPolicy;
+
+use crate::activity::Activity;
+use crate::error::EmulatorError;
+use crate::scenario::Scenario;
+
+/// A callback that sees every API call and every webhook attempt (the CLI prints them).
+pub(crate) type Observer = Arc<dyn Fn(&Activity) + Send + Sync>;
+
+/// Where runs are kept.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In this process only (the default): gone when the emulator stops.
+    #[default]
+    Memory,
+    /// In a SQLite file, kept across restarts. Runs still in progress when the emulator stopped
+    /// are marked FAILED (`SYSTEM_FAILURE`, "the emulator restarted") when it starts again.
+    Sqlite(PathBuf),
+}
+
+impl StoreConfig {
+    /// Parses `memory` or `sqlite:PATH`.
+    pub fn parse(url: &str) -> Result<Self, EmulatorError> {
+        if url == "memory" {
+            return Ok(StoreConfig::Memory);
+        }
+        match url.strip_prefix("sqlite:") {
+            Some(path) if !path.is_empty() => {
+                let path = path.strip_prefix("//").unwrap_or(path);
+                Ok(StoreConfig::Sqlite(PathBuf::from(path)))
+            }
+            _ => Err(EmulatorError::BadStoreUrl(url.to_owned())),
+        }
+    }
+}
+
+/// The emulator's settings. Start from [`EmulatorConfig::new`] with the accepted API keys.
+#[derive(Clone)]
+pub struct EmulatorConfig {
+    pub(crate) api_keys: Vec<String>,
+    pub(crate) allow_http_loopback: bool,
+    pub(crate) speed: f64,
+    pub(crate) scenario: Scenario,
+    pub(crate) store: StoreConfig,
+    pub(crate) retry_policy: RetryPolicy,
+    pub(crate) observer: Option<Observer>,
+}
+
+impl fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("api_keys", &self.api_keys.len())
+            .field("allow_http_loopback", &self.allow_http_loopback)
+            .field("speed", &self.speed)
+            .field("scenario", &self.scenario)
+            .field("store", &self.store)
+            .field("retry_policy", &self.retry_policy)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl EmulatorConfig {
+    /// Accepts requests carrying one of `api_keys` in `X-API-Key`; HTTPS webhooks only, real
+    /// time, the default scenario, runs in memory, TinyFish's retry policy.
+    pub fn new<I, K>(api_keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<String>,
+    {
+        EmulatorConfig {
+            api_keys: api_keys.into_iter().map(Into::into).collect(),
+            allow_http_loopback: false,
+            speed: 1.0,
+            scenario: Scenario::default(),
+            store: StoreConfig::Memory,
+            retry_policy: RetryPolicy::tinyfish(),
+            observer: None,
+        }
+    }
+
+    /// Also accept `webhook_url`s that are plain `http://` to a loopback host (127.0.0.0/8,
+    /// `localhost`, `[::1]`), and deliver to loopback addresses. Off by default: TinyFish
+    /// requires HTTPS.
+    pub fn allow_http_loopback(mut self, allow: bool) -> Self {
+        self.allow_http_loopback = allow;
+        self
+    }
+
+    /// Runs go `speed` times faster than scripted (default 1). The waits between webhook
+    /// attempts and simulated timeouts shrink by the same factor; a real attempt keeps the
+    /// policy's full timeout.
+    pub fn speed(mut self, speed: f64) -> Self {
+        self.speed = speed;
+        self
+    }
+
+    /// The scenario that scripts each run's outcome (default: [`Scenario::default`]).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = scenario;
+        self
+    }
+
+    /// Where runs are kept (default: memory).
+    pub fn store(mut self, store: StoreConfig) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// The webhook retry policy (default: [`RetryPolicy::tinyfish`], TinyFish's documented
+    /// table). Tests may shorten it.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = policy;
+        self
+    }
+
+    /// Calls `observer` for every API call and every webhook attempt, as they happen.
+    pub fn observer(mut self, observer: impl Fn(&Activity) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Checks the keys and the speed.
+    pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
+        if self.api_keys.is_empty() {
+            return Err(EmulatorError::NoApiKey);
+        }
+        let visible =
+            |key: &String| !key.is_empty() && key.bytes().all(|b| (0x21..0x7f).contains(&b));
+        if !self.api_keys.iter().all(visible) {
+            return Err(EmulatorError::BadApiKey);
+        }
+        if !self.speed.is_finite() || self.speed <= 0.0 {
+            return Err(EmulatorError::BadSpeed(self.speed));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_parse() {
+        assert_eq!(StoreConfig::parse("memory").ok(), Some(StoreConfig::Memory));
+        assert_eq!(
+            StoreConfig::parse("sqlite:runs.db").ok(),
+            Some(StoreConfig::Sqlite(PathBuf::from("runs.db")))
+        );
+        assert!(StoreConfig::parse("sqlite:").is_err());
+        assert!(StoreConfig::parse("postgres://x").is_err());
+    }
+
+    #[test]
+    fn keys_and_speed_are_checked() {
+        assert!(
+            EmulatorConfig::new(Vec::<String>::new())
+                .validate()
+                .is_err()
+        );
+        assert!(EmulatorConfig::new(["a b"]).validate().is_err());
+        assert!(EmulatorConfig::new(["k"]).speed(0.0).validate().is_err());
+        assert!(
+            EmulatorConfig::new(["k"])
+                .speed(f64::NAN)
+                .validate()
+                .is_err()
+        );
+        assert!(EmulatorConfig::new(["k"]).speed(50.0).validate().is_ok());
+    }
+}

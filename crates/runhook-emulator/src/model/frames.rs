@@ -1,0 +1,43 @@
+//! The frames of `/run-sse`: `data: {json}` with `type` STARTED, STREAMING_URL, PROGRESS,
+//! HEARTBEAT and COMPLETE.
+
+use serde_json::{Value, json};
+
+use super::run::Run;
+use crate::timefmt;
+
+fn now() -> String {
+    timefmt::format(timefmt::now())
+}
+
+pub(crate) fn started(run_id: &str) -> Value {
+    json!({"type": "STARTED", "run_id": run_id, "timestamp": now()})
+}
+
+pub(crate) fn streaming_url(run_id: &str, url: &str) -> Value {
+    json!({"type": "STREAMING_URL", "run_id": run_id, "streaming_url": url, "timestamp": now()})
+}
+
+pub(crate) fn progress(run_id: &str, purpose: &str) -> Value {
+    json!({"type": "PROGRESS", "run_id": run_id, "purpose": purpose, "timestamp": now()})
+}
+
+pub(crate) fn heartbeat() -> Value {
+    json!({"type": "HEARTBEAT", "timestamp": now()})
+}
+
+pub(crate) fn complete(run: &Run) -> Value {
+    json!({
+        "type": "COMPLETE",
+        "run_id": run.run_id,
+        "status": run.status.as_str(),
+        "result": run.result.clone().unwrap_or(Value::Null),
+        "error": run.error.as_ref().and_then(|e| serde_json::to_value(e).ok()).unwrap_or(Value::Null),
+        "timestamp": now(),
+    })
+}
+
+/// Whether `frame` is the last one of a stream.
+pub(crate) fn is_complete(frame: &Value) -> bool {
+    frame["type"] == "COMPLETE"
+}

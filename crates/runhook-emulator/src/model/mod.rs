@@ -1,0 +1,8 @@
+//! The run as the emulator keeps it, and the JSON shapes the API shows of it.
+
+pub(crate) mod frames;
+mod run;
+mod views;
+
+pub(crate) use run::{ErrorInfo, Origin, Run, RunStatus, Step};
+pub(crate) use views::{cancel_response, run_object, run_summary, sync_response, webhook_envelope};

@@ -1,0 +1,147 @@
+//! `POST /v1/automation/run`, `/run-async` and `/run-batch` (the SSE one is in `sse.rs`).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::read_body;
+use crate::api_error::{ApiError, Issue, json_response};
+use crate::clock::until_true;
+use crate::engine;
+use crate::model::{Origin, Run, sync_response};
+use crate::request::{RunRequest, body_json, check_count, check_run};
+use crate::scenario::Plan;
+use crate::state::Shared;
+
+/// Checks one run body and plans it; problems go to `issues`.
+pub(super) fn prepare(
+    shared: &Shared,
+    body: &Value,
+    prefix: &[Value],
+    issues: &mut Vec<Issue>,
+) -> Option<(RunRequest, Plan)> {
+    let request = check_run(body, prefix, shared.allow_http_loopback, issues)?;
+    let mut goal_path = prefix.to_vec();
+    goal_path.push(json!("goal"));
+    let plan = shared.scenario.plan(
+        &request.goal,
+        &request.url,
+        request.output_schema.as_ref(),
+        &goal_path,
+    );
+    match plan {
+        Ok(plan) => Some((request, plan)),
+        Err(issue) => {
+            issues.push(issue);
+            None
+        }
+    }
+}
+
+/// Reads, checks and plans a single-run body.
+pub(super) async fn single(shared: &Shared, body: Body) -> Result<(RunRequest, Plan), ApiError> {
+    let body = body_json(&read_body(body).await?)?;
+    let mut issues = Vec::new();
+    match prepare(shared, &body, &[], &mut issues) {
+        Some(prepared) if issues.is_empty() => Ok(prepared),
+        _ => Err(ApiError::invalid(issues)),
+    }
+}
+
+/// Creates the run and starts its agent.
+pub(super) fn launch(
+    shared: &Arc<Shared>,
+    request: &RunRequest,
+    plan: Plan,
+    origin: Origin,
+) -> Run {
+    let run = shared.create(request, origin, plan.faults);
+    engine::start(shared, &run, plan);
+    run
+}
+
+/// `POST /v1/automation/run`: answers when the run has finished.
+pub(super) async fn run_sync(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+    let (request, plan) = match single(&shared, body).await {
+        Ok(prepared) => prepared,
+        Err(error) => return error.into_response(),
+    };
+    let run = launch(&shared, &request, plan, Origin::Sync);
+    match wait_until_finished(&shared, &run.run_id).await {
+        Some(run) => json_response(StatusCode::OK, &sync_response(&run)),
+        None => ApiError::internal("The emulator is stopping").into_response(),
+    }
+}
+
+/// Waits until run `id` is finished; `None` if the emulator stops first.
+async fn wait_until_finished(shared: &Shared, id: &str) -> Option<Run> {
+    let mut changes = shared.watch(id)?;
+    let mut stop = shared.stop_signal();
+    loop {
+        let run = shared.get(id)?;
+        if run.status.is_terminal() {
+            return Some(run);
+        }
+        tokio::select! {
+            changed = changes.changed() => changed.ok()?,
+            () = until_true(&mut stop) => return None,
+        }
+    }
+}
+
+/// `POST /v1/automation/run-async`: `{run_id, error: null}` at once.
+pub(super) async fn run_async(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+    match single(&shared, body).await {
+        Ok((request, plan)) => {
+            let run = launch(&shared, &request, plan, Origin::Async);
+            json_response(
+                StatusCode::OK,
+                &json!({"run_id": run.run_id, "error": null}),
+            )
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /v1/automation/run-batch`: `{runs: [1..100 bodies]}`, all or nothing.
+pub(super) async fn run_batch(State(shared): State<Arc<Shared>>, body: Body) -> Response {
+    let refuse = |issues| {
+        ApiError::invalid(issues)
+            .beside("run_ids", Value::Null)
+            .into_response()
+    };
+    let body = match read_body(body).await.and_then(|bytes| body_json(&bytes)) {
+        Ok(body) => body,
+        Err(error) => return error.beside("run_ids", Value::Null).into_response(),
+    };
+    let runs = match body.get("runs") {
+        Some(Value::Array(runs)) => runs,
+        other => {
+            return refuse(vec![Issue::invalid_type(
+                vec![json!("runs")],
+                "array",
+                other,
+            )]);
+        }
+    };
+    let mut issues = Vec::new();
+    check_count(runs.len(), vec![json!("runs")], &mut issues);
+    let mut prepared = Vec::with_capacity(runs.len());
+    for (index, run) in runs.iter().enumerate() {
+        if let Some(one) = prepare(&shared, run, &[json!("runs"), json!(index)], &mut issues) {
+            prepared.push(one);
+        }
+    }
+    if !issues.is_empty() {
+        return refuse(issues);
+    }
+    let run_ids: Vec<String> = prepared
+        .into_iter()
+        .map(|(request, plan)| launch(&shared, &request, plan, Origin::Batch).run_id)
+        .collect();
+    json_response(StatusCode::OK, &json!({"run_ids": run_ids, "error": null}))
+}

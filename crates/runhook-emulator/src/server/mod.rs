@@ -1,0 +1,188 @@
+//! The HTTP server: the routes, the request log, the API-key check, start and shutdown.
+
+mod automation;
+mod inspect;
+mod list;
+mod middleware;
+mod runs;
+mod sse;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use runhook::AddressPolicy;
+use runhook_dispatch::DispatcherBuilder;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api_error::ApiError;
+use crate::clock::Speed;
+use crate::config::{EmulatorConfig, StoreConfig};
+use crate::error::EmulatorError;
+use crate::state::{Settings, Shared};
+use crate::store::SqliteStore;
+use crate::webhook::SHUTDOWN_GRACE;
+
+/// The largest request body accepted (a full `/run-batch` fits).
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// How long connections in progress may take to finish when the emulator stops.
+const CONNECTION_GRACE: Duration = Duration::from_secs(2);
+
+/// A running emulator. Stop it with [`shutdown`](Self::shutdown); dropping it stops serving
+/// abruptly.
+#[derive(Debug)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Serves the emulated API on `listener` (its runs read back from the store first) until
+    /// [`shutdown`](Self::shutdown). Must be called inside a tokio runtime.
+    pub async fn start(
+        config: EmulatorConfig,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Emulator, EmulatorError> {
+        config.validate()?;
+        let addr = listener.local_addr().map_err(EmulatorError::Listener)?;
+        let (store, loaded) = match &config.store {
+            StoreConfig::Sqlite(path) => {
+                let (store, runs) = SqliteStore::open(path)?;
+                (Some(store), runs)
+            }
+            StoreConfig::Memory => (None, Vec::new()),
+        };
+        let dispatcher = DispatcherBuilder::new()
+            .address_policy(AddressPolicy {
+                allow_loopback: config.allow_http_loopback,
+                allow_private: false,
+            })
+            .build()?;
+        let settings = Settings {
+            api_keys: config.api_keys,
+            allow_http_loopback: config.allow_http_loopback,
+            speed: Speed::new(config.speed),
+            scenario: config.scenario,
+            policy: config.retry_policy,
+            observer: config.observer,
+            base_url: format!("http://{addr}"),
+            dispatcher,
+        };
+        let shared = Arc::new(Shared::new(settings, store, loaded));
+        let app = router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            shared,
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// The address the emulator listens on (the real port when it was bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`: the base URL to give a client.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// Stops: runs in progress stop where they are (with a SQLite store they are marked FAILED
+    /// at the next start), streams and waiting `/run` calls end, connections get a short grace
+    /// period, webhook attempts in flight get about a second, and the store is flushed.
+    pub async fn shutdown(mut self) {
+        self.shared.stopping.send_replace(true);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(CONNECTION_GRACE, &mut server)
+                .await
+                .is_err()
+        {
+            server.abort();
+        }
+        self.shared.dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        self.shared.close_store();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.shared.stopping.send_replace(true);
+            server.abort();
+            self.shared.close_store();
+        }
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/v1/automation/run", post(automation::run_sync))
+        .route("/v1/automation/run-async", post(automation::run_async))
+        .route("/v1/automation/run-sse", post(sse::run_sse))
+        .route("/v1/automation/run-batch", post(automation::run_batch))
+        .route("/v1/runs", get(list::list_runs))
+        .route("/v1/runs/batch", post(runs::batch_get))
+        .route("/v1/runs/batch/cancel", post(runs::batch_cancel))
+        .route("/v1/runs/{id}", get(runs::get_run))
+        .route("/v1/runs/{id}/cancel", post(runs::cancel_run))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            middleware::require_api_key,
+        ));
+    let inspect = Router::new()
+        .route("/_emulator/runs", get(inspect::runs))
+        .route("/_emulator/deliveries", get(inspect::deliveries))
+        .route("/_emulator/stream/{id}", get(inspect::stream_page));
+    api.merge(inspect)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            middleware::log_request,
+        ))
+        .with_state(shared)
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    ApiError::route_not_found(method.as_str(), uri.path()).into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    ApiError::method_not_allowed(method.as_str(), uri.path()).into_response()
+}
+
+/// Reads a request body, at most [`BODY_LIMIT`] bytes.
+async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::too_large(BODY_LIMIT))
+}

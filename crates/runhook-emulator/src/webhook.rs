@@ -1,0 +1,247 @@
+//! Webhook delivery: one POST per finished run to its `webhook_url`, retried with the retry
+//! policy by the core's [`Delivery`] state machine on a clock that runs `speed` times faster.
+//!
+//! Real attempts go through the [`runhook_dispatch::Dispatcher`] one at a time (a one-attempt
+//! policy with the full attempt timeout), so they get its HTTP client, address checks and
+//! no-redirect rule; the emulator's own loop decides the retries, which is where the fault plan
+//! comes in: a dropped attempt is recorded as a network error without sending anything, a
+//! timed-out attempt sends nothing and ends at its deadline, and a duplicate sends the delivered
+//! POST once more.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use runhook::RetryPolicy;
+use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind};
+use runhook_dispatch::DispatchOutcome;
+use tokio::sync::watch;
+
+use crate::activity::DeliveryRecord;
+use crate::clock::{VirtualClock, until_true};
+use crate::model::{Run, webhook_envelope};
+use crate::state::Shared;
+use crate::timefmt;
+
+/// Starts delivering the webhook of the finished `run`, if it has a `webhook_url`.
+pub(crate) fn start(shared: &Arc<Shared>, run: &Run) {
+    let (Some(url), Some(envelope)) = (run.webhook_url.clone(), webhook_envelope(run)) else {
+        return;
+    };
+    let job = Job {
+        shared: Arc::clone(shared),
+        url,
+        run_id: run.run_id.clone(),
+        event: envelope["event"].as_str().unwrap_or_default().to_owned(),
+        body: Bytes::from(envelope.to_string()),
+        drop: run.faults.drop,
+        timeout: run.faults.timeout,
+        duplicate: run.faults.duplicate,
+        stop: shared.stop_signal(),
+    };
+    tokio::spawn(job.run());
+}
+
+struct Job {
+    shared: Arc<Shared>,
+    url: String,
+    run_id: String,
+    event: String,
+    body: Bytes,
+    drop: u32,
+    timeout: u32,
+    duplicate: bool,
+    stop: watch::Receiver<bool>,
+}
+
+/// What one attempt did, before it is written down.
+struct Attempt {
+    number: u32,
+    at: String,
+    started: Instant,
+    fault: Option<&'static str>,
+    status: Option<u16>,
+    error: Option<String>,
+    summary: String,
+}
+
+/// The one-attempt policy the dispatcher uses for each real attempt.
+fn single(policy: &RetryPolicy) -> RetryPolicy {
+    policy
+        .to_builder()
+        .schedule(Vec::new())
+        .attempts(1)
+        .build()
+        .unwrap_or_else(|_| policy.clone())
+}
+
+fn describe(result: &AttemptResult) -> (Option<u16>, Option<String>, String) {
+    match result {
+        AttemptResult::Response { status, .. } => (Some(*status), None, status.to_string()),
+        AttemptResult::Network(kind) => {
+            let error = format!("network error: {}", kind.as_str());
+            (None, Some(error.clone()), error)
+        }
+        AttemptResult::Timeout => (None, Some("timed out".into()), "timed out".into()),
+        other => (None, Some(format!("{other:?}")), format!("{other:?}")),
+    }
+}
+
+impl Job {
+    fn begin(&self, number: u32, fault: Option<&'static str>) -> Attempt {
+        Attempt {
+            number,
+            at: timefmt::format(timefmt::now()),
+            started: Instant::now(),
+            fault,
+            status: None,
+            error: None,
+            summary: String::new(),
+        }
+    }
+
+    fn record(
+        &self,
+        attempt: Attempt,
+        delivery: &Delivery,
+        clock: &VirtualClock,
+        ended: Option<&str>,
+    ) {
+        let retry_in = delivery
+            .attempts()
+            .iter()
+            .find(|record| record.attempt == attempt.number)
+            .and_then(|record| record.next_wait)
+            .filter(|_| ended.is_none())
+            .map(|wait| u64::try_from(clock.real(wait).as_millis()).unwrap_or(u64::MAX));
+        self.shared.record_delivery(DeliveryRecord {
+            run_id: self.run_id.clone(),
+            event: self.event.clone(),
+            attempt: attempt.number,
+            max_attempts: delivery.policy().max_attempts(),
+            at: attempt.at,
+            result: attempt.summary,
+            status: attempt.status,
+            fault: attempt.fault.map(str::to_owned),
+            error: attempt.error,
+            elapsed_ms: u64::try_from(attempt.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            retry_in_ms: retry_in,
+            outcome: ended.map(str::to_owned),
+        });
+    }
+
+    /// Sends the body once through the dispatcher: the attempt's result, or why the delivery
+    /// cannot go on (`refused`, `abandoned`).
+    async fn send(
+        &mut self,
+        policy: &RetryPolicy,
+    ) -> Result<AttemptResult, (&'static str, String)> {
+        let handle = self
+            .shared
+            .dispatcher
+            .submit(&self.url, self.body.clone(), single(policy))
+            .map_err(|error| ("refused", error.to_string()))?;
+        let outcome = tokio::select! {
+            outcome = handle.outcome() => outcome,
+            () = until_true(&mut self.stop) => return Err(("abandoned", "the emulator stopped".into())),
+        };
+        match outcome {
+            DispatchOutcome::Delivered { status, .. } => Ok(AttemptResult::status(status)),
+            DispatchOutcome::Failed { last, .. } => Ok(last),
+            DispatchOutcome::Refused { reason, .. } => Err(("refused", reason.to_string())),
+            other => Err(("abandoned", format!("{other:?}"))),
+        }
+    }
+
+    async fn run(mut self) {
+        let policy = self.shared.policy.clone();
+        let clock = VirtualClock::start(self.shared.speed);
+        let mut delivery = Delivery::new(policy.clone(), clock.now());
+        loop {
+            match delivery.poll_action(clock.now()) {
+                DeliveryAction::Send { attempt, deadline } => {
+                    if attempt <= self.drop {
+                        let mut record = self.begin(attempt, Some("drop"));
+                        record.error = Some("simulated network error: connection reset".into());
+                        record.summary = "dropped (simulated network error)".into();
+                        delivery.handle_result(
+                            clock.now(),
+                            AttemptResult::Network(NetworkErrorKind::Reset),
+                        );
+                        self.record(record, &delivery, &clock, ended(&delivery));
+                    } else if attempt <= self.drop + self.timeout {
+                        let mut record = self.begin(attempt, Some("timeout"));
+                        tokio::select! {
+                            () = clock.sleep_until(deadline) => {}
+                            () = until_true(&mut self.stop) => return,
+                        }
+                        record.error = Some("simulated timeout: no answer in time".into());
+                        record.summary = "timed out (simulated)".into();
+                        delivery.handle_result(deadline, AttemptResult::Timeout);
+                        self.record(record, &delivery, &clock, ended(&delivery));
+                    } else {
+                        let mut record = self.begin(attempt, None);
+                        match self.send(&policy).await {
+                            Ok(result) => {
+                                (record.status, record.error, record.summary) = describe(&result);
+                                delivery.handle_result(clock.now(), result);
+                                self.record(record, &delivery, &clock, ended(&delivery));
+                            }
+                            Err((outcome, error)) => {
+                                record.summary = format!("{outcome}: {error}");
+                                record.error = Some(error);
+                                self.record(record, &delivery, &clock, Some(outcome));
+                                return;
+                            }
+                        }
+                        if self.duplicate && delivery.outcome().is_some_and(|o| o.is_delivered()) {
+                            self.send_duplicate(attempt, &policy, &delivery, &clock)
+                                .await;
+                        }
+                    }
+                }
+                DeliveryAction::WaitUntil(at) => {
+                    tokio::select! {
+                        () = clock.sleep_until(at) => {}
+                        () = until_true(&mut self.stop) => return,
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Sends the delivered POST once more.
+    async fn send_duplicate(
+        &mut self,
+        attempt: u32,
+        policy: &RetryPolicy,
+        delivery: &Delivery,
+        clock: &VirtualClock,
+    ) {
+        let mut record = self.begin(attempt, Some("duplicate"));
+        match self.send(policy).await {
+            Ok(result) => (record.status, record.error, record.summary) = describe(&result),
+            Err((outcome, error)) => {
+                record.summary = format!("{outcome}: {error}");
+                record.error = Some(error);
+            }
+        }
+        record.summary = format!("{} (duplicate)", record.summary);
+        self.record(record, delivery, clock, ended(delivery));
+    }
+}
+
+/// How the delivery ended, once it has.
+fn ended(delivery: &Delivery) -> Option<&'static str> {
+    delivery.outcome().map(|outcome| {
+        if outcome.is_delivered() {
+            "delivered"
+        } else {
+            "failed"
+        }
+    })
+}
+
+/// How long at most the dispatcher may keep attempts in flight after the emulator stops.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
