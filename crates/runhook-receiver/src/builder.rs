@@ -7,7 +7,10 @@ use runhook::inbox::{Inbox, InboxPolicy};
 use runhook::store::IdempotencyStore;
 
 use crate::inbox::{HandlerProcessor, InboxObserver, InboxProcessor, InboxReport, InboxWorkers};
-use crate::{Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, SystemClock};
+use crate::{
+    Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, RunConfirmer,
+    SystemClock,
+};
 
 /// Builds a [`Receiver`]; see [`Receiver::builder`].
 pub struct ReceiverBuilder {
@@ -20,6 +23,7 @@ pub struct ReceiverBuilder {
     processor: Option<Arc<dyn InboxProcessor>>,
     policy: InboxPolicy,
     inbox_observer: Option<Arc<dyn InboxObserver>>,
+    confirmer: Option<Arc<dyn RunConfirmer>>,
 }
 
 impl ReceiverBuilder {
@@ -34,6 +38,7 @@ impl ReceiverBuilder {
             processor: None,
             policy: InboxPolicy::default(),
             inbox_observer: None,
+            confirmer: None,
         }
     }
 
@@ -142,6 +147,25 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Confirm by API: before an event is processed (inline mode: before the idempotency claim;
+    /// inbox mode: before it is stored), `confirmer` fetches its run (`GET /v1/runs/{run_id}`),
+    /// and the event goes on only if the API knows the run in the event's status. A run the API
+    /// does not know, or knows in another status, is refused 401 (the store is not touched); an
+    /// API that gives no answer within the [deadline](ReceiverConfig::deadline) (after the
+    /// confirmer's own retries) gets 503, so the sender tries again.
+    ///
+    /// The handler gets the API's run, which is authoritative: the event's
+    /// [`data`](runhook::RunEvent::data) is the run as the API returned it, not the webhook's
+    /// copy (in inbox mode, the event stored is this confirmed one). An event of a type runhook
+    /// does not know is confirmed by its top-level `run_id` (and `status`, if it has one) and
+    /// passed on unchanged; one without a valid `run_id` is refused 401.
+    ///
+    /// runhook-tinyfish's `Client` is a confirmer; see the [`confirm`](crate::confirm) module.
+    pub fn confirm_with(mut self, confirmer: Arc<dyn RunConfirmer>) -> Self {
+        self.confirmer = Some(confirmer);
+        self
+    }
+
     /// The receiver, or why its configuration cannot work ([`ReceiverConfig::validate`]). In
     /// inbox mode, spawns the workers on the current tokio runtime ([`ConfigError::NoRuntime`]
     /// outside one).
@@ -169,6 +193,7 @@ impl ReceiverBuilder {
             self.observer,
             self.clock,
             workers,
+            self.confirmer,
         ))
     }
 }
@@ -179,6 +204,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("config", &self.config)
             .field("inbox", &self.inbox.is_some())
             .field("policy", &self.policy)
+            .field("confirm", &self.confirmer.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -20,7 +20,8 @@
 //! [`EVENTS_REJECTED`] is, for a request refused by [`runhook::receive()`]: `method` (405),
 //! `payload_too_large` (413), `unauthorized` (401), `unsupported_media_type` (415, a
 //! `Content-Encoding` included) or `bad_request` (400); otherwise the delivery's
-//! [`ReceiveOutcome`] name: `body_unread`, `store_unavailable`, `in_flight`, `retry` (the handler
+//! [`ReceiveOutcome`] name: `body_unread`, `store_unavailable`, `confirm_unavailable` (confirm by
+//! API got no answer), `in_flight`, `retry` (the handler
 //! asked for one), `rejected` (the handler's 422), `deadline_passed`, `handler_panicked`,
 //! `handler_timed_out` or `shutting_down`.
 //!

@@ -91,7 +91,10 @@ pub(crate) fn log(
             elapsed_ms,
             "webhook not processed after its response: kept as a dead letter"
         ),
-        ReceiveOutcome::DeadlinePassed | ReceiveOutcome::Retry | ReceiveOutcome::BodyUnread => {
+        ReceiveOutcome::DeadlinePassed
+        | ReceiveOutcome::Retry
+        | ReceiveOutcome::BodyUnread
+        | ReceiveOutcome::ConfirmUnavailable => {
             tracing::warn!(
                 status,
                 outcome,

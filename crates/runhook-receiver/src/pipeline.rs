@@ -139,6 +139,19 @@ impl Inner {
             span.record("run_id", run_id.as_str());
         }
         let deadline = started + config.deadline;
+        // Confirm by API before anything is stored: a forged event never touches the store.
+        let (event, body) = match &self.confirmer {
+            Some(confirmer) => {
+                match self
+                    .confirm(confirmer.as_ref(), event, body, deadline, &facts)
+                    .await
+                {
+                    Ok(confirmed) => confirmed,
+                    Err(response) => return response,
+                }
+            }
+            None => (event, body),
+        };
         if let Some(workers) = &self.inbox {
             return self.enqueue(workers, facts, body, deadline).await;
         }

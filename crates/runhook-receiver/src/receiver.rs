@@ -23,7 +23,8 @@ use crate::dead_letter::DeadLetters;
 use crate::inbox::InboxWorkers;
 use crate::pipeline::{Facts, Request, request_span};
 use crate::{
-    Clock, DeadLetter, Handler, Observer, ReceiverBuilder, ReceiverConfig, WebhookResponse,
+    Clock, DeadLetter, Handler, Observer, ReceiverBuilder, ReceiverConfig, RunConfirmer,
+    WebhookResponse,
 };
 
 /// Receives webhooks: runs [`runhook::receive()`], deduplicates through an [`IdempotencyStore`],
@@ -54,6 +55,8 @@ pub(crate) struct Inner {
     pub(crate) stop: CancellationToken,
     /// Inbox mode: the workers that process the inbox the pipeline inserts into.
     pub(crate) inbox: Option<InboxWorkers>,
+    /// Confirm by API: fetches each event's run before it is processed or stored.
+    pub(crate) confirmer: Option<Arc<dyn RunConfirmer>>,
 }
 
 /// How a [`Receiver::shutdown`] went.
@@ -70,6 +73,7 @@ pub struct ShutdownSummary {
 impl Receiver {
     /// Assembles a receiver from a configuration that was validated; the store defaults to a
     /// [`MemoryStore`] of the configured capacity.
+    #[allow(clippy::too_many_arguments)] // one per part; called from two places
     pub(crate) fn from_parts(
         config: ReceiverConfig,
         store: Option<Arc<dyn IdempotencyStore>>,
@@ -77,6 +81,7 @@ impl Receiver {
         observer: Option<Arc<dyn Observer>>,
         clock: Arc<dyn Clock>,
         inbox: Option<InboxWorkers>,
+        confirmer: Option<Arc<dyn RunConfirmer>>,
     ) -> Self {
         let store =
             store.unwrap_or_else(|| Arc::new(MemoryStore::with_capacity(config.store_capacity)));
@@ -93,6 +98,7 @@ impl Receiver {
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
                 inbox,
+                confirmer,
             }),
         }
     }
@@ -105,6 +111,7 @@ impl Receiver {
             Arc::new(handler),
             None,
             Arc::new(crate::SystemClock),
+            None,
             None,
         )
     }
@@ -368,6 +375,7 @@ impl fmt::Debug for Receiver {
             .field("observer", &self.inner.observer.is_some())
             .field("clock", &self.inner.clock)
             .field("inbox", &self.inner.inbox)
+            .field("confirm", &self.inner.confirmer.is_some())
             .finish_non_exhaustive()
     }
 }

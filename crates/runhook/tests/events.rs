@@ -279,3 +279,33 @@ fn senders_build_events_from_runs_without_screenshots() {
         Err(BuildError::MissingRunId)
     );
 }
+
+#[test]
+fn a_run_object_is_read_leniently_with_pointers_relative_to_the_run() {
+    let value = serde_json::json!({
+        "run_id": "r1",
+        "status": "COMPLETED",
+        "goal": "Extract the title",
+        "created_at": "2026-03-25T10:30:00Z",
+        "num_of_steps": "three",
+        "steps": [{"id": "s1", "timestamp": "yesterday", "status": "COMPLETED"}]
+    });
+    let (run, problems) = runhook::Run::from_value_lenient(&value);
+    assert_eq!(run.run_id.as_ref().map(|id| id.as_str()), Some("r1"));
+    assert_eq!(run.goal.as_deref(), Some("Extract the title"));
+    assert!(run.num_of_steps.is_absent());
+    let pointers: Vec<_> = problems.iter().map(|p| p.pointer.as_str()).collect();
+    assert!(pointers.contains(&"/num_of_steps"), "{pointers:?}");
+    assert!(
+        pointers.iter().any(|p| p.starts_with("/steps/0")),
+        "{pointers:?}"
+    );
+
+    let (clean, none) = runhook::Run::from_value_lenient(&serde_json::json!({"run_id": "r2"}));
+    assert!(none.is_empty());
+    assert_eq!(clean.run_id.map(|id| id.to_string()).as_deref(), Some("r2"));
+
+    let (empty, problems) = runhook::Run::from_value_lenient(&serde_json::json!([1]));
+    assert_eq!(empty, runhook::Run::default());
+    assert_eq!(problems[0].pointer, "");
+}

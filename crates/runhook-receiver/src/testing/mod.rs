@@ -8,6 +8,9 @@
 //! limit, hostile bodies, duplicates (sequential and concurrent), handler retries, rejections and
 //! panics, the deadline and a failing store.
 //!
+//! [`run_confirmer_suite`] checks a [`RunConfirmer`](crate::RunConfirmer) (confirm by API): its
+//! answers, and a receiver confirming with it.
+//!
 //! An adapter implements [`HttpIntegration`] in a test and calls [`run_conformance_suite`]; the
 //! suite builds a fresh [`Receiver`](crate::Receiver) per case (scripted handler, chosen store),
 //! asks the integration to serve it on 127.0.0.1, and talks to it with a plain HTTP/1.1 client.
@@ -15,6 +18,7 @@
 //! [`fixtures/vectors/receive.json`]: https://github.com/runhook/runhook/blob/main/fixtures/vectors/receive.json
 
 mod client;
+mod confirm;
 mod harness;
 mod integration;
 mod load;
@@ -22,6 +26,7 @@ mod post;
 mod suite;
 mod vectors;
 
+pub use confirm::run_confirmer_suite;
 pub use integration::{HttpIntegration, TestServer};
 pub use load::{Shutdown, run_load_bench};
 pub use post::{TEST_PATH, TestResponse, post_bytes, post_event, webhook_request};

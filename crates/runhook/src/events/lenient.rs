@@ -59,6 +59,36 @@ impl Event {
     }
 }
 
+impl Run {
+    /// Reads a run object (`GET /v1/runs/{id}`, an item of `GET /v1/runs`) the way
+    /// [`Event::from_slice_lenient`] reads a webhook's `data`: a value that does not have its
+    /// documented type is left out of the typed run (it reads as absent) and reported as a
+    /// [`DriftProblem`] whose pointer is relative to the run object (`/steps/1/timestamp`).
+    /// A value that is not an object gives an empty run and one problem at `""`.
+    pub fn from_value_lenient(value: &Value) -> (Run, Vec<DriftProblem>) {
+        if !value.is_object() {
+            let problem =
+                DriftProblem::new("", "a run must be a JSON object; nothing could be read");
+            return (Run::default(), vec![problem]);
+        }
+        if let Ok(run) = Run::deserialize(value) {
+            return (run, Vec::new());
+        }
+        let (run, problems) = typed_run(value, &[]);
+        let problems = problems
+            .into_iter()
+            .map(|problem| {
+                let pointer = problem
+                    .pointer
+                    .strip_prefix("/data")
+                    .unwrap_or(&problem.pointer);
+                DriftProblem::new(pointer, problem.message)
+            })
+            .collect();
+        (run, problems)
+    }
+}
+
 /// The slow path of [`Event::from_slice_lenient`], for a body the strict parse (or the repeated-key
 /// check) refused. Without `check_duplicates`, a repeated key is not looked for (the last copy
 /// wins, as in any `serde_json::Value`).

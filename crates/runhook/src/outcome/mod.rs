@@ -10,6 +10,7 @@
 //! | request refused by `receive` | its status (400/401/405/413/415) | – | none taken | `Invalid` |
 //! | the body was not read: too slow, or the body budget is spent | 503 | given, if any | none taken | `BodyUnread` |
 //! | the store failed or timed out | 503 | – | none taken | `StoreUnavailable` |
+//! | the runs API could not confirm the event (unreachable, failing, or out of time) | 503 | – | none taken | `ConfirmUnavailable` |
 //! | key already done | 200 | – | none taken | `Duplicate` |
 //! | key in flight elsewhere | 503 | time left, whole seconds, ≥ 1 | none taken | `InFlight` |
 //! | handler: `Ok` | 200 | – | complete | `Accepted` |
@@ -46,6 +47,9 @@ pub enum Disposition<'a> {
     },
     /// The idempotency store failed (or did not answer in time) on the claim.
     StoreFailed,
+    /// Confirm by API is on and the runs API gave no answer (unreachable, failing, refusing the
+    /// key, or out of time): the event is neither confirmed nor refuted.
+    ConfirmFailed,
     /// The key was already processed.
     Duplicate,
     /// Another delivery holds the key.
@@ -87,6 +91,8 @@ pub enum ReceiveOutcome {
     BodyUnread,
     /// The idempotency store failed; the event was not processed.
     StoreUnavailable,
+    /// The runs API could not confirm the event; it was not processed.
+    ConfirmUnavailable,
     /// The handler did not finish within the deadline.
     DeadlinePassed,
     /// The handler panicked; the event was not processed.
@@ -109,6 +115,7 @@ impl ReceiveOutcome {
             ReceiveOutcome::Invalid => "invalid",
             ReceiveOutcome::BodyUnread => "body_unread",
             ReceiveOutcome::StoreUnavailable => "store_unavailable",
+            ReceiveOutcome::ConfirmUnavailable => "confirm_unavailable",
             ReceiveOutcome::DeadlinePassed => "deadline_passed",
             ReceiveOutcome::HandlerPanicked => "handler_panicked",
             ReceiveOutcome::HandlerTimedOut => "handler_timed_out",
@@ -124,6 +131,7 @@ impl ReceiveOutcome {
             ReceiveOutcome::Retry
                 | ReceiveOutcome::BodyUnread
                 | ReceiveOutcome::StoreUnavailable
+                | ReceiveOutcome::ConfirmUnavailable
                 | ReceiveOutcome::DeadlinePassed
                 | ReceiveOutcome::HandlerPanicked
                 | ReceiveOutcome::HandlerTimedOut
@@ -152,6 +160,9 @@ impl ReceiveOutcome {
             }
             ReceiveOutcome::StoreUnavailable => {
                 "the idempotency store is unavailable; the event was not processed, retry later"
+            }
+            ReceiveOutcome::ConfirmUnavailable => {
+                "the runs API could not confirm the event now; it was not processed, retry later"
             }
             ReceiveOutcome::DeadlinePassed => {
                 "the handler did not finish within the deadline; retry later"
@@ -211,6 +222,7 @@ pub fn decide(disposition: &Disposition<'_>) -> ReceiveDecision {
         }
         Disposition::BodyUnread { .. } => (503, ClaimAction::None, ReceiveOutcome::BodyUnread),
         Disposition::StoreFailed => (503, ClaimAction::None, ReceiveOutcome::StoreUnavailable),
+        Disposition::ConfirmFailed => (503, ClaimAction::None, ReceiveOutcome::ConfirmUnavailable),
         Disposition::Duplicate => (200, ClaimAction::None, ReceiveOutcome::Duplicate),
         Disposition::InFlight { .. } => (503, ClaimAction::None, ReceiveOutcome::InFlight),
         Disposition::Handled(HandlerOutcome::Ok) => {
@@ -280,6 +292,13 @@ mod tests {
                 None,
                 ClaimAction::None,
                 ReceiveOutcome::StoreUnavailable,
+            ),
+            (
+                Disposition::ConfirmFailed,
+                503,
+                None,
+                ClaimAction::None,
+                ReceiveOutcome::ConfirmUnavailable,
             ),
             (
                 Disposition::Duplicate,

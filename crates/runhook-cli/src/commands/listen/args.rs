@@ -97,6 +97,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", requires = "forward_to",
           value_parser = clap::value_parser!(u64).range(300..=3_600_000))]
     pub(crate) lease_ms: Option<u64>,
+    /// Confirm each delivery by API before processing it: GET /v1/runs/{run_id} with the key
+    /// in TINYFISH_API_KEY (at TINYFISH_BASE_URL, default https://agent.tinyfish.ai). A run
+    /// the API does not know, or knows in another status, gets 401; an API that cannot be
+    /// reached, 503 (the sender retries). Handlers and --forward-to get the API's run.
+    #[arg(long)]
+    pub(crate) confirm_with_api: bool,
     /// Serve metrics in the Prometheus text format at http://ADDR/metrics (e.g.
     /// 127.0.0.1:9464; keep it on loopback or a private network).
     #[arg(long, value_name = "ADDR")]

@@ -5,6 +5,7 @@
 //! the app (see [`relay`]); with `--metrics-addr`, Prometheus metrics on a second listener.
 
 mod args;
+mod confirm;
 mod forwarded;
 mod metrics;
 mod misbehave;
@@ -18,7 +19,7 @@ use anyhow::{Context, bail};
 use runhook::HandlerOutcome;
 use runhook::receive::UrlToken;
 use runhook_axum::webhook_route;
-use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
+use runhook_receiver::{Receiver, ReceiverConfig, RunConfirmer, handler_fn};
 
 use crate::exit::Exit;
 use crate::server::ServerLimits;
@@ -44,6 +45,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let store_url = StoreUrl::parse(&args.store)?;
     let relay = Relay::from_args(&args, &store_url)?;
+    let confirmer = confirm::confirmer(args.confirm_with_api)?;
     let rules = misbehaviour(&args, &config);
     // Several workers, so that connections being flooded do not delay a valid delivery.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,8 +60,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let lines = Lines::new(args.json);
     let receiver = runtime.block_on(async {
         match relay {
-            Some(relay) => relay.receiver(config, &store_url, Arc::clone(&lines)).await,
-            None => plain_receiver(&args, config, &store_url, Arc::clone(&lines)).await,
+            Some(relay) => {
+                let lines = Arc::clone(&lines);
+                relay.receiver(config, &store_url, lines, confirmer).await
+            }
+            None => {
+                let lines = Arc::clone(&lines);
+                plain_receiver(&args, config, &store_url, lines, confirmer).await
+            }
         }
     })?;
     let injector = Injector::new(rules, Arc::clone(&lines));
@@ -120,6 +128,7 @@ async fn plain_receiver(
     config: ReceiverConfig,
     store_url: &StoreUrl,
     lines: Arc<Lines>,
+    confirmer: Option<Arc<dyn RunConfirmer>>,
 ) -> anyhow::Result<Receiver> {
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
@@ -140,10 +149,11 @@ async fn plain_receiver(
     });
     let store = store_url.open().await?;
     eprintln!("runhook: idempotency store {}", store_url.describe());
-    Receiver::builder(handler)
+    let builder = Receiver::builder(handler)
         .config(config)
         .store(store)
-        .observer(move |report| lines.report(report, &summaries))
+        .observer(move |report| lines.report(report, &summaries));
+    confirm::with(builder, confirmer)
         .build()
         .context("invalid receiver settings")
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use runhook::inbox::InboxPolicy;
 use runhook::{HandlerOutcome, RetryPolicy};
-use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
+use runhook_receiver::{Receiver, ReceiverConfig, RunConfirmer, handler_fn};
 
 use super::Args;
 use super::output::{Lines, Summaries};
@@ -76,6 +76,7 @@ impl Relay {
         mut config: ReceiverConfig,
         store: &StoreUrl,
         lines: Arc<Lines>,
+        confirmer: Option<Arc<dyn RunConfirmer>>,
     ) -> anyhow::Result<Receiver> {
         let inbox = store.open_inbox().await?;
         eprintln!("runhook: inbox {}", store.describe());
@@ -108,7 +109,7 @@ impl Relay {
         let unused = handler_fn(|_event| async { HandlerOutcome::Ok });
         let receipts = Arc::clone(&lines);
         let summaries = Summaries::default();
-        Receiver::builder(unused)
+        let builder = Receiver::builder(unused)
             .config(config)
             .inbox(inbox)
             .inbox_processor(Arc::new(forwarder))
@@ -117,7 +118,8 @@ impl Relay {
             .inbox_observer(move |report| {
                 let status = statuses.take(report.key.as_str(), report.attempt);
                 lines.attempt(report, status);
-            })
+            });
+        super::confirm::with(builder, confirmer)
             .build()
             .context("invalid receiver settings")
     }

@@ -1,0 +1,49 @@
+//! The client as a [`RunConfirmer`]: confirm by API in a runhook-receiver.
+
+use async_trait::async_trait;
+use runhook::{Run, RunId};
+use runhook_receiver::{ConfirmError, RunConfirmer};
+
+use crate::{Client, Error};
+
+/// `GET /v1/runs/{run_id}` with the client's retries: the run, `None` for a 404, and an error
+/// when no answer could be had (network, timeout, 429 or 5xx after the retries: unreachable;
+/// another error status, such as an invalid key: refused).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use runhook::HandlerOutcome;
+/// use runhook_receiver::{Receiver, handler_fn};
+/// use runhook_tinyfish::Client;
+///
+/// # fn build() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::from_env()?;
+/// let receiver = Receiver::builder(handler_fn(|event| async move {
+///     // `event`'s data is the run as the API returned it.
+///     HandlerOutcome::Ok
+/// }))
+/// .confirm_with(Arc::new(client))
+/// .build()?;
+/// # drop(receiver); Ok(()) }
+/// ```
+#[async_trait]
+impl RunConfirmer for Client {
+    async fn fetch(&self, run_id: &RunId) -> Result<Option<Run>, ConfirmError> {
+        match self.get_run(run_id).await {
+            Ok(run) => Ok(Some(run)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(confirm_error(&error)),
+        }
+    }
+}
+
+/// How a failed read is reported to the receiver.
+fn confirm_error(error: &Error) -> ConfirmError {
+    match error.api() {
+        Some(api) if api.status == 429 || api.status >= 500 => {
+            ConfirmError::Unreachable(error.to_string())
+        }
+        Some(_) => ConfirmError::Refused(error.to_string()),
+        None => ConfirmError::Unreachable(error.to_string()),
+    }
+}
