@@ -13,6 +13,11 @@ use crate::scenario::Scenario;
 /// A callback that sees every API call and every webhook attempt (the CLI prints them).
 pub(crate) type Observer = Arc<dyn Fn(&Activity) + Send + Sync>;
 
+/// The slowest speed factor accepted.
+pub(crate) const MIN_SPEED: f64 = 0.01;
+/// The fastest speed factor accepted.
+pub(crate) const MAX_SPEED: f64 = 1_000_000.0;
+
 /// Where runs are kept.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,7 +124,7 @@ impl EmulatorConfig {
         self
     }
 
-    /// Runs go `speed` times faster than scripted (default 1). The waits between webhook
+    /// Runs go `speed` times faster than scripted (default 1; 0.01 to 1 000 000). The waits between webhook
     /// attempts and simulated timeouts shrink by the same factor; a real attempt keeps the
     /// policy's full timeout.
     pub fn speed(mut self, speed: f64) -> Self {
@@ -162,7 +167,7 @@ impl EmulatorConfig {
         if !self.api_keys.iter().all(visible) {
             return Err(EmulatorError::BadApiKey);
         }
-        if !self.speed.is_finite() || self.speed <= 0.0 {
+        if !(MIN_SPEED..=MAX_SPEED).contains(&self.speed) {
             return Err(EmulatorError::BadSpeed(self.speed));
         }
         Ok(())

@@ -12,8 +12,8 @@ pub enum EmulatorError {
     /// An API key is empty or holds characters an HTTP header cannot carry.
     #[error("an API key must be non-empty visible ASCII (it travels in the X-API-Key header)")]
     BadApiKey,
-    /// The speed factor is not a finite number above zero.
-    #[error("the speed must be a finite number above 0 (got {0})")]
+    /// The speed factor is outside 0.01 to 1 000 000.
+    #[error("the speed must be between 0.01 and 1000000 (got {0})")]
     BadSpeed(f64),
     /// The store URL is neither `memory` nor `sqlite:PATH`.
     #[error("unknown store {0:?}: use memory or sqlite:PATH")]

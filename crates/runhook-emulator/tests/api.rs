@@ -58,13 +58,15 @@ async fn run_async_answers_at_once_and_the_run_object_has_every_field() {
     assert_eq!(keys(&answer), ["error", "run_id"]);
     assert_eq!(answer["error"], Value::Null);
     let id = answer["run_id"].as_str().unwrap();
-    let (_, pending) = get(&emulator, &format!("/v1/runs/{id}")).await;
+    let slow = queue(&emulator, "Slow [duration:10m]", json!({})).await;
+    let (_, pending) = get(&emulator, &format!("/v1/runs/{slow}")).await;
     assert!(
         matches!(pending["status"].as_str(), Some("PENDING" | "RUNNING")),
         "{pending}"
     );
     assert_eq!(pending["num_of_steps"], Value::Null);
     assert_eq!(pending["result"], Value::Null);
+    assert_eq!(pending["finished_at"], Value::Null);
 
     let run = finished(&emulator, id).await;
     for key in [

@@ -49,7 +49,9 @@ async fn runs_of_the_blocking_endpoint_cannot_be_cancelled() {
         support::client()
             .post(format!("{base}/v1/automation/run"))
             .header("x-api-key", support::KEY)
-            .json(&json!({"url": "https://example.com", "goal": "Sync work [duration:30s] [steps:2]"}))
+            .json(
+                &json!({"url": "https://example.com", "goal": "Sync work [duration:2m] [steps:2]"}),
+            )
             .send()
             .await
             .unwrap()

@@ -14,7 +14,6 @@ use runhook_emulator::{
 };
 use tokio::sync::Notify;
 
-use crate::commands::listen::shutdown_signal;
 use crate::exit::Exit;
 use crate::out;
 
@@ -35,8 +34,8 @@ pub(crate) struct Args {
     /// localhost, [::1]), e.g. `runhook listen`, and deliver to loopback addresses.
     #[arg(long)]
     allow_http_loopback: bool,
-    /// Run N times faster than scripted: run durations, the waits between webhook attempts and
-    /// simulated timeouts shrink; a real attempt keeps its 10 s timeout.
+    /// Run N times faster than scripted (0.01 to 1000000): run durations, the waits between
+    /// webhook attempts and simulated timeouts shrink; a real attempt keeps its 10 s timeout.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     speed: f64,
     /// A scenario file (TOML or JSON rules matched on the goal) that scripts each run's
@@ -94,12 +93,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         let emulator = Emulator::start(config, listener).await?;
+        // Installed before the first line, so that a signal sent as soon as it is read stops
+        // the emulator gracefully.
+        let signals = stop_signals().context("cannot listen for signals")?;
         closed.print(&format!(
             "emulating the TinyFish API on {}",
             emulator.base_url()
         ));
         tokio::select! {
-            () = shutdown_signal() => {}
+            () = signals => {}
             () = closed.wait() => {}
         }
         emulator.shutdown().await;
@@ -110,6 +112,28 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     });
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// A future that ends on SIGINT (Ctrl-C) or SIGTERM, the handlers installed now.
+#[cfg(unix)]
+fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+/// A future that ends on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signals() -> std::io::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 /// Whether stdout was closed by its reader, and a way to wait for it.

@@ -1,4 +1,4 @@
-//! One module per subcommand. Later ones (listen, emulate, demo, inbox) go beside these.
+//! One module per subcommand. Later ones (demo) go beside these.
 
 pub(crate) mod completions;
 pub(crate) mod demo;

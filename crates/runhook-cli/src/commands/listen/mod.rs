@@ -271,7 +271,7 @@ fn normalize(path: &str) -> anyhow::Result<String> {
 }
 
 /// Waits for Ctrl-C or (on Unix) SIGTERM.
-pub(crate) async fn shutdown_signal() {
+async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
