@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use runhook::{Run, RunId};
 use runhook_receiver::{ConfirmError, RunConfirmer};
 
-use crate::{Client, Error};
+use crate::{ApiErrorCode, Client, Error};
 
-/// `GET /v1/runs/{run_id}` with the client's retries: the run, `None` for a 404, and an error
-/// when no answer could be had (network, timeout, 429 or 5xx after the retries: unreachable;
-/// another error status, such as an invalid key: refused).
+/// `GET /v1/runs/{run_id}` with the client's retries: the run; `None` for a 404 with the API's
+/// `NOT_FOUND` code; an error when no answer could be had (network, timeout, 429 or 5xx after the
+/// retries: unreachable; another error status, such as an invalid key, or a 404 without the
+/// API's error body, such as a proxy's page for a wrong base URL: refused). A misconfigured
+/// client thus defers events (503) instead of refuting genuine ones (401, never retried).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -31,10 +33,17 @@ impl RunConfirmer for Client {
     async fn fetch(&self, run_id: &RunId) -> Result<Option<Run>, ConfirmError> {
         match self.get_run(run_id).await {
             Ok(run) => Ok(Some(run)),
-            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) if is_unknown_run(&error) => Ok(None),
             Err(error) => Err(confirm_error(&error)),
         }
     }
+}
+
+/// Whether the API said it does not know the run: 404 with its documented `NOT_FOUND` code.
+fn is_unknown_run(error: &Error) -> bool {
+    error
+        .api()
+        .is_some_and(|api| api.status == 404 && api.code == ApiErrorCode::NotFound)
 }
 
 /// How a failed read is reported to the receiver.

@@ -196,6 +196,21 @@ async fn a_refused_connection_is_retried_then_reported_as_unreachable() {
 }
 
 #[tokio::test]
+async fn a_404_that_is_not_the_apis_defers_a_confirmation_instead_of_refuting_it() {
+    use runhook_receiver::{ConfirmError, RunConfirmer};
+    let app =
+        Router::new().fallback(|| async { (StatusCode::NOT_FOUND, "<html>no such page</html>") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/wrong-prefix", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let answer = client(&base).fetch(&r1()).await;
+    assert!(
+        matches!(answer, Err(ConfirmError::Refused(_))),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_silent_api_times_out_each_attempt() {
     let app = Router::new().route(
         "/v1/runs/{id}",

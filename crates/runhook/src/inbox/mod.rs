@@ -10,7 +10,7 @@
 //!
 //! - A claim holds a lease: a worker that dies loses its rows when the lease runs out, and
 //!   another worker takes them again. A settle or renew with a token that lost its row is
-//!   refused ([`StoreError::NotHeld`]).
+//!   refused ([`StoreError::NotHeld`](crate::StoreError::NotHeld)).
 //! - Rows of one `run_id` are processed one at a time, in the order received; different runs run
 //!   in parallel.
 //! - Nothing is deleted before it is done, or dead: [`Inbox::purge`] removes only finished rows.
