@@ -1,4 +1,4 @@
-//! One module per subcommand. Later ones (demo) go beside these.
+//! One module per subcommand.
 
 pub(crate) mod completions;
 pub(crate) mod demo;
