@@ -52,6 +52,10 @@ enum Command {
     /// Serve a local TinyFish-compatible runs API: scripted runs, SSE, and webhooks with
     /// TinyFish's retry policy and injectable faults.
     Emulate(commands::emulate::Args),
+    /// Run the whole loop offline in a few seconds: the emulator, a receiver over HTTPS with an
+    /// inbox, runs on every path (completed, failed, cancelled, retried, duplicate) and forged
+    /// POSTs; prints a timeline and a summary, exits 0 only if every path behaved.
+    Demo(commands::demo::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(commands::completions::Args),
 }
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Inbox(args) => commands::inbox::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Emulate(args) => commands::emulate::run(args),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Completions(args) => commands::completions::run(args),
     };
     match result {

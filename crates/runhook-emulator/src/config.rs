@@ -51,6 +51,8 @@ impl StoreConfig {
 pub struct EmulatorConfig {
     pub(crate) api_keys: Vec<String>,
     pub(crate) allow_http_loopback: bool,
+    pub(crate) allow_https_loopback: bool,
+    pub(crate) webhook_roots_pem: Vec<Vec<u8>>,
     pub(crate) speed: f64,
     pub(crate) scenario: Scenario,
     pub(crate) store: StoreConfig,
@@ -63,6 +65,8 @@ impl fmt::Debug for EmulatorConfig {
         f.debug_struct("EmulatorConfig")
             .field("api_keys", &self.api_keys.len())
             .field("allow_http_loopback", &self.allow_http_loopback)
+            .field("allow_https_loopback", &self.allow_https_loopback)
+            .field("webhook_roots", &self.webhook_roots_pem.len())
             .field("speed", &self.speed)
             .field("scenario", &self.scenario)
             .field("store", &self.store)
@@ -83,6 +87,8 @@ impl EmulatorConfig {
         EmulatorConfig {
             api_keys: api_keys.into_iter().map(Into::into).collect(),
             allow_http_loopback: false,
+            allow_https_loopback: false,
+            webhook_roots_pem: Vec::new(),
             speed: 1.0,
             scenario: Scenario::default(),
             store: StoreConfig::Memory,
@@ -96,6 +102,25 @@ impl EmulatorConfig {
     /// requires HTTPS.
     pub fn allow_http_loopback(mut self, allow: bool) -> Self {
         self.allow_http_loopback = allow;
+        self
+    }
+
+    /// Also accept `webhook_url`s that are `https://` to a loopback host, and deliver to loopback
+    /// addresses; plain `http://` stays refused unless
+    /// [`allow_http_loopback`](Self::allow_http_loopback) is set too. For a local receiver served
+    /// over TLS (with [`add_webhook_root_certificate_pem`](Self::add_webhook_root_certificate_pem)
+    /// for its certificate). Off by default.
+    pub fn allow_https_loopback(mut self, allow: bool) -> Self {
+        self.allow_https_loopback = allow;
+        self
+    }
+
+    /// Also trust the certificates of `pem` (one or more, PEM) as roots when delivering
+    /// webhooks: a local test CA, or a receiver's self-signed certificate. The built-in roots
+    /// stay trusted. A PEM that holds no certificate makes [`Emulator::start`](crate::Emulator::start)
+    /// fail.
+    pub fn add_webhook_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.webhook_roots_pem.push(pem.into());
         self
     }
 

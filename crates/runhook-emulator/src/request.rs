@@ -3,6 +3,7 @@
 
 use runhook::endpoint::{AddressPolicy, UrlError, WebhookUrl};
 use serde_json::{Map, Value, json};
+use url::Url;
 
 use crate::api_error::{ApiError, Issue};
 
@@ -39,11 +40,28 @@ fn at(prefix: &[Value], key: &str) -> Vec<Value> {
     path
 }
 
+/// Which loopback `webhook_url`s are accepted: plain `http://`, `https://`, both or neither.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Loopback {
+    pub(crate) http: bool,
+    pub(crate) https: bool,
+}
+
+impl From<bool> for Loopback {
+    /// `--allow-http-loopback`: both, or neither.
+    fn from(allow: bool) -> Self {
+        Loopback {
+            http: allow,
+            https: allow,
+        }
+    }
+}
+
 /// Checks one run body found at `prefix` (empty for a single run, `["runs", i]` in a batch).
 pub(crate) fn check_run(
     body: &Value,
     prefix: &[Value],
-    allow_http_loopback: bool,
+    loopback: impl Into<Loopback>,
     issues: &mut Vec<Issue>,
 ) -> Option<RunRequest> {
     let Some(object) = body.as_object() else {
@@ -74,7 +92,7 @@ pub(crate) fn check_run(
     let webhook_url = check_webhook_url(
         object.get("webhook_url"),
         at(prefix, "webhook_url"),
-        allow_http_loopback,
+        loopback.into(),
         issues,
     );
     match object.get("browser_profile") {
@@ -152,7 +170,7 @@ fn check_url(value: Option<&Value>, path: Vec<Value>, issues: &mut Vec<Issue>) -
 fn check_webhook_url(
     value: Option<&Value>,
     path: Vec<Value>,
-    allow_http_loopback: bool,
+    loopback: Loopback,
     issues: &mut Vec<Issue>,
 ) -> Option<String> {
     let text = match value {
@@ -163,8 +181,10 @@ fn check_webhook_url(
             return None;
         }
     };
+    // `https://` to a loopback host may be allowed without plain `http://`.
+    let https = Url::parse(text).is_ok_and(|url| url.scheme() == "https");
     let policy = AddressPolicy {
-        allow_loopback: allow_http_loopback,
+        allow_loopback: loopback.http || (loopback.https && https),
         allow_private: false,
     };
     match WebhookUrl::parse_with(text, &policy) {

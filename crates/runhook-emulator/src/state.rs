@@ -13,7 +13,7 @@ use crate::activity::{Activity, DeliveryRecord};
 use crate::clock::Speed;
 use crate::config::Observer;
 use crate::model::{Origin, Run, RunStatus, frames};
-use crate::request::RunRequest;
+use crate::request::{Loopback, RunRequest};
 use crate::scenario::{FaultPlan, Scenario};
 use crate::store::SqliteStore;
 use crate::timefmt;
@@ -65,7 +65,7 @@ pub(crate) enum Cancel {
 /// Settings and state shared by the handlers, the run tasks and the webhook tasks.
 pub(crate) struct Shared {
     pub(crate) api_keys: Vec<String>,
-    pub(crate) allow_http_loopback: bool,
+    pub(crate) loopback: Loopback,
     pub(crate) speed: Speed,
     pub(crate) scenario: Scenario,
     pub(crate) policy: RetryPolicy,
@@ -87,7 +87,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The settings part of [`Shared`], to build it.
 pub(crate) struct Settings {
     pub(crate) api_keys: Vec<String>,
-    pub(crate) allow_http_loopback: bool,
+    pub(crate) loopback: Loopback,
     pub(crate) speed: Speed,
     pub(crate) scenario: Scenario,
     pub(crate) policy: RetryPolicy,
@@ -106,7 +106,7 @@ impl Shared {
         }
         Shared {
             api_keys: settings.api_keys,
-            allow_http_loopback: settings.allow_http_loopback,
+            loopback: settings.loopback,
             speed: settings.speed,
             scenario: settings.scenario,
             policy: settings.policy,

@@ -54,7 +54,7 @@ pub(crate) struct Args {
 
 /// The events `trigger` can build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum EventName {
+pub(crate) enum EventName {
     /// A completed run whose result holds a product name and price.
     #[value(name = "run.completed")]
     Completed,
@@ -142,7 +142,11 @@ fn name(event: EventName) -> &'static str {
 }
 
 /// The event's JSON body, built from a run with [`Event::from_run`].
-fn build(event: EventName, run_id: &str, now: OffsetDateTime) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn build(
+    event: EventName,
+    run_id: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<Vec<u8>> {
     let at = |seconds_ago: i64| -> anyhow::Result<String> {
         let instant = (now - Duration::seconds(seconds_ago))
             .replace_nanosecond(0)

@@ -24,7 +24,7 @@ pub(super) fn prepare(
     prefix: &[Value],
     issues: &mut Vec<Issue>,
 ) -> Option<(RunRequest, Plan)> {
-    let request = check_run(body, prefix, shared.allow_http_loopback, issues)?;
+    let request = check_run(body, prefix, shared.loopback, issues)?;
     let mut goal_path = prefix.to_vec();
     goal_path.push(json!("goal"));
     let plan = shared.scenario.plan(

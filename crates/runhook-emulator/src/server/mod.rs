@@ -25,6 +25,7 @@ use crate::api_error::ApiError;
 use crate::clock::Speed;
 use crate::config::{EmulatorConfig, StoreConfig};
 use crate::error::EmulatorError;
+use crate::request::Loopback;
 use crate::state::{Settings, Shared};
 use crate::store::SqliteStore;
 use crate::webhook::SHUTDOWN_GRACE;
@@ -69,15 +70,20 @@ impl Emulator {
             }
             StoreConfig::Memory => (None, Vec::new()),
         };
-        let dispatcher = DispatcherBuilder::new()
-            .address_policy(AddressPolicy {
-                allow_loopback: config.allow_http_loopback,
-                allow_private: false,
-            })
-            .build()?;
+        let mut builder = DispatcherBuilder::new().address_policy(AddressPolicy {
+            allow_loopback: config.allow_http_loopback || config.allow_https_loopback,
+            allow_private: false,
+        });
+        for pem in &config.webhook_roots_pem {
+            builder = builder.add_root_certificates_pem(pem)?;
+        }
+        let dispatcher = builder.build()?;
         let settings = Settings {
             api_keys: config.api_keys,
-            allow_http_loopback: config.allow_http_loopback,
+            loopback: Loopback {
+                http: config.allow_http_loopback,
+                https: config.allow_https_loopback,
+            },
             speed: Speed::new(config.speed),
             scenario: config.scenario,
             policy: config.retry_policy,
@@ -111,6 +117,11 @@ impl Emulator {
     /// `http://ADDR`: the base URL to give a client.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
+    }
+
+    /// Every webhook attempt so far, oldest first: what `GET /_emulator/deliveries` lists.
+    pub fn deliveries(&self) -> Vec<crate::DeliveryRecord> {
+        self.shared.deliveries()
     }
 
     /// Stops: runs in progress stop where they are (with a SQLite store they are marked FAILED

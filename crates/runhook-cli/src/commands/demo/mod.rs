@@ -1,0 +1,205 @@
+//! `runhook demo`: the whole loop on one machine, offline, in a few seconds. It starts the
+//! TinyFish emulator and a receiver in inbox mode (SQLite in a temporary directory) served over
+//! HTTPS with a self-signed certificate, creates runs through the runs client that show every
+//! path (completed, failed, cancelled, a delivery retried after two network failures, a
+//! duplicate delivery), forges two POSTs that must be refused, prints a timeline and a summary,
+//! and exits 0 only if every path behaved as documented.
+
+mod observed;
+mod report;
+mod steps;
+mod timeline;
+mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use runhook::receive::UrlToken;
+use runhook::{Event, HandlerOutcome};
+use runhook_emulator::{Activity, Emulator, EmulatorConfig};
+use runhook_receiver::{Received, Receiver, ReceiverConfig, handler_fn};
+use runhook_store::SqliteInbox;
+use runhook_tinyfish::{Client, RunRequest};
+
+use self::observed::{Observed, Path};
+use self::report::{DemoRun, short};
+use self::steps::{forge, wait};
+use self::timeline::Timeline;
+use crate::exit::Exit;
+use crate::out::StdoutClosed;
+
+/// How much faster than scripted the emulator runs.
+const SPEED: f64 = 2.0;
+/// The longest the demo waits for every path to finish.
+const PATIENCE: Duration = Duration::from_secs(20);
+/// The receiver's webhook path.
+const PATH: &str = "/webhooks/tinyfish";
+
+/// Arguments of `runhook demo` (none).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {}
+
+/// Runs the demo; exit 0 if every check passed, 1 otherwise.
+pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let timeline = Arc::new(Timeline::new());
+    let passed = runtime.block_on(demo(Arc::clone(&timeline)))?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if timeline.is_closed() {
+        return Err(StdoutClosed.into());
+    }
+    Ok(if passed { Exit::Success } else { Exit::Failure })
+}
+
+/// The receiver: inbox mode on SQLite, the URL token, confirm by API, a recording handler.
+async fn receiver(
+    dir: &std::path::Path,
+    token: &str,
+    client: Client,
+    timeline: &Arc<Timeline>,
+    seen: &Arc<Observed>,
+) -> anyhow::Result<Receiver> {
+    let inbox = SqliteInbox::open(dir.join("inbox.db"))
+        .await
+        .context("cannot open the SQLite inbox")?;
+    let (line, record) = (Arc::clone(timeline), Arc::clone(seen));
+    let handler = handler_fn(move |received: Received<Event>| {
+        let event = received.into_inner();
+        let run_id = event.run_id().unwrap_or_default().to_owned();
+        record.processed(&run_id, event.name(), line.elapsed());
+        line.line(&format!(
+            "handler   processed {} {}",
+            event.name(),
+            short(&run_id)
+        ));
+        async { HandlerOutcome::Ok }
+    });
+    let authenticator = UrlToken::in_query([token]).context("cannot use the URL token")?;
+    let (line, record) = (Arc::clone(timeline), Arc::clone(seen));
+    Receiver::builder(handler)
+        .config(ReceiverConfig::default().with_authenticator(authenticator))
+        .inbox(Arc::new(inbox))
+        .confirm_with(Arc::new(client))
+        .observer(move |report| {
+            record.verdict(report);
+            let mut text = format!("receiver  {} {}", report.status, report.outcome.as_str());
+            for part in [report.event.as_deref(), report.run_id.as_deref().map(short)]
+                .into_iter()
+                .flatten()
+            {
+                text.push(' ');
+                text.push_str(part);
+            }
+            line.line(&text);
+        })
+        .build()
+        .context("invalid receiver settings")
+}
+
+async fn demo(timeline: Arc<Timeline>) -> anyhow::Result<bool> {
+    let seen = Arc::new(Observed::default());
+    let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let api_key = format!("sk-demo-{}", uuid::Uuid::new_v4().simple());
+    let tls = tls::self_signed()?;
+
+    // The emulator: webhooks over HTTPS to loopback, trusting the receiver's certificate.
+    let line = Arc::clone(&timeline);
+    let config = EmulatorConfig::new([api_key.clone()])
+        .allow_https_loopback(true)
+        .add_webhook_root_certificate_pem(tls.pem.clone())
+        .speed(SPEED)
+        .observer(move |activity| {
+            if let Activity::Delivery(record) = activity {
+                line.line(&format!(
+                    "webhook   attempt {}/{} {} {} -> {}",
+                    record.attempt,
+                    record.max_attempts,
+                    record.event,
+                    short(&record.run_id),
+                    record.result
+                ));
+            }
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let emulator = Emulator::start(config, listener)
+        .await
+        .context("cannot start the emulator")?;
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(api_key)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .context("cannot build the runs client")?;
+    timeline.line(&format!(
+        "emulator  TinyFish API on {} (speed x{SPEED})",
+        emulator.base_url()
+    ));
+
+    // The receiver, over HTTPS.
+    let receiver = receiver(dir.path(), &token, client.clone(), &timeline, &seen).await?;
+    let app = axum::Router::new().route(PATH, runhook_axum::webhook_route(receiver));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("https://{}{PATH}", listener.local_addr()?);
+    let server = tokio::spawn(tls::serve(listener, Arc::clone(&tls.config), app));
+    timeline.line(&format!(
+        "receiver  listening on {url} (TLS, self-signed for 127.0.0.1 and localhost; inbox \
+         SQLite in a temporary directory; URL token and confirm by API required)"
+    ));
+
+    let webhook_url = format!("{url}?token={token}");
+    let mut runs = Vec::new();
+    for path in Path::ALL {
+        let request = RunRequest::new("https://example.com", path.goal()).webhook_url(&webhook_url);
+        let run_id = client
+            .create_run_async(&request)
+            .await
+            .with_context(|| format!("cannot create the {} run", path.label()))?;
+        timeline.line(&format!(
+            "run       created {} {}: {}",
+            path.label(),
+            short(run_id.as_ref()),
+            path.goal()
+        ));
+        runs.push((path, run_id));
+    }
+
+    forge(&timeline, &seen, &url, &token, &tls.pem).await?;
+    if let Some((_, run_id)) = runs.iter().find(|(path, _)| *path == Path::Cancelled) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let outcome = client
+            .cancel_run(run_id)
+            .await
+            .context("cannot cancel the run")?;
+        timeline.line(&format!(
+            "run       cancel_run cancelled {}: {}",
+            short(run_id.as_ref()),
+            outcome.status.as_str()
+        ));
+    }
+
+    let finished = wait(&timeline, &client, &emulator, &seen, &runs).await;
+    let log = emulator.deliveries();
+    let demo_runs: Vec<DemoRun> = runs
+        .iter()
+        .map(|(path, run_id)| DemoRun {
+            path: *path,
+            run_id: run_id.to_string(),
+            status: finished.get(run_id.as_ref()).cloned(),
+        })
+        .collect();
+    report::summary(&timeline, &demo_runs, &log, &seen);
+    let passed = report::checks(&timeline, &demo_runs, &log, &seen);
+    timeline.plain(if passed {
+        "demo passed: every path behaved as documented"
+    } else {
+        "demo FAILED: see the checks above"
+    });
+    server.abort();
+    emulator.shutdown().await;
+    Ok(passed)
+}
