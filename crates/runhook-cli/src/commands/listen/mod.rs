@@ -1,9 +1,11 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
-//! listen`. Built on `runhook_axum::webhook_route` with the in-memory store, served by
-//! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
+//! listen`. Built on `runhook_axum::webhook_route` with the `--store` given (PostgreSQL and SQLite
+//! pruned by a periodic task), served by [`crate::server::serve`] (timeouts, connection limit,
+//! bounded HTTP/2, graceful shutdown).
 
 mod misbehave;
 mod output;
+mod prune;
 mod store;
 
 use std::net::SocketAddr;
@@ -129,7 +131,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let store = runtime.block_on(store_url.open())?;
+    let (store, prunable) = runtime.block_on(store_url.open())?;
     eprintln!("runhook: idempotency store {}", store_url.describe());
     let lines = Lines::new(args.json);
     let printer = Arc::clone(&lines);
@@ -153,6 +155,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let grace = limits.grace;
         let app = router(&path, receiver, injector, Arc::clone(&lines));
         let (stopping, mut stop_signal) = tokio::sync::watch::channel(false);
+        // PostgreSQL and SQLite: expired rows removed every minute until the stop signal.
+        let pruning = prunable.map(|store| {
+            let mut prune_stop = stopping.subscribe();
+            tokio::spawn(prune::prune_periodically(store, async move {
+                let _ = prune_stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
@@ -169,6 +178,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         });
         crate::server::serve(listener, app, limits, stop).await;
         let summary = receiver_drained.await.ok();
+        if let Some(pruning) = pruning {
+            pruning.abort();
+        }
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
             match summary {

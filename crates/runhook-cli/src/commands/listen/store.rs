@@ -8,6 +8,8 @@ use runhook::MemoryStore;
 use runhook::store::IdempotencyStore;
 use runhook_store::{PostgresStore, RedisStore, SqliteStore};
 
+use super::prune::Prunable;
+
 /// A parsed `--store` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StoreUrl {
@@ -57,25 +59,32 @@ impl StoreUrl {
     }
 
     /// Opens the store; an unreachable server or an unusable file is an error now, at start.
-    pub(crate) async fn open(&self) -> anyhow::Result<Arc<dyn IdempotencyStore>> {
+    /// With it, the store again if it must be pruned from a periodic task (PostgreSQL, SQLite).
+    pub(crate) async fn open(
+        &self,
+    ) -> anyhow::Result<(Arc<dyn IdempotencyStore>, Option<Prunable>)> {
         let described = self.describe();
+        let cannot = || format!("cannot use the store {described}");
         Ok(match self {
-            StoreUrl::Memory => Arc::new(MemoryStore::new()),
-            StoreUrl::Redis(url) => Arc::new(
-                RedisStore::connect(url)
-                    .await
-                    .with_context(|| format!("cannot use the store {described}"))?,
+            StoreUrl::Memory => (Arc::new(MemoryStore::new()), None),
+            StoreUrl::Redis(url) => (
+                Arc::new(RedisStore::connect(url).await.with_context(cannot)?),
+                None,
             ),
-            StoreUrl::Sqlite(path) => Arc::new(
-                SqliteStore::open(path)
-                    .await
-                    .with_context(|| format!("cannot use the store {described}"))?,
-            ),
-            StoreUrl::Postgres(url) => Arc::new(
-                PostgresStore::connect(url)
-                    .await
-                    .with_context(|| format!("cannot use the store {described}"))?,
-            ),
+            StoreUrl::Sqlite(path) => {
+                let store = Arc::new(SqliteStore::open(path).await.with_context(cannot)?);
+                (
+                    Arc::clone(&store) as Arc<dyn IdempotencyStore>,
+                    Some(Prunable::Sqlite(store)),
+                )
+            }
+            StoreUrl::Postgres(url) => {
+                let store = Arc::new(PostgresStore::connect(url).await.with_context(cannot)?);
+                (
+                    Arc::clone(&store) as Arc<dyn IdempotencyStore>,
+                    Some(Prunable::Postgres(store)),
+                )
+            }
         })
     }
 }
