@@ -1,8 +1,9 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
-//! listen`. Built on `runhook_axum::webhook_route` with the store of `--store`, served by
-//! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
-//! With `--forward-to`, a relay: the receiver in inbox mode, forwarding each stored event to
-//! the app (see [`relay`]); with `--metrics-addr`, Prometheus metrics on a second listener.
+//! listen`. Built on `runhook_axum::webhook_route` with the store of `--store` (PostgreSQL and
+//! SQLite pruned by a periodic task), served by [`crate::server::serve`] (timeouts, connection
+//! limit, bounded HTTP/2, graceful shutdown). With `--forward-to`, a relay: the receiver in inbox
+//! mode, forwarding each stored event to the app (see [`relay`]); with `--metrics-addr`,
+//! Prometheus metrics on a second listener.
 
 mod args;
 mod forwarded;
@@ -21,6 +22,7 @@ use runhook_axum::webhook_route;
 use runhook_receiver::{Receiver, ReceiverConfig, handler_fn};
 
 use crate::exit::Exit;
+use crate::prune::Prunable;
 use crate::server::ServerLimits;
 use crate::store::StoreUrl;
 pub(crate) use args::Args;
@@ -56,9 +58,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         None => None,
     };
     let lines = Lines::new(args.json);
-    let receiver = runtime.block_on(async {
+    let (receiver, prunable) = runtime.block_on(async {
         match relay {
-            Some(relay) => relay.receiver(config, &store_url, Arc::clone(&lines)).await,
+            Some(relay) => Ok((
+                relay
+                    .receiver(config, &store_url, Arc::clone(&lines))
+                    .await?,
+                None,
+            )),
             None => plain_receiver(&args, config, &store_url, Arc::clone(&lines)).await,
         }
     })?;
@@ -79,6 +86,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
         }
+        // PostgreSQL and SQLite: expired rows removed every minute until the stop signal.
+        let pruning = prunable.map(|store| {
+            let mut prune_stop = stopping.subscribe();
+            tokio::spawn(crate::prune::prune_periodically(store, async move {
+                let _ = prune_stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
@@ -96,6 +110,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         });
         crate::server::serve(listener, app, limits, stop).await;
         let summary = receiver_drained.await.ok();
+        if let Some(pruning) = pruning {
+            pruning.abort();
+        }
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
             match summary {
@@ -114,13 +131,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 }
 
 /// The receiver without --forward-to: the handler prints each event's summary (after --delay),
-/// deduplicating with the idempotency store of --store.
+/// deduplicating with the idempotency store of --store; with it, that store again if it must be
+/// pruned periodically.
 async fn plain_receiver(
     args: &Args,
     config: ReceiverConfig,
     store_url: &StoreUrl,
     lines: Arc<Lines>,
-) -> anyhow::Result<Receiver> {
+) -> anyhow::Result<(Receiver, Option<Prunable>)> {
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
@@ -138,14 +156,15 @@ async fn plain_receiver(
             HandlerOutcome::Ok
         }
     });
-    let store = store_url.open().await?;
+    let (store, prunable) = store_url.open().await?;
     eprintln!("runhook: idempotency store {}", store_url.describe());
-    Receiver::builder(handler)
+    let receiver = Receiver::builder(handler)
         .config(config)
         .store(store)
         .observer(move |report| lines.report(report, &summaries))
         .build()
-        .context("invalid receiver settings")
+        .context("invalid receiver settings")?;
+    Ok((receiver, prunable))
 }
 
 /// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a
