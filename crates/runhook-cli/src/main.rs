@@ -14,6 +14,7 @@ mod out;
 mod overrides;
 mod payload;
 mod progress;
+mod prune;
 mod repeat;
 mod server;
 mod signals;

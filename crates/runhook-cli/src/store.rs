@@ -12,6 +12,8 @@ use runhook_store::{
     PostgresInbox, PostgresStore, PostgresStoreConfig, RedisStore, SqliteInbox, SqliteStore,
 };
 
+use crate::prune::Prunable;
+
 /// The store `runhook listen` and `runhook inbox` use unless `--store` says otherwise.
 pub(crate) const DEFAULT_STORE: &str = "sqlite:./runhook.db";
 
@@ -75,25 +77,37 @@ impl StoreUrl {
     }
 
     /// Opens the store; an unreachable server or an unusable file is an error now, at start.
-    pub(crate) async fn open(&self) -> anyhow::Result<Arc<dyn IdempotencyStore>> {
+    /// With it, the store again if it must be pruned from a periodic task (PostgreSQL, SQLite).
+    pub(crate) async fn open(
+        &self,
+    ) -> anyhow::Result<(Arc<dyn IdempotencyStore>, Option<Prunable>)> {
         let described = self.describe();
+        let cannot = || format!("cannot use the store {described}");
         Ok(match self {
-            StoreUrl::Memory => Arc::new(MemoryStore::new()),
-            StoreUrl::Redis(url) => Arc::new(
-                RedisStore::connect(url)
-                    .await
-                    .with_context(|| format!("cannot use the store {described}"))?,
+            StoreUrl::Memory => (Arc::new(MemoryStore::new()), None),
+            StoreUrl::Redis(url) => (
+                Arc::new(RedisStore::connect(url).await.with_context(cannot)?),
+                None,
             ),
-            StoreUrl::Sqlite(path) => Arc::new(
-                SqliteStore::open(path)
-                    .await
-                    .with_context(|| format!("cannot use the store {described}"))?,
-            ),
-            StoreUrl::Postgres { url, schema } => Arc::new(
-                PostgresStore::connect_with(url, postgres_config(schema.as_deref()))
-                    .await
-                    .with_context(|| format!("cannot use the store {described}"))?,
-            ),
+            StoreUrl::Sqlite(path) => {
+                let store = Arc::new(SqliteStore::open(path).await.with_context(cannot)?);
+                (
+                    Arc::clone(&store) as Arc<dyn IdempotencyStore>,
+                    Some(Prunable::Sqlite(store)),
+                )
+            }
+            StoreUrl::Postgres { url, schema } => {
+                let config = postgres_config(schema.as_deref());
+                let store = Arc::new(
+                    PostgresStore::connect_with(url, config)
+                        .await
+                        .with_context(cannot)?,
+                );
+                (
+                    Arc::clone(&store) as Arc<dyn IdempotencyStore>,
+                    Some(Prunable::Postgres(store)),
+                )
+            }
         })
     }
 

@@ -1,8 +1,9 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
-//! listen`. Built on `runhook_axum::webhook_route` with the store of `--store`, served by
-//! [`crate::server::serve`] (timeouts, connection limit, bounded HTTP/2, graceful shutdown).
-//! With `--forward-to`, a relay: the receiver in inbox mode, forwarding each stored event to
-//! the app (see [`relay`]); with `--metrics-addr`, Prometheus metrics on a second listener.
+//! listen`. Built on `runhook_axum::webhook_route` with the store of `--store` (PostgreSQL and
+//! SQLite pruned by a periodic task), served by [`crate::server::serve`] (timeouts, connection
+//! limit, bounded HTTP/2, graceful shutdown). With `--forward-to`, a relay: the receiver in inbox
+//! mode, forwarding each stored event to the app (see [`relay`]); with `--metrics-addr`,
+//! Prometheus metrics on a second listener.
 
 mod args;
 mod confirm;
@@ -22,6 +23,7 @@ use runhook_axum::webhook_route;
 use runhook_receiver::{Receiver, ReceiverConfig, RunConfirmer, handler_fn};
 
 use crate::exit::Exit;
+use crate::prune::Prunable;
 use crate::server::ServerLimits;
 use crate::store::StoreUrl;
 pub(crate) use args::Args;
@@ -58,11 +60,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         None => None,
     };
     let lines = Lines::new(args.json);
-    let receiver = runtime.block_on(async {
+    let (receiver, prunable) = runtime.block_on(async {
         match relay {
             Some(relay) => {
                 let lines = Arc::clone(&lines);
-                relay.receiver(config, &store_url, lines, confirmer).await
+                let receiver = relay.receiver(config, &store_url, lines, confirmer).await?;
+                Ok((receiver, None))
             }
             None => {
                 let lines = Arc::clone(&lines);
@@ -90,6 +93,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
         }
+        // PostgreSQL and SQLite: expired rows removed every minute until the stop signal.
+        let pruning = prunable.map(|store| {
+            let mut prune_stop = stopping.subscribe();
+            tokio::spawn(crate::prune::prune_periodically(store, async move {
+                let _ = prune_stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
@@ -107,6 +117,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         });
         crate::server::serve(listener, app, limits, stop).await;
         let summary = receiver_drained.await.ok();
+        if let Some(pruning) = pruning {
+            pruning.abort();
+        }
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
             match summary {
@@ -125,14 +138,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 }
 
 /// The receiver without --forward-to: the handler prints each event's summary (after --delay),
-/// deduplicating with the idempotency store of --store.
+/// deduplicating with the idempotency store of --store; with it, that store again if it must be
+/// pruned periodically.
 async fn plain_receiver(
     args: &Args,
     config: ReceiverConfig,
     store_url: &StoreUrl,
     lines: Arc<Lines>,
     confirmer: Option<Arc<dyn RunConfirmer>>,
-) -> anyhow::Result<Receiver> {
+) -> anyhow::Result<(Receiver, Option<Prunable>)> {
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
@@ -150,15 +164,16 @@ async fn plain_receiver(
             HandlerOutcome::Ok
         }
     });
-    let store = store_url.open().await?;
+    let (store, prunable) = store_url.open().await?;
     eprintln!("runhook: idempotency store {}", store_url.describe());
     let builder = Receiver::builder(handler)
         .config(config)
         .store(store)
         .observer(move |report| lines.report(report, &summaries));
-    confirm::with(builder, confirmer)
+    let receiver = confirm::with(builder, confirmer)
         .build()
-        .context("invalid receiver settings")
+        .context("invalid receiver settings")?;
+    Ok((receiver, prunable))
 }
 
 /// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a
