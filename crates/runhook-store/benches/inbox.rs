@@ -39,7 +39,10 @@ const SQLITE_TABLE: &str = "CREATE TABLE IF NOT EXISTS runhook_inbox (
         state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
         attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, lease_until INTEGER,
         token INTEGER NOT NULL, last_error TEXT, finished_at INTEGER);
-     CREATE INDEX IF NOT EXISTS runhook_inbox_due ON runhook_inbox (state, next_at);
+     CREATE INDEX IF NOT EXISTS runhook_inbox_pending ON runhook_inbox (next_at, key)
+       WHERE state = 'pending';
+     CREATE INDEX IF NOT EXISTS runhook_inbox_finished ON runhook_inbox (state, finished_at)
+       WHERE finished_at IS NOT NULL;
      CREATE INDEX IF NOT EXISTS runhook_inbox_run
        ON runhook_inbox (run_id, state, received_at, key);";
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use runhook::inbox::{Inbox, InboxRecord, InboxState, Inserted, MemoryInbox, Settlement};
-use runhook::store::{Claim, IdempotencyKey, IdempotencyStore, StoreError};
+use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, StoreError};
 use runhook_store::testing::run_inbox_conformance;
 use runhook_store::{PostgresInbox, PostgresStore, PostgresStoreConfig, SqliteInbox, SqliteStore};
 use support::{drop_schema, postgres_url, reachable, unique_schema};
@@ -212,4 +212,216 @@ async fn a_postgres_inbox_table_must_differ_from_the_store_table() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("table name"), "{error}");
+}
+
+/// The indexes of `connection`'s inbox table, by name.
+fn sqlite_indexes(path: &std::path::Path) -> Vec<String> {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runhook_inbox' \
+             AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap();
+    statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sqlite_inbox_of_schema_version_1_is_migrated_with_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runhook.db");
+    let t0 = now();
+    let inbox = SqliteInbox::open(&path).await.unwrap();
+    inbox.insert(record("old", t0), t0).await.unwrap();
+    drop(inbox);
+    // Back to version 1: its claim index, and its version row.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX runhook_inbox_pending; DROP INDEX runhook_inbox_finished;
+             CREATE INDEX runhook_inbox_due ON runhook_inbox (state, next_at);
+             UPDATE runhook_schema SET version = 1 WHERE component = 'inbox';",
+        )
+        .unwrap();
+
+    let inbox = SqliteInbox::open(&path).await.unwrap();
+    assert_eq!(
+        sqlite_indexes(&path),
+        [
+            "runhook_inbox_finished",
+            "runhook_inbox_pending",
+            "runhook_inbox_run"
+        ]
+    );
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT version FROM runhook_schema WHERE component = 'inbox'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, SqliteInbox::SCHEMA_VERSION);
+    assert_eq!(version, 2);
+    let claims = inbox.claim_due(t0, LEASE, 10).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].entry.key.as_str(), "old");
+}
+
+#[tokio::test]
+async fn a_postgres_inbox_of_schema_version_1_is_migrated_with_its_rows() {
+    let schema = unique_schema();
+    let config = PostgresStoreConfig::default().schema(&schema);
+    let Some(inbox) = postgres(&schema, config.clone()).await else {
+        return;
+    };
+    let t0 = now();
+    inbox.insert(record("old", t0), t0).await.unwrap();
+    drop(inbox);
+    let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Back to version 1: its claim index, and its version row.
+    client
+        .batch_execute(&format!(
+            "DROP INDEX \"{schema}\".runhook_inbox_pending; \
+             DROP INDEX \"{schema}\".runhook_inbox_finished; \
+             CREATE INDEX runhook_inbox_due ON \"{schema}\".runhook_inbox (state, next_at); \
+             UPDATE \"{schema}\".runhook_schema_version SET version = 1 \
+               WHERE name = 'runhook_inbox'"
+        ))
+        .await
+        .unwrap();
+
+    let inbox = PostgresInbox::connect_with(&postgres_url(), config)
+        .await
+        .unwrap();
+    let indexes: Vec<String> = client
+        .query(
+            "SELECT indexname::text FROM pg_indexes \
+             WHERE schemaname = $1 AND tablename = 'runhook_inbox' ORDER BY indexname",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let version: i32 = client
+        .query_one(
+            &format!(
+                "SELECT version FROM \"{schema}\".runhook_schema_version \
+                 WHERE name = 'runhook_inbox'"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let claims = inbox.claim_due(t0, LEASE, 10).await.unwrap();
+    drop_schema(&schema).await;
+    assert_eq!(
+        indexes,
+        [
+            "runhook_inbox_finished",
+            "runhook_inbox_pending",
+            "runhook_inbox_pkey",
+            "runhook_inbox_run"
+        ]
+    );
+    assert_eq!(version, 2);
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].entry.key.as_str(), "old");
+}
+
+/// Inserts and settlements sent together are committed in groups: a key repeated within a group
+/// is new once and
+/// a duplicate otherwise, and a row the database refuses (text with a NUL byte) fails alone.
+#[tokio::test]
+async fn postgres_writes_committed_together_keep_their_own_answers() {
+    let schema = unique_schema();
+    let Some(inbox) = postgres(&schema, PostgresStoreConfig::default()).await else {
+        return;
+    };
+    let t0 = now();
+    let mut records: Vec<InboxRecord> = (0..200)
+        .map(|i| record(&format!("group-{i}"), t0))
+        .collect();
+    records.extend((0..8).map(|_| record("repeated", t0)));
+    records.push(InboxRecord::new(
+        IdempotencyKey::new("refused"),
+        "run.\0completed",
+        t0,
+        b"{}".to_vec(),
+    ));
+    let answers =
+        futures::future::join_all(records.into_iter().map(|record| inbox.insert(record, t0))).await;
+    let depth = inbox.depth(t0).await;
+    let refused = inbox.get(&IdempotencyKey::new("refused")).await;
+
+    // Settlements as done, sent together: each fenced by its own token; a repeat of one within
+    // the group is refused, as a second settlement would be.
+    let claims = inbox.claim_due(t0, LEASE, 300).await.unwrap();
+    let mut settlements: Vec<(IdempotencyKey, ClaimToken)> = claims
+        .iter()
+        .map(|claim| (claim.entry.key.clone(), claim.token))
+        .collect();
+    let stale = ClaimToken::new(claims[0].token.get() + 1_000_000);
+    settlements.push((claims[1].entry.key.clone(), stale));
+    settlements.push((claims[2].entry.key.clone(), claims[2].token));
+    let settled = futures::future::join_all(
+        settlements
+            .iter()
+            .map(|(key, token)| inbox.settle(key, *token, t0, Settlement::Done)),
+    )
+    .await;
+    let done = inbox.depth(t0).await;
+    drop_schema(&schema).await;
+
+    assert_eq!(claims.len(), 201);
+    assert!(
+        settled[..201]
+            .iter()
+            .enumerate()
+            .all(|(i, s)| i == 2 || s.is_ok()),
+        "{settled:?}"
+    );
+    let not_held = |s: &Result<(), StoreError>| matches!(s, Err(StoreError::NotHeld { .. }));
+    assert!(not_held(&settled[201]), "a stale token: {:?}", settled[201]);
+    assert_eq!(
+        [&settled[2], &settled[202]]
+            .iter()
+            .filter(|s| s.is_ok())
+            .count(),
+        1,
+        "one settlement twice: {:?} {:?}",
+        settled[2],
+        settled[202]
+    );
+    assert!(not_held(&settled[2]) || not_held(&settled[202]));
+    let done = done.unwrap();
+    assert_eq!((done.done, done.pending, done.in_flight), (201, 0, 0));
+
+    for (i, answer) in answers[..200].iter().enumerate() {
+        assert_eq!(answer, &Ok(Inserted::New), "group-{i}");
+    }
+    let repeated = &answers[200..208];
+    let new = repeated.iter().filter(|a| **a == Ok(Inserted::New)).count();
+    let duplicates = repeated
+        .iter()
+        .filter(|a| **a == Ok(Inserted::Duplicate(InboxState::Pending)))
+        .count();
+    assert_eq!((new, duplicates), (1, 7), "{repeated:?}");
+    assert!(
+        matches!(&answers[208], Err(StoreError::Unavailable { message }) if message.contains("0x00")),
+        "{:?}",
+        answers[208]
+    );
+    assert_eq!(refused, Ok(None));
+    assert_eq!(depth.unwrap().pending, 201);
 }

@@ -1,9 +1,12 @@
 //! [`PostgresInbox`]: a durable inbox on PostgreSQL, shared by any number of replicas, and
 //! [`Transactional`], its exactly-once processor.
 
+mod group;
 mod operations;
 mod schema;
 mod sql;
+#[cfg(test)]
+mod tests;
 mod transactional;
 
 use std::fmt;
@@ -28,14 +31,19 @@ pub use transactional::{Transactional, TransactionalHandler};
 /// [`PostgresStoreConfig::inbox_table`]) holds the event (key, `run_id`, name, receipt time,
 /// body as `bytea`, drift problems as JSON text) and how its processing stands (state,
 /// attempts, next attempt, lease end, fencing token, last error, finish time), with indexes for
-/// claims (`state, next_at`) and runs (`run_id, …`). Keys and run ids are compared bytewise
-/// (`COLLATE "C"`), as in memory.
+/// claims (the pending rows by `next_at, key`) and runs (`run_id, …`). Keys and run ids are
+/// compared bytewise (`COLLATE "C"`), as in memory.
 ///
 /// - **Insert** is `INSERT … ON CONFLICT (key) DO NOTHING`: of any number of concurrent inserts
-///   of one key, on any replicas, exactly one is new.
+///   of one key, on any replicas, exactly one is new. Concurrent inserts are committed in groups:
+///   a task of the inbox gathers those queued while earlier groups commit (up to 256 rows a group,
+///   4 groups at once) into one transaction, and answers each caller once it has committed. One
+///   insert alone commits at once; a burst costs a commit per group. A group the database refuses
+///   is inserted again row by row, so a bad row fails alone. The task runs on the tokio runtime
+///   that connected the inbox.
 /// - **Claims** from many replicas do not wait for one another: one statement picks the due
-///   rows, oldest first, `FOR UPDATE SKIP LOCKED`, and takes a transaction-level advisory lock
-///   on each row's run (skipping runs another claim is taking); a second statement, in the same
+///   rows, earliest due first, `FOR UPDATE SKIP LOCKED`, and takes a transaction-level advisory
+///   lock on each row's run (skipping runs another claim is taking); a second statement, in the same
 ///   transaction and with a snapshot taken after those locks, checks the rule again and claims
 ///   the rows (`attempts + 1`, lease end, a new token from a sequence). So only the oldest
 ///   pending row of a `run_id` is ever due, and only while no other row of the run is leased,
@@ -64,6 +72,10 @@ pub struct PostgresInbox {
     pool: Pool,
     config: PostgresStoreConfig,
     sql: Arc<Statements>,
+    /// Where inserts go to be committed in groups.
+    inserts: group::Sender<group::NewRow, runhook::inbox::Inserted>,
+    /// Where settlements as done go to be committed in groups.
+    dones: group::Sender<group::DoneRow, ()>,
     /// The first key of the advisory locks of runs being claimed, from the table's name.
     lock_space: i32,
 }
@@ -87,12 +99,23 @@ impl PostgresInbox {
                 config.table
             )));
         }
-        let pool = pool(url, &config)?;
+        let pool = pool(url, &config, &[sql::SESSION])?;
         let qualified = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.inbox_table);
+        let sql = Arc::new(Statements::new(&qualified, &sequence));
         let inbox = PostgresInbox {
+            inserts: {
+                let (pool, sql) = (pool.clone(), Arc::clone(&sql));
+                group::spawn(move |rows| {
+                    group::commit_inserts(pool.clone(), Arc::clone(&sql), rows)
+                })
+            },
+            dones: {
+                let (pool, sql) = (pool.clone(), Arc::clone(&sql));
+                group::spawn(move |rows| group::commit_done(pool.clone(), Arc::clone(&sql), rows))
+            },
             pool,
-            sql: Arc::new(Statements::new(&qualified, &sequence)),
+            sql,
             lock_space: lock_space(&qualified),
             config,
         };
@@ -151,6 +174,10 @@ impl PostgresInbox {
     ) -> Result<Vec<RawEntry>, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(unavailable)?;
+        transaction
+            .batch_execute(sql::CLAIM_PLAN)
+            .await
+            .map_err(unavailable)?;
         let candidates = transaction
             .prepare_cached(&self.sql.candidates)
             .await
@@ -181,7 +208,8 @@ impl PostgresInbox {
             .collect::<Result<Vec<_>, _>>()
             .map_err(unavailable)?;
         transaction.commit().await.map_err(unavailable)?;
-        claimed.sort_by(|a, b| (a.received_at, &a.key).cmp(&(b.received_at, &b.key)));
+        // In the order claimed: earliest due first.
+        claimed.sort_by(|a, b| (a.next_at, &a.key).cmp(&(b.next_at, &b.key)));
         Ok(claimed)
     }
 }

@@ -11,63 +11,23 @@ use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use tokio_postgres::Row;
 
 use super::PostgresInbox;
+use super::group::{self, DoneRow, NewRow};
 use crate::inbox_row::{RawEntry, drift_json};
 use crate::millis::{millis, millis_since_epoch};
 use crate::postgres_store::connect::{unavailable, unavailable_message};
 
-/// How many times an insert is retried when the row it conflicted with vanished (purged)
-/// before it could be read.
-const INSERT_ATTEMPTS: usize = 8;
-
 #[async_trait]
 impl Inbox for PostgresInbox {
     async fn insert(&self, record: InboxRecord, _now: SystemTime) -> Result<Inserted, StoreError> {
-        let drift = drift_json(&record.drift).map_err(unavailable_message)?;
-        let received_at = millis_since_epoch(record.received_at);
-        let client = self.client().await?;
-        let insert = client
-            .prepare_cached(&self.sql.insert)
-            .await
-            .map_err(unavailable)?;
-        let state = client
-            .prepare_cached(&self.sql.state)
-            .await
-            .map_err(unavailable)?;
-        let key = record.key.as_str();
-        let body: &[u8] = &record.body;
-        for _ in 0..INSERT_ATTEMPTS {
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
-                &key,
-                &record.run_id,
-                &record.event,
-                &received_at,
-                &body,
-                &drift,
-            ];
-            if client
-                .execute(&insert, &params)
-                .await
-                .map_err(unavailable)?
-                == 1
-            {
-                return Ok(Inserted::New);
-            }
-            // A new statement sees the row that conflicted, unless it was purged meanwhile.
-            if let Some(row) = client
-                .query_opt(&state, &[&key])
-                .await
-                .map_err(unavailable)?
-            {
-                let state: &str = row.try_get(0).map_err(unavailable)?;
-                return state
-                    .parse()
-                    .map(Inserted::Duplicate)
-                    .map_err(unavailable_message);
-            }
-        }
-        Err(unavailable_message(format!(
-            "PostgreSQL: the insert of {key} kept racing with purges"
-        )))
+        let row = NewRow {
+            drift: drift_json(&record.drift).map_err(unavailable_message)?,
+            received_at: millis_since_epoch(record.received_at),
+            key: record.key.as_str().to_owned(),
+            run_id: record.run_id,
+            event: record.event,
+            body: record.body,
+        };
+        group::submit(&self.inserts, row).await
     }
 
     async fn claim_due(
@@ -111,7 +71,17 @@ impl Inbox for PostgresInbox {
     ) -> Result<(), StoreError> {
         let now = millis_since_epoch(now);
         match settlement {
-            Settlement::Done => self.fenced(&self.sql.done, key, token, &[&now]).await,
+            Settlement::Done => {
+                let Ok(token) = i64::try_from(token.get()) else {
+                    return Err(StoreError::NotHeld { key: key.clone() });
+                };
+                let row = DoneRow {
+                    key: key.as_str().to_owned(),
+                    token,
+                    finished_at: now,
+                };
+                group::submit(&self.dones, row).await
+            }
             Settlement::Retry { at, error } => {
                 let at = millis_since_epoch(at);
                 let sql = &self.sql.retry;

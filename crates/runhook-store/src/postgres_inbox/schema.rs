@@ -7,7 +7,7 @@ use super::{PostgresInbox, sql};
 use crate::postgres_store::connect::{MIGRATION_LOCK, unavailable, unavailable_message};
 
 /// The version of the inbox table this crate creates and expects.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 impl PostgresInbox {
     /// Creates the schema, the version table and the inbox table if missing, under a
@@ -47,6 +47,12 @@ impl PostgresInbox {
         if version < 1 {
             transaction
                 .batch_execute(&sql::create(schema, table, name))
+                .await
+                .map_err(unavailable)?;
+        }
+        if version < 2 {
+            transaction
+                .batch_execute(&sql::pending_index(schema, table, name))
                 .await
                 .map_err(unavailable)?;
         }

@@ -4,6 +4,10 @@ use crate::inbox_row::COLUMNS;
 
 /// A row `r` is due at `$1`: pending, due, not leased, and for a row of a run, the run's oldest
 /// pending row while no row of the run is leased.
+///
+/// `OFFSET 0` keeps each `NOT EXISTS` a lookup in the run index for the rows the scan reaches:
+/// without it the planner may turn one into a hashed subplan, a scan of the whole table per
+/// claim, or sort every due row before the limit.
 fn due(table: &str) -> String {
     format!(
         "r.state = 'pending' AND r.next_at <= $1 \
@@ -11,22 +15,40 @@ fn due(table: &str) -> String {
          AND (r.run_id IS NULL OR (\
            NOT EXISTS (SELECT 1 FROM {table} AS o \
                        WHERE o.run_id = r.run_id AND o.state = 'pending' \
-                         AND (o.received_at, o.key) < (r.received_at, r.key)) \
+                         AND (o.received_at, o.key) < (r.received_at, r.key) OFFSET 0) \
            AND NOT EXISTS (SELECT 1 FROM {table} AS o \
                            WHERE o.run_id = r.run_id AND o.state = 'pending' \
-                             AND o.lease_until > $1)))"
+                             AND o.lease_until > $1 OFFSET 0)))"
     )
 }
+
+/// Set on every connection of an inbox: each statement is planned for its own parameters and the
+/// table as it is now. A generic plan, which a connection caches after a statement's fifth run
+/// and keeps until the table's statistics change, was seen to look a key up by walking the whole
+/// pending index (and a claim to sort the backlog) when cached while the table was empty, on a
+/// server whose autovacuum had not analyzed the table since: milliseconds per settlement, growing
+/// with the backlog. Planning each statement costs tens of microseconds.
+pub(super) const SESSION: &str = "plan_cache_mode=force_custom_plan";
+
+/// Set at the start of each claim's transaction: the claim walks the pending index in its order,
+/// whatever the planner knows of the table. Without these a claim was seen to sort or scan the
+/// whole backlog for every batch (hundreds of milliseconds with 100 000 rows): with the generic
+/// plan a connection cached while the table was empty, or on a table never analyzed (autovacuum
+/// off, or not yet run).
+pub(super) const CLAIM_PLAN: &str = "SET LOCAL plan_cache_mode = force_custom_plan; \
+     SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
+     SET LOCAL enable_sort = off";
 
 /// Every statement, with the table's name in it.
 #[derive(Debug)]
 pub(super) struct Statements {
-    pub(super) insert: String,
-    pub(super) state: String,
+    pub(super) insert_many: String,
+    pub(super) states: String,
     pub(super) candidates: String,
     pub(super) claim: String,
     pub(super) renew: String,
     pub(super) done: String,
+    pub(super) done_many: String,
     pub(super) retry: String,
     pub(super) dead: String,
     pub(super) get: String,
@@ -46,19 +68,24 @@ impl Statements {
         let held =
             "WHERE key = $1 AND token = $2 AND state = 'pending' AND lease_until IS NOT NULL";
         Statements {
-            insert: format!(
+            // A group's rows, one array per column; the keys of those that were new.
+            insert_many: format!(
                 "INSERT INTO {table} (key, run_id, event, received_at, body, drift, state, \
                                       attempts, next_at, token) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $4, 0) \
-                 ON CONFLICT (key) DO NOTHING"
+                 SELECT key, run_id, event, received_at, body, drift, 'pending', 0, received_at, 0 \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], \
+                             $6::text[]) AS new (key, run_id, event, received_at, body, drift) \
+                 ON CONFLICT (key) DO NOTHING \
+                 RETURNING key"
             ),
-            state: format!("SELECT state FROM {table} WHERE key = $1"),
-            // The due rows no other claim is taking, oldest first, locked; then the runs of
-            // those no other claim is taking (a transaction-level advisory lock per run).
+            states: format!("SELECT key, state FROM {table} WHERE key = ANY($1)"),
+            // The due rows no other claim is taking, earliest due first (the order of the
+            // pending index, so the scan stops at the limit), locked; then the runs of those no
+            // other claim is taking (a transaction-level advisory lock per run).
             candidates: format!(
                 "WITH candidates AS MATERIALIZED (\
                    SELECT r.key, r.run_id FROM {table} AS r WHERE {due} \
-                   ORDER BY r.received_at, r.key LIMIT $2 \
+                   ORDER BY r.next_at, r.key LIMIT $2 \
                    FOR UPDATE OF r SKIP LOCKED) \
                  SELECT key FROM candidates \
                  WHERE run_id IS NULL OR pg_try_advisory_xact_lock($3, hashtext(run_id))"
@@ -73,6 +100,15 @@ impl Statements {
             renew: format!("UPDATE {table} SET lease_until = $3 {held}"),
             done: format!(
                 "UPDATE {table} SET state = 'done', finished_at = $3, lease_until = NULL {held}"
+            ),
+            // A group's settlements, one array per column; the (key, token) pairs that held.
+            done_many: format!(
+                "UPDATE {table} AS r \
+                 SET state = 'done', finished_at = d.finished_at, lease_until = NULL \
+                 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS d (key, token, finished_at) \
+                 WHERE r.key = d.key AND r.token = d.token AND r.state = 'pending' \
+                   AND r.lease_until IS NOT NULL \
+                 RETURNING r.key, r.token"
             ),
             retry: format!(
                 "UPDATE {table} SET next_at = $3, last_error = $4, lease_until = NULL {held}"
@@ -136,5 +172,18 @@ pub(super) fn create(schema: &str, table: &str, name: &str) -> String {
          CREATE INDEX IF NOT EXISTS \"{name}_due\" ON {schema}.{table} (state, next_at); \
          CREATE INDEX IF NOT EXISTS \"{name}_run\" \
            ON {schema}.{table} (run_id, state, received_at, key)"
+    )
+}
+
+/// Migration 2: claims walk the pending rows in the order they are due and stop at the limit,
+/// whatever the backlog (version 1's `(state, next_at)` index made every claim sort every pending
+/// row); purges find finished rows by state and finish time.
+pub(super) fn pending_index(schema: &str, table: &str, name: &str) -> String {
+    format!(
+        "DROP INDEX IF EXISTS {schema}.\"{name}_due\"; \
+         CREATE INDEX IF NOT EXISTS \"{name}_pending\" ON {schema}.{table} (next_at, key) \
+           WHERE state = 'pending'; \
+         CREATE INDEX IF NOT EXISTS \"{name}_finished\" ON {schema}.{table} (state, finished_at) \
+           WHERE finished_at IS NOT NULL"
     )
 }

@@ -13,8 +13,12 @@ use super::{PostgresStoreConfig, tls};
 pub(crate) const MIGRATION_LOCK: i64 = 0x0072_756e_686f_6f6b;
 
 /// A pool of connections to `url` with `config`'s size and timeouts (the statement timeout is
-/// set on every connection). Opens no connection yet.
-pub(crate) fn pool(url: &str, config: &PostgresStoreConfig) -> Result<Pool, StoreError> {
+/// set on every connection, with `settings`, each `name=value`). Opens no connection yet.
+pub(crate) fn pool(
+    url: &str,
+    config: &PostgresStoreConfig,
+    settings: &[&str],
+) -> Result<Pool, StoreError> {
     let mut pg_config: tokio_postgres::Config =
         url.parse().map_err(|error: tokio_postgres::Error| {
             // The parser's messages name the offending option (or a character's position),
@@ -25,13 +29,17 @@ pub(crate) fn pool(url: &str, config: &PostgresStoreConfig) -> Result<Pool, Stor
             ))
         })?;
     pg_config.connect_timeout(config.connect_timeout);
-    let timeout = format!(
+    let mut session = format!(
         "-c statement_timeout={}",
         config.statement_timeout.as_millis().max(1)
     );
+    for setting in settings {
+        session.push_str(" -c ");
+        session.push_str(setting);
+    }
     let options = match pg_config.get_options() {
-        Some(options) if !options.is_empty() => format!("{options} {timeout}"),
-        _ => timeout,
+        Some(options) if !options.is_empty() => format!("{options} {session}"),
+        _ => session,
     };
     pg_config.options(&options);
     let recycling = ManagerConfig {

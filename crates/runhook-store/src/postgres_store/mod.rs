@@ -87,7 +87,7 @@ impl PostgresStore {
     pub async fn connect_with(url: &str, config: PostgresStoreConfig) -> Result<Self, StoreError> {
         let schema = identifier(&config.schema, 63, "schema")?;
         let table = identifier(&config.table, 57, "table")?;
-        let pool = connect::pool(url, &config)?;
+        let pool = connect::pool(url, &config, &[])?;
         let table_name = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.table);
         let sql = Statements::new(&table_name, &sequence);

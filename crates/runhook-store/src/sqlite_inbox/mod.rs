@@ -26,11 +26,11 @@ use writer::{Failure, QUEUE, Request, prepare, serve};
 ///
 /// Each row of `runhook_inbox` holds the event (key, `run_id`, name, receipt time, body bytes,
 /// drift problems as JSON) and how its processing stands (state, attempts, next attempt, lease
-/// end, fencing token, last error, finish time), with indexes for claims (`state, next_at`)
-/// and runs (`run_id, …`). Claims follow the in-memory inbox exactly: only the oldest pending
-/// row of a `run_id` is due, and only while no other row of that run is leased; each claim
-/// counts an attempt and takes a new token from a counter row, so tokens are unique per
-/// database, across restarts.
+/// end, fencing token, last error, finish time), with indexes for claims (the pending rows by
+/// `next_at, key`) and runs (`run_id, …`). Claims follow the in-memory inbox exactly: earliest
+/// due first; only the oldest pending row of a `run_id` is due, and only while no other row of
+/// that run is leased; each claim counts an attempt and takes a new token from a counter row, so
+/// tokens are unique per database, across restarts.
 ///
 /// **One file with [`SqliteStore`](crate::SqliteStore).** The inbox keeps its own tables and
 /// versions them in a `runhook_schema (component, version)` table, apart from the

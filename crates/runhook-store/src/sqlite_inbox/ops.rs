@@ -76,8 +76,9 @@ pub(super) enum Reply {
     Depth([u64; 4]),
 }
 
-/// The rows that are due at `?1`, oldest first, at most `?2`: pending, due, not leased, and for
-/// a row of a run, the run's oldest pending row while no row of the run is leased.
+/// The rows that are due at `?1`, earliest due first, at most `?2`: pending, due, not leased,
+/// and for a row of a run, the run's oldest pending row while no row of the run is leased. The
+/// order is the partial index `runhook_inbox_pending`'s, so the scan stops at the limit.
 const DUE: &str = "SELECT key FROM runhook_inbox AS r
      WHERE r.state = 'pending' AND r.next_at <= ?1
        AND (r.lease_until IS NULL OR r.lease_until <= ?1)
@@ -88,7 +89,7 @@ const DUE: &str = "SELECT key FROM runhook_inbox AS r
          AND NOT EXISTS (SELECT 1 FROM runhook_inbox AS o
                          WHERE o.run_id = r.run_id AND o.state = 'pending'
                            AND o.lease_until > ?1)))
-     ORDER BY r.received_at, r.key
+     ORDER BY r.next_at, r.key
      LIMIT ?2";
 
 /// Runs `op` in `transaction` (the group's).
@@ -329,4 +330,36 @@ fn raw_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
         last_error: row.get(11)?,
         finished_at: row.get(12)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+    use rusqlite::Connection;
+
+    use super::DUE;
+    use crate::sqlite_inbox::writer::prepare;
+
+    /// The claim walks the pending index in its order and stops at the limit: no sort of the
+    /// backlog, and no scan of the table.
+    #[test]
+    fn a_claim_walks_the_pending_index_without_sorting() {
+        let connection = prepare(Connection::open_in_memory().unwrap()).unwrap();
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUE}"))
+            .unwrap();
+        let plan: Vec<String> = statement
+            .query_map(rusqlite::params![0_i64, 16_i64], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("SEARCH r USING INDEX runhook_inbox_pending (next_at<?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        assert!(!plan.contains("SCAN"), "{plan}");
+    }
 }

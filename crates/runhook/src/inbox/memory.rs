@@ -88,7 +88,7 @@ impl Inner {
         }
     }
 
-    /// The keys of the due rows at `now`, oldest first.
+    /// The keys of the due rows at `now`, earliest due first.
     fn due(&self, now: SystemTime) -> Vec<IdempotencyKey> {
         let mut pending: Vec<&InboxEntry> = self
             .rows
@@ -96,6 +96,7 @@ impl Inner {
             .map(|row| &row.entry)
             .filter(|entry| entry.state == InboxState::Pending)
             .collect();
+        // Runs first, in the order received: only the oldest pending row of a run is ever due.
         pending.sort_by(|a, b| (a.received_at, &a.key).cmp(&(b.received_at, &b.key)));
         let held_runs: HashSet<&str> = pending
             .iter()
@@ -112,10 +113,11 @@ impl Inner {
                 }
             }
             if entry.next_at <= now && !entry.is_leased(now) {
-                due.push(entry.key.clone());
+                due.push((entry.next_at, entry.key.clone()));
             }
         }
-        due
+        due.sort();
+        due.into_iter().map(|(_, key)| key).collect()
     }
 }
 

@@ -145,7 +145,9 @@ pub(super) async fn replay<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String
     check(all == Ok(2), || format!("replay_dead: {all:?}, expected 2"))?;
     let again = c.inbox.replay_dead(c.at(4)).await;
     check(again == Ok(0), || format!("replay_dead again: {again:?}"))?;
-    let names = ["dead-1", "dead-2", "dead-3", "pending"];
+    // Earliest due first: the row pending all along (due at 0), then dead-1 (replayed at 3),
+    // then dead-2 and dead-3 (at 4).
+    let names = ["pending", "dead-1", "dead-2", "dead-3"];
     let claims = c.claim_exactly(c.at(4), 10, &names).await?;
     check(claims.iter().all(|claim| claim.entry.attempts == 1), || {
         "a replayed row's attempts were not counted from zero".into()

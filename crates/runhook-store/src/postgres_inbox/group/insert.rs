@@ -1,0 +1,176 @@
+//! Inserts in groups: one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` per group.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use deadpool_postgres::Pool;
+use runhook::inbox::{InboxState, Inserted};
+use runhook::store::StoreError;
+
+use super::Request;
+use crate::postgres_inbox::sql::Statements;
+use crate::postgres_store::connect::{pool_unavailable, unavailable, unavailable_message};
+
+/// How many times a row is inserted again when the row it conflicted with vanished (purged)
+/// before it could be read.
+const INSERT_ATTEMPTS: usize = 8;
+
+/// A new row, its times in milliseconds since the epoch and its drift as JSON text.
+#[derive(Debug)]
+pub(in crate::postgres_inbox) struct NewRow {
+    pub(in crate::postgres_inbox) key: String,
+    pub(in crate::postgres_inbox) run_id: Option<String>,
+    pub(in crate::postgres_inbox) event: String,
+    pub(in crate::postgres_inbox) received_at: i64,
+    pub(in crate::postgres_inbox) body: Bytes,
+    pub(in crate::postgres_inbox) drift: String,
+}
+
+/// Inserts `group` in one statement and answers each request; if that fails, inserts each
+/// row on its own.
+pub(in crate::postgres_inbox) async fn commit_inserts(
+    pool: Pool,
+    sql: Arc<Statements>,
+    group: Vec<Request<NewRow, Inserted>>,
+) {
+    let (pool, sql) = (&pool, &*sql);
+    // One row per key, in key order (so groups that share keys lock them in the same order); a
+    // repeat of a key within the group is a duplicate of its first request.
+    let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(group.len());
+    for (index, request) in group.iter().enumerate() {
+        first_of.entry(request.item.key.as_str()).or_insert(index);
+    }
+    let mut rows: Vec<&NewRow> = first_of.values().map(|&index| &group[index].item).collect();
+    rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let results = match insert(pool, sql, &rows).await {
+        Ok(results) => results,
+        Err(_) if rows.len() > 1 => {
+            let mut results = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let result = match insert(pool, sql, &[*row]).await {
+                    Ok(mut one) => one.remove(row.key.as_str()).unwrap_or_else(no_answer),
+                    Err(error) => Err(error),
+                };
+                results.insert(row.key.as_str(), result);
+            }
+            results
+        }
+        Err(error) => rows
+            .iter()
+            .map(|row| (row.key.as_str(), Err(error.clone())))
+            .collect(),
+    };
+    let answers: Vec<Result<Inserted, StoreError>> = group
+        .iter()
+        .enumerate()
+        .map(|(index, request)| {
+            let key = request.item.key.as_str();
+            let result = results.get(key).cloned().unwrap_or_else(no_answer);
+            if first_of.get(key) == Some(&index) {
+                result
+            } else {
+                // A repeat within the group: the first request's row is there now, or is not.
+                result.map(|inserted| match inserted {
+                    Inserted::New => Inserted::Duplicate(InboxState::Pending),
+                    duplicate => duplicate,
+                })
+            }
+        })
+        .collect();
+    for (request, answer) in group.into_iter().zip(answers) {
+        // The caller may have given up waiting; the row is written either way.
+        let _ = request.reply.send(answer);
+    }
+}
+
+/// The answer for a row the database said nothing of (which does not happen).
+fn no_answer() -> Result<Inserted, StoreError> {
+    Err(unavailable_message(
+        "PostgreSQL: the insert gave no answer".to_owned(),
+    ))
+}
+
+/// Inserts `rows` (distinct keys) in one statement: each key's outcome. A row that conflicted
+/// with one purged before it could be read is inserted again, up to [`INSERT_ATTEMPTS`] times.
+async fn insert<'a>(
+    pool: &Pool,
+    sql: &Statements,
+    rows: &[&'a NewRow],
+) -> Result<HashMap<&'a str, Result<Inserted, StoreError>>, StoreError> {
+    // Each statement commits on its own: the insert is atomic, and the states read after it are
+    // those of rows committed before (a row that conflicted is there, unless purged since).
+    let client = pool.get().await.map_err(pool_unavailable)?;
+    let insert = client
+        .prepare_cached(&sql.insert_many)
+        .await
+        .map_err(unavailable)?;
+    let states = client
+        .prepare_cached(&sql.states)
+        .await
+        .map_err(unavailable)?;
+    let mut results = HashMap::with_capacity(rows.len());
+    let mut remaining: Vec<&NewRow> = rows.to_vec();
+    for _ in 0..INSERT_ATTEMPTS {
+        let keys: Vec<&str> = remaining.iter().map(|row| row.key.as_str()).collect();
+        let run_ids: Vec<Option<&str>> =
+            remaining.iter().map(|row| row.run_id.as_deref()).collect();
+        let events: Vec<&str> = remaining.iter().map(|row| row.event.as_str()).collect();
+        let received: Vec<i64> = remaining.iter().map(|row| row.received_at).collect();
+        let bodies: Vec<&[u8]> = remaining.iter().map(|row| &row.body[..]).collect();
+        let drifts: Vec<&str> = remaining.iter().map(|row| row.drift.as_str()).collect();
+        let inserted = client
+            .query(
+                &insert,
+                &[&keys, &run_ids, &events, &received, &bodies, &drifts],
+            )
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .map(|row| row.try_get::<_, String>(0))
+            .collect::<Result<HashSet<String>, _>>()
+            .map_err(unavailable)?;
+        let conflicted: Vec<&NewRow> = remaining
+            .into_iter()
+            .filter(|row| {
+                let new = inserted.contains(&row.key);
+                if new {
+                    results.insert(row.key.as_str(), Ok(Inserted::New));
+                }
+                !new
+            })
+            .collect();
+        if conflicted.is_empty() {
+            remaining = conflicted;
+            break;
+        }
+        // A new statement sees the rows that conflicted, unless they were purged meanwhile.
+        let keys: Vec<&str> = conflicted.iter().map(|row| row.key.as_str()).collect();
+        let mut found = HashMap::with_capacity(keys.len());
+        for row in client.query(&states, &[&keys]).await.map_err(unavailable)? {
+            let key: String = row.try_get(0).map_err(unavailable)?;
+            let state: &str = row.try_get(1).map_err(unavailable)?;
+            found.insert(key, state.parse().map_err(unavailable_message));
+        }
+        remaining = Vec::new();
+        for row in conflicted {
+            match found.remove(&row.key) {
+                Some(state) => {
+                    results.insert(row.key.as_str(), state.map(Inserted::Duplicate));
+                }
+                None => remaining.push(row),
+            }
+        }
+        if remaining.is_empty() {
+            break;
+        }
+    }
+    for row in remaining {
+        let message = format!(
+            "PostgreSQL: the insert of {} kept racing with purges",
+            row.key
+        );
+        results.insert(row.key.as_str(), Err(unavailable_message(message)));
+    }
+    Ok(results)
+}
