@@ -251,6 +251,56 @@ async fn text_lines_name_each_attempt_and_a_silent_app_times_out() {
     assert_eq!(timed_out["error"], "the app did not answer within 300 ms");
 }
 
+/// The app's `Retry-After` sets the relay's next attempt, in place of its schedule (here 100 ms):
+/// in seconds, or as an HTTP date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_from_the_app_sets_the_next_attempt() {
+    let app = App::start(7, 0.0).await;
+    app.answer(429);
+    let relay = Listen::start_with(
+        &["--json", "--forward-to", &app.url, "--retry-base-ms", "100"],
+        &[],
+        Stdio::null(),
+    );
+    let in_five = time::OffsetDateTime::now_utc() + time::Duration::seconds(5);
+    let weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        [usize::from(in_five.weekday().number_days_from_monday())];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][usize::from(u8::from(in_five.month())) - 1];
+    let http_date = format!(
+        "{weekday}, {:02} {month} {} {:02}:{:02}:{:02} GMT",
+        in_five.day(),
+        in_five.year(),
+        in_five.hour(),
+        in_five.minute(),
+        in_five.second()
+    );
+    for (key, header, wait) in [("wait-1", "3".to_owned(), 3.0), ("wait-2", http_date, 5.0)] {
+        app.retry_after(Some(&header));
+        deliver(&relay.url, key).await;
+        let failed = next_attempt(&relay);
+        let answered = time::OffsetDateTime::now_utc();
+        assert_eq!(failed["kind"], "forward_failed", "{failed}");
+        assert_eq!(failed["status"], 429, "{failed}");
+        let next_at = time::OffsetDateTime::parse(
+            failed["next_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let waits = (next_at - answered).as_seconds_f64();
+        // Whole seconds on the wire, and the line is read a little after the answer.
+        assert!(
+            (wait - 1.5..=wait + 0.5).contains(&waits),
+            "Retry-After {header}: the next attempt is {waits:.2} s away: {failed}"
+        );
+        assert!(
+            failed["error"].as_str().unwrap().contains("Retry-After"),
+            "{failed}"
+        );
+    }
+}
+
 fn listen_output(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_runhook"))
         .args(["listen", "--addr", "127.0.0.1:0"])

@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use inbox_support::{FollowsTokio, completed, next, post};
+use runhook::Event;
 use runhook::HandlerOutcome;
 use runhook::delivery::RetryPolicy;
-use runhook::inbox::{Inbox, InboxPolicy, InboxRecord, InboxState, MemoryInbox};
+use runhook::inbox::{Inbox, InboxClaim, InboxPolicy, InboxRecord, InboxState, MemoryInbox};
 use runhook::store::IdempotencyKey;
-use runhook_receiver::inbox::{InboxOutcome, InboxReport, InboxWorkers};
-use runhook_receiver::{Handler, Receiver, handler_fn};
+use runhook_receiver::inbox::{InboxOutcome, InboxProcessor, InboxReport, InboxWorkers, Processed};
+use runhook_receiver::{Handler, Received, Receiver, handler_fn};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -229,4 +230,67 @@ async fn a_stored_body_that_no_longer_parses_is_dead_without_a_call() {
     assert!(matches!(dead.outcome, InboxOutcome::Dead { .. }));
     let summary = workers.shutdown(SECOND).await;
     assert_eq!(summary.stopped, 0);
+}
+
+/// Asks for a retry after the waits it is given, one per attempt, then succeeds.
+struct AsksToWait(Vec<Duration>);
+
+#[async_trait::async_trait]
+impl InboxProcessor for AsksToWait {
+    async fn process(&self, claim: &InboxClaim, _event: Received<Event>) -> Processed {
+        let attempt = usize::try_from(claim.entry.attempts).unwrap();
+        match self.0.get(attempt - 1) {
+            Some(after) => Processed::RetryAfter {
+                reason: "rate limited".into(),
+                after: *after,
+            },
+            None => Processed::Outcome(HandlerOutcome::Ok),
+        }
+    }
+}
+
+/// A wait the other side asked for replaces the schedule, capped by the policy's `Retry-After`
+/// cap; a policy that ignores `Retry-After` keeps its schedule.
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_replaces_the_schedule_up_to_the_policys_cap() {
+    for (honoured, expected) in [(true, [7, 60]), (false, [1, 2])] {
+        let clock = FollowsTokio::start();
+        let inbox = Arc::new(MemoryInbox::new());
+        let builder = RetryPolicy::builder()
+            .schedule([SECOND, 2 * SECOND, 4 * SECOND])
+            .attempt_timeout(5 * SECOND);
+        let builder = if honoured {
+            builder.honour_retry_after(60 * SECOND)
+        } else {
+            builder.ignore_retry_after()
+        };
+        let policy = InboxPolicy::new(builder.build().unwrap(), Duration::from_secs(3600));
+        let (reports, mut reported) = mpsc::unbounded_channel();
+        let processor = AsksToWait(vec![7 * SECOND, 3600 * SECOND]);
+        let receiver = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
+            .clock(clock.clone())
+            .inbox(inbox.clone())
+            .inbox_processor(Arc::new(processor))
+            .inbox_policy(policy)
+            .inbox_report_to(reports)
+            .build()
+            .unwrap();
+        assert_eq!(post(&receiver, completed("r1")).await.status, 200);
+        for wait in expected {
+            let report = next(&mut reported).await;
+            let InboxOutcome::Retry { at, error } = &report.outcome else {
+                panic!("{report:?}")
+            };
+            let now = runhook_receiver::Clock::now(&clock);
+            assert_eq!(
+                at.duration_since(now).unwrap().as_secs(),
+                wait,
+                "honoured: {honoured}, attempt {}",
+                report.attempt
+            );
+            assert_eq!(error, "rate limited");
+        }
+        let done = next(&mut reported).await;
+        assert_eq!((done.attempt, done.outcome), (3, InboxOutcome::Done));
+    }
 }

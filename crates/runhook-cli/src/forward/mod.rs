@@ -12,15 +12,19 @@
 //! | other 4xx | dead (the app refused it for good) |
 //! | 1xx, 3xx (redirects are not followed), 5xx | retried |
 //! | timeout, network error, refused address | retried |
+//!
+//! A retried answer with a `Retry-After` header (seconds or an HTTP date) sets the wait before
+//! the next attempt, up to the inbox policy's cap (1 h by default), in place of the schedule.
 
 mod target;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use runhook::delivery::parse_retry_after;
 use runhook::inbox::InboxClaim;
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::Received;
@@ -87,12 +91,7 @@ impl Forwarder {
     }
 
     /// One attempt: the outcome for the worker. The app's status, if it answered, is recorded.
-    pub(crate) async fn forward(
-        &self,
-        key: &str,
-        attempt: u32,
-        body: bytes::Bytes,
-    ) -> HandlerOutcome {
+    pub(crate) async fn forward(&self, key: &str, attempt: u32, body: bytes::Bytes) -> Processed {
         let request = self
             .client
             .post(self.url.clone())
@@ -103,6 +102,11 @@ impl Forwarder {
         let exchange = async {
             let mut response = request.send().await?;
             let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| parse_retry_after(value, SystemTime::now()));
             self.statuses.record(key, attempt, status);
             // Read a little of the answer so that the connection can be reused; a body that
             // breaks off does not change what the status says.
@@ -113,10 +117,18 @@ impl Forwarder {
                     Ok(None) | Err(_) => break,
                 }
             }
-            Ok::<u16, reqwest::Error>(status)
+            Ok::<_, reqwest::Error>((status, retry_after))
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(Ok(status)) => classify(status),
+        let outcome = match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(Ok((status, retry_after))) => match (classify(status), retry_after) {
+                (HandlerOutcome::Retry { reason }, Some(after)) => {
+                    return Processed::RetryAfter {
+                        reason: format!("{reason} (Retry-After: {} s)", after.as_secs()),
+                        after,
+                    };
+                }
+                (outcome, _) => outcome,
+            },
             Ok(Err(error)) => HandlerOutcome::retry(describe(&error)),
             Err(_elapsed) => match self.statuses.peek(key, attempt) {
                 // The status line came in; the body stalled. The status decides.
@@ -126,7 +138,8 @@ impl Forwarder {
                     self.timeout.as_millis()
                 )),
             },
-        }
+        };
+        Processed::Outcome(outcome)
     }
 }
 
@@ -145,10 +158,8 @@ impl Statuses {
 impl InboxProcessor for Forwarder {
     async fn process(&self, claim: &InboxClaim, _event: Received<Event>) -> Processed {
         let entry = &claim.entry;
-        let outcome = self
-            .forward(entry.key.as_str(), entry.attempts, entry.body.clone())
-            .await;
-        Processed::Outcome(outcome)
+        self.forward(entry.key.as_str(), entry.attempts, entry.body.clone())
+            .await
     }
 }
 

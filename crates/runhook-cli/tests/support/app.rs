@@ -1,6 +1,7 @@
 //! A test app for the relay to forward to, on 127.0.0.1 in the test process (axum): it fails a
-//! seeded share of requests with 503, or answers a fixed status, and records every key it
-//! answered 2xx, how many times, and any request that lacks the relay's headers.
+//! seeded share of requests with 503, or answers a fixed status (with a `Retry-After` if set),
+//! and records every key it answered 2xx, how many times, and any request that lacks the
+//! relay's headers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
@@ -17,6 +18,8 @@ struct Shared {
     fail_rate: f64,
     /// A fixed status to answer every request with (0: none; answer by `fail_rate`).
     fixed: AtomicU16,
+    /// A `Retry-After` header for every answer that is not 2xx.
+    retry_after: Mutex<Option<String>>,
     /// Keys answered 2xx, and how many times.
     delivered: Mutex<HashMap<String, u32>>,
     /// Bodies of the keys answered 2xx (the first one).
@@ -42,6 +45,7 @@ impl App {
             rng: Mutex::new(seed),
             fail_rate,
             fixed: AtomicU16::new(0),
+            retry_after: Mutex::new(None),
             delivered: Mutex::new(HashMap::new()),
             bodies: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
@@ -64,6 +68,12 @@ impl App {
     /// From now on, answer every request `status` (0: back to the random answers).
     pub fn answer(&self, status: u16) {
         self.shared.fixed.store(status, Ordering::SeqCst);
+    }
+
+    /// From now on, send `value` as `Retry-After` with every answer that is not 2xx (`None`: no
+    /// header).
+    pub fn retry_after(&self, value: Option<&str>) {
+        *self.shared.retry_after.lock().unwrap() = value.map(str::to_owned);
     }
 
     /// Keys answered 2xx, with how many times each.
@@ -102,7 +112,7 @@ async fn receive(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> StatusCode {
+) -> (StatusCode, HeaderMap) {
     shared.requests.fetch_add(1, Ordering::SeqCst);
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let key = header("idempotency-key").unwrap_or_default().to_owned();
@@ -136,5 +146,11 @@ async fn receive(
             .entry(key)
             .or_insert_with(|| body.to_vec());
     }
-    StatusCode::from_u16(status).unwrap()
+    let mut answer = HeaderMap::new();
+    if !(200..300).contains(&status)
+        && let Some(value) = shared.retry_after.lock().unwrap().as_deref()
+    {
+        answer.insert("retry-after", value.parse().unwrap());
+    }
+    (StatusCode::from_u16(status).unwrap(), answer)
 }

@@ -106,6 +106,10 @@ impl Shared {
                 metrics::handler_run(HandlerRun::of(&outcome));
                 Decided::Settle(self.settlement_of(claim, outcome))
             }
+            Ran::Finished(Ok(Processed::RetryAfter { reason, after })) => {
+                metrics::handler_run(HandlerRun::Retry);
+                Decided::Settle(self.retry_asked(claim, reason, Some(after)))
+            }
             Ran::Finished(Ok(Processed::Done)) => {
                 metrics::handler_run(HandlerRun::Ok);
                 Decided::AlreadyDone
@@ -153,12 +157,24 @@ impl Shared {
     /// A failed attempt's settlement: again at the policy's next time, or dead when the policy
     /// gives up.
     fn retry(&self, claim: &InboxClaim, error: String) -> Settlement {
+        self.retry_asked(claim, error, None)
+    }
+
+    /// The same, after a wait the other side `asked` for, if the policy honours it (capped).
+    fn retry_asked(
+        &self,
+        claim: &InboxClaim,
+        error: String,
+        asked: Option<Duration>,
+    ) -> Settlement {
         let entry = &claim.entry;
         let now = self.clock.now();
         let seed = seed(entry.key.as_str(), entry.attempts);
+        let cap = self.policy.retry.retry_after_cap();
+        let after = asked.and_then(|after| cap.map(|cap| after.min(cap)));
         match self
             .policy
-            .retry_at(entry.attempts, entry.received_at, now, None, seed)
+            .retry_at(entry.attempts, entry.received_at, now, after, seed)
         {
             Some(at) => Settlement::Retry { at, error },
             None => Settlement::Dead {

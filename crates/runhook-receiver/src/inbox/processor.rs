@@ -15,6 +15,17 @@ pub enum Processed {
     /// The handler's outcome: the worker settles the row from it (`Ok`: done; `Retry`: again
     /// later, on the inbox policy; `Reject`: dead).
     Outcome(HandlerOutcome),
+    /// A transient failure after which the other side asked for a wait (an HTTP `Retry-After`,
+    /// say): the row is tried again `after` from now, capped by the policy's `Retry-After` cap
+    /// ([`RetryPolicy::retry_after_cap`](runhook::delivery::RetryPolicy::retry_after_cap)),
+    /// instead of the scheduled wait; on the schedule if the policy ignores `Retry-After`. The
+    /// policy's attempts and its limit from receipt still apply.
+    RetryAfter {
+        /// Why, for the row's last error and the logs.
+        reason: String,
+        /// The wait asked for.
+        after: std::time::Duration,
+    },
     /// The processor marked the row done itself, in the same transaction as the handler's own
     /// writes: the worker has nothing left to do.
     Done,
