@@ -282,10 +282,7 @@ async fn a_postgres_inbox_of_schema_version_1_is_migrated_with_its_rows() {
     let t0 = now();
     inbox.insert(record("old", t0), t0).await.unwrap();
     drop(inbox);
-    let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = support::connect().await;
     // Back to version 1: its claim index, and its version row.
     client
         .batch_execute(&format!(

@@ -88,10 +88,7 @@ impl Setup {
         let connected = PostgresInbox::connect_with(&postgres_url(), config).await;
         let inbox = reachable("the transactional processor test", "PostgreSQL", connected)?;
         let payments = format!("\"{schema}\".payments");
-        let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = support::connect().await;
         client
             .batch_execute(&format!(
                 "CREATE TABLE {payments} (run_id text PRIMARY KEY)"
@@ -129,10 +126,7 @@ impl Setup {
     }
 
     async fn paid(&self, run: &str) -> bool {
-        let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let client = support::connect().await;
         let sql = format!("SELECT 1 FROM {} WHERE run_id = $1", self.payments);
         client.query_opt(&sql, &[&run]).await.unwrap().is_some()
     }

@@ -66,7 +66,9 @@ pub use transactional::{Transactional, TransactionalHandler};
 /// retry comes *d* early or late, and rows are ordered by the receiving replica's clock; keep
 /// replicas on NTP (skew well under the lease).
 ///
-/// Connections are plain TCP (no TLS yet). Cloning is cheap and shares the pool.
+/// Connections use TLS as the URL's `sslmode` says, exactly as
+/// [`PostgresStore`](crate::PostgresStore)'s (see there). Cloning is cheap and shares the pool and
+/// the group commit tasks.
 #[derive(Clone)]
 pub struct PostgresInbox {
     pool: Pool,

@@ -19,19 +19,18 @@ async fn plan(client: &mut Client) -> String {
     let transaction = client.transaction().await.unwrap();
     transaction.batch_execute(sql::CLAIM_PLAN).await.unwrap();
     let now = i64::MAX / 2;
-    let plan = transaction
-        .query(
-            &format!("EXPLAIN (COSTS OFF) EXECUTE claim({now}, 16, 7)"),
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let explain = format!("EXPLAIN (COSTS OFF) EXECUTE claim({now}, 16, 7)");
+    let plan = lines(&transaction.query(&explain, &[]).await.unwrap());
     transaction.rollback().await.unwrap();
     plan
+}
+
+/// An `EXPLAIN`'s rows as text.
+fn lines(rows: &[tokio_postgres::Row]) -> String {
+    rows.iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The rows walked in the pending index's order; each run check a lookup in the run index.
@@ -123,14 +122,11 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
         .await
         .unwrap();
     let unanalyzed = plan(&mut client).await;
-    let settlement = settler
+    let explained = settler
         .query("EXPLAIN (COSTS OFF) EXECUTE done('k19000', 7, 1)", &[])
         .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n");
+        .unwrap();
+    let settlement = lines(&explained);
     client
         .batch_execute(&format!("ANALYZE {schema}.runhook_inbox"))
         .await

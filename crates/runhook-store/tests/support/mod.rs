@@ -19,13 +19,19 @@ pub fn unique_schema() -> String {
     format!("runhook_test_{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Drops `schema` and everything in it.
-pub async fn drop_schema(schema: &str) {
+/// A plain connection to the test server, for what a test does beside the store.
+pub async fn connect() -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
     client
+}
+
+/// Drops `schema` and everything in it.
+pub async fn drop_schema(schema: &str) {
+    connect()
+        .await
         .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
         .await
         .unwrap();
