@@ -249,11 +249,12 @@ impl InboxProcessor for AsksToWait {
     }
 }
 
-/// A wait the other side asked for replaces the schedule, capped by the policy's `Retry-After`
-/// cap; a policy that ignores `Retry-After` keeps its schedule.
+/// A wait the other side asked for delays the next attempt past the schedule, capped by the
+/// policy's `Retry-After` cap; one shorter than the schedule does not hasten it; a policy that
+/// ignores `Retry-After` keeps its schedule.
 #[tokio::test(start_paused = true)]
-async fn a_retry_after_replaces_the_schedule_up_to_the_policys_cap() {
-    for (honoured, expected) in [(true, [7, 60]), (false, [1, 2])] {
+async fn a_retry_after_delays_the_schedule_up_to_the_policys_cap() {
+    for (honoured, expected) in [(true, [7, 60, 4]), (false, [1, 2, 4])] {
         let clock = FollowsTokio::start();
         let inbox = Arc::new(MemoryInbox::new());
         let builder = RetryPolicy::builder()
@@ -266,7 +267,7 @@ async fn a_retry_after_replaces_the_schedule_up_to_the_policys_cap() {
         };
         let policy = InboxPolicy::new(builder.build().unwrap(), Duration::from_secs(3600));
         let (reports, mut reported) = mpsc::unbounded_channel();
-        let processor = AsksToWait(vec![7 * SECOND, 3600 * SECOND]);
+        let processor = AsksToWait(vec![7 * SECOND, 3600 * SECOND, Duration::ZERO]);
         let receiver = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
             .clock(clock.clone())
             .inbox(inbox.clone())
@@ -291,6 +292,6 @@ async fn a_retry_after_replaces_the_schedule_up_to_the_policys_cap() {
             assert_eq!(error, "rate limited");
         }
         let done = next(&mut reported).await;
-        assert_eq!((done.attempt, done.outcome), (3, InboxOutcome::Done));
+        assert_eq!((done.attempt, done.outcome), (4, InboxOutcome::Done));
     }
 }

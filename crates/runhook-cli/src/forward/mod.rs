@@ -13,8 +13,8 @@
 //! | 1xx, 3xx (redirects are not followed), 5xx | retried |
 //! | timeout, network error, refused address | retried |
 //!
-//! A retried answer with a `Retry-After` header (seconds or an HTTP date) sets the wait before
-//! the next attempt, up to the inbox policy's cap (1 h by default), in place of the schedule.
+//! A retried answer with a `Retry-After` header (seconds or an HTTP date) makes the wait before
+//! the next attempt at least that long, up to the inbox policy's cap (1 h by default).
 
 mod target;
 

@@ -160,7 +160,9 @@ impl Shared {
         self.retry_asked(claim, error, None)
     }
 
-    /// The same, after a wait the other side `asked` for, if the policy honours it (capped).
+    /// The same, after a wait the other side `asked` for if the policy honours it (capped): the
+    /// later of that and the policy's next time, so a short `Retry-After` never spends the
+    /// policy's attempts faster than its schedule.
     fn retry_asked(
         &self,
         claim: &InboxClaim,
@@ -172,10 +174,15 @@ impl Shared {
         let seed = seed(entry.key.as_str(), entry.attempts);
         let cap = self.policy.retry.retry_after_cap();
         let after = asked.and_then(|after| cap.map(|cap| after.min(cap)));
-        match self
-            .policy
-            .retry_at(entry.attempts, entry.received_at, now, after, seed)
-        {
+        let next = |after| {
+            self.policy
+                .retry_at(entry.attempts, entry.received_at, now, after, seed)
+        };
+        let at = match (next(None), after) {
+            (Some(scheduled), Some(after)) => next(Some(after)).map(|asked| asked.max(scheduled)),
+            (scheduled, _) => scheduled,
+        };
+        match at {
             Some(at) => Settlement::Retry { at, error },
             None => Settlement::Dead {
                 error: format!("gave up after {} attempts: {error}", entry.attempts),

@@ -16,9 +16,11 @@ pub enum Processed {
     /// later, on the inbox policy; `Reject`: dead).
     Outcome(HandlerOutcome),
     /// A transient failure after which the other side asked for a wait (an HTTP `Retry-After`,
-    /// say): the row is tried again `after` from now, capped by the policy's `Retry-After` cap
-    /// ([`RetryPolicy::retry_after_cap`](runhook::delivery::RetryPolicy::retry_after_cap)),
-    /// instead of the scheduled wait; on the schedule if the policy ignores `Retry-After`. The
+    /// say): the row is tried again no sooner than `after` from now, capped by the policy's
+    /// `Retry-After` cap
+    /// ([`RetryPolicy::retry_after_cap`](runhook::delivery::RetryPolicy::retry_after_cap)), and
+    /// no sooner than the policy's own next time (so a short wait never spends the attempts
+    /// faster than the schedule); on the schedule alone if the policy ignores `Retry-After`. The
     /// policy's attempts and its limit from receipt still apply.
     RetryAfter {
         /// Why, for the row's last error and the logs.

@@ -51,10 +51,10 @@ pub trait Inbox: Send + Sync {
     async fn insert(&self, record: InboxRecord, now: SystemTime) -> Result<Inserted, StoreError>;
 
     /// Claims up to `limit` due rows for `lease`, earliest due first (by `next_at`, then key: a
-    /// new row is due when received, so new rows go in the order received). A row is due when it is pending,
-    /// its `next_at` has come, and no worker holds it under a running lease. Of the pending rows
-    /// of one `run_id`, only the oldest is ever due, and only while no other row of that run is
-    /// held: rows of one run are processed one at a time, in the order received.
+    /// new row is due when received, so new rows go in the order received). A row is due when it
+    /// is pending, its `next_at` has come, and no worker holds it under a running lease. Of the
+    /// pending rows of one `run_id`, only the oldest is ever due, and only while no other row of
+    /// that run is held: rows of one run are processed one at a time, in the order received.
     ///
     /// Each claim counts an attempt and carries a new fencing token.
     async fn claim_due(
