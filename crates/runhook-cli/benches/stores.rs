@@ -38,6 +38,8 @@
 
 #[path = "stores/inbox.rs"]
 mod inbox;
+#[path = "../src/signals.rs"]
+mod signals;
 
 use std::error::Error;
 use std::sync::Arc;
@@ -239,7 +241,7 @@ async fn serve(port: u16, args: &Args) -> Result<(), Box<dyn Error>> {
         listener.local_addr()?
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal()?)
+        .with_graceful_shutdown(signals::stop_signals()?)
         .await?;
     for (name, outcomes) in counted {
         eprintln!("webhook outcomes ({name}): {}", outcomes.summary());
@@ -248,25 +250,4 @@ async fn serve(port: u16, args: &Args) -> Result<(), Box<dyn Error>> {
         receiver.shutdown(std::time::Duration::from_secs(5)).await;
     }
     Ok(())
-}
-
-/// Resolves on Ctrl-C, or on SIGTERM where there is one.
-fn shutdown_signal() -> std::io::Result<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
-        Ok(Box::pin(async move {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }))
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(Box::pin(async {
-            let _ = tokio::signal::ctrl_c().await;
-        }))
-    }
 }

@@ -47,7 +47,7 @@ impl Agent {
     }
 
     async fn drive(mut self, plan: Plan) {
-        let speed = self.shared.speed;
+        let speed = self.shared.settings.speed;
         let queued = (plan.duration / 20).min(Duration::from_secs(1));
         let step_time = match plan.steps {
             0 => Duration::ZERO,
@@ -62,7 +62,7 @@ impl Agent {
             return;
         }
         let id = self.run_id.clone();
-        let streaming_url = format!("{}/_emulator/stream/{id}", self.shared.base_url);
+        let streaming_url = format!("{}/_emulator/stream/{id}", self.shared.settings.base_url);
         let running = self.shared.update(&id, |run, frames| {
             run.status = RunStatus::Running;
             run.started_at = Some(timefmt::now());

@@ -64,15 +64,7 @@ pub(crate) enum Cancel {
 
 /// Settings and state shared by the handlers, the run tasks and the webhook tasks.
 pub(crate) struct Shared {
-    pub(crate) api_keys: Vec<String>,
-    pub(crate) loopback: Loopback,
-    pub(crate) speed: Speed,
-    pub(crate) scenario: Scenario,
-    pub(crate) policy: RetryPolicy,
-    pub(crate) observer: Option<Observer>,
-    /// `http://ADDR`.
-    pub(crate) base_url: String,
-    pub(crate) dispatcher: Dispatcher,
+    pub(crate) settings: Settings,
     /// Set when the emulator stops: run and webhook tasks end.
     pub(crate) stopping: watch::Sender<bool>,
     runs: Mutex<Runs>,
@@ -84,7 +76,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The settings part of [`Shared`], to build it.
+/// What [`Shared`] is set up with and never changes.
 pub(crate) struct Settings {
     pub(crate) api_keys: Vec<String>,
     pub(crate) loopback: Loopback,
@@ -92,6 +84,7 @@ pub(crate) struct Settings {
     pub(crate) scenario: Scenario,
     pub(crate) policy: RetryPolicy,
     pub(crate) observer: Option<Observer>,
+    /// `http://ADDR`.
     pub(crate) base_url: String,
     pub(crate) dispatcher: Dispatcher,
 }
@@ -105,14 +98,7 @@ impl Shared {
             runs.entries.insert(run.run_id.clone(), Entry::new(run));
         }
         Shared {
-            api_keys: settings.api_keys,
-            loopback: settings.loopback,
-            speed: settings.speed,
-            scenario: settings.scenario,
-            policy: settings.policy,
-            observer: settings.observer,
-            base_url: settings.base_url,
-            dispatcher: settings.dispatcher,
+            settings,
             stopping: watch::Sender::new(false),
             runs: Mutex::new(runs),
             deliveries: Mutex::new(Vec::new()),
@@ -275,7 +261,7 @@ impl Shared {
 
     /// Tells the observer, if any.
     pub(crate) fn observe(&self, activity: &Activity) {
-        if let Some(observer) = &self.observer {
+        if let Some(observer) = &self.settings.observer {
             observer(activity);
         }
     }

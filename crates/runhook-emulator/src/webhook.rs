@@ -138,6 +138,7 @@ impl Job {
     ) -> Result<AttemptResult, (&'static str, String)> {
         let handle = self
             .shared
+            .settings
             .dispatcher
             .submit(&self.url, self.body.clone(), single(policy))
             .map_err(|error| ("refused", error.to_string()))?;
@@ -154,8 +155,8 @@ impl Job {
     }
 
     async fn run(mut self) {
-        let policy = self.shared.policy.clone();
-        let clock = VirtualClock::start(self.shared.speed);
+        let policy = self.shared.settings.policy.clone();
+        let clock = VirtualClock::start(self.shared.settings.speed);
         let mut delivery = Delivery::new(policy.clone(), clock.now());
         loop {
             match delivery.poll_action(clock.now()) {

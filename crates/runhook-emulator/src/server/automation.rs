@@ -24,10 +24,10 @@ pub(super) fn prepare(
     prefix: &[Value],
     issues: &mut Vec<Issue>,
 ) -> Option<(RunRequest, Plan)> {
-    let request = check_run(body, prefix, shared.loopback, issues)?;
+    let request = check_run(body, prefix, shared.settings.loopback, issues)?;
     let mut goal_path = prefix.to_vec();
     goal_path.push(json!("goal"));
-    let plan = shared.scenario.plan(
+    let plan = shared.settings.scenario.plan(
         &request.goal,
         &request.url,
         request.output_schema.as_ref(),

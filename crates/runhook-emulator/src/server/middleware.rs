@@ -80,7 +80,13 @@ pub(super) async fn require_api_key(
         .map(|value| value.as_bytes().trim_ascii());
     match given {
         None | Some([]) => ApiError::missing_api_key().into_response(),
-        Some(key) if shared.api_keys.iter().any(|k| same(k.as_bytes(), key)) => {
+        Some(key)
+            if shared
+                .settings
+                .api_keys
+                .iter()
+                .any(|k| same(k.as_bytes(), key)) =>
+        {
             next.run(request).await
         }
         Some(_) => ApiError::invalid_api_key().into_response(),

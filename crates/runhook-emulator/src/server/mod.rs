@@ -49,7 +49,7 @@ pub struct Emulator {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.settings.base_url)
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +116,7 @@ impl Emulator {
 
     /// `http://ADDR`: the base URL to give a client.
     pub fn base_url(&self) -> String {
-        self.shared.base_url.clone()
+        self.shared.settings.base_url.clone()
     }
 
     /// Every webhook attempt so far, oldest first: what `GET /_emulator/deliveries` lists.
@@ -139,7 +139,11 @@ impl Emulator {
         {
             server.abort();
         }
-        self.shared.dispatcher.shutdown(SHUTDOWN_GRACE).await;
+        self.shared
+            .settings
+            .dispatcher
+            .shutdown(SHUTDOWN_GRACE)
+            .await;
         self.shared.close_store();
     }
 }
