@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use runhook::HandlerOutcome;
 use runhook::receive::UrlToken;
 use runhook_axum::webhook_route;
-use runhook_receiver::{Receiver, ReceiverConfig, RunConfirmer, handler_fn};
+use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn};
 
 use crate::exit::Exit;
 use crate::prune::Prunable;
@@ -60,12 +60,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         None => None,
     };
     let lines = Lines::new(args.json);
-    let (receiver, prunable) = runtime.block_on(async {
+    config.validate().context("invalid receiver settings")?;
+    // Built only after the listening line: a relay's workers start forwarding (and printing
+    // lines) as soon as the receiver is built, and the listening line comes first.
+    let (unbuilt, prunable) = runtime.block_on(async {
         match relay {
             Some(relay) => {
                 let lines = Arc::clone(&lines);
-                let receiver = relay.receiver(config, &store_url, lines, confirmer).await?;
-                Ok((receiver, None))
+                let builder = relay.receiver(config, &store_url, lines, confirmer).await?;
+                Ok((builder, None))
             }
             None => {
                 let lines = Arc::clone(&lines);
@@ -86,6 +89,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         // listen gracefully.
         let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
         lines.listening(&format!("http://{addr}{path}"));
+        let receiver = unbuilt.build().context("invalid receiver settings")?;
         let draining = receiver.clone();
         let grace = limits.grace;
         let app = router(&path, receiver, injector, Arc::clone(&lines));
@@ -137,16 +141,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     result
 }
 
-/// The receiver without --forward-to: the handler prints each event's summary (after --delay),
-/// deduplicating with the idempotency store of --store; with it, that store again if it must be
-/// pruned periodically.
+/// The receiver without --forward-to, to build: the handler prints each event's summary (after
+/// --delay), deduplicating with the idempotency store of --store; with it, that store again if it
+/// must be pruned periodically.
 async fn plain_receiver(
     args: &Args,
     config: ReceiverConfig,
     store_url: &StoreUrl,
     lines: Arc<Lines>,
     confirmer: Option<Arc<dyn RunConfirmer>>,
-) -> anyhow::Result<(Receiver, Option<Prunable>)> {
+) -> anyhow::Result<(ReceiverBuilder, Option<Prunable>)> {
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
@@ -170,10 +174,7 @@ async fn plain_receiver(
         .config(config)
         .store(store)
         .observer(move |report| lines.report(report, &summaries));
-    let receiver = confirm::with(builder, confirmer)
-        .build()
-        .context("invalid receiver settings")?;
-    Ok((receiver, prunable))
+    Ok((confirm::with(builder, confirmer), prunable))
 }
 
 /// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use runhook::inbox::InboxPolicy;
 use runhook::{HandlerOutcome, RetryPolicy};
-use runhook_receiver::{Receiver, ReceiverConfig, RunConfirmer, handler_fn};
+use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn};
 
 use super::Args;
 use super::output::{Lines, Summaries};
@@ -69,15 +69,16 @@ impl Relay {
         }))
     }
 
-    /// Opens the inbox and builds the receiver in inbox mode, its workers forwarding to the app
-    /// and printing one line per attempt on `lines`.
+    /// Opens the inbox and prepares the receiver in inbox mode, its workers forwarding to the
+    /// app and printing one line per attempt on `lines`. Its settings are checked here; building
+    /// it starts the workers.
     pub(super) async fn receiver(
         self,
         mut config: ReceiverConfig,
         store: &StoreUrl,
         lines: Arc<Lines>,
         confirmer: Option<Arc<dyn RunConfirmer>>,
-    ) -> anyhow::Result<Receiver> {
+    ) -> anyhow::Result<ReceiverBuilder> {
         let inbox = store.open_inbox().await?;
         eprintln!("runhook: inbox {}", store.describe());
         if matches!(store, StoreUrl::Memory) {
@@ -98,6 +99,7 @@ impl Relay {
         if let Some(lease) = self.lease {
             config = config.with_inbox_lease(lease);
         }
+        config.validate().context("invalid receiver settings")?;
         let statuses = Arc::new(Statuses::default());
         let forwarder = Forwarder::new(
             &self.target,
@@ -119,8 +121,6 @@ impl Relay {
                 let status = statuses.take(report.key.as_str(), report.attempt);
                 lines.attempt(report, status);
             });
-        super::confirm::with(builder, confirmer)
-            .build()
-            .context("invalid receiver settings")
+        Ok(super::confirm::with(builder, confirmer))
     }
 }
