@@ -208,10 +208,9 @@ async fn events_of_one_run_are_processed_one_at_a_time_in_order_other_runs_besid
         }
     });
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(handler)
+    let receiver = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(handler))
         .config(ReceiverConfig::default().with_key(KeyStrategy::RunIdAndEvent))
         .clock(clock.clone())
-        .inbox(Arc::new(MemoryInbox::new()))
         .inbox_report_to(reports)
         .build()
         .unwrap();
@@ -267,10 +266,9 @@ async fn no_more_rows_run_at_once_than_the_concurrency_allows() {
         }
     });
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(handler)
+    let receiver = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(handler))
         .config(ReceiverConfig::default().with_inbox_concurrency(2))
         .clock(clock.clone())
-        .inbox(Arc::new(MemoryInbox::new()))
         .inbox_report_to(reports)
         .build()
         .unwrap();
@@ -309,14 +307,14 @@ async fn a_processor_that_settles_the_row_itself_leaves_nothing_to_settle() {
     let clock = FollowsTokio::start();
     let inbox = Arc::new(MemoryInbox::new());
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let never = handler_fn(|_event| async { HandlerOutcome::reject("the handler is not used") });
-    let receiver = Receiver::builder(never)
-        .clock(clock.clone())
-        .inbox(inbox.clone())
-        .inbox_processor(Arc::new(SettlesItself(inbox.clone(), clock.clone())))
-        .inbox_report_to(reports)
-        .build()
-        .unwrap();
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(SettlesItself(inbox.clone(), clock.clone())),
+    )
+    .clock(clock.clone())
+    .inbox_report_to(reports)
+    .build()
+    .unwrap();
     post(&receiver, completed("r1")).await;
     assert_eq!(next(&mut reported).await.outcome, InboxOutcome::Done);
     let row = inbox
@@ -332,12 +330,15 @@ async fn a_processor_that_settles_the_row_itself_leaves_nothing_to_settle() {
 }
 
 #[test]
+#[allow(deprecated)] // the builder's former inbox methods keep working
 fn inbox_mode_needs_a_runtime_and_a_processor_needs_an_inbox() {
     let ok = || handler_fn(|_event| async { HandlerOutcome::Ok });
-    let outside = Receiver::builder(ok())
+    let outside = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(ok())).build();
+    assert_eq!(outside.unwrap_err(), ConfigError::NoRuntime);
+    let former = Receiver::builder(ok())
         .inbox(Arc::new(MemoryInbox::new()))
         .build();
-    assert_eq!(outside.unwrap_err(), ConfigError::NoRuntime);
+    assert_eq!(former.unwrap_err(), ConfigError::NoRuntime);
     let orphan = Receiver::builder(ok())
         .inbox_processor(Arc::new(ok()))
         .build();

@@ -1,0 +1,185 @@
+//! The lease rule, the same in both modes: a handler runs only while its lease is held. A lease
+//! taken over by another delivery or worker, or one that runs out because renewals keep failing,
+//! stops the handler (cancelled, then [`WIND_DOWN`](runhook_receiver) to return), and nothing it
+//! returns is recorded. On tokio's paused clock, with a wall clock that follows it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod inbox_support;
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use inbox_support::{FollowsTokio, at, completed, next, post};
+use runhook::inbox::{Inbox, InboxRecord, InboxState, MemoryInbox};
+use runhook::store::{Claim, IdempotencyKey, MemoryStore};
+use runhook::{HandlerOutcome, ReceiveOutcome};
+use runhook_receiver::inbox::{InboxOutcome, InboxWorkers};
+use runhook_receiver::{Clock, Handler, Receiver, ReceiverConfig, Report, handler_fn};
+use support::{Fault, Faulty};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+
+const SECOND: Duration = Duration::from_secs(1);
+/// The lease of both modes here, renewed every second.
+const LEASE: Duration = Duration::from_secs(3);
+
+/// A handler that runs until it is cancelled, says when, then answers `Ok` (which must not be
+/// recorded once its lease is lost).
+fn runs_until_cancelled(cancelled: mpsc::UnboundedSender<Instant>) -> impl Handler + use<> {
+    handler_fn(move |event| {
+        let cancelled = cancelled.clone();
+        async move {
+            event.context().cancelled().await;
+            let _ = cancelled.send(Instant::now());
+            HandlerOutcome::Ok
+        }
+    })
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn inline_a_claim_taken_over_stops_the_handler_and_its_outcome_is_not_recorded() {
+    let start = Instant::now();
+    let clock = FollowsTokio::start();
+    let ledger = Arc::new(MemoryStore::new());
+    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
+    let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
+    let receiver = Receiver::builder(runs_until_cancelled(cancelled))
+        .config(
+            ReceiverConfig::default()
+                .with_deadline(SECOND / 2)
+                .with_lease(LEASE),
+        )
+        .store(ledger.clone())
+        .clock(clock.clone())
+        .report_to(reports)
+        .build()
+        .unwrap();
+    let first = post(&receiver, completed("r1")).await;
+    assert_eq!(
+        first.status, 503,
+        "the deadline passed; the handler goes on"
+    );
+
+    // Another replica takes the claim over, as it may once the lease looks expired to it.
+    let key = IdempotencyKey::new("r1");
+    let later = clock.now() + 10 * LEASE;
+    let taken = ledger.claim(&key, later, LEASE).unwrap();
+    assert!(matches!(taken, Claim::Acquired(_)), "{taken:?}");
+
+    // The next renewal finds the claim gone: the handler is stopped, not left to run beside
+    // the other replica's.
+    let stopped_at = timeout(60 * SECOND, saw_cancelled.recv())
+        .await
+        .expect("the handler was never cancelled")
+        .unwrap();
+    assert!(stopped_at - start <= 2 * SECOND, "{:?}", stopped_at - start);
+    sleep(SECOND).await;
+    let again = ledger.claim(&key, later, LEASE).unwrap();
+    assert!(
+        matches!(again, Claim::InFlight { .. }),
+        "its Ok was not recorded: the other replica still holds the key ({again:?})"
+    );
+    let late: Vec<Report> = std::iter::from_fn(|| reported.try_recv().ok())
+        .filter(|report| report.late)
+        .collect();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].outcome, ReceiveOutcome::InFlight);
+    assert!(late[0].reason.contains("taken over"), "{}", late[0].reason);
+    assert!(
+        receiver.dead_letters().is_empty(),
+        "another delivery processes the event: no dead letter"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn inline_a_lease_that_runs_out_without_a_renewal_stops_the_handler() {
+    let start = Instant::now();
+    let clock = FollowsTokio::start();
+    let store = Arc::new(Faulty {
+        renew: Fault::Fails,
+        ..Faulty::default()
+    });
+    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
+    let receiver = Receiver::builder(runs_until_cancelled(cancelled))
+        .config(ReceiverConfig::default().with_lease(LEASE))
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let response = post(&receiver, completed("r1")).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(json(&response.body)["outcome"], "store_unavailable");
+    assert_eq!(
+        start.elapsed(),
+        LEASE,
+        "answered when the lease ran out, before the deadline"
+    );
+    assert!(
+        saw_cancelled.try_recv().is_ok(),
+        "the handler saw its cancellation"
+    );
+    assert!(
+        store.renewals.load(Ordering::SeqCst) >= 2,
+        "renewals were tried"
+    );
+    // Its Ok was not recorded: the key is free to claim again, not done.
+    let key = IdempotencyKey::new("r1");
+    let again = store.ledger.claim(&key, clock.now() + LEASE, LEASE);
+    assert!(matches!(again, Ok(Claim::Acquired(_))), "{again:?}");
+}
+
+/// Inserts the `run.completed` of `run_id` into `inbox` now.
+async fn insert(inbox: &dyn Inbox, clock: &FollowsTokio, run_id: &str) {
+    let now = clock.now();
+    let record = InboxRecord::new(
+        IdempotencyKey::new(run_id),
+        "run.completed",
+        now,
+        completed(run_id),
+    )
+    .with_run_id(run_id);
+    inbox.insert(record, now).await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn inbox_a_row_taken_over_stops_the_processor_and_its_outcome_is_not_recorded() {
+    let clock = FollowsTokio::start();
+    let rows = Arc::new(MemoryInbox::new());
+    insert(rows.as_ref(), &clock, "r1").await;
+    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
+    let (reports, mut reported) = mpsc::unbounded_channel();
+    let workers = InboxWorkers::builder(rows.clone(), Arc::new(runs_until_cancelled(cancelled)))
+        .config(ReceiverConfig::default().with_inbox_lease(LEASE))
+        .clock(clock.clone())
+        .observer(reports)
+        .spawn()
+        .unwrap();
+    sleep(SECOND / 2).await;
+    assert_eq!(workers.running(), 1);
+
+    // Another worker takes the row over, as it may once the lease looks expired to it.
+    let taken = rows.claim_due(clock.now() + 10 * LEASE, LEASE, 1).await;
+    assert_eq!(taken.unwrap().len(), 1);
+
+    let report = next(&mut reported).await;
+    assert_eq!(report.outcome, InboxOutcome::NotHeld);
+    assert!(clock.now() <= at(2_000), "stopped at the next renewal");
+    assert!(
+        saw_cancelled.try_recv().is_ok(),
+        "the processor saw its cancellation"
+    );
+    let row = rows.get(&IdempotencyKey::new("r1")).await.unwrap().unwrap();
+    assert_eq!(
+        row.state,
+        InboxState::Pending,
+        "its Ok was not recorded: the other worker holds the row"
+    );
+    workers.shutdown(SECOND).await;
+}
