@@ -24,46 +24,33 @@ use crate::Clock;
 /// How long a handler asked to stop (cancelled) may take to return before it is dropped.
 pub(crate) const WIND_DOWN: Duration = Duration::from_secs(1);
 
-/// What renews a lease: the idempotency store (inline mode) or the inbox (inbox mode).
-pub(crate) trait Renew: Send + Sync {
+/// Where a lease is held: the idempotency store (inline mode) or the inbox (inbox mode).
+#[derive(Clone, Copy)]
+pub(crate) enum Renewer<'a> {
+    Store(&'a dyn IdempotencyStore),
+    Inbox(&'a dyn Inbox),
+}
+
+impl<'a> Renewer<'a> {
     /// Extends the lease of `key`, held with `token`, to `lease` from `now`.
-    fn renew<'a>(
-        &'a self,
-        key: &'a IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-}
-
-impl Renew for dyn IdempotencyStore {
-    fn renew<'a>(
-        &'a self,
+    fn renew(
+        self,
         key: &'a IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
         lease: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        IdempotencyStore::renew(self, key, token, now, lease)
-    }
-}
-
-impl Renew for dyn Inbox {
-    fn renew<'a>(
-        &'a self,
-        key: &'a IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Inbox::renew(self, key, token, now, lease)
+        match self {
+            Renewer::Store(store) => store.renew(key, token, now, lease),
+            Renewer::Inbox(inbox) => inbox.renew(key, token, now, lease),
+        }
     }
 }
 
 /// A lease held while the handler runs, and how to keep it.
-pub(crate) struct Lease<'a, R: ?Sized> {
+pub(crate) struct Lease<'a> {
     /// Where it is held.
-    pub(crate) renewer: &'a R,
+    pub(crate) renewer: Renewer<'a>,
     /// The key it is held on.
     pub(crate) key: &'a IdempotencyKey,
     /// The token that proves it.
@@ -100,16 +87,16 @@ pub(crate) enum Supervised<T> {
 }
 
 /// What a handler runs under.
-pub(crate) struct Supervisor<'a, R: ?Sized> {
+pub(crate) struct Supervisor<'a> {
     /// The lease to hold while it runs; none for an event without an idempotency key.
-    pub(crate) lease: Option<Lease<'a, R>>,
+    pub(crate) lease: Option<Lease<'a>>,
     /// The longest it may run.
     pub(crate) limit: Duration,
     /// Cancelled at the end of a shutdown's grace period.
     pub(crate) stop: &'a CancellationToken,
 }
 
-impl<R: Renew + ?Sized> Supervisor<'_, R> {
+impl Supervisor<'_> {
     /// Waits for `running`, renewing the lease every period while it runs. On its run limit, the
     /// end of a shutdown's grace period or a lost lease, cancels `cancellation` (the handler
     /// sees [`HandlerContext::is_cancelled`](crate::HandlerContext::is_cancelled)) and gives it
@@ -151,7 +138,7 @@ impl<R: Renew + ?Sized> Supervisor<'_, R> {
     }
 }
 
-impl<R: Renew + ?Sized> Lease<'_, R> {
+impl Lease<'_> {
     /// Renews the lease every period from `started`; returns once it is lost: the store says it
     /// is not held, or it has run out without a successful renewal. A failed or slow renewal
     /// before that is logged and tried again next period.

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::workers::Shared;
 use super::{InboxOutcome, InboxReport, Processed};
 use crate::metrics::{self, HandlerRun};
-use crate::supervisor::{Lease, Supervised as Ran, Supervisor};
+use crate::supervisor::{Lease, Renewer, Supervised as Ran, Supervisor};
 use crate::{HandlerContext, Received};
 
 /// How many times a settlement is tried before the row is left to its lease.
@@ -184,7 +184,7 @@ impl Shared {
         cancellation: &CancellationToken,
     ) -> Ran<T> {
         let lease = Lease {
-            renewer: self.inbox.as_ref(),
+            renewer: Renewer::Inbox(self.inbox.as_ref()),
             key: &claim.entry.key,
             token: claim.token,
             length: self.config.inbox.lease,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::FutureExt;
 use runhook::outcome::{ClaimAction, Disposition, ReceiveDecision, decide};
-use runhook::store::{ClaimToken, IdempotencyKey, IdempotencyStore};
+use runhook::store::{ClaimToken, IdempotencyKey};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use super::{Facts, Pipeline};
 use crate::metrics::{self, HandlerRun};
-use crate::supervisor::{Lease, LeaseLost, Supervised, Supervisor};
+use crate::supervisor::{Lease, LeaseLost, Renewer, Supervised, Supervisor};
 use crate::{DeadLetter, Handler, Received, WebhookResponse};
 
 /// A held claim: the key and the token that proves it.
@@ -157,13 +157,9 @@ impl Pipeline {
     }
 
     /// The claim's lease, as the supervisor keeps it while the handler runs.
-    fn lease<'a>(
-        &'a self,
-        key: &'a IdempotencyKey,
-        token: ClaimToken,
-    ) -> Lease<'a, dyn IdempotencyStore> {
+    fn lease<'a>(&'a self, key: &'a IdempotencyKey, token: ClaimToken) -> Lease<'a> {
         Lease {
-            renewer: self.store.as_ref(),
+            renewer: Renewer::Store(self.store.as_ref()),
             key,
             token,
             length: self.config.lease,
