@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use inbox_support::faulty::FaultyInbox;
-use inbox_support::{FollowsTokio, at, completed, event, next, post};
-use runhook::inbox::{Inbox, InboxClaim, InboxRecord, InboxState, MemoryInbox, Settlement};
+use inbox_support::{FollowsTokio, at, completed, event, insert, next, post};
+use runhook::inbox::{Inbox, InboxClaim, InboxState, MemoryInbox, Settlement};
 use runhook::store::{IdempotencyKey, KeyStrategy};
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxOutcome, InboxProcessor, InboxWorkers, Processed};
@@ -27,19 +27,6 @@ const LEASE: Duration = Duration::from_secs(3);
 
 fn config() -> ReceiverConfig {
     ReceiverConfig::default().with_inbox_lease(LEASE)
-}
-
-/// Inserts the `run.completed` of `run_id` into `inbox` now.
-async fn insert(inbox: &dyn Inbox, clock: &FollowsTokio, run_id: &str) {
-    let now = clock.now();
-    let record = InboxRecord::new(
-        IdempotencyKey::new(run_id),
-        "run.completed",
-        now,
-        completed(run_id),
-    )
-    .with_run_id(run_id);
-    inbox.insert(record, now).await.unwrap();
 }
 
 /// A processor that says it started, then waits for a permit of `gate` (whatever its

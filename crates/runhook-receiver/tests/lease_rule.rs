@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use inbox_support::{FollowsTokio, at, completed, next, post};
-use runhook::inbox::{Inbox, InboxRecord, InboxState, MemoryInbox};
+use inbox_support::{FollowsTokio, at, completed, insert, next, post};
+use runhook::inbox::{Inbox, InboxState, MemoryInbox};
 use runhook::store::{Claim, IdempotencyKey, MemoryStore};
 use runhook::{HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::inbox::{InboxOutcome, InboxWorkers};
@@ -133,19 +133,6 @@ async fn inline_a_lease_that_runs_out_without_a_renewal_stops_the_handler() {
     let key = IdempotencyKey::new("r1");
     let again = store.ledger.claim(&key, clock.now() + LEASE, LEASE);
     assert!(matches!(again, Ok(Claim::Acquired(_))), "{again:?}");
-}
-
-/// Inserts the `run.completed` of `run_id` into `inbox` now.
-async fn insert(inbox: &dyn Inbox, clock: &FollowsTokio, run_id: &str) {
-    let now = clock.now();
-    let record = InboxRecord::new(
-        IdempotencyKey::new(run_id),
-        "run.completed",
-        now,
-        completed(run_id),
-    )
-    .with_run_id(run_id);
-    inbox.insert(record, now).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
