@@ -1,6 +1,6 @@
 //! The lease rule, the same in both modes: a handler runs only while its lease is held. A lease
 //! taken over by another delivery or worker, or one that runs out because renewals keep failing,
-//! stops the handler (cancelled, then [`WIND_DOWN`](runhook_receiver) to return), and nothing it
+//! stops the handler (cancelled, then given 1 s to return), and nothing it
 //! returns is recorded. On tokio's paused clock, with a wall clock that follows it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
