@@ -99,6 +99,38 @@ async fn inline_a_claim_taken_over_stops_the_handler_and_its_outcome_is_not_reco
 }
 
 #[tokio::test(start_paused = true)]
+async fn inline_a_claim_taken_over_while_the_sender_waits_is_answered_in_flight() {
+    let start = Instant::now();
+    let clock = FollowsTokio::start();
+    let ledger = Arc::new(MemoryStore::new());
+    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
+    let receiver = Receiver::builder(runs_until_cancelled(cancelled))
+        .config(ReceiverConfig::default().with_lease(LEASE))
+        .store(ledger.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let waiting = tokio::spawn({
+        let receiver = receiver.clone();
+        async move { post(&receiver, completed("r1")).await }
+    });
+    sleep(SECOND / 2).await;
+    let key = IdempotencyKey::new("r1");
+    let taken = ledger.claim(&key, clock.now() + 10 * LEASE, LEASE).unwrap();
+    assert!(matches!(taken, Claim::Acquired(_)), "{taken:?}");
+
+    let response = waiting.await.unwrap();
+    assert_eq!(start.elapsed(), SECOND, "answered at the next renewal");
+    assert_eq!(response.status, 503);
+    assert_eq!(json(&response.body)["outcome"], "in_flight");
+    assert_eq!(response.headers[http::header::RETRY_AFTER], "3");
+    assert!(
+        saw_cancelled.try_recv().is_ok(),
+        "the handler saw its cancellation"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn inline_a_lease_that_runs_out_without_a_renewal_stops_the_handler() {
     let start = Instant::now();
     let clock = FollowsTokio::start();
