@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use inbox_support::{FollowsTokio, at, completed, insert, next, post};
 use runhook::inbox::{Inbox, InboxState, MemoryInbox};
-use runhook::store::{Claim, IdempotencyKey, MemoryStore};
+use runhook::store::{Claim, IdempotencyKey, IdempotencyStore, MemoryStore};
 use runhook::{HandlerOutcome, ReceiveOutcome};
 use runhook_receiver::inbox::{InboxOutcome, InboxWorkers};
-use runhook_receiver::{Clock, Handler, Receiver, ReceiverConfig, Report, handler_fn};
+use runhook_receiver::{
+    Clock, Handler, Receiver, ReceiverBuilder, ReceiverConfig, Report, handler_fn,
+};
 use support::{Fault, Faulty};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
@@ -39,6 +41,26 @@ fn runs_until_cancelled(cancelled: mpsc::UnboundedSender<Instant>) -> impl Handl
     })
 }
 
+/// A builder of a receiver in inline mode on `store` with `config` and a lease of [`LEASE`],
+/// running [`runs_until_cancelled`]; its wall clock, and the channel its handler says on when
+/// it was cancelled.
+fn inline(
+    store: Arc<dyn IdempotencyStore>,
+    config: ReceiverConfig,
+) -> (
+    ReceiverBuilder,
+    FollowsTokio,
+    mpsc::UnboundedReceiver<Instant>,
+) {
+    let clock = FollowsTokio::start();
+    let (cancelled, saw_cancelled) = mpsc::unbounded_channel();
+    let builder = Receiver::builder(runs_until_cancelled(cancelled))
+        .config(config.with_lease(LEASE))
+        .store(store)
+        .clock(clock.clone());
+    (builder, clock, saw_cancelled)
+}
+
 fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap()
 }
@@ -46,21 +68,11 @@ fn json(body: &[u8]) -> serde_json::Value {
 #[tokio::test(start_paused = true)]
 async fn inline_a_claim_taken_over_stops_the_handler_and_its_outcome_is_not_recorded() {
     let start = Instant::now();
-    let clock = FollowsTokio::start();
     let ledger = Arc::new(MemoryStore::new());
-    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
+    let config = ReceiverConfig::default().with_deadline(SECOND / 2);
+    let (builder, clock, mut saw_cancelled) = inline(ledger.clone(), config);
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
-    let receiver = Receiver::builder(runs_until_cancelled(cancelled))
-        .config(
-            ReceiverConfig::default()
-                .with_deadline(SECOND / 2)
-                .with_lease(LEASE),
-        )
-        .store(ledger.clone())
-        .clock(clock.clone())
-        .report_to(reports)
-        .build()
-        .unwrap();
+    let receiver = builder.report_to(reports).build().unwrap();
     let first = post(&receiver, completed("r1")).await;
     assert_eq!(
         first.status, 503,
@@ -101,15 +113,9 @@ async fn inline_a_claim_taken_over_stops_the_handler_and_its_outcome_is_not_reco
 #[tokio::test(start_paused = true)]
 async fn inline_a_claim_taken_over_while_the_sender_waits_is_answered_in_flight() {
     let start = Instant::now();
-    let clock = FollowsTokio::start();
     let ledger = Arc::new(MemoryStore::new());
-    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(runs_until_cancelled(cancelled))
-        .config(ReceiverConfig::default().with_lease(LEASE))
-        .store(ledger.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (builder, clock, mut saw_cancelled) = inline(ledger.clone(), ReceiverConfig::default());
+    let receiver = builder.build().unwrap();
     let waiting = tokio::spawn({
         let receiver = receiver.clone();
         async move { post(&receiver, completed("r1")).await }
@@ -133,18 +139,12 @@ async fn inline_a_claim_taken_over_while_the_sender_waits_is_answered_in_flight(
 #[tokio::test(start_paused = true)]
 async fn inline_a_lease_that_runs_out_without_a_renewal_stops_the_handler() {
     let start = Instant::now();
-    let clock = FollowsTokio::start();
     let store = Arc::new(Faulty {
         renew: Fault::Fails,
         ..Faulty::default()
     });
-    let (cancelled, mut saw_cancelled) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(runs_until_cancelled(cancelled))
-        .config(ReceiverConfig::default().with_lease(LEASE))
-        .store(store.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (builder, clock, mut saw_cancelled) = inline(store.clone(), ReceiverConfig::default());
+    let receiver = builder.build().unwrap();
     let response = post(&receiver, completed("r1")).await;
     assert_eq!(response.status, 503);
     assert_eq!(json(&response.body)["outcome"], "store_unavailable");
