@@ -66,9 +66,8 @@ async fn fill(inbox: Arc<dyn Inbox>, template: Arc<String>, events: u64, tag: &s
 /// Starts the workers on the filled `inbox`; seconds until all `events` rows are done.
 async fn drain(inbox: Arc<dyn Inbox>, concurrency: usize, events: u64) -> f64 {
     let started = Instant::now();
-    let receiver = Receiver::builder(Handlers::new())
+    let receiver = Receiver::with_inbox(Arc::clone(&inbox), Arc::new(Handlers::new()))
         .config(ReceiverConfig::default().with_inbox_concurrency(concurrency))
-        .inbox(Arc::clone(&inbox))
         .build()
         .expect("a valid inbox receiver");
     loop {

@@ -7,39 +7,57 @@ use runhook::inbox::{Inbox, InboxPolicy};
 use runhook::store::IdempotencyStore;
 
 use crate::inbox::{HandlerProcessor, InboxObserver, InboxProcessor, InboxReport, InboxWorkers};
+use crate::pipeline::Mode;
 use crate::{
     Clock, ConfigError, Handler, Observer, Receiver, ReceiverConfig, Report, RunConfirmer,
     SystemClock,
 };
 
-/// Builds a [`Receiver`]; see [`Receiver::builder`].
+/// Builds a [`Receiver`]: in inline mode from [`Receiver::builder`], in inbox mode from
+/// [`Receiver::with_inbox`].
 pub struct ReceiverBuilder {
     config: ReceiverConfig,
     store: Option<Arc<dyn IdempotencyStore>>,
-    handler: Arc<dyn Handler>,
+    work: Work,
+    inbox: Option<Arc<dyn Inbox>>,
+    /// Set by [`ReceiverBuilder::inbox_policy`]: replaces `config.inbox.policy`.
+    policy: Option<InboxPolicy>,
     observer: Option<Arc<dyn Observer>>,
     clock: Arc<dyn Clock>,
-    inbox: Option<Arc<dyn Inbox>>,
-    processor: Option<Arc<dyn InboxProcessor>>,
-    policy: InboxPolicy,
     inbox_observer: Option<Arc<dyn InboxObserver>>,
     confirmer: Option<Arc<dyn RunConfirmer>>,
 }
 
+/// What runs each event: a handler (in the request, or in the inbox's workers), or an inbox
+/// processor.
+enum Work {
+    Handler(Arc<dyn Handler>),
+    Processor(Arc<dyn InboxProcessor>),
+}
+
 impl ReceiverBuilder {
-    pub(crate) fn new(handler: Arc<dyn Handler>) -> Self {
+    fn with(work: Work, inbox: Option<Arc<dyn Inbox>>) -> Self {
         ReceiverBuilder {
             config: ReceiverConfig::default(),
             store: None,
-            handler,
+            work,
+            inbox,
+            policy: None,
             observer: None,
             clock: Arc::new(SystemClock),
-            inbox: None,
-            processor: None,
-            policy: InboxPolicy::default(),
             inbox_observer: None,
             confirmer: None,
         }
+    }
+
+    /// Inline mode: `handler` runs in the request.
+    pub(crate) fn inline(handler: Arc<dyn Handler>) -> Self {
+        Self::with(Work::Handler(handler), None)
+    }
+
+    /// Inbox mode: events go into `inbox`, and `processor` runs in the workers.
+    pub(crate) fn inbox_mode(inbox: Arc<dyn Inbox>, processor: Arc<dyn InboxProcessor>) -> Self {
+        Self::with(Work::Processor(processor), Some(inbox))
     }
 
     /// The configuration (default: [`ReceiverConfig::default`]).
@@ -61,7 +79,7 @@ impl ReceiverBuilder {
     ///
     /// Every one takes the caller's clock (the receiver's [`Clock`]) for leases and retention.
     ///
-    /// Not used in inbox mode ([`inbox`](Self::inbox)): the inbox deduplicates.
+    /// Not used in inbox mode ([`Receiver::with_inbox`]): the inbox deduplicates.
     pub fn store(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
         self.store = Some(store);
         self
@@ -90,43 +108,29 @@ impl ReceiverBuilder {
         self
     }
 
-    /// Inbox mode: each accepted event is inserted into `inbox` and answered 200 once stored
-    /// (a key already there: 200, not stored again; the inbox failing or not answering within
-    /// the deadline: 503), and the handler runs later, in workers that [`build`](Self::build)
-    /// spawns on the current tokio runtime, with retries on the [inbox
-    /// policy](Self::inbox_policy) for as long as it allows (72 h by default). The idempotency
-    /// [`store`](Self::store) is not used: the inbox deduplicates. An event without a key (a
-    /// custom [`KeyStrategy`](runhook::store::KeyStrategy) returned `None`, an unknown event
-    /// without a run) is keyed `sha256:<hex of its body>`.
-    ///
-    /// Use it when the handler may be slower than the sender's patience, may fail for longer than
-    /// its retries last, or must survive a restart; see "Inbox mode" in `docs/receiving.md`. The
-    /// workers' settings are the `inbox_*` fields of [`ReceiverConfig`]. Rows of one run are
-    /// processed one at a time, in the order received; the handler's
-    /// [`HandlerContext::attempt`](crate::HandlerContext::attempt) counts the attempts, and its
-    /// URI is `/` and headers empty (the request is gone by then).
-    ///
-    /// Use a durable inbox in production (`runhook-store`'s SQLite or PostgreSQL inbox):
-    /// [`MemoryInbox`](runhook::inbox::MemoryInbox) loses its rows with the process.
+    /// Turns a receiver built with [`Receiver::builder`] into one in inbox mode, its handler
+    /// run by the inbox's workers. Use [`Receiver::with_inbox`] instead, which needs no handler
+    /// when the rows are processed by a processor of their own.
+    #[deprecated(note = "use `Receiver::with_inbox(inbox, processor)`")]
     pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
         self.inbox = Some(inbox);
         self
     }
 
-    /// In inbox mode, process rows with `processor` instead of the receiver's handler: a
-    /// transactional processor that commits the handler's writes and the row's done mark
-    /// together, or a forwarder. Needs [`inbox`](Self::inbox) ([`ConfigError::ProcessorWithoutInbox`]
-    /// otherwise).
+    /// In inbox mode, process rows with `processor` instead of the receiver's handler. Needs an
+    /// inbox ([`ConfigError::ProcessorWithoutInbox`] otherwise).
+    #[deprecated(note = "use `Receiver::with_inbox(inbox, processor)`")]
     pub fn inbox_processor(mut self, processor: Arc<dyn InboxProcessor>) -> Self {
-        self.processor = Some(processor);
+        self.work = Work::Processor(processor);
         self
     }
 
-    /// In inbox mode, when a failed row is tried again and when it is given up (default:
-    /// [`InboxPolicy::default`]: waits from 1 s doubling to 1 h, ± 25 %, up to 100 attempts,
-    /// 5 minutes per attempt, given up 72 h after receipt).
+    /// In inbox mode, when a failed row is tried again and when it is given up: replaces
+    /// [`InboxConfig::policy`](crate::InboxConfig::policy) of the [configuration](Self::config),
+    /// whichever is set first (default: [`InboxPolicy::default`]: waits from 1 s doubling to
+    /// 1 h, ± 25 %, up to 100 attempts, 5 minutes per attempt, given up 72 h after receipt).
     pub fn inbox_policy(mut self, policy: InboxPolicy) -> Self {
-        self.policy = policy;
+        self.policy = Some(policy);
         self
     }
 
@@ -169,30 +173,33 @@ impl ReceiverBuilder {
     /// The receiver, or why its configuration cannot work ([`ReceiverConfig::validate`]). In
     /// inbox mode, spawns the workers on the current tokio runtime ([`ConfigError::NoRuntime`]
     /// outside one).
-    pub fn build(self) -> Result<Receiver, ConfigError> {
+    pub fn build(mut self) -> Result<Receiver, ConfigError> {
+        if let Some(policy) = self.policy {
+            self.config.inbox.policy = policy;
+        }
         self.config.validate()?;
-        let workers = match (self.inbox, self.processor) {
-            (None, Some(_)) => return Err(ConfigError::ProcessorWithoutInbox),
-            (None, None) => None,
-            (Some(inbox), processor) => {
-                let processor = processor
-                    .unwrap_or_else(|| Arc::new(HandlerProcessor(Arc::clone(&self.handler))));
+        let mode = match (self.inbox, self.work) {
+            (None, Work::Handler(handler)) => Mode::Inline(handler),
+            (None, Work::Processor(_)) => return Err(ConfigError::ProcessorWithoutInbox),
+            (Some(inbox), work) => {
+                let processor: Arc<dyn InboxProcessor> = match work {
+                    Work::Handler(handler) => Arc::new(HandlerProcessor(handler)),
+                    Work::Processor(processor) => processor,
+                };
                 let workers = InboxWorkers::builder(inbox, processor)
                     .config(self.config.clone())
-                    .policy(self.policy)
                     .shared_clock(Arc::clone(&self.clock))
                     .shared_observer(self.inbox_observer)
                     .spawn()?;
-                Some(workers)
+                Mode::Inbox(workers)
             }
         };
         Ok(Receiver::from_parts(
             self.config,
             self.store,
-            self.handler,
+            mode,
             self.observer,
             self.clock,
-            workers,
             self.confirmer,
         ))
     }
@@ -203,7 +210,6 @@ impl fmt::Debug for ReceiverBuilder {
         f.debug_struct("ReceiverBuilder")
             .field("config", &self.config)
             .field("inbox", &self.inbox.is_some())
-            .field("policy", &self.policy)
             .field("confirm", &self.confirmer.is_some())
             .finish_non_exhaustive()
     }

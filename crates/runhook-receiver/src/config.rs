@@ -4,11 +4,10 @@
 use std::time::Duration;
 
 use runhook::MemoryStore;
-use runhook::inbox::DEFAULT_INBOX_LEASE;
 use runhook::receive::{Authenticator, RequestChecks};
 use runhook::store::{DEFAULT_LEASE, DEFAULT_RETENTION, KeyStrategy};
 
-use crate::{BodyBudget, ConfigError};
+use crate::{BodyBudget, ConfigError, InboxConfig};
 
 /// Configuration of a [`Receiver`](crate::Receiver). Start from `ReceiverConfig::default()` and
 /// change what differs; [`ReceiverBuilder::build`](crate::ReceiverBuilder::build) checks it
@@ -60,18 +59,8 @@ pub struct ReceiverConfig {
     /// How many dead letters are kept (the oldest are dropped past it, with an error log).
     /// Default 1,000.
     pub dead_letter_capacity: usize,
-    /// Inbox mode: how many rows the workers process at once. Default 16.
-    pub inbox_concurrency: usize,
-    /// Inbox mode: how long a worker holds a claimed row without renewal before another worker
-    /// may take it. Default [`DEFAULT_INBOX_LEASE`] (30 s), renewed every third of it while the
-    /// processor runs.
-    pub inbox_lease: Duration,
-    /// Inbox mode: how often idle workers look for due rows. Default 250 ms; an insert by this
-    /// receiver, and a finished attempt, wake them at once.
-    pub inbox_poll: Duration,
-    /// Inbox mode: how long done rows are kept (and so deduplicate redeliveries) before a purge
-    /// sweep deletes them. Default 72 h. Dead rows are never purged by the workers.
-    pub inbox_retention: Duration,
+    /// Inbox mode: the workers' settings (concurrency, lease, poll, retention, retry policy).
+    pub inbox: InboxConfig,
 }
 
 impl ReceiverConfig {
@@ -85,12 +74,13 @@ impl ReceiverConfig {
     pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
     /// The default number of dead letters kept: 1,000.
     pub const DEFAULT_DEAD_LETTER_CAPACITY: usize = 1_000;
-    /// The default number of inbox rows processed at once: 16.
-    pub const DEFAULT_INBOX_CONCURRENCY: usize = 16;
-    /// The default interval of idle inbox workers' look for due rows: 250 ms.
-    pub const DEFAULT_INBOX_POLL: Duration = Duration::from_millis(250);
-    /// The default retention of done inbox rows: 72 hours.
-    pub const DEFAULT_INBOX_RETENTION: Duration = Duration::from_secs(72 * 60 * 60);
+    /// The default number of inbox rows processed at once: 16 ([`InboxConfig::DEFAULT_CONCURRENCY`]).
+    pub const DEFAULT_INBOX_CONCURRENCY: usize = InboxConfig::DEFAULT_CONCURRENCY;
+    /// The default interval of idle inbox workers' look for due rows: 250 ms
+    /// ([`InboxConfig::DEFAULT_POLL`]).
+    pub const DEFAULT_INBOX_POLL: Duration = InboxConfig::DEFAULT_POLL;
+    /// The default retention of done inbox rows: 72 hours ([`InboxConfig::DEFAULT_RETENTION`]).
+    pub const DEFAULT_INBOX_RETENTION: Duration = InboxConfig::DEFAULT_RETENTION;
     /// The sender's attempt timeout, which the deadline must stay under.
     pub const SENDER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -173,33 +163,44 @@ impl ReceiverConfig {
         self
     }
 
-    /// This configuration processing up to `inbox_concurrency` inbox rows at once.
+    /// This configuration with other inbox settings.
+    pub fn with_inbox(mut self, inbox: InboxConfig) -> Self {
+        self.inbox = inbox;
+        self
+    }
+
+    /// This configuration processing up to `inbox_concurrency` inbox rows at once (a shortcut
+    /// for [`InboxConfig::with_concurrency`]).
     pub fn with_inbox_concurrency(mut self, inbox_concurrency: usize) -> Self {
-        self.inbox_concurrency = inbox_concurrency;
+        self.inbox.concurrency = inbox_concurrency;
         self
     }
 
-    /// This configuration with another inbox lease (renewed every third of it).
+    /// This configuration with another inbox lease, renewed every third of it (a shortcut for
+    /// [`InboxConfig::with_lease`]).
     pub fn with_inbox_lease(mut self, inbox_lease: Duration) -> Self {
-        self.inbox_lease = inbox_lease;
+        self.inbox.lease = inbox_lease;
         self
     }
 
-    /// This configuration with idle inbox workers looking for due rows every `inbox_poll`.
+    /// This configuration with idle inbox workers looking for due rows every `inbox_poll` (a
+    /// shortcut for [`InboxConfig::with_poll`]).
     pub fn with_inbox_poll(mut self, inbox_poll: Duration) -> Self {
-        self.inbox_poll = inbox_poll;
+        self.inbox.poll = inbox_poll;
         self
     }
 
-    /// This configuration keeping done inbox rows for `inbox_retention`.
+    /// This configuration keeping done inbox rows for `inbox_retention` (a shortcut for
+    /// [`InboxConfig::with_retention`]).
     pub fn with_inbox_retention(mut self, inbox_retention: Duration) -> Self {
-        self.inbox_retention = inbox_retention;
+        self.inbox.retention = inbox_retention;
         self
     }
 
     /// How often a worker renews the lease of a row it processes: a third of the inbox lease.
+    #[deprecated(note = "use `config.inbox.renewal()`")]
     pub fn inbox_renewal(&self) -> Duration {
-        self.inbox_lease / 3
+        self.inbox.renewal()
     }
 
     /// Checks that the configuration can work; the receiver's builder calls it.
@@ -223,13 +224,6 @@ impl ReceiverConfig {
             ("store_timeout", self.store_timeout),
             ("body_timeout", self.body_timeout),
             ("retention", self.retention),
-            ("inbox_lease", self.inbox_lease),
-            (
-                "inbox_renewal (a third of inbox_lease)",
-                self.inbox_renewal(),
-            ),
-            ("inbox_poll", self.inbox_poll),
-            ("inbox_retention", self.inbox_retention),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration { name });
@@ -238,12 +232,12 @@ impl ReceiverConfig {
         for (name, value) in [
             ("store_capacity", self.store_capacity),
             ("dead_letter_capacity", self.dead_letter_capacity),
-            ("inbox_concurrency", self.inbox_concurrency),
         ] {
             if value == 0 {
                 return Err(ConfigError::ZeroCapacity { name });
             }
         }
+        self.inbox.validate()?;
         let max_body_bytes = self.receive.limits.max_body_bytes;
         let budget = self.body_budget.capacity();
         if max_body_bytes == 0 || max_body_bytes > budget {
@@ -271,10 +265,7 @@ impl Default for ReceiverConfig {
             key: KeyStrategy::default(),
             store_capacity: MemoryStore::DEFAULT_CAPACITY,
             dead_letter_capacity: Self::DEFAULT_DEAD_LETTER_CAPACITY,
-            inbox_concurrency: Self::DEFAULT_INBOX_CONCURRENCY,
-            inbox_lease: DEFAULT_INBOX_LEASE,
-            inbox_poll: Self::DEFAULT_INBOX_POLL,
-            inbox_retention: Self::DEFAULT_INBOX_RETENTION,
+            inbox: InboxConfig::default(),
         }
     }
 }

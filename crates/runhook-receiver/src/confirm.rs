@@ -15,20 +15,10 @@
 //!
 //! The runhook-tinyfish client implements the trait.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use runhook::outcome::{Disposition, decide};
-use runhook::receive::{Rejection, RejectionKind};
-use runhook::{Event, Run, RunId};
-use serde_json::Value;
-use tokio::time::{Instant, timeout_at};
-
-use crate::WebhookResponse;
-use crate::pipeline::Facts;
-use crate::receiver::Inner;
+use runhook::{Run, RunId};
 
 /// Fetches a run from the runs API (`GET /v1/runs/{run_id}`), so the receiver can confirm an
 /// event before processing it.
@@ -70,92 +60,6 @@ pub(crate) enum Confirmation {
     Confirmed(Box<Run>),
     /// The API disagrees or does not know the run: refuse (401), with the reason.
     Refuted(String),
-}
-
-/// What a refused event's response says: the details (what the API said) stay in the report
-/// and the log, so a forger learns nothing about real runs.
-const NOT_CONFIRMED: &str = "the event could not be confirmed by the runs API; it is not accepted";
-
-impl Inner {
-    /// Confirms `event` with the API within `deadline`: the event to process (its `data` the
-    /// API's run) and its body (re-serialized when the data was replaced), or the response that
-    /// refuses it (401) or defers it (503).
-    pub(crate) async fn confirm(
-        &self,
-        confirmer: &dyn RunConfirmer,
-        mut event: Event,
-        body: Bytes,
-        deadline: Instant,
-        facts: &Facts,
-    ) -> Result<(Event, Bytes), WebhookResponse> {
-        let (run_id, status) = match &event {
-            Event::Completed(run) | Event::Failed(run) | Event::Cancelled(run) => (
-                Some(run.run_id.clone()),
-                Some(run.status.as_str().to_owned()),
-            ),
-            other => {
-                let raw = match other {
-                    Event::Unknown(unknown) => Some(&unknown.raw),
-                    _ => None,
-                };
-                let field = |name: &str| raw.and_then(|raw| raw.get(name)).and_then(Value::as_str);
-                let run_id = field("run_id").and_then(|id| RunId::new(id).ok());
-                (run_id, field("status").map(str::to_owned))
-            }
-        };
-        let Some(run_id) = run_id else {
-            let detail = "the event has no valid run_id, so the runs API cannot confirm it";
-            return Err(self.refuse(facts, detail.into()));
-        };
-        let fetched = match timeout_at(deadline, confirmer.fetch(&run_id)).await {
-            Ok(Ok(fetched)) => fetched,
-            Ok(Err(error)) => {
-                let detail = format!("{error}; run {run_id} was not confirmed, retry later");
-                return Err(self.respond(
-                    facts.clone(),
-                    &Disposition::ConfirmFailed,
-                    detail.into(),
-                ));
-            }
-            Err(_) => {
-                let detail = format!(
-                    "the runs API did not confirm run {run_id} within the deadline of {:?}; \
-                     retry later",
-                    self.config.deadline
-                );
-                return Err(self.respond(
-                    facts.clone(),
-                    &Disposition::ConfirmFailed,
-                    detail.into(),
-                ));
-            }
-        };
-        match judge(&run_id, status.as_deref(), fetched) {
-            Confirmation::Refuted(detail) => Err(self.refuse(facts, detail.into())),
-            Confirmation::Confirmed(run) => {
-                let replaced = match &mut event {
-                    Event::Completed(event) | Event::Failed(event) | Event::Cancelled(event) => {
-                        event.data = *run;
-                        event.drift = None;
-                        true
-                    }
-                    _ => false,
-                };
-                let body = match replaced {
-                    true => event.to_vec().map(Bytes::from).unwrap_or(body),
-                    false => body,
-                };
-                Ok((event, body))
-            }
-        }
-    }
-
-    /// The 401 of an event the API refutes; the claim and the store are never touched.
-    fn refuse(&self, facts: &Facts, detail: Cow<'_, str>) -> WebhookResponse {
-        let rejection = Rejection::new(RejectionKind::Unauthenticated, NOT_CONFIRMED);
-        let decision = decide(&Disposition::Invalid(&rejection));
-        self.respond_decided(facts.clone(), decision, detail, Some(&rejection))
-    }
 }
 
 /// Compares the API's answer with the event: the run must exist and have the event's status

@@ -37,10 +37,11 @@
 //! # }
 //! ```
 //!
-//! **Inbox mode** ([`ReceiverBuilder::inbox`]): steps 3 and 4 give way to an insert into a
+//! **Inbox mode** ([`Receiver::with_inbox`]): steps 3 and 4 give way to an insert into a
 //! durable [`Inbox`](runhook::inbox::Inbox), answered 200 once stored; [`inbox::InboxWorkers`]
-//! then run the handler with the inbox policy's retries, one event at a time per run, in order
-//! (see the [`inbox`] module). Both modes record [`metrics`] through the `metrics` facade.
+//! then run the handler (or any [`inbox::InboxProcessor`]) with the inbox policy's retries, one
+//! event at a time per run, in order (see the [`inbox`] module), under the same supervisor as
+//! inline mode: a handler whose lease is lost is stopped (see `docs/receiving.md`). Both modes record [`metrics`] through the `metrics` facade.
 //!
 //! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
 //! HTTP against the shared table of cases (`vectors/receive.json` in this crate).
@@ -62,7 +63,7 @@ mod observe;
 mod pipeline;
 mod receiver;
 mod response;
-mod task;
+mod supervisor;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -77,6 +78,7 @@ pub use dead_letter::DeadLetter;
 pub use error::ConfigError;
 pub use handler::{Handler, HandlerFn, handler_fn};
 pub use handlers::Handlers;
+pub use inbox::InboxConfig;
 pub use observe::{Observer, Report};
 pub use receiver::{Receiver, ShutdownSummary};
 pub use response::WebhookResponse;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use runhook::receive::RejectionKind;
 use runhook::store::IdempotencyKey;
 use runhook::{DriftProblem, ReceiveOutcome};
+use tracing::Level;
 
 /// How one delivery ended. A delivery whose handler outlived the deadline gives two reports: the
 /// 503 that was sent, then (with `late` set) the handler's own outcome when it finished.
@@ -68,52 +69,39 @@ pub(crate) fn log(
 ) {
     let outcome = outcome_kind.as_str();
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-    match outcome_kind {
+    let (level, message) = match outcome_kind {
         ReceiveOutcome::StoreUnavailable
         | ReceiveOutcome::HandlerPanicked
-        | ReceiveOutcome::HandlerTimedOut => {
-            tracing::error!(
-                status,
-                outcome,
-                run_id,
-                reason,
-                late,
-                elapsed_ms,
-                "webhook not processed"
-            );
-        }
-        _ if late && outcome_kind.is_failure() => tracing::error!(
-            status,
-            outcome,
-            run_id,
-            reason,
-            late,
-            elapsed_ms,
-            "webhook not processed after its response: kept as a dead letter"
+        | ReceiveOutcome::HandlerTimedOut => (Level::ERROR, "webhook not processed"),
+        _ if late && outcome_kind.is_failure() => (
+            Level::ERROR,
+            "webhook not processed after its response: kept as a dead letter",
         ),
         ReceiveOutcome::DeadlinePassed
         | ReceiveOutcome::Retry
         | ReceiveOutcome::BodyUnread
-        | ReceiveOutcome::ConfirmUnavailable => {
-            tracing::warn!(
+        | ReceiveOutcome::ConfirmUnavailable => (Level::WARN, "webhook to be retried"),
+        _ => (Level::INFO, "webhook answered"),
+    };
+    // `tracing` takes a level known at compile time: one event per level.
+    macro_rules! event {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
                 status,
                 outcome,
                 run_id,
                 reason,
                 late,
                 elapsed_ms,
-                "webhook to be retried"
-            );
-        }
-        _ => tracing::info!(
-            status,
-            outcome,
-            run_id,
-            reason,
-            late,
-            elapsed_ms,
-            "webhook answered"
-        ),
+                "{message}"
+            )
+        };
+    }
+    match level {
+        Level::ERROR => event!(Level::ERROR),
+        Level::WARN => event!(Level::WARN),
+        _ => event!(Level::INFO),
     }
 }
 

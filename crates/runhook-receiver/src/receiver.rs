@@ -10,18 +10,14 @@ use http::{HeaderMap, Method, Uri};
 use http_body::Body;
 use runhook::MemoryStore;
 use runhook::inbox::{Inbox, InboxDepth};
-use runhook::outcome::Disposition;
-use runhook::receive::{Rejection, RejectionKind, check_method};
 use runhook::store::{IdempotencyStore, StoreError};
-use tokio::time::{Instant, timeout};
+use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
-use crate::body::{BodyLimits, Collected, collect};
 use crate::dead_letter::DeadLetters;
-use crate::inbox::InboxWorkers;
-use crate::pipeline::{Facts, Request, request_span};
+use crate::inbox::{InboxProcessor, InboxWorkers};
+use crate::pipeline::{Mode, Pipeline, Request};
 use crate::{
     Clock, DeadLetter, Handler, Observer, ReceiverBuilder, ReceiverConfig, RunConfirmer,
     WebhookResponse,
@@ -36,27 +32,7 @@ use crate::{
 /// within a tokio runtime: the handler runs in a task of its own.
 #[derive(Clone)]
 pub struct Receiver {
-    pub(crate) inner: Arc<Inner>,
-}
-
-/// What every delivery shares.
-pub(crate) struct Inner {
-    pub(crate) config: ReceiverConfig,
-    pub(crate) store: Arc<dyn IdempotencyStore>,
-    pub(crate) handler: Arc<dyn Handler>,
-    pub(crate) observer: Option<Arc<dyn Observer>>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) dead_letters: DeadLetters,
-    /// The handler tasks, so a shutdown can wait for them.
-    pub(crate) tasks: TaskTracker,
-    /// Set once a shutdown starts: new deliveries are refused.
-    pub(crate) closing: AtomicBool,
-    /// Cancelled at the end of a shutdown's grace period: handlers still running are stopped.
-    pub(crate) stop: CancellationToken,
-    /// Inbox mode: the workers that process the inbox the pipeline inserts into.
-    pub(crate) inbox: Option<InboxWorkers>,
-    /// Confirm by API: fetches each event's run before it is processed or stored.
-    pub(crate) confirmer: Option<Arc<dyn RunConfirmer>>,
+    pipeline: Arc<Pipeline>,
 }
 
 /// How a [`Receiver::shutdown`] went.
@@ -73,96 +49,140 @@ pub struct ShutdownSummary {
 impl Receiver {
     /// Assembles a receiver from a configuration that was validated; the store defaults to a
     /// [`MemoryStore`] of the configured capacity.
-    #[allow(clippy::too_many_arguments)] // one per part; called from two places
     pub(crate) fn from_parts(
         config: ReceiverConfig,
         store: Option<Arc<dyn IdempotencyStore>>,
-        handler: Arc<dyn Handler>,
+        mode: Mode,
         observer: Option<Arc<dyn Observer>>,
         clock: Arc<dyn Clock>,
-        inbox: Option<InboxWorkers>,
         confirmer: Option<Arc<dyn RunConfirmer>>,
     ) -> Self {
         let store =
             store.unwrap_or_else(|| Arc::new(MemoryStore::with_capacity(config.store_capacity)));
         let dead_letters = DeadLetters::new(config.dead_letter_capacity);
         Receiver {
-            inner: Arc::new(Inner {
+            pipeline: Arc::new(Pipeline {
                 config,
                 store,
-                handler,
+                mode,
                 observer,
                 clock,
                 dead_letters,
                 tasks: TaskTracker::new(),
                 closing: AtomicBool::new(false),
                 stop: CancellationToken::new(),
-                inbox,
                 confirmer,
             }),
         }
     }
 
-    /// A receiver with the default configuration and an in-memory store.
+    /// A receiver in inline mode, with the default configuration and an in-memory store: each
+    /// accepted event is deduplicated and `handler` runs in the request.
     pub fn new(handler: impl Handler) -> Self {
         Self::from_parts(
             ReceiverConfig::default(),
             None,
-            Arc::new(handler),
+            Mode::Inline(Arc::new(handler)),
             None,
             Arc::new(crate::SystemClock),
-            None,
             None,
         )
     }
 
-    /// A builder, to set the configuration, the store, an observer or the clock.
+    /// A builder of a receiver in inline mode, to set the configuration, the store, an observer
+    /// or the clock.
     pub fn builder(handler: impl Handler) -> ReceiverBuilder {
-        ReceiverBuilder::new(Arc::new(handler))
+        ReceiverBuilder::inline(Arc::new(handler))
+    }
+
+    /// A builder of a receiver in inbox mode: each accepted event is inserted into `inbox` and
+    /// answered 200 once stored (a key already there: 200, not stored again; the inbox failing
+    /// or not answering within the deadline: 503), and `processor` runs later, in workers that
+    /// [`build`](ReceiverBuilder::build) spawns on the current tokio runtime, with retries on the
+    /// inbox policy for as long as it allows (72 h by default). The idempotency
+    /// [`store`](ReceiverBuilder::store) is not used: the inbox deduplicates. An event without a
+    /// key (a custom [`KeyStrategy`](runhook::store::KeyStrategy) returned `None`, an unknown
+    /// event without a run) is keyed `sha256:<hex of its body>`.
+    ///
+    /// Any [`Handler`] is a processor (`Arc::new(handlers)`); `runhook-store`'s
+    /// `PostgresInbox::transactional` commits the handler's writes with the row's done mark, so
+    /// they happen exactly once. The workers' settings are [`ReceiverConfig::inbox`]. Rows of
+    /// one run are processed one at a time, in the order received; the handler's
+    /// [`HandlerContext::attempt`](crate::HandlerContext::attempt) counts the attempts, and its
+    /// URI is `/` and headers empty (the request is gone by then).
+    ///
+    /// Use it when the handler may be slower than the sender's patience, may fail for longer
+    /// than its retries last, or must survive a restart; see "Inbox mode" in
+    /// `docs/receiving.md`. Use a durable inbox in production (`runhook-store`'s SQLite or
+    /// PostgreSQL inbox): [`MemoryInbox`](runhook::inbox::MemoryInbox) loses its rows with the
+    /// process.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use runhook::HandlerOutcome;
+    /// use runhook::inbox::MemoryInbox;
+    /// use runhook_receiver::{Handlers, Receiver};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let handlers = Handlers::new().on_completed(|_run| async { HandlerOutcome::Ok });
+    /// let receiver = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(handlers))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(receiver.inbox().is_some());
+    /// # }
+    /// ```
+    pub fn with_inbox(
+        inbox: Arc<dyn Inbox>,
+        processor: Arc<dyn InboxProcessor>,
+    ) -> ReceiverBuilder {
+        ReceiverBuilder::inbox_mode(inbox, processor)
     }
 
     /// The configuration.
     pub fn config(&self) -> &ReceiverConfig {
-        &self.inner.config
+        &self.pipeline.config
     }
 
     /// The idempotency store.
     pub fn store(&self) -> &Arc<dyn IdempotencyStore> {
-        &self.inner.store
+        &self.pipeline.store
     }
 
     /// The body limit, for adapters that bound the body while reading it.
     pub fn max_body_bytes(&self) -> usize {
-        self.inner.config.receive.limits.max_body_bytes
+        self.pipeline.config.receive.limits.max_body_bytes
     }
 
     /// The dead letters kept now, oldest first: events whose handler failed after their
     /// response had gone out (see [`DeadLetter`]).
     pub fn dead_letters(&self) -> Vec<DeadLetter> {
-        self.inner.dead_letters.snapshot()
+        self.pipeline.dead_letters.snapshot()
     }
 
     /// Takes the dead letters kept now, oldest first, to process them again.
     pub fn take_dead_letters(&self) -> Vec<DeadLetter> {
-        self.inner.dead_letters.take()
+        self.pipeline.dead_letters.take()
     }
 
     /// In inbox mode, the inbox its events are inserted into (to list rows, replay dead ones);
     /// `None` in inline mode.
     pub fn inbox(&self) -> Option<&Arc<dyn Inbox>> {
-        self.inner.inbox.as_ref().map(InboxWorkers::inbox)
+        self.inbox_workers().map(InboxWorkers::inbox)
     }
 
     /// In inbox mode, its workers (to wake them after a replay, say); `None` in inline mode.
     pub fn inbox_workers(&self) -> Option<&InboxWorkers> {
-        self.inner.inbox.as_ref()
+        match &self.pipeline.mode {
+            Mode::Inbox(workers) => Some(workers),
+            Mode::Inline(_) => None,
+        }
     }
 
     /// In inbox mode, how many rows the inbox holds, by state, now (the receiver's clock);
     /// `Ok(None)` in inline mode.
     pub async fn inbox_depth(&self) -> Result<Option<InboxDepth>, StoreError> {
         match self.inbox() {
-            Some(inbox) => inbox.depth(self.inner.clock.now()).await.map(Some),
+            Some(inbox) => inbox.depth(self.pipeline.clock.now()).await.map(Some),
             None => Ok(None),
         }
     }
@@ -181,7 +201,7 @@ impl Receiver {
     /// so no new connection arrives; clones of the receiver share the shutdown.
     pub async fn shutdown(&self, grace: Duration) -> ShutdownSummary {
         let inline = self.shutdown_inline(grace);
-        match &self.inner.inbox {
+        match self.inbox_workers() {
             Some(workers) => {
                 let (inline, inbox) = tokio::join!(inline, workers.shutdown(grace));
                 ShutdownSummary {
@@ -195,26 +215,26 @@ impl Receiver {
 
     /// The shutdown of the handlers run in requests.
     async fn shutdown_inline(&self, grace: Duration) -> ShutdownSummary {
-        let inner = &self.inner;
-        inner.closing.store(true, Ordering::SeqCst);
-        inner.tasks.close();
-        let in_flight = inner.tasks.len();
-        if timeout(grace, inner.tasks.wait()).await.is_ok() {
+        let pipeline = &self.pipeline;
+        pipeline.closing.store(true, Ordering::SeqCst);
+        pipeline.tasks.close();
+        let in_flight = pipeline.tasks.len();
+        if timeout(grace, pipeline.tasks.wait()).await.is_ok() {
             return ShutdownSummary {
                 in_flight,
                 stopped: 0,
             };
         }
-        let stopped = inner.tasks.len();
-        inner.stop.cancel();
+        let stopped = pipeline.tasks.len();
+        pipeline.stop.cancel();
         // The stopped handlers release their claims, each within the store timeout.
-        let _ = timeout(inner.config.store_timeout * 2, inner.tasks.wait()).await;
+        let _ = timeout(pipeline.config.store_timeout * 2, pipeline.tasks.wait()).await;
         ShutdownSummary { in_flight, stopped }
     }
 
     /// Whether a shutdown has started.
     pub fn is_shutting_down(&self) -> bool {
-        self.inner.closing.load(Ordering::SeqCst)
+        self.pipeline.is_closing()
     }
 
     /// Handles one request whose body is already read. The body must be the raw bytes received.
@@ -227,15 +247,8 @@ impl Receiver {
         headers: &HeaderMap,
         body: Bytes,
     ) -> WebhookResponse {
-        let request = Request {
-            method,
-            uri,
-            headers,
-            extensions: None,
-            arrived: Instant::now(),
-        };
-        let span = request_span(method);
-        self.inner.process(&request, body).instrument(span).await
+        let request = Request::new(method, uri, headers, None);
+        self.pipeline.receive_read(request, body).await
     }
 
     /// Handles one request, reading its body within the body limit (413 over it, the excess
@@ -253,14 +266,8 @@ impl Receiver {
         B: Body,
         B::Error: fmt::Display,
     {
-        let request = Request {
-            method,
-            uri,
-            headers,
-            extensions: None,
-            arrived: Instant::now(),
-        };
-        self.receive_read(request, body).await
+        let request = Request::new(method, uri, headers, None);
+        self.pipeline.receive(request, body).await
     }
 
     /// Handles one request as the `http` crate types it, reading its body as
@@ -273,109 +280,30 @@ impl Receiver {
         B::Error: fmt::Display,
     {
         let (parts, body) = request.into_parts();
-        let request = Request {
-            method: &parts.method,
-            uri: &parts.uri,
-            headers: &parts.headers,
-            extensions: Some(&parts.extensions),
-            arrived: Instant::now(),
-        };
-        self.receive_read(request, body).await
-    }
-
-    /// Reads the body within the limits, then runs the pipeline.
-    async fn receive_read<B>(&self, request: Request<'_>, body: B) -> WebhookResponse
-    where
-        B: Body,
-        B::Error: fmt::Display,
-    {
-        let (method, headers) = (request.method, request.headers);
-        let span = request_span(method);
-        async {
-            let config = &self.inner.config;
-            let limits = BodyLimits {
-                max_bytes: config.receive.limits.max_body_bytes,
-                timeout: config.body_timeout,
-                budget: &config.body_budget,
-            };
-            match collect(headers, body, limits).await {
-                Collected::Complete(body, charge) => {
-                    let response = self.inner.process(&request, body).await;
-                    drop(charge);
-                    response
-                }
-                Collected::TooLarge(len) => {
-                    let rejection = check_method(method).err().unwrap_or_else(|| {
-                        Rejection::payload_too_large(len, self.max_body_bytes())
-                    });
-                    self.inner
-                        .rejected(&rejection, Facts::none(request.arrived))
-                        .closing()
-                }
-                Collected::Failed(error) => {
-                    let rejection = Rejection::new(
-                        RejectionKind::MalformedJson,
-                        format!("the request body could not be read: {error}"),
-                    );
-                    self.inner
-                        .rejected(&rejection, Facts::none(request.arrived))
-                        .closing()
-                }
-                Collected::TimedOut => {
-                    let detail = format!(
-                        "the body did not arrive within the body timeout of {:?}",
-                        config.body_timeout
-                    );
-                    self.inner.unread(request.arrived, detail, None)
-                }
-                Collected::OverBudget => {
-                    let detail = format!(
-                        "the receiver's body budget ({} bytes) is spent by requests in progress; \
-                         the body was not read, retry later",
-                        config.body_budget.capacity()
-                    );
-                    self.inner
-                        .unread(request.arrived, detail, Some(Duration::from_secs(1)))
-                }
-            }
-        }
-        .instrument(span)
-        .await
+        let request = Request::new(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            Some(&parts.extensions),
+        );
+        self.pipeline.receive(request, body).await
     }
 
     /// The 413 response, for adapters whose framework enforced the body limit itself. `len` is
     /// the body's length if known.
     pub fn too_large(&self, len: Option<u64>) -> WebhookResponse {
-        let rejection = Rejection::payload_too_large(len, self.max_body_bytes());
-        self.inner
-            .rejected(&rejection, Facts::none(Instant::now()))
-            .closing()
-    }
-}
-
-impl Inner {
-    /// The 503 for a body that was not read whole (it failed, timed out or did not fit the
-    /// budget); the connection is closed, since the rest of the body is still unread.
-    fn unread(
-        &self,
-        arrived: Instant,
-        detail: String,
-        retry_after: Option<Duration>,
-    ) -> WebhookResponse {
-        let disposition = Disposition::BodyUnread { retry_after };
-        self.respond(Facts::none(arrived), &disposition, detail.into())
-            .closing()
+        self.pipeline.too_large(len)
     }
 }
 
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Receiver")
-            .field("config", &self.inner.config)
-            .field("observer", &self.inner.observer.is_some())
-            .field("clock", &self.inner.clock)
-            .field("inbox", &self.inner.inbox)
-            .field("confirm", &self.inner.confirmer.is_some())
+            .field("config", &self.pipeline.config)
+            .field("observer", &self.pipeline.observer.is_some())
+            .field("clock", &self.pipeline.clock)
+            .field("inbox", &self.inbox_workers())
+            .field("confirm", &self.pipeline.confirmer.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -223,14 +223,16 @@ async fn in_inbox_mode_only_confirmed_events_are_stored_with_the_api_run() {
     let inbox = Arc::new(MemoryInbox::new());
     let stub = Stub::knowing(&[api_run("r6", RunStatus::Cancelled)]);
     let (handled, mut handler_saw) = mpsc::unbounded_channel::<String>();
-    let receiver = Receiver::builder(handler_fn(move |event| {
-        let source = event
-            .run_event()
-            .and_then(|run| run.data.result.value().cloned());
-        let _ = handled.send(format!("{source:?}"));
-        async { HandlerOutcome::Ok }
-    }))
-    .inbox(inbox.clone())
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(handler_fn(move |event| {
+            let source = event
+                .run_event()
+                .and_then(|run| run.data.result.value().cloned());
+            let _ = handled.send(format!("{source:?}"));
+            async { HandlerOutcome::Ok }
+        })),
+    )
     .confirm_with(stub)
     .build()
     .unwrap();

@@ -29,16 +29,18 @@ async fn the_answer_comes_once_the_event_is_stored_before_the_handler_runs() {
     let (inbox_reports, mut inbox_reported) = mpsc::unbounded_channel::<InboxReport>();
     let inbox = Arc::new(MemoryInbox::new());
     let handler_gate = Arc::clone(&gate);
-    let receiver = Receiver::builder(handler_fn(move |event| {
-        let gate = Arc::clone(&handler_gate);
-        let started = started.clone();
-        async move {
-            let _ = started.send(event.context().attempt());
-            let _permit = gate.acquire().await.unwrap();
-            HandlerOutcome::Ok
-        }
-    }))
-    .inbox(inbox.clone())
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(handler_fn(move |event| {
+            let gate = Arc::clone(&handler_gate);
+            let started = started.clone();
+            async move {
+                let _ = started.send(event.context().attempt());
+                let _permit = gate.acquire().await.unwrap();
+                HandlerOutcome::Ok
+            }
+        })),
+    )
     .inbox_report_to(inbox_reports)
     .build()
     .unwrap();
@@ -79,11 +81,13 @@ async fn a_duplicate_is_answered_200_without_a_second_row_or_call() {
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
     let (inbox_reports, mut inbox_reported) = mpsc::unbounded_channel::<InboxReport>();
     let inbox = Arc::new(MemoryInbox::new());
-    let receiver = Receiver::builder(handler_fn(move |_event| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async { HandlerOutcome::Ok }
-    }))
-    .inbox(inbox.clone())
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(handler_fn(move |_event| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { HandlerOutcome::Ok }
+        })),
+    )
     .report_to(reports)
     .inbox_report_to(inbox_reports)
     .build()
@@ -121,11 +125,13 @@ async fn a_failing_inbox_is_a_503_and_nothing_is_stored() {
     let inbox = Arc::new(FaultyInbox::default());
     inbox.fail_insert.store(true, Ordering::SeqCst);
     let (reports, mut reported) = mpsc::unbounded_channel::<Report>();
-    let receiver = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
-        .inbox(inbox.clone())
-        .report_to(reports)
-        .build()
-        .unwrap();
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(handler_fn(|_event| async { HandlerOutcome::Ok })),
+    )
+    .report_to(reports)
+    .build()
+    .unwrap();
     let server = serve(receiver.clone()).await;
 
     let answer = post(&server, &completed("r1")).await;
@@ -163,14 +169,16 @@ async fn a_failing_inbox_is_a_503_and_nothing_is_stored() {
 #[tokio::test]
 async fn an_event_without_a_key_is_keyed_by_the_sha256_of_its_body() {
     let inbox = Arc::new(MemoryInbox::new());
-    let receiver = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
-        .config(
-            runhook_receiver::ReceiverConfig::default()
-                .with_key(runhook::store::KeyStrategy::custom(|_| None)),
-        )
-        .inbox(inbox.clone())
-        .build()
-        .unwrap();
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(handler_fn(|_event| async { HandlerOutcome::Ok })),
+    )
+    .config(
+        runhook_receiver::ReceiverConfig::default()
+            .with_key(runhook::store::KeyStrategy::custom(|_| None)),
+    )
+    .build()
+    .unwrap();
     let server = serve(receiver.clone()).await;
     let body = completed("r1");
     assert_eq!(post(&server, &body).await.outcome(), "accepted");

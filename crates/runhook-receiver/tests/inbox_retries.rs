@@ -39,9 +39,8 @@ fn receiver(
     policy: InboxPolicy,
 ) -> (Receiver, UnboundedReceiver<InboxReport>) {
     let (reports, reported) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(handler)
+    let receiver = Receiver::with_inbox(inbox.clone(), Arc::new(handler))
         .clock(clock.clone())
-        .inbox(inbox.clone())
         .inbox_policy(policy)
         .inbox_report_to(reports)
         .build()
@@ -268,10 +267,8 @@ async fn a_retry_after_delays_the_schedule_up_to_the_policys_cap() {
         let policy = InboxPolicy::new(builder.build().unwrap(), Duration::from_secs(3600));
         let (reports, mut reported) = mpsc::unbounded_channel();
         let processor = AsksToWait(vec![7 * SECOND, 3600 * SECOND, Duration::ZERO]);
-        let receiver = Receiver::builder(handler_fn(|_event| async { HandlerOutcome::Ok }))
+        let receiver = Receiver::with_inbox(inbox.clone(), Arc::new(processor))
             .clock(clock.clone())
-            .inbox(inbox.clone())
-            .inbox_processor(Arc::new(processor))
             .inbox_policy(policy)
             .inbox_report_to(reports)
             .build()

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use inbox_support::faulty::FaultyInbox;
-use inbox_support::{FollowsTokio, at, completed, event, next, post};
-use runhook::inbox::{Inbox, InboxClaim, InboxRecord, InboxState, MemoryInbox, Settlement};
+use inbox_support::{FollowsTokio, at, completed, event, insert, next, post};
+use runhook::inbox::{Inbox, InboxClaim, InboxState, MemoryInbox, Settlement};
 use runhook::store::{IdempotencyKey, KeyStrategy};
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxOutcome, InboxProcessor, InboxWorkers, Processed};
@@ -27,19 +27,6 @@ const LEASE: Duration = Duration::from_secs(3);
 
 fn config() -> ReceiverConfig {
     ReceiverConfig::default().with_inbox_lease(LEASE)
-}
-
-/// Inserts the `run.completed` of `run_id` into `inbox` now.
-async fn insert(inbox: &dyn Inbox, clock: &FollowsTokio, run_id: &str) {
-    let now = clock.now();
-    let record = InboxRecord::new(
-        IdempotencyKey::new(run_id),
-        "run.completed",
-        now,
-        completed(run_id),
-    )
-    .with_run_id(run_id);
-    inbox.insert(record, now).await.unwrap();
 }
 
 /// A processor that says it started, then waits for a permit of `gate` (whatever its
@@ -208,10 +195,9 @@ async fn events_of_one_run_are_processed_one_at_a_time_in_order_other_runs_besid
         }
     });
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(handler)
+    let receiver = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(handler))
         .config(ReceiverConfig::default().with_key(KeyStrategy::RunIdAndEvent))
         .clock(clock.clone())
-        .inbox(Arc::new(MemoryInbox::new()))
         .inbox_report_to(reports)
         .build()
         .unwrap();
@@ -267,10 +253,9 @@ async fn no_more_rows_run_at_once_than_the_concurrency_allows() {
         }
     });
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let receiver = Receiver::builder(handler)
+    let receiver = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(handler))
         .config(ReceiverConfig::default().with_inbox_concurrency(2))
         .clock(clock.clone())
-        .inbox(Arc::new(MemoryInbox::new()))
         .inbox_report_to(reports)
         .build()
         .unwrap();
@@ -309,14 +294,14 @@ async fn a_processor_that_settles_the_row_itself_leaves_nothing_to_settle() {
     let clock = FollowsTokio::start();
     let inbox = Arc::new(MemoryInbox::new());
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let never = handler_fn(|_event| async { HandlerOutcome::reject("the handler is not used") });
-    let receiver = Receiver::builder(never)
-        .clock(clock.clone())
-        .inbox(inbox.clone())
-        .inbox_processor(Arc::new(SettlesItself(inbox.clone(), clock.clone())))
-        .inbox_report_to(reports)
-        .build()
-        .unwrap();
+    let receiver = Receiver::with_inbox(
+        inbox.clone(),
+        Arc::new(SettlesItself(inbox.clone(), clock.clone())),
+    )
+    .clock(clock.clone())
+    .inbox_report_to(reports)
+    .build()
+    .unwrap();
     post(&receiver, completed("r1")).await;
     assert_eq!(next(&mut reported).await.outcome, InboxOutcome::Done);
     let row = inbox
@@ -332,12 +317,15 @@ async fn a_processor_that_settles_the_row_itself_leaves_nothing_to_settle() {
 }
 
 #[test]
+#[allow(deprecated)] // the builder's former inbox methods keep working
 fn inbox_mode_needs_a_runtime_and_a_processor_needs_an_inbox() {
     let ok = || handler_fn(|_event| async { HandlerOutcome::Ok });
-    let outside = Receiver::builder(ok())
+    let outside = Receiver::with_inbox(Arc::new(MemoryInbox::new()), Arc::new(ok())).build();
+    assert_eq!(outside.unwrap_err(), ConfigError::NoRuntime);
+    let former = Receiver::builder(ok())
         .inbox(Arc::new(MemoryInbox::new()))
         .build();
-    assert_eq!(outside.unwrap_err(), ConfigError::NoRuntime);
+    assert_eq!(former.unwrap_err(), ConfigError::NoRuntime);
     let orphan = Receiver::builder(ok())
         .inbox_processor(Arc::new(ok()))
         .build();

@@ -130,14 +130,16 @@ async fn scenario() {
     assert_eq!(post(&inline, completed("r2")).await.status, 503);
 
     let (reports, mut reported) = mpsc::unbounded_channel();
-    let inbox = Receiver::builder(handler_fn(|event| async move {
-        match event.run_id() {
-            Some("r4") => HandlerOutcome::reject("unknown account"),
-            _ => HandlerOutcome::Ok,
-        }
-    }))
+    let inbox = Receiver::with_inbox(
+        Arc::new(MemoryInbox::new()),
+        Arc::new(handler_fn(|event| async move {
+            match event.run_id() {
+                Some("r4") => HandlerOutcome::reject("unknown account"),
+                _ => HandlerOutcome::Ok,
+            }
+        })),
+    )
     .clock(FollowsTokio::start())
-    .inbox(Arc::new(MemoryInbox::new()))
     .inbox_report_to(reports)
     .build()
     .unwrap();

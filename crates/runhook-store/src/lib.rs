@@ -67,6 +67,10 @@ mod sqlite_store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The transaction a [`TransactionalHandler`] writes through: `deadpool-postgres`'s, re-exported
+/// so an application needs no `deadpool-postgres` dependency of its own, pinned to this one's.
+#[cfg(feature = "postgres")]
+pub use deadpool_postgres::Transaction;
 pub use gc::GC_MARGIN;
 #[cfg(feature = "postgres")]
 pub use postgres_inbox::{PostgresInbox, Transactional, TransactionalHandler};

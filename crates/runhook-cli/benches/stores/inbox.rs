@@ -55,8 +55,7 @@ impl Inboxes {
 
 /// A receiver in inbox mode on `inbox` with a no-op handler and the default worker settings.
 pub(crate) fn inbox_receiver(inbox: Arc<dyn Inbox>) -> Receiver {
-    Receiver::builder(Handlers::new())
-        .inbox(inbox)
+    Receiver::with_inbox(inbox, Arc::new(Handlers::new()))
         .build()
         .expect("a valid inbox receiver")
 }

@@ -1,9 +1,8 @@
-//! One attempt on a claimed row: parse, run the processor under the attempt timeout while
-//! renewing the lease, decide the settlement, write it, report it.
+//! One attempt on a claimed row: parse, run the processor under the supervisor (the attempt
+//! timeout, the row's lease), decide the settlement, write it, report it.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -12,33 +11,19 @@ use runhook::inbox::{InboxClaim, Settlement};
 use runhook::store::StoreError;
 use runhook::{Event, HandlerOutcome};
 use sha2::{Digest, Sha256};
-use tokio::time::{Instant, interval_at, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::workers::Shared;
 use super::{InboxOutcome, InboxReport, Processed};
 use crate::metrics::{self, HandlerRun};
+use crate::supervisor::{Lease, Renewer, Supervised as Ran, Supervisor};
 use crate::{HandlerContext, Received};
-
-/// How long a processor asked to stop (cancelled) may take to return before it is dropped.
-pub(super) const WIND_DOWN: Duration = Duration::from_secs(1);
 
 /// How many times a settlement is tried before the row is left to its lease.
 const SETTLE_TRIES: u32 = 3;
 /// The pause before trying a failed settlement again.
 const SETTLE_PAUSE: Duration = Duration::from_millis(500);
-
-/// How a supervised processor ended.
-enum Ran<T> {
-    /// It returned (or panicked).
-    Finished(T),
-    /// It ran past the policy's attempt timeout.
-    TimedOut,
-    /// The row's lease was lost: another worker took it.
-    LeaseLost,
-    /// A shutdown's grace period ended first.
-    Stopped,
-}
 
 /// What an attempt came to, before it is written.
 enum Decided {
@@ -127,7 +112,7 @@ impl Shared {
                 );
                 Decided::Settle(self.retry(claim, error))
             }
-            Ran::LeaseLost => {
+            Ran::LeaseLost(_) => {
                 metrics::handler_run(HandlerRun::Stopped);
                 Decided::NotHeld
             }
@@ -190,79 +175,29 @@ impl Shared {
         }
     }
 
-    /// Waits for the processor under the policy's attempt timeout, renewing the row's lease
-    /// every third of it while it runs. On a timeout, a lost lease or the end of a shutdown's
-    /// grace period, the processor is cancelled and given [`WIND_DOWN`] to return (on a timeout
-    /// or a shutdown, whatever it returns then stands).
+    /// Waits for the processor under the supervisor: the policy's attempt timeout, the row's
+    /// lease (renewed every third of it), and the end of a shutdown's grace period.
     async fn supervise<T>(
         &self,
         claim: &InboxClaim,
         running: impl Future<Output = T>,
         cancellation: &CancellationToken,
     ) -> Ran<T> {
-        let started = Instant::now();
-        let mut running = pin!(running);
-        let renewals = pin!(self.renew_until_lost(claim, started));
-        let ended = tokio::select! {
-            biased;
-            finished = &mut running => return Ran::Finished(finished),
-            () = renewals => Ran::LeaseLost,
-            () = sleep_until(started + self.policy.retry.attempt_timeout()) => Ran::TimedOut,
-            () = self.stop.cancelled() => Ran::Stopped,
+        let lease = Lease {
+            renewer: Renewer::Inbox(self.inbox.as_ref()),
+            key: &claim.entry.key,
+            token: claim.token,
+            length: self.config.inbox.lease,
+            period: self.config.inbox.renewal(),
+            store_timeout: self.config.store_timeout,
+            clock: self.clock.as_ref(),
         };
-        cancellation.cancel();
-        match (timeout(WIND_DOWN, &mut running).await, ended) {
-            (Ok(_), Ran::LeaseLost) | (Err(_), Ran::LeaseLost) => Ran::LeaseLost,
-            (Ok(finished), _) => Ran::Finished(finished),
-            (Err(_), ended) => ended,
-        }
-    }
-
-    /// Renews the row's lease every third of it; returns once the inbox says the row is not
-    /// held any more, or once the lease has run out without a successful renewal (another
-    /// worker, in this process or another, may have claimed the row by then, so this attempt
-    /// must stop rather than run beside it). A failed renewal before that is logged and tried
-    /// again next period.
-    async fn renew_until_lost(&self, claim: &InboxClaim, started: Instant) {
-        let key = &claim.entry.key;
-        let lease = self.config.inbox_lease;
-        let period = self.config.inbox_renewal();
-        let mut ticks = interval_at(started + period, period);
-        // The lease as this process last knew it held: from the claim, then each renewal.
-        let mut held_until = started + lease;
-        loop {
-            ticks.tick().await;
-            if Instant::now() >= held_until {
-                tracing::warn!(
-                    key = %key,
-                    "the inbox row's lease ran out without a renewal; stopping its handler"
-                );
-                return;
-            }
-            let now = self.clock.now();
-            let asked = Instant::now();
-            let renewal = self.inbox.renew(key, claim.token, now, lease);
-            match timeout(self.config.store_timeout, renewal).await {
-                Ok(Ok(())) => held_until = asked + lease,
-                Ok(Err(StoreError::NotHeld { .. })) => {
-                    tracing::warn!(
-                        key = %key,
-                        "the inbox row was taken over while its handler ran; stopping it"
-                    );
-                    return;
-                }
-                Ok(Err(error)) => tracing::warn!(
-                    key = %key,
-                    %error,
-                    "could not renew the inbox row's lease; trying again next period"
-                ),
-                Err(_) => tracing::warn!(
-                    key = %key,
-                    timeout = ?self.config.store_timeout,
-                    "the inbox did not renew the row's lease in time; trying again next period"
-                ),
-            }
-        }
+        let supervisor = Supervisor {
+            lease: Some(lease),
+            limit: self.policy.retry.attempt_timeout(),
+            stop: &self.stop,
+        };
+        supervisor.supervise(running, cancellation).await
     }
 
     /// Writes `settlement`, trying again a few times on a failure; what the attempt came to.

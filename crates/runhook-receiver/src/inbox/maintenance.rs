@@ -68,7 +68,7 @@ impl Shared {
     /// Deletes the done rows that finished more than the retention ago.
     async fn purge_done(&self) {
         let now = self.clock.now();
-        let Some(before) = now.checked_sub(self.config.inbox_retention) else {
+        let Some(before) = now.checked_sub(self.config.inbox.retention) else {
             return;
         };
         match timeout(PURGE_TIMEOUT, self.inbox.purge(Purge::Done, before)).await {

@@ -11,15 +11,15 @@ use tokio::time::{Instant, sleep, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::attempt::WIND_DOWN;
 use super::{InboxObserver, InboxProcessor, InboxReport, maintenance};
+use crate::supervisor::WIND_DOWN;
 use crate::{Clock, ConfigError, ReceiverConfig, ShutdownSummary, SystemClock};
 
 /// Workers that process an inbox's rows: they claim due rows (up to
-/// [`ReceiverConfig::inbox_concurrency`] at once), run the processor on each under the policy's
+/// [`InboxConfig::concurrency`](crate::InboxConfig::concurrency) at once), run the processor on each under the policy's
 /// attempt timeout while renewing the row's lease, and settle it (done, retry later, or dead).
 /// They also publish the inbox's depth every 5 s and purge done rows past
-/// [`ReceiverConfig::inbox_retention`] every 5 minutes.
+/// [`InboxConfig::retention`](crate::InboxConfig::retention) every 5 minutes.
 ///
 /// A [`Receiver`](crate::Receiver) in inbox mode runs its own; spawn these directly to process an
 /// inbox that something else fills (another process's receiver, say). Dropping them stops the
@@ -55,21 +55,23 @@ pub(super) struct Shared {
 pub struct InboxWorkersBuilder {
     inbox: Arc<dyn Inbox>,
     processor: Arc<dyn InboxProcessor>,
-    policy: InboxPolicy,
+    /// Set by [`InboxWorkersBuilder::policy`]: replaces `config.inbox.policy`.
+    policy: Option<InboxPolicy>,
     config: ReceiverConfig,
     clock: Arc<dyn Clock>,
     observer: Option<Arc<dyn InboxObserver>>,
 }
 
 impl InboxWorkersBuilder {
-    /// The retry policy (default: [`InboxPolicy::default`]).
+    /// The retry policy: replaces the [configuration](Self::config)'s `inbox.policy`, whichever
+    /// is set first (default: [`InboxPolicy::default`]).
     pub fn policy(mut self, policy: InboxPolicy) -> Self {
-        self.policy = policy;
+        self.policy = Some(policy);
         self
     }
 
-    /// The configuration: its `inbox_*` settings and `store_timeout` apply (default:
-    /// [`ReceiverConfig::default`]).
+    /// The configuration: its [`inbox`](ReceiverConfig::inbox) settings and `store_timeout`
+    /// apply (default: [`ReceiverConfig::default`]).
     pub fn config(mut self, config: ReceiverConfig) -> Self {
         self.config = config;
         self
@@ -103,14 +105,17 @@ impl InboxWorkersBuilder {
 
     /// Checks the configuration and spawns the workers on the current tokio runtime
     /// ([`ConfigError::NoRuntime`] outside one).
-    pub fn spawn(self) -> Result<InboxWorkers, ConfigError> {
+    pub fn spawn(mut self) -> Result<InboxWorkers, ConfigError> {
+        if let Some(policy) = self.policy {
+            self.config.inbox.policy = policy;
+        }
         self.config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let shared = Arc::new(Shared {
-            slots: Arc::new(Semaphore::new(self.config.inbox_concurrency)),
+            slots: Arc::new(Semaphore::new(self.config.inbox.concurrency)),
             inbox: self.inbox,
             processor: self.processor,
-            policy: self.policy,
+            policy: self.config.inbox.policy.clone(),
             config: self.config,
             clock: self.clock,
             observer: self.observer,
@@ -137,7 +142,7 @@ impl InboxWorkers {
         InboxWorkersBuilder {
             inbox,
             processor,
-            policy: InboxPolicy::default(),
+            policy: None,
             config: ReceiverConfig::default(),
             clock: Arc::new(SystemClock),
             observer: None,
@@ -272,7 +277,7 @@ async fn claim_loop(shared: Arc<Shared>) {
                 biased;
                 () = shared.claiming.cancelled() => return,
                 () = shared.wake.notified() => {}
-                () = sleep(shared.config.inbox_poll) => {}
+                () = sleep(shared.config.inbox.poll) => {}
             }
         }
     }
@@ -282,7 +287,7 @@ impl Shared {
     /// Claims up to `limit` due rows, within the store timeout; none if the inbox fails (logged).
     async fn claim_due(&self, limit: usize) -> Vec<InboxClaim> {
         let now = self.clock.now();
-        let claiming = self.inbox.claim_due(now, self.config.inbox_lease, limit);
+        let claiming = self.inbox.claim_due(now, self.config.inbox.lease, limit);
         match timeout(self.config.store_timeout, claiming).await {
             Ok(Ok(claims)) => claims,
             Ok(Err(error)) => {

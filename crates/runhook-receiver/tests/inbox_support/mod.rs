@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
+use runhook::inbox::{Inbox, InboxRecord};
+use runhook::store::IdempotencyKey;
 use runhook_receiver::inbox::InboxReport;
 use runhook_receiver::{Clock, Receiver, WebhookResponse};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -48,6 +50,19 @@ pub(crate) fn event(run_id: &str, name: &str, status: &str) -> Bytes {
     Bytes::from(format!(
         r#"{{"event":"{name}","run_id":"{run_id}","status":"{status}","data":{{}}}}"#
     ))
+}
+
+/// Inserts the `run.completed` of `run_id` into `inbox` now.
+pub(crate) async fn insert(inbox: &dyn Inbox, clock: &FollowsTokio, run_id: &str) {
+    let now = clock.now();
+    let record = InboxRecord::new(
+        IdempotencyKey::new(run_id),
+        "run.completed",
+        now,
+        completed(run_id),
+    )
+    .with_run_id(run_id);
+    inbox.insert(record, now).await.expect("the insert");
 }
 
 /// Posts `body` to the receiver in-process.

@@ -80,9 +80,8 @@ async fn receiver(
     });
     let authenticator = UrlToken::in_query([token]).context("cannot use the URL token")?;
     let (line, record) = (Arc::clone(timeline), Arc::clone(seen));
-    Receiver::builder(handler)
+    Receiver::with_inbox(Arc::new(inbox), Arc::new(handler))
         .config(ReceiverConfig::default().with_authenticator(authenticator))
-        .inbox(Arc::new(inbox))
         .confirm_with(Arc::new(client))
         .observer(move |report| {
             record.verdict(report);

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use runhook::RetryPolicy;
 use runhook::inbox::InboxPolicy;
-use runhook::{HandlerOutcome, RetryPolicy};
-use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn};
+use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer};
 
 use super::Args;
 use super::output::{Lines, Summaries};
@@ -104,17 +104,13 @@ impl Relay {
         let forwarder = Forwarder::new(
             &self.target,
             self.timeout,
-            config.inbox_concurrency,
+            config.inbox.concurrency,
             Arc::clone(&statuses),
         )?;
-        // The workers forward with the forwarder; the receiver's own handler never runs.
-        let unused = handler_fn(|_event| async { HandlerOutcome::Ok });
         let receipts = Arc::clone(&lines);
         let summaries = Summaries::default();
-        let builder = Receiver::builder(unused)
+        let builder = Receiver::with_inbox(inbox, Arc::new(forwarder))
             .config(config)
-            .inbox(inbox)
-            .inbox_processor(Arc::new(forwarder))
             .inbox_policy(self.policy)
             .observer(move |report| receipts.report(report, &summaries))
             .inbox_observer(move |report| {

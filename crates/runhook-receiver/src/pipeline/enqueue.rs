@@ -1,4 +1,4 @@
-//! Receiving in inbox mode: the accepted event is inserted into the inbox and acknowledged; the
+//! Inbox mode's claim step: the accepted event is inserted into the inbox and acknowledged; the
 //! workers process it later.
 
 use std::borrow::Cow;
@@ -10,21 +10,20 @@ use runhook::store::IdempotencyKey;
 use sha2::{Digest, Sha256};
 use tokio::time::{Instant, timeout_at};
 
-use super::InboxWorkers;
+use super::{Facts, Pipeline};
 use crate::WebhookResponse;
-use crate::pipeline::Facts;
-use crate::receiver::Inner;
+use crate::inbox::InboxWorkers;
 
 /// What the response says of an event stored in the inbox.
 const STORED: &str = "stored; it will be processed";
 /// What the response says of an event already in the inbox.
 const ALREADY_STORED: &str = "this event is already in the inbox; it was not stored again";
 
-impl Inner {
+impl Pipeline {
     /// Inserts the accepted event into the inbox within `deadline`: 200 once it is stored, 200
     /// for a key already there, 503 if the inbox fails or does not answer in time (the sender
     /// retries; nothing was stored).
-    pub(crate) async fn enqueue(
+    pub(super) async fn enqueue(
         &self,
         workers: &InboxWorkers,
         mut facts: Facts,
@@ -51,17 +50,13 @@ impl Inner {
                     detail.into(),
                 )
             }
-            Ok(Ok(Inserted::Duplicate(state))) => {
-                let detail = format!("{key} is already in the inbox ({state}); not stored again");
-                self.respond_with(
-                    facts,
-                    &Disposition::Duplicate,
-                    ALREADY_STORED,
-                    detail.into(),
-                )
-            }
-            Ok(Ok(other)) => {
-                let detail = format!("{key}: the inbox answered {other:?}; not stored again");
+            Ok(Ok(inserted)) => {
+                let detail = match inserted {
+                    Inserted::Duplicate(state) => {
+                        format!("{key} is already in the inbox ({state}); not stored again")
+                    }
+                    other => format!("{key}: the inbox answered {other:?}; not stored again"),
+                };
                 self.respond_with(
                     facts,
                     &Disposition::Duplicate,
@@ -88,7 +83,7 @@ impl Inner {
 
 /// The key of an event without one: `sha256:` and the SHA-256 of its body, in hex, so a
 /// redelivery of the same bytes is a duplicate.
-pub(crate) fn body_key(body: &[u8]) -> IdempotencyKey {
+fn body_key(body: &[u8]) -> IdempotencyKey {
     let digest = Sha256::digest(body);
     let mut key = String::with_capacity(7 + 64);
     key.push_str("sha256:");

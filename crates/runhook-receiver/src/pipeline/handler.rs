@@ -1,46 +1,26 @@
-//! The handler task: run the handler, hold the claim while it runs, stop it at its maximum run
-//! time, settle the claim, and report a handler that finished after its response.
+//! The handler task of inline mode: run the handler under the supervisor (which holds the claim
+//! while it runs), settle the claim, and report a handler that finished after its response.
 
 use std::borrow::Cow;
-use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use bytes::Bytes;
 use futures::FutureExt;
-use runhook::outcome::ReceiveDecision;
-use runhook::outcome::{ClaimAction, Disposition, decide};
-use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
+use runhook::outcome::{ClaimAction, Disposition, ReceiveDecision, decide};
+use runhook::store::{ClaimToken, IdempotencyKey};
 use runhook::{Event, HandlerOutcome, ReceiveOutcome};
-use std::time::Duration;
 use tokio::sync::oneshot;
-
-use tokio::time::{Instant, sleep_until, timeout, timeout_at};
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Instrument;
 
+use super::{Facts, Pipeline};
 use crate::metrics::{self, HandlerRun};
-use crate::pipeline::Facts;
-use crate::receiver::Inner;
-use crate::{DeadLetter, Received, WebhookResponse};
-
-/// How long a handler asked to stop (cancelled) may take to return before it is dropped.
-const WIND_DOWN: Duration = Duration::from_secs(1);
+use crate::supervisor::{Lease, LeaseLost, Renewer, Supervised, Supervisor};
+use crate::{DeadLetter, Handler, Received, WebhookResponse};
 
 /// A held claim: the key and the token that proves it.
 type Held = (IdempotencyKey, ClaimToken);
-
-/// How a supervised handler ended.
-enum Supervised<T> {
-    /// It returned (or panicked).
-    Finished(T),
-    /// It ran past the maximum handler run time.
-    TimedOut,
-    /// A shutdown's grace period ended first.
-    Stopped,
-}
 
 /// What the handler task hands back to the waiting request.
 struct Settled {
@@ -48,7 +28,7 @@ struct Settled {
     detail: Cow<'static, str>,
 }
 
-impl Inner {
+impl Pipeline {
     /// Runs the handler in a task of its own, which also settles the claim, and waits for it
     /// until the deadline.
     ///
@@ -56,8 +36,9 @@ impl Inner {
     /// is answered like a failed task; the handler goes on in the background past the deadline
     /// (up to its maximum run time), and it is not cancelled when the request's future is
     /// dropped (the client went away).
-    pub(crate) async fn run_handler(
+    pub(super) async fn run_handler(
         self: &Arc<Self>,
+        handler: &Arc<dyn Handler>,
         event: Received<Event>,
         body: Bytes,
         claim: Option<Held>,
@@ -65,12 +46,20 @@ impl Inner {
         facts: Facts,
     ) -> WebhookResponse {
         let (sender, answer) = oneshot::channel::<Settled>();
-        let inner = Arc::clone(self);
+        let pipeline = Arc::clone(self);
+        let handler = Arc::clone(handler);
         let task_facts = facts.clone();
         self.tasks.spawn(
             async move {
-                inner
-                    .handle(event, body, claim.as_ref(), task_facts, sender)
+                pipeline
+                    .handle(
+                        handler.as_ref(),
+                        event,
+                        body,
+                        claim.as_ref(),
+                        task_facts,
+                        sender,
+                    )
                     .await;
             }
             .in_current_span(),
@@ -96,6 +85,7 @@ impl Inner {
     /// The body of the handler task.
     async fn handle(
         &self,
+        handler: &dyn Handler,
         event: Received<Event>,
         body: Bytes,
         claim: Option<&Held>,
@@ -106,8 +96,13 @@ impl Inner {
         // box a second future around the handler's own.
         let cancellation = self.stop.child_token();
         let event = event.map_context(|context| context.with_cancellation(cancellation.clone()));
-        let running = AssertUnwindSafe(self.handler.as_ref().handle(event)).catch_unwind();
-        let (disposition, detail) = match self.supervise(claim, running, &cancellation).await {
+        let running = AssertUnwindSafe(handler.handle(event)).catch_unwind();
+        let supervisor = Supervisor {
+            lease: claim.map(|(key, token)| self.lease(key, *token)),
+            limit: self.config.max_handler_time,
+            stop: &self.stop,
+        };
+        let (disposition, detail) = match supervisor.supervise(running, &cancellation).await {
             Supervised::Finished(Ok(outcome)) => {
                 let detail = handled_detail(&outcome);
                 let decision = decide(&Disposition::Handled(&outcome));
@@ -128,6 +123,10 @@ impl Inner {
                      event was not processed",
                 ),
             ),
+            Supervised::LeaseLost(lost) => {
+                metrics::handler_run(HandlerRun::Stopped);
+                self.lease_lost(lost)
+            }
             Supervised::TimedOut => (
                 decide(&Disposition::TimedOut),
                 Cow::Owned(format!(
@@ -157,74 +156,43 @@ impl Inner {
         }
     }
 
-    /// Waits for the handler, renewing the claim every renewal period while it runs, so the
-    /// claim stays held until the handler finishes, however long it takes (past the response
-    /// deadline, past one lease), up to the maximum handler run time: then the handler is
-    /// dropped. A shutdown's end stops it too.
-    ///
-    /// Renewals run beside the handler, each bounded by the store timeout, so a slow store never
-    /// holds the handler up. A handler that finishes at its first poll (most do) needs neither
-    /// timer, so both start only once it is found still running.
-    async fn supervise<T>(
-        &self,
-        claim: Option<&Held>,
-        running: impl Future<Output = T>,
-        cancellation: &CancellationToken,
-    ) -> Supervised<T> {
-        let started = Instant::now();
-        let mut running = pin!(running);
-        if let Poll::Ready(finished) = poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await {
-            return Supervised::Finished(finished);
-        }
-        let renewals = self.renew_while_held(claim, started);
-        let ended = tokio::select! {
-            finished = &mut running => return Supervised::Finished(finished),
-            () = sleep_until(started + self.config.max_handler_time) => Supervised::TimedOut,
-            () = self.stop.cancelled() => Supervised::Stopped,
-            () = renewals => Supervised::TimedOut, // never: renewals stop by pending forever
-        };
-        // Asked to stop: the handler sees `HandlerContext::is_cancelled` and has a moment to
-        // wind down; whatever it returns then stands.
-        cancellation.cancel();
-        match timeout(WIND_DOWN, &mut running).await {
-            Ok(finished) => Supervised::Finished(finished),
-            Err(_) => ended,
+    /// The claim's lease, as the supervisor keeps it while the handler runs.
+    fn lease<'a>(&'a self, key: &'a IdempotencyKey, token: ClaimToken) -> Lease<'a> {
+        Lease {
+            renewer: Renewer::Store(self.store.as_ref()),
+            key,
+            token,
+            length: self.config.lease,
+            period: self.config.renewal,
+            store_timeout: self.config.store_timeout,
+            clock: self.clock.as_ref(),
         }
     }
 
-    /// Renews the claim every renewal period; pending forever (never returns).
-    async fn renew_while_held(&self, claim: Option<&Held>, started: Instant) {
-        let Some((key, token)) = claim else {
-            return std::future::pending().await;
-        };
-        let period = self.config.renewal;
-        let mut ticks = tokio::time::interval_at(started + period, period);
-        loop {
-            ticks.tick().await;
-            let now = self.clock.now();
-            let renewal = self.store.renew(key, *token, now, self.config.lease);
-            match timeout(self.config.store_timeout, renewal).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error @ StoreError::NotHeld { .. })) => {
-                    tracing::warn!(
-                        key = %key,
-                        %error,
-                        "the claim was taken over while the handler runs; another delivery may \
-                         process this event too"
-                    );
-                    return std::future::pending().await;
-                }
-                Ok(Err(error)) => tracing::warn!(
-                    key = %key,
-                    %error,
-                    "could not renew the claim while the handler runs; trying again next period"
-                ),
-                Err(_) => tracing::warn!(
-                    key = %key,
-                    timeout = ?self.config.store_timeout,
-                    "the store did not renew the claim in time; trying again next period"
-                ),
+    /// The decision when the claim was lost while the handler ran: 503, nothing settled (the
+    /// claim is not this delivery's any more). Taken over: the event is in flight elsewhere, so
+    /// the sender is asked to come back in a lease; ran out: the store failed.
+    fn lease_lost(&self, lost: LeaseLost) -> (ReceiveDecision, Cow<'static, str>) {
+        match lost {
+            LeaseLost::TakenOver => {
+                let retry_after = self.config.lease.min(self.config.deadline);
+                (
+                    decide(&Disposition::InFlight { retry_after }),
+                    Cow::Borrowed(
+                        "the claim was taken over by another delivery while the handler ran; the \
+                         handler was stopped and its outcome not recorded",
+                    ),
+                )
             }
+            LeaseLost::RanOut => (
+                decide(&Disposition::StoreFailed),
+                Cow::Owned(format!(
+                    "the claim's lease of {:?} ran out without a successful renewal while the \
+                     handler ran; the handler was stopped and its outcome not recorded, retry \
+                     later",
+                    self.config.lease
+                )),
+            ),
         }
     }
 
