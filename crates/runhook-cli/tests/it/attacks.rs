@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod attack_support;
+use crate::attack_support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! `runhook demo` end to end through the real binary, as CI runs it: exit 0, the summary rows,
-//! the checks, and under 30 s.
+//! the checks, and that it ends by itself (within 60 s: a bound against a hang or a real-time retry
+//! schedule, loose enough for a loaded machine; the demo takes a few seconds).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,7 +22,7 @@ fn the_demo_shows_every_path_and_passes() {
         Some(0),
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
 
     let rows: Vec<Vec<&str>> = stdout
         .lines()

@@ -3,11 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::listen::Listen;
@@ -63,7 +62,6 @@ fn https_to_a_plain_http_port_stops_at_once_with_a_hint() {
     let listen = Listen::start(&[]);
     let url = listen.url.replace("http://", "https://");
     let file = fixtures().join("valid/01-docs-run-completed.json");
-    let start = Instant::now();
     let output = runhook(
         &[
             "send",
@@ -74,17 +72,17 @@ fn https_to_a_plain_http_port_stops_at_once_with_a_hint() {
         ],
         None,
     );
-    // The policy would wait 1 s before a second attempt.
-    assert!(
-        start.elapsed() < Duration::from_millis(900),
-        "{:?}",
-        start.elapsed()
-    );
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     let message = stderr(&output);
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(
         message.contains("the server answered plain HTTP; use http:// with --insecure-localhost"),
+        "{message}"
+    );
+    // It stopped at once: after the first attempt, not after the policy's retries (the report
+    // names the attempt, so this holds however slowly a loaded machine runs the process).
+    assert!(
+        message.contains("(a TLS error on attempt 1, not retried)"),
         "{message}"
     );
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));

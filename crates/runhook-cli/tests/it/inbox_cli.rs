@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -26,14 +26,16 @@ async fn deliver(url: &str, run_id: &str) {
     assert_eq!(response.status(), 200);
 }
 
-/// The next line of `relay` whose kind is not `accepted`.
+/// The next line of `relay` whose kind is not `accepted` (within 100 lines, each within
+/// `PATIENCE`).
 fn next_attempt(relay: &Listen) -> Value {
-    loop {
+    for _ in 0..100 {
         let line = relay.next_json();
         if line["kind"] != "accepted" {
             return line;
         }
     }
+    panic!("100 lines, all of them `accepted`");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +217,10 @@ async fn text_lines_name_each_attempt_and_a_silent_app_times_out() {
     );
     app.answer(200);
     let mut line = relay.next_line();
-    while line.starts_with("forward_failed") {
+    for _ in 0..100 {
+        if !line.starts_with("forward_failed") {
+            break;
+        }
         line = relay.next_line();
     }
     assert!(

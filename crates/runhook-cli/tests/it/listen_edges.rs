@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -238,14 +238,16 @@ async fn delay_holds_the_answer_and_the_deadline_still_applies() {
     );
     assert!(listen.next_line().starts_with("accepted  200"));
 
-    let listen = Listen::start(&["--json", "--delay", "2000", "--deadline-ms", "200"]);
+    let listen = Listen::start(&["--json", "--delay", "30000", "--deadline-ms", "200"]);
     let start = Instant::now();
     assert_eq!(
         post(&listen.url, "application/json", cancelled("r4")).await,
         503
     );
+    // Answered at the deadline, not held until the handler's 30 s delay ends: the bound is that
+    // delay's third, so a loaded machine does not trip it.
     assert!(
-        start.elapsed() < Duration::from_millis(1500),
+        start.elapsed() < Duration::from_secs(10),
         "{:?}",
         start.elapsed()
     );
@@ -332,8 +334,10 @@ async fn sigterm_stops_a_running_handler_after_the_grace_period_and_reports_it()
     let start = Instant::now();
     let (status, rest) = listen.stop("-TERM");
     assert!(status.success());
+    // The grace period (500 ms) ended the handler, not its 30 s delay: the bound is half that
+    // delay, so a loaded machine does not trip it.
     assert!(
-        start.elapsed() < Duration::from_secs(5),
+        start.elapsed() < Duration::from_secs(15),
         "exit took {:?}",
         start.elapsed()
     );

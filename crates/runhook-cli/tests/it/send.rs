@@ -1,6 +1,6 @@
 //! `runhook send` against a receiver on 127.0.0.1.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -129,7 +129,8 @@ fn the_timeout_flag_bounds_each_attempt() {
         "{lines:?}"
     );
     let elapsed = lines[0]["elapsed_ms"].as_u64().unwrap();
-    assert!((300..1000).contains(&elapsed), "{elapsed}");
+    // Cut at the 300 ms timeout, before the slow reply (3 s) came.
+    assert!((300..3000).contains(&elapsed), "{elapsed}");
     assert_eq!(lines[2], json!({"outcome": "delivered", "attempts": 2}));
 }
 

@@ -1,6 +1,6 @@
 //! `runhook trigger` against a receiver on 127.0.0.1.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -300,6 +300,7 @@ async fn concurrent_duplicates_are_processed_once_by_listen() {
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let mut kinds = Vec::new();
     while kinds.iter().filter(|kind| *kind != "in_flight").count() < 4 {
+        assert!(kinds.len() < 100, "{kinds:?}");
         let line = listen.next_json();
         kinds.push(line["kind"].as_str().unwrap().to_owned());
     }

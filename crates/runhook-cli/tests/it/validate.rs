@@ -1,6 +1,6 @@
 //! `runhook validate` over the shared fixtures.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{fixtures, json_files, runhook, stderr, stdout};

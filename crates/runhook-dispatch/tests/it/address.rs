@@ -5,7 +5,7 @@
 //! A test whose lookup hands out a forbidden non-loopback address first checks that the rules
 //! refuse it, so a broken filter fails the test instead of sending traffic off this machine.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

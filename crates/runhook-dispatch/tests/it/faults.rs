@@ -1,6 +1,6 @@
 //! Faults below HTTP and around it: resets, refused connections, redirects, TLS.
 
-mod support;
+use crate::support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;

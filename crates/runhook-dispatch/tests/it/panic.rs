@@ -4,7 +4,7 @@
 //! The panic comes from a real path: a [`HostLookup`] supplied by the caller, which the HTTP
 //! client calls from inside the attempt.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

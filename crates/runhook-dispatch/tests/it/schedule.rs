@@ -2,7 +2,7 @@
 //! schedule and 10 s timeouts run in milliseconds. The receivers answer on the same runtime, so
 //! the runtime is idle (and the clock jumps) only while every task waits for a timer.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

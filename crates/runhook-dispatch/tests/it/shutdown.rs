@@ -1,7 +1,7 @@
 //! Graceful shutdown: no new work, in-flight attempts finish within the grace period, and what
 //! cannot finish is abandoned and reported.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -52,9 +52,7 @@ async fn work_that_fits_in_the_grace_period_finishes() {
     let handle = dispatcher
         .submit(&receiver.url(), event(), RetryPolicy::tinyfish())
         .unwrap();
-    while receiver.count() == 0 {
-        tokio::task::yield_now().await;
-    }
+    support::yield_until("the first request arrives", || receiver.count() > 0).await;
     let report = dispatcher.shutdown(Duration::from_secs(5)).await;
     assert_eq!(report.finished, 1);
     assert!(report.abandoned.is_empty());
@@ -75,9 +73,7 @@ async fn an_attempt_still_in_flight_when_the_grace_period_ends_is_aborted() {
         .submit(&receiver.url(), event(), RetryPolicy::tinyfish())
         .unwrap();
     let id = handle.id();
-    while receiver.count() == 0 {
-        tokio::task::yield_now().await;
-    }
+    support::yield_until("the first request arrives", || receiver.count() > 0).await;
     let started = tokio::time::Instant::now();
     let report = dispatcher.shutdown(Duration::from_secs(1)).await;
     support::assert_about(started.elapsed(), Duration::from_secs(1));
@@ -99,9 +95,7 @@ async fn deliveries_waiting_for_a_slot_are_abandoned_when_time_runs_out() {
                 .unwrap()
         })
         .collect();
-    while receiver.count() == 0 {
-        tokio::task::yield_now().await;
-    }
+    support::yield_until("the first request arrives", || receiver.count() > 0).await;
     // 4 s: the first finishes at 3 s, the second starts and is aborted at 4 s, the third never
     // gets a slot.
     let report = dispatcher.shutdown(Duration::from_secs(4)).await;

@@ -4,7 +4,7 @@
 // Test helpers: a failed setup should panic loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

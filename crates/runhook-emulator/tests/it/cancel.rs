@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use support::{finished, get, post, queue, start, wait_run};
@@ -60,11 +60,14 @@ async fn runs_of_the_blocking_endpoint_cannot_be_cancelled() {
             .unwrap()
     });
     // Find the sync run while it is going.
+    let mut polls = 0;
     let id = loop {
         let (_, page) = get(&emulator, "/v1/runs?goal=sync%20work").await;
         if let Some(id) = page["data"][0]["run_id"].as_str() {
             break id.to_owned();
         }
+        polls += 1;
+        assert!(polls < 2000, "the sync run never showed up: {page}");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     };
     let (status, answer) = post(&emulator, &format!("/v1/runs/{id}/cancel"), json!({})).await;

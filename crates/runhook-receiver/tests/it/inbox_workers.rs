@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod inbox_support;
+use crate::inbox_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,7 +184,10 @@ async fn a_shutdown_leaves_a_hanging_attempt_to_its_lease_and_the_row_is_not_los
     let ok = handler_fn(|_event| async { HandlerOutcome::Ok });
     let b = InboxWorkers::spawn(rows.clone(), Arc::new(ok), config(), clock.clone()).unwrap();
     let key = IdempotencyKey::new("r1");
+    let mut polls = 0;
     while rows.get(&key).await.unwrap().unwrap().state != InboxState::Done {
+        polls += 1;
+        assert!(polls < 600, "r1 not done after 60 s (paused clock)");
         sleep(SECOND / 10).await;
     }
     assert!(clock.now() >= at(3_000), "retaken once the lease ran out");

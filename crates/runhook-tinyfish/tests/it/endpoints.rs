@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod support;
+use crate::support;
 
 use runhook::{RunId, RunStatus};
 use runhook_tinyfish::{ApiErrorCode, CancelOutcome, Error, ListRuns, RunRequest};

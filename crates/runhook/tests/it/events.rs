@@ -8,7 +8,7 @@ use runhook::{
 };
 use serde_json::{Value, json};
 
-const DOCS_COMPLETED: &str = include_str!("../../../fixtures/valid/01-docs-run-completed.json");
+const DOCS_COMPLETED: &str = include_str!("../../../../fixtures/valid/01-docs-run-completed.json");
 
 fn parse_err(body: &str) -> EventError {
     Event::from_json_str(body).expect_err("must be rejected")

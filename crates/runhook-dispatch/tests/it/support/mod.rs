@@ -518,3 +518,21 @@ pub fn assert_about(actual: Duration, expected: Duration) {
         "expected {expected:?} (+5 ms), got {actual:?}"
     );
 }
+
+/// Yields to the runtime until `done` holds, for at most 20 s of real time (the paused clock does
+/// not advance while a task spins on `yield_now`): a livelock fails instead of hanging.
+#[track_caller]
+pub fn yield_until(what: &str, done: impl Fn() -> bool) -> impl Future<Output = ()> {
+    let caller = std::panic::Location::caller();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let what = what.to_owned();
+    async move {
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{caller}: waited 20 s for: {what}"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+}
