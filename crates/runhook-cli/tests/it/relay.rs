@@ -159,12 +159,19 @@ async fn crash_scenario(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_killed_five_times_loses_nothing_on_sqlite() {
+async fn a_relay_killed_five_times_loses_nothing_on_sqlite_slow() {
+    support::slow_test(
+        "the relay crash scenario on SQLite",
+        "15 s idle, 45 s on a loaded machine",
+    );
+    let _heavy = support::heavy().await;
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", dir.path().join("inbox.db").display());
     let counts = crash_scenario("sqlite", &store, 1, 2000, 5, 20_260_325).await;
     assert_eq!(counts.acked, 2000);
-    assert!(counts.seconds < 90.0, "{counts:?}");
+    // Against a stall (rows waiting out their leases one after another), not a measure of
+    // speed: it takes about 15 s on an idle 2-core machine and 45 s on a loaded one.
+    assert!(counts.seconds < 120.0, "{counts:?}");
 }
 
 fn postgres_url() -> Option<String> {
@@ -206,8 +213,13 @@ async fn drop_schema(url: &str, schema: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_relays_sharing_a_postgres_inbox_lose_nothing_when_killed() {
+async fn three_relays_sharing_a_postgres_inbox_lose_nothing_when_killed_slow() {
+    support::slow_test(
+        "the relay crash scenario on PostgreSQL",
+        "15 s idle, 40 s on a loaded machine",
+    );
     let Some(url) = postgres_url() else { return };
+    let _heavy = support::heavy().await;
     let schema = format!("runhook_relay_{}", uuid::Uuid::new_v4().simple());
     let store = in_schema(&url, &schema);
     let counts = crash_scenario("postgres", &store, 3, 2000, 5, 20_260_326).await;

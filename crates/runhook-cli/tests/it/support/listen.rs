@@ -100,7 +100,17 @@ impl Listen {
             assert!(Instant::now() < deadline, "still running after {signal}");
             thread::sleep(Duration::from_millis(20));
         };
-        let rest = self.lines.try_iter().collect();
+        // The reader thread may not have passed on the last lines yet (a loaded machine runs it
+        // late): read them up to the end of the output, which the exit closed.
+        let mut rest = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => rest.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("stdout still open after the exit"),
+            }
+        }
         (status, rest)
     }
 }

@@ -21,6 +21,20 @@ pub mod emulate;
 pub mod listen;
 pub mod relay;
 
+/// Taken for its whole run by each whole-binary stress test (the relay crash scenarios): they
+/// share this test binary with every other test of the crate, and two of them at once on a
+/// 2-core machine would measure the machine rather than the relay.
+pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}
+
+/// Says on stderr that a test takes long (`cargo test` shows it with `--nocapture`, and with the
+/// output of a failed test); the test's name ends in `_slow` so that the list shows it too.
+pub fn slow_test(name: &str, about: &str) {
+    eprintln!("slow test: {name}, about {about}");
+}
+
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy)]
 pub struct Reply {

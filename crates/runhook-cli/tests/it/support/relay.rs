@@ -116,13 +116,20 @@ impl Relays {
         if let Some(relay) = self.running[index].take() {
             relay.kill();
         }
-        let held = pending(&self.store)
-            .into_iter()
-            .filter(|row| !row["lease_until"].is_null())
-            .map(|row| row["key"].as_str().unwrap().to_owned())
-            .collect();
+        // The snapshot (a process of its own) starts at once, as the restart does: the relay is
+        // down for the slower of the two, not for both one after the other (on a loaded machine
+        // their sum outlasted the sender's 7 s of retries).
+        let store = self.store.clone();
+        let snapshot = std::thread::spawn(move || {
+            pending(&store)
+                .into_iter()
+                .filter(|row| !row["lease_until"].is_null())
+                .map(|row| row["key"].as_str().unwrap().to_owned())
+                .collect()
+        });
         self.running[index] = Some(self.spawn(index));
-        (held, down.elapsed())
+        let down = down.elapsed();
+        (snapshot.join().unwrap(), down)
     }
 
     /// Stops every relay with SIGTERM.
