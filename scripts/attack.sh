@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile-input tests of `runhook listen` (crates/runhook-cli/tests/attacks.rs), with their
+# Hostile-input tests of `runhook listen` (crates/runhook-cli/tests/it/attacks.rs), with their
 # figures shown: peak resident memory per attack, valid-delivery latencies, exit time after
 # SIGTERM. Traffic stays on 127.0.0.1; each test is bounded to 20 s.
 #
@@ -10,4 +10,4 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-exec cargo test -p runhook-cli --test attacks -- --nocapture --test-threads=1 "$@"
+exec cargo test -p runhook-cli --test it -- --nocapture --test-threads=1 "attacks::${1:-}" "${@:2}"

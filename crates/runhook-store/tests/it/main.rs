@@ -1,0 +1,15 @@
+//! The integration tests of `runhook-store` in one test binary, so that they link once:
+//! one module per area. A new test file goes in this folder, declared below: a file directly in
+//! `tests/` would be a test binary of its own, linked on its own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+// Helpers shared by the modules below.
+mod support;
+
+mod conformance;
+mod inbox_conformance;
+mod model;
+mod postgres_tls;
+mod sqlite;
+mod transactional;

@@ -1,0 +1,19 @@
+//! The integration tests of `runhook` in one test binary, so that they link once:
+//! one module per area. A new test file goes in this folder, declared below: a file directly in
+//! `tests/` would be a test binary of its own, linked on its own.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+// Helpers shared by the modules below.
+mod support;
+
+mod delivery_properties;
+mod delivery_vectors;
+mod drift_properties;
+mod endpoint;
+mod events;
+mod ledger;
+mod properties;
+mod receive;
+mod receive_drift;
+mod receive_fixtures;
