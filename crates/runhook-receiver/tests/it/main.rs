@@ -13,6 +13,7 @@ mod conformance;
 mod inbox_http;
 mod inbox_retries;
 mod inbox_workers;
+mod lease_rule;
 mod limits;
 mod metrics;
 mod receiver;

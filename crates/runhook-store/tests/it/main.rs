@@ -8,6 +8,7 @@
 mod support;
 
 mod conformance;
+mod exactly_once;
 mod inbox_conformance;
 mod model;
 mod postgres_tls;

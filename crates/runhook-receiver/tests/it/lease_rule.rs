@@ -3,10 +3,9 @@
 //! stops the handler (cancelled, then given 1 s to return), and nothing it
 //! returns is recorded. On tokio's paused clock, with a wall clock that follows it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod inbox_support;
-mod support;
+use crate::inbox_support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

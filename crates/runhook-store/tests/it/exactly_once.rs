@@ -4,12 +4,11 @@
 //! `PostgresInbox::transactional` writes each run into the application's table once, however
 //! often its webhook arrives.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-#[path = "../examples/exactly_once.rs"]
+#[path = "../../examples/exactly_once.rs"]
 #[allow(dead_code)] // its `main` is the example's, not the test's
 mod example;
-mod support;
+use crate::support;
 
 use std::time::{Duration, SystemTime};
 
