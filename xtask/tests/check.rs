@@ -27,6 +27,8 @@ fn repository_fixtures_pass_every_check() {
         "only {} invalid fixtures",
         report.invalid_fixtures
     );
+    assert!(report.retry_vectors >= 15, "{}", report.retry_vectors);
+    assert!(report.inbox_vectors >= 30, "{}", report.inbox_vectors);
 }
 
 /// A copy of the repository's schema, with fixtures of our choosing.
@@ -308,15 +310,6 @@ fn missing_vectors_are_a_failure() {
             report.problems
         );
     }
-}
-
-#[test]
-fn the_repository_inbox_vectors_pass() {
-    let mut report = xtask::Report::default();
-    let cases = xtask::vectors::check_inbox(&repo_root(), &mut report);
-    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert!(cases >= 30, "only {cases} inbox vectors");
 }
 
 #[test]
