@@ -16,7 +16,8 @@ use crate::report::Report;
 pub fn check(root: &Path) -> Report {
     let mut report = Report::default();
     crate::copies::check_copies(root, &mut report);
-    crate::vectors::check_retry(root, &mut report);
+    report.retry_vectors = crate::vectors::check_retry(root, &mut report);
+    report.inbox_vectors = crate::vectors::check_inbox(root, &mut report);
     let Some(schema) = load_schema(root, &mut report) else {
         return report;
     };

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <check|sync> [--root DIR]
 
-  check   validate every fixture against the JSON Schema and the core types, and check that
-          the files the crates embed equal their sources in docs/ and fixtures/
+  check   validate every fixture against the JSON Schema and the core types, run the shared
+          retry and inbox vectors (fixtures/vectors/) through the core, and check that the
+          files the crates embed equal their sources in docs/ and fixtures/
   sync    copy those sources (docs/schema/*.json, fixtures/vectors/receive.json) into the crates";
 
 fn main() -> ExitCode {
@@ -36,9 +37,11 @@ fn run_check(root: &std::path::Path) -> ExitCode {
         eprintln!("error: {problem}");
     }
     println!(
-        "xtask check: {} valid and {} invalid fixtures, {} problem(s)",
+        "xtask check: {} valid and {} invalid fixtures, {} retry and {} inbox vectors, {} problem(s)",
         report.valid_fixtures,
         report.invalid_fixtures,
+        report.retry_vectors,
+        report.inbox_vectors,
         report.problems.len()
     );
     if report.is_clean() {

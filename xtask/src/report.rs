@@ -35,6 +35,10 @@ pub struct Report {
     pub valid_fixtures: usize,
     /// Invalid fixtures checked.
     pub invalid_fixtures: usize,
+    /// Retry vectors found (`fixtures/vectors/retry.json`).
+    pub retry_vectors: usize,
+    /// Inbox vectors found (`fixtures/vectors/inbox.json`).
+    pub inbox_vectors: usize,
 }
 
 impl Report {

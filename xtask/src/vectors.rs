@@ -1,4 +1,6 @@
-//! The shared retry vectors (`fixtures/vectors/retry.json`), run through the core's `Delivery`.
+//! The shared vectors: the retry vectors (`fixtures/vectors/retry.json`), run through the core's
+//! `Delivery`, and the inbox vectors (`fixtures/vectors/inbox.json`, see [`check_inbox`]), run
+//! through the core's `decide_attempt`.
 //!
 //! The file is a JSON list of cases:
 //!
@@ -20,6 +22,9 @@
 //! `status` (a response) or `last`. `elapsed_ms`, from creation to the outcome, is optional.
 
 mod case;
+mod inbox;
+
+pub use inbox::{INBOX_VECTORS, check_inbox};
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -42,50 +47,76 @@ const SEEDS: u64 = 8;
 /// Returns the number of cases found.
 pub fn check_retry(root: &Path, report: &mut Report) -> usize {
     let file = Path::new(RETRY_VECTORS);
-    let document = match fs::read_to_string(root.join(file)) {
-        Ok(text) => match serde_json::from_str::<Value>(&text) {
-            Ok(document) => document,
-            Err(e) => {
-                report.problem(file, "", format!("not JSON: {e}"));
-                return 0;
+    check_cases(root, file, "retry", report, |value, problems| {
+        let case = parse_case(value, problems)?;
+        for seed in 0..SEEDS {
+            if problems.count > 0 {
+                break;
             }
-        },
-        Err(e) => {
-            report.problem(file, "", format!("cannot read the retry vectors: {e}"));
-            return 0;
+            run_case(&case, seed, problems);
         }
-    };
-    let Some(cases) = document.as_array() else {
-        report.problem(file, "", "the retry vectors must be a JSON list of cases");
+        Some(case.name)
+    })
+}
+
+/// Runs `check` on every case of the vector file `file` (the `what` vectors) under `root`, each
+/// with the problems of its own pointer. `check` returns the case's name once it could read it;
+/// a name used twice is reported. Returns the number of cases found.
+fn check_cases(
+    root: &Path,
+    file: &Path,
+    what: &str,
+    report: &mut Report,
+    mut check: impl FnMut(&Value, &mut Problems<'_>) -> Option<String>,
+) -> usize {
+    let Some(cases) = read_cases(root, file, what, report) else {
         return 0;
     };
-    if cases.is_empty() {
-        report.problem(file, "", "no cases: a check over nothing proves nothing");
-    }
     let mut names = BTreeSet::new();
-    for (i, case) in cases.iter().enumerate() {
+    for (i, value) in cases.iter().enumerate() {
         let mut problems = Problems {
             file,
             base: format!("/{i}"),
             report: &mut *report,
             count: 0,
         };
-        let Some(case) = parse_case(case, &mut problems) else {
-            continue;
-        };
-        if !names.insert(case.name.clone()) {
-            problems.at("/name", format!("the name {:?} is used twice", case.name));
-        }
-        if problems.count == 0 {
-            for seed in 0..SEEDS {
-                run_case(&case, seed, &mut problems);
-                if problems.count > 0 {
-                    break;
-                }
-            }
+        if let Some(name) = check(value, &mut problems)
+            && !names.insert(name.clone())
+        {
+            problems.at("/name", format!("the name {name:?} is used twice"));
         }
     }
     cases.len()
+}
+
+/// The cases of the vector file `file` (the `what` vectors) under `root`: a JSON list, reported
+/// when it cannot be read, is not a list or is empty.
+fn read_cases(root: &Path, file: &Path, what: &str, report: &mut Report) -> Option<Vec<Value>> {
+    let document = match fs::read_to_string(root.join(file)) {
+        Ok(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(document) => document,
+            Err(e) => {
+                report.problem(file, "", format!("not JSON: {e}"));
+                return None;
+            }
+        },
+        Err(e) => {
+            report.problem(file, "", format!("cannot read the {what} vectors: {e}"));
+            return None;
+        }
+    };
+    let Value::Array(cases) = document else {
+        report.problem(
+            file,
+            "",
+            format!("the {what} vectors must be a JSON list of cases"),
+        );
+        return None;
+    };
+    if cases.is_empty() {
+        report.problem(file, "", "no cases: a check over nothing proves nothing");
+    }
+    Some(cases)
 }
 
 /// Records problems under one case's pointer.

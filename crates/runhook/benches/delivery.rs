@@ -1,14 +1,17 @@
-//! The delivery core: one state-machine step, and classifying a result.
+//! The retry core: one delivery state-machine step, classifying a result, and an inbox
+//! attempt's decision.
 //!
 //! Run: `cargo bench -p runhook --bench delivery`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure report
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind, RetryPolicy};
+use runhook::inbox::{Attempted, InboxEntry, InboxPolicy, InboxRecord, decide_attempt};
+use runhook::store::IdempotencyKey;
 
 /// The origin of the virtual clock: any instant will do, and the clock is never read again.
 #[allow(clippy::disallowed_methods)]
@@ -120,5 +123,36 @@ fn classify(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, step, full_run, classify);
+/// `inbox::decide_attempt`: the settlement of one inbox attempt, run once per attempt by every
+/// inbox worker (the seed's SHA-256 and the jitter draw included).
+fn decide(c: &mut Criterion) {
+    let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
+    let now = received + Duration::from_secs(30);
+    let record = InboxRecord::new(
+        IdempotencyKey::new("run-42"),
+        "run.completed",
+        received,
+        "{}",
+    );
+    let mut entry = InboxEntry::pending(record);
+    entry.attempts = 3;
+    let policy = InboxPolicy::default();
+    let mut group = c.benchmark_group("inbox_decide");
+    for (name, attempted) in [
+        ("succeeded", Attempted::Succeeded),
+        ("failed_jittered_retry", Attempted::failed("db down")),
+        (
+            "failed_retry_after",
+            Attempted::failed_asking("rate limited", Duration::from_secs(120)),
+        ),
+        ("rejected", Attempted::rejected("unknown account")),
+    ] {
+        group.bench_with_input(BenchmarkId::from_parameter(name), &attempted, |b, a| {
+            b.iter(|| decide_attempt(&policy, black_box(&entry), black_box(now), a.clone()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, step, full_run, classify, decide);
 criterion_main!(benches);

@@ -45,8 +45,10 @@ pub mod outcome;
 pub mod receive;
 pub mod store;
 
+#[allow(deprecated)]
+pub use events::BuildError;
 pub use events::{
-    BrowserConfig, BuildError, Check, Drift, DriftProblem, ErrorCategory, Event, EventError,
+    BrowserConfig, Check, Drift, DriftProblem, ErrorCategory, Event, EventBuildError, EventError,
     EventType, Nullable, Run, RunError, RunEvent, RunId, RunIdError, RunStatus, SchemaValidation,
     SchemaValidationIssue, Step, Timestamp, TimestampError, UnknownEvent,
 };

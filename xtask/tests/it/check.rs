@@ -27,6 +27,8 @@ fn repository_fixtures_pass_every_check() {
         "only {} invalid fixtures",
         report.invalid_fixtures
     );
+    assert!(report.retry_vectors >= 15, "{}", report.retry_vectors);
+    assert!(report.inbox_vectors >= 30, "{}", report.inbox_vectors);
 }
 
 /// A copy of the repository's schema, with fixtures of our choosing.
@@ -291,15 +293,111 @@ fn broken_retry_vectors_are_reported_with_file_and_pointer() {
 }
 
 #[test]
-fn missing_retry_vectors_are_a_failure() {
+fn missing_vectors_are_a_failure() {
+    type Check = fn(&Path, &mut xtask::Report) -> usize;
+    let checks: [(&str, Check); 2] = [
+        ("retry", xtask::vectors::check_retry),
+        ("inbox", xtask::vectors::check_inbox),
+    ];
+    for (what, check) in checks {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = xtask::Report::default();
+        assert_eq!(check(dir.path(), &mut report), 0);
+        let expected = format!("fixtures/vectors/{what}.json#: cannot read the {what} vectors");
+        assert!(
+            report.problems[0].to_string().starts_with(&expected),
+            "{:?}",
+            report.problems
+        );
+    }
+}
+
+#[test]
+fn broken_inbox_vectors_are_reported_with_file_and_pointer() {
     let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("fixtures/vectors");
+    fs::create_dir_all(&folder).unwrap();
+    let case = |name: &str, policy: &str, attempts: u32, result: &str, expect: &str| {
+        format!(
+            r#"{{"name": "{name}", "policy": "{policy}", "give_up_after_s": 3600,
+                "entry": {{"key": "r1", "attempts": {attempts}, "received_at_s": 0}},
+                "now_s": 10, "result": {result}, "expect": {expect}}}"#
+        )
+    };
+    let failed = r#"{"outcome": "failed", "error": "db down"}"#;
+    let cases = [
+        case(
+            "good",
+            "tinyfish",
+            1,
+            failed,
+            r#"{"settlement": "retry", "wait_ms": 1000, "error": "db down", "seed": "597e37d6aab68cea"}"#,
+        ),
+        case(
+            "wrong wait",
+            "tinyfish",
+            2,
+            failed,
+            r#"{"settlement": "retry", "wait_ms": 1000, "error": "db down"}"#,
+        ),
+        case(
+            "out of attempts",
+            "tinyfish",
+            4,
+            failed,
+            r#"{"settlement": "retry", "wait_ms": 1000, "error": "db down"}"#,
+        ),
+        case(
+            "wrong wait",
+            "tinyfish",
+            4,
+            failed,
+            r#"{"settlement": "dead", "error": "db down"}"#,
+        ),
+        case(
+            "wrong seed",
+            "tinyfish",
+            1,
+            failed,
+            r#"{"settlement": "retry", "wait_ms": 1000, "error": "db down", "seed": "0000000000000000"}"#,
+        ),
+        case("bad policy", "fast", 1, failed, r#"{"settlement": "done"}"#),
+        case(
+            "bad shape",
+            "inbox",
+            1,
+            r#"{"outcome": "succeeded", "retry_after_s": 3}"#,
+            r#"{"settlement": "done", "wait_ms": 5}"#,
+        ),
+        case(
+            "good",
+            "inbox",
+            1,
+            r#"{"outcome": "succeeded", "colour": "red"}"#,
+            r#"{"settlement": "done"}"#,
+        ),
+    ];
+    fs::write(folder.join("inbox.json"), format!("[{}]", cases.join(","))).unwrap();
     let mut report = xtask::Report::default();
-    assert_eq!(xtask::vectors::check_retry(dir.path(), &mut report), 0);
-    assert!(
-        report.problems[0]
-            .to_string()
-            .starts_with("fixtures/vectors/retry.json#: cannot read the retry vectors"),
-        "{:?}",
-        report.problems
-    );
+    assert_eq!(xtask::vectors::check_inbox(dir.path(), &mut report), 8);
+    let text = report
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for expected in [
+        "fixtures/vectors/inbox.json#/1/expect/wait_ms: the wait was 2s, expected 1000 to 1000 ms",
+        "fixtures/vectors/inbox.json#/2/expect/settlement: the settlement was Dead",
+        "fixtures/vectors/inbox.json#/3/expect/error: the error was Some(\"gave up after 4 attempts: db down\")",
+        "fixtures/vectors/inbox.json#/4/expect/seed: the seed was 597e37d6aab68cea",
+        "fixtures/vectors/inbox.json#/5/policy: unknown variant `fast`",
+        "fixtures/vectors/inbox.json#/6/result/retry_after_s: only a failure carries retry_after_s",
+        "fixtures/vectors/inbox.json#/6/expect/wait_ms: a retry has a wait_ms, and only a retry",
+        "fixtures/vectors/inbox.json#/7/result/colour: unknown field `colour`",
+        "fixtures/vectors/inbox.json#/3/name: the name \"wrong wait\" is used twice",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("#/0/"), "a good case was reported:\n{text}");
 }

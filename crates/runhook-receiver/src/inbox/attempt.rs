@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use http::{HeaderMap, Uri};
-use runhook::inbox::{InboxClaim, Settlement};
+use runhook::Event;
+use runhook::inbox::{Attempted, InboxClaim, Settlement, decide_attempt};
 use runhook::store::StoreError;
-use runhook::{Event, HandlerOutcome};
-use sha2::{Digest, Sha256};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
@@ -75,7 +74,7 @@ impl Shared {
             Ok(event) => event,
             Err(error) => {
                 let error = format!("the stored body no longer parses as an event: {error}");
-                return Decided::Settle(Settlement::Dead { error });
+                return Decided::Settle(self.settlement(claim, Attempted::rejected(error)));
             }
         };
         let cancellation = self.stop.child_token();
@@ -89,11 +88,11 @@ impl Shared {
         match self.supervise(claim, running, &cancellation).await {
             Ran::Finished(Ok(Processed::Outcome(outcome))) => {
                 metrics::handler_run(HandlerRun::of(&outcome));
-                Decided::Settle(self.settlement_of(claim, outcome))
+                Decided::Settle(self.settlement(claim, Attempted::from(outcome)))
             }
             Ran::Finished(Ok(Processed::RetryAfter { reason, after })) => {
                 metrics::handler_run(HandlerRun::Retry);
-                Decided::Settle(self.retry_asked(claim, reason, Some(after)))
+                Decided::Settle(self.settlement(claim, Attempted::failed_asking(reason, after)))
             }
             Ran::Finished(Ok(Processed::Done)) => {
                 metrics::handler_run(HandlerRun::Ok);
@@ -103,14 +102,14 @@ impl Shared {
             Ran::Finished(Err(panic)) => {
                 metrics::handler_run(HandlerRun::Panic);
                 let error = format!("the handler panicked: {}", panic_message(panic.as_ref()));
-                Decided::Settle(self.retry(claim, error))
+                Decided::Settle(self.settlement(claim, Attempted::failed(error)))
             }
             Ran::TimedOut => {
                 metrics::handler_run(HandlerRun::Timeout);
                 let error = format!(
                     "the handler ran past the attempt timeout of {timeout:?} and was stopped"
                 );
-                Decided::Settle(self.retry(claim, error))
+                Decided::Settle(self.settlement(claim, Attempted::failed(error)))
             }
             Ran::LeaseLost(_) => {
                 metrics::handler_run(HandlerRun::Stopped);
@@ -127,52 +126,9 @@ impl Shared {
         }
     }
 
-    /// The settlement of the processor's `outcome`.
-    fn settlement_of(&self, claim: &InboxClaim, outcome: HandlerOutcome) -> Settlement {
-        match outcome {
-            HandlerOutcome::Ok => Settlement::Done,
-            HandlerOutcome::Reject { reason } => Settlement::Dead {
-                error: format!("the handler rejected the event: {reason}"),
-            },
-            HandlerOutcome::Retry { reason } => self.retry(claim, reason),
-            other => self.retry(claim, format!("the handler answered {other:?}")),
-        }
-    }
-
-    /// A failed attempt's settlement: again at the policy's next time, or dead when the policy
-    /// gives up.
-    fn retry(&self, claim: &InboxClaim, error: String) -> Settlement {
-        self.retry_asked(claim, error, None)
-    }
-
-    /// The same, after a wait the other side `asked` for if the policy honours it (capped): the
-    /// later of that and the policy's next time, so a short `Retry-After` never spends the
-    /// policy's attempts faster than its schedule.
-    fn retry_asked(
-        &self,
-        claim: &InboxClaim,
-        error: String,
-        asked: Option<Duration>,
-    ) -> Settlement {
-        let entry = &claim.entry;
-        let now = self.clock.now();
-        let seed = seed(entry.key.as_str(), entry.attempts);
-        let cap = self.policy.retry.retry_after_cap();
-        let after = asked.and_then(|after| cap.map(|cap| after.min(cap)));
-        let next = |after| {
-            self.policy
-                .retry_at(entry.attempts, entry.received_at, now, after, seed)
-        };
-        let at = match (next(None), after) {
-            (Some(scheduled), Some(after)) => next(Some(after)).map(|asked| asked.max(scheduled)),
-            (scheduled, _) => scheduled,
-        };
-        match at {
-            Some(at) => Settlement::Retry { at, error },
-            None => Settlement::Dead {
-                error: format!("gave up after {} attempts: {error}", entry.attempts),
-            },
-        }
+    /// The settlement of what the attempt came to, now: the core decides it.
+    fn settlement(&self, claim: &InboxClaim, attempted: Attempted) -> Settlement {
+        decide_attempt(&self.policy, &claim.entry, self.clock.now(), attempted)
     }
 
     /// Waits for the processor under the supervisor: the policy's attempt timeout, the row's
@@ -247,18 +203,6 @@ fn outcome_of(settlement: Settlement) -> InboxOutcome {
             error: format!("unknown settlement {other:?}"),
         },
     }
-}
-
-/// The jitter seed of attempt `attempt` of `key`: the first 8 bytes of their SHA-256, so rows
-/// that fail together spread out, and a row's time is the same wherever it is computed.
-fn seed(key: &str, attempt: u32) -> u64 {
-    let digest = Sha256::new()
-        .chain_update(key.as_bytes())
-        .chain_update(attempt.to_be_bytes())
-        .finalize();
-    let mut bytes = [0; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(bytes)
 }
 
 /// The message of a caught panic, if it has one.

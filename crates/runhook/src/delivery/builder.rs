@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::classify::StatusClass;
 use super::jitter::Jitter;
 use super::policy::{Backoff, RetryPolicy};
+use super::retry_after::RetryAfterRule;
 
 /// Why a [`RetryPolicyBuilder`] refused to build.
 #[non_exhaustive]
@@ -157,17 +158,21 @@ impl RetryPolicyBuilder {
         self
     }
 
-    /// Honours `Retry-After` on retried responses: the server's delay, capped at `cap`, replaces
-    /// the scheduled wait (no jitter is added to it).
-    pub fn honour_retry_after(mut self, cap: Duration) -> Self {
-        self.policy.retry_after_cap = Some(cap);
+    /// What a `Retry-After` on a retried answer does (see [`RetryAfterRule`]).
+    pub fn retry_after(mut self, rule: RetryAfterRule) -> Self {
+        self.policy.retry_after = rule;
         self
     }
 
-    /// Ignores `Retry-After`: waits always come from the schedule.
-    pub fn ignore_retry_after(mut self) -> Self {
-        self.policy.retry_after_cap = None;
-        self
+    /// Honours `Retry-After` on retried answers ([`RetryAfterRule::AtLeast`]): the wait is at
+    /// least the server's delay, capped at `cap`, and never shorter than the scheduled wait.
+    pub fn honour_retry_after(self, cap: Duration) -> Self {
+        self.retry_after(RetryAfterRule::at_least(cap))
+    }
+
+    /// Ignores `Retry-After` ([`RetryAfterRule::Ignore`]): waits always come from the schedule.
+    pub fn ignore_retry_after(self) -> Self {
+        self.retry_after(RetryAfterRule::Ignore)
     }
 
     /// Checks the numbers and returns the policy.
@@ -220,7 +225,7 @@ fn check(policy: &RetryPolicy) -> Result<(), PolicyError> {
             durations.extend([("backoff base", *base), ("backoff cap", *cap)]);
         }
     }
-    if let Some(cap) = policy.retry_after_cap {
+    if let Some(cap) = policy.retry_after.cap() {
         durations.push(("Retry-After cap", cap));
     }
     if let Some((what, value)) = durations

@@ -15,7 +15,8 @@ pub enum RetryDecision {
     /// Try again, if attempts are left.
     Retry {
         /// The delay the server asked for with `Retry-After`, already capped, when the policy
-        /// honours it and the response carried one; it replaces the scheduled wait.
+        /// honours it and the response carried one. The wait is at least this long and never
+        /// shorter than the scheduled wait ([`RetryAfterRule`](super::RetryAfterRule)).
         after: Option<Duration>,
     },
     /// Stop: the endpoint refused the event for good.
@@ -68,9 +69,7 @@ impl RetryPolicy {
                 StatusClass::Delivered => RetryDecision::Delivered,
                 StatusClass::GiveUp => RetryDecision::GiveUp,
                 StatusClass::Retry => RetryDecision::Retry {
-                    after: self
-                        .retry_after_cap
-                        .and_then(|cap| retry_after.map(|after| after.min(cap))),
+                    after: self.retry_after.honoured(*retry_after),
                 },
             },
             AttemptResult::Network(_) | AttemptResult::Timeout => {

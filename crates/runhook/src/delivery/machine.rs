@@ -142,10 +142,10 @@ impl Delivery {
                 })
             }
             (RetryDecision::Retry { after }, _) if attempt < self.policy.max_attempts() => {
-                let wait = after.unwrap_or_else(|| {
-                    let scheduled = self.policy.nominal_wait(attempt).unwrap_or(Duration::ZERO);
-                    self.policy.jitter().apply(scheduled, &mut self.rng)
-                });
+                let wait = self
+                    .policy
+                    .retry_wait(attempt, after, &mut self.rng)
+                    .unwrap_or(Duration::ZERO);
                 record.next_wait = Some(wait);
                 State::Ready {
                     attempt: attempt + 1,

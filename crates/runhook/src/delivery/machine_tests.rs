@@ -134,7 +134,7 @@ fn stray_results_are_ignored() {
 }
 
 #[test]
-fn retry_after_replaces_the_schedule_when_honoured() {
+fn a_retry_after_lengthens_the_schedule_when_honoured() {
     let t0 = origin();
     let after = |secs| AttemptResult::Response {
         status: 429,
@@ -153,6 +153,30 @@ fn retry_after_replaces_the_schedule_when_honoured() {
         delivery.poll_action(t0 + 7 * S),
         DeliveryAction::WaitUntil(t0 + 67 * S)
     );
+}
+
+#[test]
+fn a_short_retry_after_never_hastens_the_schedule() {
+    let t0 = origin();
+    let zero = AttemptResult::Response {
+        status: 503,
+        retry_after: Some(Duration::ZERO),
+    };
+    for policy in [RetryPolicy::standard(), RetryPolicy::tinyfish()] {
+        let mut delivery = Delivery::new(policy.clone(), t0);
+        delivery.poll_action(t0);
+        delivery.handle_result(t0, zero.clone());
+        let wait = delivery.attempts()[0].next_wait.unwrap();
+        let (low, high) = policy.wait_bounds(1).unwrap();
+        assert!(
+            wait >= low && wait <= high && wait > Duration::ZERO,
+            "{wait:?}"
+        );
+        assert_eq!(
+            delivery.poll_action(t0),
+            DeliveryAction::WaitUntil(t0 + wait)
+        );
+    }
 }
 
 #[test]

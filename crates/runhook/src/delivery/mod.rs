@@ -6,10 +6,13 @@
 //!
 //! - [`RetryPolicy`]: attempts, timeout, backoff and jitter, and [`RetryPolicy::classify`], the
 //!   pure mapping from an [`AttemptResult`] to a [`RetryDecision`]. Two presets:
-//!   [`RetryPolicy::tinyfish`] (the documented table, exactly) and [`RetryPolicy::standard`].
+//!   [`RetryPolicy::tinyfish`] (the documented table, exactly) and [`RetryPolicy::standard`]
+//!   (and [`RetryPolicy::inbox`], an inbox's own schedule).
 //! - [`Delivery`]: one event to one endpoint, from the first attempt to an [`DeliveryOutcome`], with an
 //!   attempt log.
-//! - [`parse_retry_after`]: the `Retry-After` header, in seconds or as an HTTP-date.
+//! - [`parse_retry_after`]: the `Retry-After` header, in seconds or as an HTTP-date, and
+//!   [`RetryAfterRule`], the one rule for what it does: at least the server's wait, capped, never
+//!   sooner than the schedule.
 //!
 //! # The drain contract
 //!
@@ -23,7 +26,8 @@
 //!   its deadline: if the machine is polled at or after it with no result fed, it records
 //!   [`AttemptResult::Timeout`] itself (ending the attempt at its deadline) and moves on. After a
 //!   retryable result with attempts left, `t` is the end of that attempt plus the wait (the
-//!   schedule's, jittered; or the server's `Retry-After`, capped, when the policy honours it), and
+//!   schedule's, jittered; lengthened to the server's `Retry-After`, capped, when the policy
+//!   honours it and it is longer: [`RetryAfterRule`]), and
 //!   the next `Send` comes from the first poll at or after `t`, never before.
 //! - [`DeliveryAction::Done`]`(outcome)`: over; every later poll returns the same.
 //!
@@ -72,4 +76,4 @@ pub use classify::{RetryDecision, StatusClass};
 pub use jitter::Jitter;
 pub use machine::{Delivery, DeliveryAction};
 pub use policy::{Backoff, RetryPolicy};
-pub use retry_after::parse_retry_after;
+pub use retry_after::{RetryAfterRule, parse_retry_after};

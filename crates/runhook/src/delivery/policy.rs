@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use rand::Rng;
+
 use super::builder::RetryPolicyBuilder;
 use super::classify::StatusClass;
 use super::jitter::Jitter;
+use super::retry_after::RetryAfterRule;
 
 /// The waits between attempts, before jitter.
 #[non_exhaustive]
@@ -28,7 +31,7 @@ pub enum Backoff {
 }
 
 /// A retry policy: attempts, per-attempt timeout, backoff, jitter, how statuses are classified and
-/// whether `Retry-After` is honoured.
+/// what a `Retry-After` does ([`RetryAfterRule`]).
 ///
 /// Two presets are documented (docs/protocol.md §2 and §4.1):
 ///
@@ -42,8 +45,10 @@ pub enum Backoff {
 /// | other 4xx | give up | give up |
 /// | 1xx, 3xx, 5xx, other | retry | retry |
 /// | network error, timeout | retry | retry |
-/// | `Retry-After` | ignored | honoured, capped at 60 s |
+/// | `Retry-After` | ignored | at least the server's wait (capped at 60 s), never sooner than the schedule |
 /// | worst case, first attempt to giving up | 47 s | 220 s |
+///
+/// A third preset, [`inbox`](Self::inbox), is an inbox's own schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     pub(super) max_attempts: u32,
@@ -51,7 +56,7 @@ pub struct RetryPolicy {
     pub(super) attempt_timeout: Duration,
     pub(super) jitter: Jitter,
     pub(super) overrides: BTreeMap<u16, StatusClass>,
-    pub(super) retry_after_cap: Option<Duration>,
+    pub(super) retry_after: RetryAfterRule,
 }
 
 const fn secs(n: u64) -> Duration {
@@ -70,7 +75,8 @@ impl RetryPolicy {
 
     /// TinyFish's documented delivery table, exactly: 4 attempts, waits of 1 s, 2 s and 4 s, 10 s
     /// per attempt, 2xx delivered, every 4xx (408 and 429 included) given up at once, everything
-    /// else (1xx, 3xx, 5xx, network errors, timeouts) retried, no jitter, `Retry-After` ignored.
+    /// else (1xx, 3xx, 5xx, network errors, timeouts) retried, no jitter, `Retry-After` ignored
+    /// ([`RetryAfterRule::Ignore`]).
     pub fn tinyfish() -> Self {
         RetryPolicy {
             max_attempts: 4,
@@ -78,13 +84,14 @@ impl RetryPolicy {
             attempt_timeout: secs(10),
             jitter: Jitter::None,
             overrides: BTreeMap::new(),
-            retry_after_cap: None,
+            retry_after: RetryAfterRule::Ignore,
         }
     }
 
     /// The second documented preset: [`tinyfish`](Self::tinyfish), except that 408 Request
-    /// Timeout, 425 Too Early and 429 Too Many Requests are retried, `Retry-After` is honoured up
-    /// to 60 s (it replaces the scheduled wait), and scheduled waits are spread by ± 25 %.
+    /// Timeout, 425 Too Early and 429 Too Many Requests are retried, scheduled waits are spread by
+    /// ± 25 %, and a `Retry-After` makes the wait at least that long, up to 60 s, never shorter
+    /// than the schedule's ([`RetryAfterRule::AtLeast`]): `Retry-After: 0` does not retry at once.
     pub fn standard() -> Self {
         let overrides = [408, 425, 429]
             .into_iter()
@@ -93,14 +100,15 @@ impl RetryPolicy {
         RetryPolicy {
             jitter: Self::STANDARD_JITTER,
             overrides,
-            retry_after_cap: Some(Self::STANDARD_RETRY_AFTER_CAP),
+            retry_after: RetryAfterRule::at_least(Self::STANDARD_RETRY_AFTER_CAP),
             ..Self::tinyfish()
         }
     }
 
     /// The preset of an inbox, which retries on its own schedule for as long as it takes: up to
     /// 100 attempts, waits growing exponentially from 1 s (× 2) up to 1 h, each ± 25 %, 5 minutes
-    /// per attempt, `Retry-After` honoured up to 1 h; 408 Request Timeout and 429 Too Many
+    /// per attempt, a `Retry-After` makes the wait at least that long, up to 1 h, never shorter
+    /// than the schedule's ([`RetryAfterRule::AtLeast`]); 408 Request Timeout and 429 Too Many
     /// Requests are retried, every other 4xx given up. An inbox also gives up 72 h after it
     /// received the event, whichever comes first (see `runhook::inbox::InboxPolicy`).
     pub fn inbox() -> Self {
@@ -118,7 +126,7 @@ impl RetryPolicy {
             attempt_timeout: secs(300),
             jitter: Self::STANDARD_JITTER,
             overrides,
-            retry_after_cap: Some(secs(3600)),
+            retry_after: RetryAfterRule::at_least(secs(3600)),
         }
     }
 
@@ -152,9 +160,14 @@ impl RetryPolicy {
         self.jitter
     }
 
+    /// What a `Retry-After` does under this policy.
+    pub fn retry_after_rule(&self) -> RetryAfterRule {
+        self.retry_after
+    }
+
     /// The cap on an honoured `Retry-After`, or `None` if `Retry-After` is ignored.
     pub fn retry_after_cap(&self) -> Option<Duration> {
-        self.retry_after_cap
+        self.retry_after.cap()
     }
 
     /// The per-status overrides of the default table, in status order.
@@ -187,8 +200,23 @@ impl RetryPolicy {
         }
     }
 
+    /// The wait before retry `retry` (1-based), after an answer that asked for `asked`
+    /// (`Retry-After`, as parsed): the schedule's wait with its jitter drawn from `rng`, combined
+    /// with `asked` under the policy's [`RetryAfterRule`]. `None` if the policy makes no such
+    /// retry. The one place a wait is computed, for the delivery machine and the inbox alike.
+    pub(crate) fn retry_wait<R: Rng + ?Sized>(
+        &self,
+        retry: u32,
+        asked: Option<Duration>,
+        rng: &mut R,
+    ) -> Option<Duration> {
+        let scheduled = self.jitter.apply(self.nominal_wait(retry)?, rng);
+        Some(self.retry_after.wait(scheduled, asked))
+    }
+
     /// The inclusive range a scheduled wait before retry `retry` is drawn from, after jitter.
-    /// An honoured `Retry-After` replaces the scheduled wait and may fall outside it.
+    /// An honoured `Retry-After` longer than the schedule's wait may lengthen it past this range
+    /// (never shorten it).
     pub fn wait_bounds(&self, retry: u32) -> Option<(Duration, Duration)> {
         self.nominal_wait(retry)
             .map(|wait| self.jitter.bounds(wait))
@@ -198,9 +226,10 @@ impl RetryPolicy {
     /// when the driver reports every result by its deadline: every attempt times out and every wait
     /// is the longest possible (the top of the jitter range, or the `Retry-After` cap if larger).
     pub fn max_total_time(&self) -> Duration {
+        let cap = self.retry_after_cap().unwrap_or(Duration::ZERO);
         let waits = (1..self.max_attempts)
             .filter_map(|retry| self.wait_bounds(retry))
-            .map(|(_, high)| high.max(self.retry_after_cap.unwrap_or(Duration::ZERO)))
+            .map(|(_, high)| high.max(cap))
             .fold(Duration::ZERO, Duration::saturating_add);
         self.attempt_timeout
             .saturating_mul(self.max_attempts)
@@ -223,6 +252,7 @@ mod tests {
         assert_eq!(policy.nominal_wait(4), None);
         assert_eq!(policy.jitter(), Jitter::None);
         assert_eq!(policy.retry_after_cap(), None);
+        assert_eq!(policy.retry_after_rule(), RetryAfterRule::Ignore);
         assert_eq!(policy.status_overrides().count(), 0);
         // docs/protocol.md §2: "4 × 10 s + 7 s = 47 s".
         assert_eq!(policy.max_total_time(), secs(47));
@@ -233,7 +263,10 @@ mod tests {
         let policy = RetryPolicy::standard();
         assert_eq!(policy.max_attempts(), 4);
         assert_eq!(policy.attempt_timeout(), secs(10));
-        assert_eq!(policy.retry_after_cap(), Some(secs(60)));
+        assert_eq!(
+            policy.retry_after_rule(),
+            RetryAfterRule::at_least(secs(60))
+        );
         assert_eq!(policy.jitter(), Jitter::Proportional(0.25));
         let overrides: Vec<_> = policy.status_overrides().collect();
         assert_eq!(

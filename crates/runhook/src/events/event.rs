@@ -53,10 +53,10 @@ pub struct UnknownEvent {
     pub raw: Value,
 }
 
-/// Why an event cannot be built from a run.
+/// Why an event cannot be built from a run ([`Event::from_run`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum BuildError {
+pub enum EventBuildError {
     /// The run has no `run_id`.
     #[error("the run has no run_id; a webhook needs one")]
     MissingRunId,
@@ -70,6 +70,10 @@ pub enum BuildError {
         status: RunStatus,
     },
 }
+
+/// The old name of [`EventBuildError`].
+#[deprecated(note = "renamed EventBuildError: it is the error of building an event from a run")]
+pub type BuildError = EventBuildError;
 
 /// The envelope as serde reads it, before the event type decides what it is.
 #[derive(Deserialize)]
@@ -161,9 +165,9 @@ impl Event {
 
     /// Builds the event a sender posts for a run in a terminal state. Screenshots are always
     /// stripped (set to `null`): webhook payloads never carry them.
-    pub fn from_run(mut run: Run) -> Result<Self, BuildError> {
-        let run_id = run.run_id.clone().ok_or(BuildError::MissingRunId)?;
-        let status = run.status.clone().ok_or(BuildError::MissingStatus)?;
+    pub fn from_run(mut run: Run) -> Result<Self, EventBuildError> {
+        let run_id = run.run_id.clone().ok_or(EventBuildError::MissingRunId)?;
+        let status = run.status.clone().ok_or(EventBuildError::MissingStatus)?;
         run.strip_screenshots();
         let event = RunEvent {
             run_id,
@@ -176,7 +180,7 @@ impl Event {
             RunStatus::Completed => Ok(Event::Completed(event)),
             RunStatus::Failed => Ok(Event::Failed(event)),
             RunStatus::Cancelled => Ok(Event::Cancelled(event)),
-            status => Err(BuildError::NotTerminal { status }),
+            status => Err(EventBuildError::NotTerminal { status }),
         }
     }
 

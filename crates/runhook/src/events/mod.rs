@@ -33,7 +33,9 @@ mod timestamp;
 
 pub use browser_config::BrowserConfig;
 pub use drift::{Drift, DriftProblem};
-pub use event::{BuildError, Event, RunEvent, UnknownEvent};
+#[allow(deprecated)]
+pub use event::BuildError;
+pub use event::{Event, EventBuildError, RunEvent, UnknownEvent};
 pub use event_error::{Check, EventError};
 pub(crate) use lenient::slow_path as lenient_slow_path;
 pub use nullable::Nullable;

@@ -7,6 +7,8 @@
 //! 200 once the insert is committed; a duplicate finds its key already there and is answered 200
 //! without a second row. Workers then **claim** due rows with a lease, run the handler and
 //! **settle** each row: done, retry at a later time, or dead (rejected, or out of attempts).
+//! [`decide_attempt`] is that decision, pure: from the policy, the row, the time and what the
+//! attempt came to ([`Attempted`]), the [`Settlement`] to write.
 //!
 //! - A claim holds a lease: a worker that dies loses its rows when the lease runs out, and
 //!   another worker takes them again. A settle or renew with a token that lost its row is
@@ -42,11 +44,13 @@
 //! # Ok(()) }
 //! ```
 
+mod decide;
 mod entry;
 mod memory;
 mod operations;
 mod policy;
 
+pub use decide::{Attempted, decide_attempt, jitter_seed};
 pub use entry::{
     InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
 };

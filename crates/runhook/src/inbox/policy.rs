@@ -44,11 +44,15 @@ impl InboxPolicy {
 
     /// When a row received at `received_at`, whose attempt number `attempt` (1-based) failed at
     /// `now`, is tried again; `None` when it is to be given up (no attempt left, or the next
-    /// would fall past the limit). `retry_after` is a delay the other side asked for (already
-    /// capped by the policy); it replaces the scheduled wait.
+    /// would fall past the limit). `retry_after` is a delay the other side asked for
+    /// (`Retry-After`): under the policy's [`RetryAfterRule`](crate::delivery::RetryAfterRule)
+    /// the wait is at least that long (capped) and never shorter than the schedule's, or the
+    /// schedule alone if the policy ignores it.
     ///
     /// The jitter is drawn from a generator seeded with `seed`: the same seed gives the same
-    /// time (use a hash of the key and the attempt, so that rows failing together spread out).
+    /// time. [`decide_attempt`](super::decide_attempt) seeds it with
+    /// [`jitter_seed`](super::jitter_seed) of the key and the attempt, so that rows failing
+    /// together spread out.
     pub fn retry_at(
         &self,
         attempt: u32,
@@ -57,14 +61,8 @@ impl InboxPolicy {
         retry_after: Option<Duration>,
         seed: u64,
     ) -> Option<SystemTime> {
-        let scheduled = self.retry.nominal_wait(attempt)?;
-        let wait = match retry_after {
-            Some(after) => after,
-            None => {
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-                self.retry.jitter().apply(scheduled, &mut rng)
-            }
-        };
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let wait = self.retry.retry_wait(attempt, retry_after, &mut rng)?;
         let at = now.checked_add(wait)?;
         let limit = received_at.checked_add(self.give_up_after)?;
         (at <= limit).then_some(at)
@@ -117,10 +115,14 @@ mod tests {
     }
 
     #[test]
-    fn a_requested_delay_replaces_the_schedule() {
+    fn a_requested_delay_lengthens_the_schedule_and_never_shortens_it() {
         let policy = InboxPolicy::default();
         let at = policy.retry_at(1, t(0), t(0), Some(SECOND * 30), 1);
         assert_eq!(at, Some(t(30)));
+        let scheduled = policy.retry_at(12, t(0), t(0), None, 1);
+        assert_eq!(policy.retry_at(12, t(0), t(0), Some(SECOND), 1), scheduled);
+        let capped = policy.retry_at(1, t(0), t(0), Some(SECOND * 7200), 1);
+        assert_eq!(capped, Some(t(3600)));
     }
 
     #[test]

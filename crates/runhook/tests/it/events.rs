@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use runhook::{
-    BuildError, Check, ErrorCategory, Event, EventError, Nullable, Run, RunId, RunStatus, Step,
-    Timestamp,
+    Check, ErrorCategory, Event, EventBuildError, EventError, Nullable, Run, RunId, RunStatus,
+    Step, Timestamp,
 };
 use serde_json::{Value, json};
 
@@ -270,13 +270,13 @@ fn senders_build_events_from_runs_without_screenshots() {
     let running = Run::new(RunId::new("r").unwrap(), RunStatus::Running);
     assert_eq!(
         Event::from_run(running),
-        Err(BuildError::NotTerminal {
+        Err(EventBuildError::NotTerminal {
             status: RunStatus::Running
         })
     );
     assert_eq!(
         Event::from_run(Run::default()),
-        Err(BuildError::MissingRunId)
+        Err(EventBuildError::MissingRunId)
     );
 }
 
