@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
+use runhook::store::{
+    Claim, ClaimChange, ClaimToken, FencedStore, IdempotencyKey, KeyState, StoreError,
+};
 
-use crate::GC_MARGIN;
+use crate::PURGE_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
 
 /// How long connecting may take.
@@ -17,7 +19,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one command may take; a receiver bounds its own store calls too.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// An [`IdempotencyStore`] on Redis.
+/// An [`IdempotencyStore`](runhook::store::IdempotencyStore) on Redis.
 ///
 /// Each key is a hash `{s: "i" | "d", t: token, u: until}` under a configurable prefix, read and
 /// changed by one Lua script per operation, so every operation is atomic on the server (of any
@@ -26,7 +28,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 ///
 /// **Which clock decides.** The caller's: lease ends and retentions are the `now` passed in
 /// plus the lease or retention, as in the in-memory store, so a receiver's clock (and a test's
-/// virtual one) decides. Redis's own TTL only garbage-collects a key [`GC_MARGIN`] after the
+/// virtual one) decides. Redis's own TTL only removes a key [`PURGE_MARGIN`] after the
 /// store stopped needing it. Under a clock skew of *d* between two replicas, a lease taken by one
 /// looks *d* longer or shorter to the other; keep replicas on NTP (skew well under the 5 s
 /// lease).
@@ -159,15 +161,15 @@ const RENEW: i64 = 2;
 const RELEASE: i64 = 3;
 
 #[async_trait]
-impl IdempotencyStore for RedisStore {
-    async fn claim(
+impl FencedStore for RedisStore {
+    async fn claim_key(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
         let keys = [self.key(key), self.counter()];
-        let args = [millis_since_epoch(now), millis(lease), millis(GC_MARGIN)];
+        let args = [millis_since_epoch(now), millis(lease), millis(PURGE_MARGIN)];
         let answer = self.run(&self.scripts.claim, &keys, &args).await?;
         match answer.as_slice() {
             [0, token] => Ok(Claim::Acquired(ClaimToken::new(*token))),
@@ -181,36 +183,26 @@ impl IdempotencyStore for RedisStore {
         }
     }
 
-    async fn complete(
+    async fn change_claim(
         &self,
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        retention: Duration,
+        change: ClaimChange,
     ) -> Result<(), StoreError> {
-        self.settle(key, token, now, retention, COMPLETE).await
+        let (span, op) = match change {
+            ClaimChange::Complete { retention } => (retention, COMPLETE),
+            ClaimChange::Renew { lease } => (lease, RENEW),
+            _ => (Duration::ZERO, RELEASE),
+        };
+        self.settle(key, token, now, span, op).await
     }
 
-    async fn release(
+    async fn key_state(
         &self,
         key: &IdempotencyKey,
-        token: ClaimToken,
         now: SystemTime,
-    ) -> Result<(), StoreError> {
-        self.settle(key, token, now, Duration::ZERO, RELEASE).await
-    }
-
-    async fn renew(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<(), StoreError> {
-        self.settle(key, token, now, lease, RENEW).await
-    }
-
-    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
+    ) -> Result<KeyState, StoreError> {
         let keys = [self.key(key)];
         let answer = self
             .run(&self.scripts.state, &keys, &[millis_since_epoch(now)])
@@ -238,16 +230,10 @@ impl RedisStore {
             millis_since_epoch(now),
             millis(span),
             op,
-            millis(GC_MARGIN),
+            millis(PURGE_MARGIN),
         ];
-        match self
-            .run(&self.scripts.settle, &keys, &args)
-            .await?
-            .as_slice()
-        {
-            [1] => Ok(()),
-            _ => Err(StoreError::NotHeld { key: key.clone() }),
-        }
+        let answer = self.run(&self.scripts.settle, &keys, &args).await?;
+        runhook::store::fenced(key, matches!(answer.as_slice(), [1]))
     }
 }
 

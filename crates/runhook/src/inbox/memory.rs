@@ -17,7 +17,7 @@ use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 /// follows, for tests and examples. Its rows are lost when the process exits, so it is no inbox
 /// for production: use `runhook-store`'s SQLite or PostgreSQL inbox there.
 ///
-/// It holds at most `capacity` rows; an insert beyond that fails with [`StoreError::Full`] (a
+/// It holds at most `capacity` rows; an insert beyond that fails with [`StoreError::InboxFull`] (a
 /// receiver answers 503 and the sender retries) until finished rows are purged.
 pub struct MemoryInbox {
     capacity: usize,
@@ -133,7 +133,7 @@ impl Inbox for MemoryInbox {
             return Ok(Inserted::Duplicate(row.entry.state));
         }
         if inner.rows.len() >= self.capacity {
-            return Err(StoreError::Full {
+            return Err(StoreError::InboxFull {
                 capacity: self.capacity,
             });
         }

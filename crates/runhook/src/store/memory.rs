@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
+use super::{Claim, ClaimChange, ClaimToken, FencedStore, IdempotencyKey, KeyState, StoreError};
 
-/// An [`IdempotencyStore`] in memory, for one process.
+/// An [`IdempotencyStore`](super::IdempotencyStore) in memory, for one process.
 ///
 /// It holds at most `capacity` keys. When a new key is claimed while it is full, it makes room
 /// in this order:
@@ -96,7 +96,7 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// See [`IdempotencyStore::claim`].
+    /// See [`IdempotencyStore::claim`](super::IdempotencyStore::claim).
     pub fn claim(
         &self,
         key: &IdempotencyKey,
@@ -122,7 +122,7 @@ impl MemoryStore {
         Ok(Claim::Acquired(token))
     }
 
-    /// See [`IdempotencyStore::complete`].
+    /// See [`IdempotencyStore::complete`](super::IdempotencyStore::complete).
     pub fn complete(
         &self,
         key: &IdempotencyKey,
@@ -138,7 +138,7 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// See [`IdempotencyStore::release`].
+    /// See [`IdempotencyStore::release`](super::IdempotencyStore::release).
     pub fn release(
         &self,
         key: &IdempotencyKey,
@@ -148,7 +148,7 @@ impl MemoryStore {
         self.lock().take_claim(key, token)
     }
 
-    /// See [`IdempotencyStore::renew`].
+    /// See [`IdempotencyStore::renew`](super::IdempotencyStore::renew).
     pub fn renew(
         &self,
         key: &IdempotencyKey,
@@ -163,7 +163,7 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// See [`IdempotencyStore::state`].
+    /// See [`IdempotencyStore::state`](super::IdempotencyStore::state).
     pub fn state(&self, key: &IdempotencyKey, now: SystemTime) -> KeyState {
         match self.lock().entries.get(key) {
             None => KeyState::Absent,
@@ -256,8 +256,8 @@ impl fmt::Debug for MemoryStore {
 }
 
 #[async_trait]
-impl IdempotencyStore for MemoryStore {
-    async fn claim(
+impl FencedStore for MemoryStore {
+    async fn claim_key(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
@@ -266,36 +266,25 @@ impl IdempotencyStore for MemoryStore {
         MemoryStore::claim(self, key, now, lease)
     }
 
-    async fn complete(
+    async fn change_claim(
         &self,
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        retention: Duration,
+        change: ClaimChange,
     ) -> Result<(), StoreError> {
-        MemoryStore::complete(self, key, token, now, retention)
+        match change {
+            ClaimChange::Complete { retention } => self.complete(key, token, now, retention),
+            ClaimChange::Renew { lease } => self.renew(key, token, now, lease),
+            ClaimChange::Release => self.release(key, token, now),
+        }
     }
 
-    async fn release(
+    async fn key_state(
         &self,
         key: &IdempotencyKey,
-        token: ClaimToken,
         now: SystemTime,
-    ) -> Result<(), StoreError> {
-        MemoryStore::release(self, key, token, now)
-    }
-
-    async fn renew(
-        &self,
-        key: &IdempotencyKey,
-        token: ClaimToken,
-        now: SystemTime,
-        lease: Duration,
-    ) -> Result<(), StoreError> {
-        MemoryStore::renew(self, key, token, now, lease)
-    }
-
-    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
-        Ok(MemoryStore::state(self, key, now))
+    ) -> Result<KeyState, StoreError> {
+        Ok(self.state(key, now))
     }
 }

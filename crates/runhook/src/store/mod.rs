@@ -29,6 +29,7 @@
 
 mod claim;
 mod error;
+mod fenced;
 mod idempotency;
 mod key;
 mod memory;
@@ -36,7 +37,8 @@ mod memory;
 use std::time::Duration;
 
 pub use claim::{Claim, ClaimToken, KeyState};
-pub use error::StoreError;
+pub use error::{StoreError, fenced};
+pub use fenced::{ClaimChange, FencedStore};
 pub use idempotency::IdempotencyStore;
 pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
 pub use memory::MemoryStore;
