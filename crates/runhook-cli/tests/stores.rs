@@ -231,11 +231,12 @@ fn a_bad_or_unreachable_store_is_a_usage_error_at_start() {
     }
 }
 
-/// `runhook listen` on PostgreSQL, stopped once it listens: its stderr.
+/// `runhook listen` on PostgreSQL with info logs on, stopped once it listens: its stderr.
 fn listen_stderr(store: &str, dir: &std::path::Path, run: usize) -> String {
     let path = dir.join(format!("stderr-{run}"));
     let file = std::fs::File::create(&path).unwrap();
-    let listen = Listen::start_with(&["--store", store], &[], Stdio::from(file));
+    let env = [("RUST_LOG", "info")];
+    let listen = Listen::start_with(&["--store", store], &env, Stdio::from(file));
     let (status, _) = listen.stop("-TERM");
     assert!(status.success(), "{status:?}");
     std::fs::read_to_string(&path).unwrap()
