@@ -7,9 +7,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use runhook::store::{
-    Claim, ClaimChange, ClaimToken, FencedStore, IdempotencyKey, KeyState, StoreError,
-};
+use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
 use crate::PURGE_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
@@ -19,7 +17,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one command may take; a receiver bounds its own store calls too.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// An [`IdempotencyStore`](runhook::store::IdempotencyStore) on Redis.
+/// An [`IdempotencyStore`] on Redis.
 ///
 /// Each key is a hash `{s: "i" | "d", t: token, u: until}` under a configurable prefix, read and
 /// changed by one Lua script per operation, so every operation is atomic on the server (of any
@@ -161,8 +159,8 @@ const RENEW: i64 = 2;
 const RELEASE: i64 = 3;
 
 #[async_trait]
-impl FencedStore for RedisStore {
-    async fn claim_key(
+impl IdempotencyStore for RedisStore {
+    async fn claim(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
@@ -183,26 +181,36 @@ impl FencedStore for RedisStore {
         }
     }
 
-    async fn change_claim(
+    async fn complete(
         &self,
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        change: ClaimChange,
+        retention: Duration,
     ) -> Result<(), StoreError> {
-        let (span, op) = match change {
-            ClaimChange::Complete { retention } => (retention, COMPLETE),
-            ClaimChange::Renew { lease } => (lease, RENEW),
-            _ => (Duration::ZERO, RELEASE),
-        };
-        self.settle(key, token, now, span, op).await
+        self.settle(key, token, now, retention, COMPLETE).await
     }
 
-    async fn key_state(
+    async fn release(
         &self,
         key: &IdempotencyKey,
+        token: ClaimToken,
         now: SystemTime,
-    ) -> Result<KeyState, StoreError> {
+    ) -> Result<(), StoreError> {
+        self.settle(key, token, now, Duration::ZERO, RELEASE).await
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        self.settle(key, token, now, lease, RENEW).await
+    }
+
+    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
         let keys = [self.key(key)];
         let answer = self
             .run(&self.scripts.state, &keys, &[millis_since_epoch(now)])

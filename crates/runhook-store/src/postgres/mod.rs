@@ -48,4 +48,31 @@ impl Database {
             .await
             .map_err(|error| errors::pool_unavailable(&self.address, error))
     }
+
+    /// Runs `sql`, a `DELETE` of at most `batch` rows (its last parameter, after `params`),
+    /// again until one run deletes fewer, so that each holds its locks briefly: how many rows
+    /// went in all.
+    pub(crate) async fn delete_in_batches(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+        let limit = i64::from(batch);
+        let mut params = params.to_vec();
+        params.push(&limit);
+        let mut deleted = 0;
+        loop {
+            let rows = client
+                .execute(&statement, &params)
+                .await
+                .map_err(unavailable)?;
+            deleted += rows;
+            if rows < u64::from(batch) {
+                return Ok(deleted);
+            }
+        }
+    }
 }

@@ -142,23 +142,9 @@ impl Inbox for PostgresInbox {
         let state = purged_state(which)
             .map_err(|message| unavailable_message(format!("PostgreSQL: {message}")))?;
         let before = millis_since_epoch(before);
-        let batch = i64::from(self.config.purge_batch);
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.purge)
+        self.database
+            .delete_in_batches(&self.sql.purge, &[&state, &before], self.config.purge_batch)
             .await
-            .map_err(unavailable)?;
-        let mut removed = 0;
-        loop {
-            let rows = client
-                .execute(&statement, &[&state, &before, &batch])
-                .await
-                .map_err(unavailable)?;
-            removed += rows;
-            if rows < u64::from(self.config.purge_batch) {
-                return Ok(removed);
-            }
-        }
     }
 
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {

@@ -5,9 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
-use runhook::store::{
-    Claim, ClaimChange, ClaimToken, FencedStore, IdempotencyKey, KeyState, StoreError,
-};
+use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
 use crate::PURGE_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
@@ -24,7 +22,7 @@ use sql::Statements;
 /// purged) before it could be read.
 const CLAIM_ATTEMPTS: usize = 8;
 
-/// An [`IdempotencyStore`](runhook::store::IdempotencyStore) on PostgreSQL.
+/// An [`IdempotencyStore`] on PostgreSQL.
 ///
 /// Each key is a row `(key, state 'in_flight' | 'done', token, until_ms)` of one table; tokens
 /// come from a sequence (`nextval`). A claim is one `INSERT … ON CONFLICT (key) DO UPDATE …
@@ -121,23 +119,13 @@ impl PostgresStore {
     pub async fn purge(&self, now: SystemTime) -> Result<u64, StoreError> {
         let now_ms = millis_since_epoch(now);
         let claims_before = now_ms.saturating_sub(millis(PURGE_MARGIN));
-        let batch = i64::from(self.config.purge_batch);
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.purge)
+        self.database
+            .delete_in_batches(
+                &self.sql.purge,
+                &[&now_ms, &claims_before],
+                self.config.purge_batch,
+            )
             .await
-            .map_err(unavailable)?;
-        let mut removed = 0;
-        loop {
-            let rows = client
-                .execute(&statement, &[&now_ms, &claims_before, &batch])
-                .await
-                .map_err(unavailable)?;
-            removed += rows;
-            if rows < u64::from(self.config.purge_batch) {
-                return Ok(removed);
-            }
-        }
     }
 
     /// The former name of [`purge`](Self::purge).
@@ -181,8 +169,8 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl FencedStore for PostgresStore {
-    async fn claim_key(
+impl IdempotencyStore for PostgresStore {
+    async fn claim(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
@@ -235,31 +223,39 @@ impl FencedStore for PostgresStore {
         )))
     }
 
-    async fn change_claim(
+    async fn complete(
         &self,
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        change: ClaimChange,
+        retention: Duration,
     ) -> Result<(), StoreError> {
-        let until = |span| Some(millis_since_epoch(now).saturating_add(millis(span)));
-        match change {
-            ClaimChange::Complete { retention } => {
-                self.fenced(&self.sql.complete, key, token, until(retention))
-                    .await
-            }
-            ClaimChange::Renew { lease } => {
-                self.fenced(&self.sql.renew, key, token, until(lease)).await
-            }
-            _ => self.fenced(&self.sql.release, key, token, None).await,
-        }
+        let until = millis_since_epoch(now).saturating_add(millis(retention));
+        self.fenced(&self.sql.complete, key, token, Some(until))
+            .await
     }
 
-    async fn key_state(
+    async fn release(
         &self,
         key: &IdempotencyKey,
+        token: ClaimToken,
+        _now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.fenced(&self.sql.release, key, token, None).await
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
         now: SystemTime,
-    ) -> Result<KeyState, StoreError> {
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        let until = millis_since_epoch(now).saturating_add(millis(lease));
+        self.fenced(&self.sql.renew, key, token, Some(until)).await
+    }
+
+    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(&self.sql.state)

@@ -7,9 +7,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use runhook::store::{
-    Claim, ClaimChange, ClaimToken, FencedStore, IdempotencyKey, KeyState, StoreError,
-};
+use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
 use crate::millis::{millis, millis_since_epoch};
 use crate::sqlite::{self, Component, Open, SqliteConfig, Writer};
@@ -20,7 +18,7 @@ pub(crate) const PURGE_EVERY: u64 = 100;
 /// The most rows one purge deletes, so a purge never holds the file for long.
 pub(crate) const PURGE_LIMIT: u64 = 1_000;
 
-/// An [`IdempotencyStore`](runhook::store::IdempotencyStore) in one SQLite file (or in memory), for one process, or a few
+/// An [`IdempotencyStore`] in one SQLite file (or in memory), for one process, or a few
 /// processes on one host sharing the file.
 ///
 /// Each key is a row `(key, done, token, until_ms)`. Every operation is atomic, also against
@@ -177,13 +175,9 @@ impl SqliteStore {
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        change: ClaimChange,
+        span: Duration,
+        kind: Settle,
     ) -> Result<(), StoreError> {
-        let (span, kind) = match change {
-            ClaimChange::Complete { retention } => (retention, Settle::Complete),
-            ClaimChange::Renew { lease } => (lease, Settle::Renew),
-            _ => (Duration::ZERO, Settle::Release),
-        };
         let op = Op::Settle {
             key: key.as_str().to_owned(),
             token: token.get(),
@@ -213,8 +207,8 @@ fn unavailable(message: String) -> StoreError {
 }
 
 #[async_trait]
-impl FencedStore for SqliteStore {
-    async fn claim_key(
+impl IdempotencyStore for SqliteStore {
+    async fn claim(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
@@ -231,21 +225,38 @@ impl FencedStore for SqliteStore {
         }
     }
 
-    async fn change_claim(
+    async fn complete(
         &self,
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        change: ClaimChange,
+        retention: Duration,
     ) -> Result<(), StoreError> {
-        self.settle(key, token, now, change).await
+        self.settle(key, token, now, retention, Settle::Complete)
+            .await
     }
 
-    async fn key_state(
+    async fn release(
         &self,
         key: &IdempotencyKey,
+        token: ClaimToken,
         now: SystemTime,
-    ) -> Result<KeyState, StoreError> {
+    ) -> Result<(), StoreError> {
+        self.settle(key, token, now, Duration::ZERO, Settle::Release)
+            .await
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        self.settle(key, token, now, lease, Settle::Renew).await
+    }
+
+    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
         let op = Op::State {
             key: key.as_str().to_owned(),
             now: millis_since_epoch(now),

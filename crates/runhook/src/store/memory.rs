@@ -1,4 +1,4 @@
-//! The in-memory store: bounded, evicting, safe to share between threads.
+//! The in-memory store: bounded, purging as it goes, safe to share between threads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -7,18 +7,18 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{Claim, ClaimChange, ClaimToken, FencedStore, IdempotencyKey, KeyState, StoreError};
+use super::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
-/// An [`IdempotencyStore`](super::IdempotencyStore) in memory, for one process.
+/// An [`IdempotencyStore`] in memory, for one process.
 ///
 /// It holds at most `capacity` keys. When a new key is claimed while it is full, it makes room
 /// in this order:
 /// 1. every completed key past its retention is dropped (it is claimable anyway, so dropping it
 ///    changes no answer);
-/// 2. if it is still full, the completed key closest to the end of its retention is evicted
+/// 2. if it is still full, the completed key closest to the end of its retention is purged
 ///    (with one retention for all keys, the oldest completed); a later duplicate of that key
 ///    would be processed again;
-/// 3. a claim is never evicted, not even one whose lease has run out: until another delivery
+/// 3. a claim is never purged, not even one whose lease has run out: until another delivery
 ///    takes the key over, its holder may still renew, complete or release it (fencing is by
 ///    token, not by the lease). If every entry is a claim, the new claim fails with
 ///    [`StoreError::Full`] (a receiver answers 503, and the sender retries).
@@ -96,7 +96,7 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// See [`IdempotencyStore::claim`](super::IdempotencyStore::claim).
+    /// See [`IdempotencyStore::claim`].
     pub fn claim(
         &self,
         key: &IdempotencyKey,
@@ -122,7 +122,7 @@ impl MemoryStore {
         Ok(Claim::Acquired(token))
     }
 
-    /// See [`IdempotencyStore::complete`](super::IdempotencyStore::complete).
+    /// See [`IdempotencyStore::complete`].
     pub fn complete(
         &self,
         key: &IdempotencyKey,
@@ -138,7 +138,7 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// See [`IdempotencyStore::release`](super::IdempotencyStore::release).
+    /// See [`IdempotencyStore::release`].
     pub fn release(
         &self,
         key: &IdempotencyKey,
@@ -148,7 +148,7 @@ impl MemoryStore {
         self.lock().take_claim(key, token)
     }
 
-    /// See [`IdempotencyStore::renew`](super::IdempotencyStore::renew).
+    /// See [`IdempotencyStore::renew`].
     pub fn renew(
         &self,
         key: &IdempotencyKey,
@@ -163,7 +163,7 @@ impl MemoryStore {
         Ok(())
     }
 
-    /// See [`IdempotencyStore::state`](super::IdempotencyStore::state).
+    /// See [`IdempotencyStore::state`].
     pub fn state(&self, key: &IdempotencyKey, now: SystemTime) -> KeyState {
         match self.lock().entries.get(key) {
             None => KeyState::Absent,
@@ -209,7 +209,7 @@ impl Inner {
         }
     }
 
-    /// Makes room for one more key; see the eviction order on [`MemoryStore`].
+    /// Makes room for one more key; see the purge order on [`MemoryStore`].
     fn make_room(&mut self, now: SystemTime, capacity: usize) -> Result<(), StoreError> {
         if self.entries.len() < capacity {
             return Ok(());
@@ -256,8 +256,8 @@ impl fmt::Debug for MemoryStore {
 }
 
 #[async_trait]
-impl FencedStore for MemoryStore {
-    async fn claim_key(
+impl IdempotencyStore for MemoryStore {
+    async fn claim(
         &self,
         key: &IdempotencyKey,
         now: SystemTime,
@@ -266,25 +266,36 @@ impl FencedStore for MemoryStore {
         MemoryStore::claim(self, key, now, lease)
     }
 
-    async fn change_claim(
+    async fn complete(
         &self,
         key: &IdempotencyKey,
         token: ClaimToken,
         now: SystemTime,
-        change: ClaimChange,
+        retention: Duration,
     ) -> Result<(), StoreError> {
-        match change {
-            ClaimChange::Complete { retention } => self.complete(key, token, now, retention),
-            ClaimChange::Renew { lease } => self.renew(key, token, now, lease),
-            ClaimChange::Release => self.release(key, token, now),
-        }
+        MemoryStore::complete(self, key, token, now, retention)
     }
 
-    async fn key_state(
+    async fn release(
         &self,
         key: &IdempotencyKey,
+        token: ClaimToken,
         now: SystemTime,
-    ) -> Result<KeyState, StoreError> {
-        Ok(self.state(key, now))
+    ) -> Result<(), StoreError> {
+        MemoryStore::release(self, key, token, now)
+    }
+
+    async fn renew(
+        &self,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        now: SystemTime,
+        lease: Duration,
+    ) -> Result<(), StoreError> {
+        MemoryStore::renew(self, key, token, now, lease)
+    }
+
+    async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {
+        Ok(MemoryStore::state(self, key, now))
     }
 }

@@ -29,7 +29,6 @@
 
 mod claim;
 mod error;
-mod fenced;
 mod idempotency;
 mod key;
 mod memory;
@@ -38,7 +37,6 @@ use std::time::Duration;
 
 pub use claim::{Claim, ClaimToken, KeyState};
 pub use error::{StoreError, fenced};
-pub use fenced::{ClaimChange, FencedStore};
 pub use idempotency::IdempotencyStore;
 pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
 pub use memory::MemoryStore;
