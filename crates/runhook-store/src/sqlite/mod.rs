@@ -97,8 +97,21 @@ pub(crate) enum Open {
 
 impl Writer {
     /// Opens the file at `path` (`None` with [`Open::Memory`]) on a new writer thread, with
-    /// `config`, and migrates `component`'s tables. The message of a failure names the file.
+    /// `config`, and migrates `component`'s tables; a failure is
+    /// [`StoreError::Unavailable`](runhook::StoreError::Unavailable), naming the component and
+    /// the file.
     pub(crate) async fn open(
+        path: Option<&Path>,
+        open: Open,
+        config: SqliteConfig,
+        component: Component,
+    ) -> Result<Self, runhook::StoreError> {
+        Self::start(path, open, config, component)
+            .await
+            .map_err(|message| component.error(message))
+    }
+
+    async fn start(
         path: Option<&Path>,
         open: Open,
         config: SqliteConfig,

@@ -43,6 +43,17 @@ impl Component {
         }
     }
 
+    /// A message of the writer (naming the file) as this component's error.
+    pub(crate) fn error(self, message: String) -> runhook::StoreError {
+        let component = match self {
+            Component::Store => "SQLite",
+            Component::Inbox => "SQLite inbox",
+        };
+        runhook::StoreError::Unavailable {
+            message: format!("{component} {message}"),
+        }
+    }
+
     fn migrations(self) -> &'static [&'static str] {
         match self {
             Component::Store => STORE,

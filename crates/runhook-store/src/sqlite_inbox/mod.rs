@@ -64,7 +64,7 @@ pub struct SqliteInbox {
 
 impl SqliteInbox {
     /// The version of the inbox's tables this crate writes (its row in `runhook_schema`).
-    pub const SCHEMA_VERSION: i64 = sqlite::version_of(Component::Inbox);
+    pub const SCHEMA_VERSION: i64 = sqlite::version_of(INBOX);
 
     /// Opens (creating it if absent) the database at `path`, in WAL mode with
     /// `synchronous=FULL`, and creates or migrates the inbox's tables. Fails at once if the file
@@ -78,7 +78,8 @@ impl SqliteInbox {
         path: impl AsRef<Path>,
         config: SqliteConfig,
     ) -> Result<Self, StoreError> {
-        Self::start(Some(path.as_ref()), Open::Create, config).await
+        let writer = Writer::open(Some(path.as_ref()), Open::Create, config, INBOX).await?;
+        Ok(SqliteInbox { writer })
     }
 
     /// Opens the database at `path` as [`open`](Self::open) does, but only if the file exists:
@@ -86,31 +87,19 @@ impl SqliteInbox {
     /// inbox a relay keeps).
     pub async fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let config = SqliteConfig::default().synchronous_full(true);
-        Self::start(Some(path.as_ref()), Open::Existing, config).await
+        let writer = Writer::open(Some(path.as_ref()), Open::Existing, config, INBOX).await?;
+        Ok(SqliteInbox { writer })
     }
 
     /// An inbox in a private in-memory database: nothing survives it (for tests).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        Self::start(None, Open::Memory, SqliteConfig::default()).await
-    }
-
-    async fn start(
-        path: Option<&Path>,
-        open: Open,
-        config: SqliteConfig,
-    ) -> Result<Self, StoreError> {
-        let writer = Writer::open(path, open, config, Component::Inbox)
-            .await
-            .map_err(unavailable)?;
+        let writer = Writer::open(None, Open::Memory, SqliteConfig::default(), INBOX).await?;
         Ok(SqliteInbox { writer })
     }
 
     /// An inbox on the file of `writer` (a store's), its tables created or migrated now.
     pub(crate) async fn sharing(writer: Writer) -> Result<Self, StoreError> {
-        writer
-            .migrate(Component::Inbox)
-            .await
-            .map_err(unavailable)?;
+        writer.migrate(INBOX).await.map_err(unavailable)?;
         Ok(SqliteInbox { writer })
     }
 
@@ -168,10 +157,11 @@ impl SqliteInbox {
 
 /// A message of the writer (naming the file) as the inbox's error.
 fn unavailable(message: String) -> StoreError {
-    StoreError::Unavailable {
-        message: format!("SQLite inbox {message}"),
-    }
+    INBOX.error(message)
 }
+
+/// The inbox's tables in the file.
+const INBOX: Component = Component::Inbox;
 
 #[async_trait]
 impl Inbox for SqliteInbox {

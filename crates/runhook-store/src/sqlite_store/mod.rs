@@ -73,7 +73,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// The schema version of the store's tables this crate writes (the store's row in
     /// `runhook_schema`, also kept as `PRAGMA user_version`).
-    pub const SCHEMA_VERSION: i64 = sqlite::version_of(Component::Store);
+    pub const SCHEMA_VERSION: i64 = sqlite::version_of(STORE);
     /// A purge runs after every this many claims.
     pub const PURGE_EVERY: u64 = PURGE_EVERY;
     /// The most rows one purge deletes, so a purge never holds the file for long.
@@ -99,22 +99,13 @@ impl SqliteStore {
         path: impl AsRef<Path>,
         config: SqliteConfig,
     ) -> Result<Self, StoreError> {
-        Self::start(Some(path.as_ref()), Open::Create, config).await
+        let writer = Writer::open(Some(path.as_ref()), Open::Create, config, STORE).await?;
+        Ok(SqliteStore { writer })
     }
 
     /// A store in a private in-memory database: nothing survives the store (for tests).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        Self::start(None, Open::Memory, SqliteConfig::default()).await
-    }
-
-    async fn start(
-        path: Option<&Path>,
-        open: Open,
-        config: SqliteConfig,
-    ) -> Result<Self, StoreError> {
-        let writer = Writer::open(path, open, config, Component::Store)
-            .await
-            .map_err(unavailable)?;
+        let writer = Writer::open(None, Open::Memory, SqliteConfig::default(), STORE).await?;
         Ok(SqliteStore { writer })
     }
 
@@ -201,10 +192,11 @@ impl SqliteStore {
 
 /// A message of the writer (naming the file) as the store's error.
 fn unavailable(message: String) -> StoreError {
-    StoreError::Unavailable {
-        message: format!("SQLite {message}"),
-    }
+    STORE.error(message)
 }
+
+/// The store's tables in the file.
+const STORE: Component = Component::Store;
 
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
