@@ -284,3 +284,29 @@ fn revive(entry: &mut InboxEntry, now: SystemTime) {
     entry.lease_until = None;
     entry.finished_at = None;
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is a failure report
+
+    use std::time::{Duration, SystemTime};
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_inbox_says_so_in_its_own_words() {
+        let inbox = MemoryInbox::with_capacity(1);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let record = |key: &str| {
+            InboxRecord::new(IdempotencyKey::new(key), "run.completed", at, Bytes::new())
+        };
+        inbox.insert(record("a"), at).await.unwrap();
+        let error = inbox.insert(record("b"), at).await.unwrap_err();
+        assert_eq!(error, StoreError::InboxFull { capacity: 1 });
+        let message = error.to_string();
+        assert!(message.starts_with("the inbox is full"), "{message}");
+        assert!(!message.contains("idempotency"), "{message}");
+    }
+}
