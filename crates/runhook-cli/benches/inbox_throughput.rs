@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use runhook::inbox::{Inbox, InboxRecord, Inserted};
 use runhook::store::IdempotencyKey;
 use runhook_receiver::{Handlers, Receiver, ReceiverConfig};
-use runhook_store::{PostgresInbox, PostgresStoreConfig, SqliteInbox};
+use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
 const CONCURRENCIES: [usize; 2] = [16, 64];
 const INSERTERS: u64 = 64;
@@ -110,7 +110,7 @@ async fn run(events: u64, url: &str) -> Result<(), Box<dyn Error>> {
     }
     for concurrency in CONCURRENCIES {
         let schema = format!("runhook_bench_tp_{}_{concurrency}", std::process::id());
-        let config = PostgresStoreConfig::default()
+        let config = PostgresConfig::default()
             .schema(schema.as_str())
             .max_connections(concurrency.max(16));
         let inbox: Arc<dyn Inbox> = Arc::new(PostgresInbox::connect_with(url, config).await?);

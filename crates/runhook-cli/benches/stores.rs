@@ -49,7 +49,7 @@ use runhook::store::IdempotencyStore;
 use runhook::{MemoryStore, ReceiveOutcome};
 use runhook_axum::webhook_route;
 use runhook_receiver::{Handlers, Receiver};
-use runhook_store::{PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore};
+use runhook_store::{PostgresConfig, PostgresStore, RedisStore, SqliteStore};
 
 const USAGE: &str = "usage: stores --port N [--workers N] [--postgres URL] \
                      [--postgres-schema NAME] [--redis URL] [--redis-prefix PREFIX] | \
@@ -196,7 +196,7 @@ async fn serve(port: u16, args: &Args) -> Result<(), Box<dyn Error>> {
     let sqlite = SqliteStore::open(dir.path().join("bench.db"))
         .await
         .map_err(|e| format!("SQLite in {}: {e}", dir.path().display()))?;
-    let config = PostgresStoreConfig::default().schema(args.postgres_schema.as_str());
+    let config = PostgresConfig::default().schema(args.postgres_schema.as_str());
     let postgres = PostgresStore::connect_with(&args.postgres, config)
         .await
         .map_err(|e| format!("PostgreSQL at {}: {e}", args.postgres))?;

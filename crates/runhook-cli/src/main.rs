@@ -14,7 +14,6 @@ mod out;
 mod overrides;
 mod payload;
 mod progress;
-mod prune;
 mod repeat;
 mod server;
 mod signals;

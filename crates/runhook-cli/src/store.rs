@@ -9,10 +9,8 @@ use runhook::MemoryStore;
 use runhook::inbox::{Inbox, MemoryInbox};
 use runhook::store::IdempotencyStore;
 use runhook_store::{
-    PostgresInbox, PostgresStore, PostgresStoreConfig, RedisStore, SqliteInbox, SqliteStore,
+    Maintenance, PostgresConfig, PostgresInbox, PostgresStore, RedisStore, SqliteInbox, SqliteStore,
 };
-
-use crate::prune::Prunable;
 
 /// The store `runhook listen` and `runhook inbox` use unless `--store` says otherwise.
 pub(crate) const DEFAULT_STORE: &str = "sqlite:./runhook.db";
@@ -77,10 +75,11 @@ impl StoreUrl {
     }
 
     /// Opens the store; an unreachable server or an unusable file is an error now, at start.
-    /// With it, the store again if it must be pruned from a periodic task (PostgreSQL, SQLite).
+    /// With it, the library's maintenance task if the store must be purged periodically
+    /// (PostgreSQL, with a lease so that one replica purges per interval; SQLite).
     pub(crate) async fn open(
         &self,
-    ) -> anyhow::Result<(Arc<dyn IdempotencyStore>, Option<Prunable>)> {
+    ) -> anyhow::Result<(Arc<dyn IdempotencyStore>, Option<Maintenance>)> {
         let described = self.describe();
         let cannot = || format!("cannot use the store {described}");
         Ok(match self {
@@ -91,10 +90,8 @@ impl StoreUrl {
             ),
             StoreUrl::Sqlite(path) => {
                 let store = Arc::new(SqliteStore::open(path).await.with_context(cannot)?);
-                (
-                    Arc::clone(&store) as Arc<dyn IdempotencyStore>,
-                    Some(Prunable::Sqlite(store)),
-                )
+                let maintenance = Maintenance::new().store(described.clone(), store.clone());
+                (store, Some(maintenance))
             }
             StoreUrl::Postgres { url, schema } => {
                 let config = postgres_config(schema.as_deref());
@@ -103,12 +100,29 @@ impl StoreUrl {
                         .await
                         .with_context(cannot)?,
                 );
-                (
-                    Arc::clone(&store) as Arc<dyn IdempotencyStore>,
-                    Some(Prunable::Postgres(store)),
-                )
+                let lease = store
+                    .lease(MAINTENANCE_TASK, 2 * Maintenance::DEFAULT_EVERY)
+                    .await
+                    .with_context(cannot)?;
+                let maintenance = Maintenance::new()
+                    .store(described.clone(), store.clone())
+                    .leader(Arc::new(lease));
+                (store, Some(maintenance))
             }
         })
+    }
+
+    /// Opens the inbox `runhook inbox` inspects: as [`open_inbox`](Self::open_inbox), but a
+    /// SQLite file must exist (a missing one is an error naming it, not a new empty inbox).
+    pub(crate) async fn open_existing_inbox(&self) -> anyhow::Result<Arc<dyn Inbox>> {
+        match self {
+            StoreUrl::Sqlite(path) => Ok(Arc::new(
+                SqliteInbox::open_existing(path)
+                    .await
+                    .with_context(|| format!("cannot use the inbox {}", self.describe()))?,
+            )),
+            _ => self.open_inbox().await,
+        }
     }
 
     /// Opens the inbox of `--forward-to` and `runhook inbox`: SQLite or PostgreSQL (memory for
@@ -136,11 +150,14 @@ impl StoreUrl {
     }
 }
 
+/// The task name of `listen`'s maintenance lease on PostgreSQL.
+const MAINTENANCE_TASK: &str = "runhook-listen-maintenance";
+
 /// The PostgreSQL configuration: the defaults, in `schema` if the URL named one.
-fn postgres_config(schema: Option<&str>) -> PostgresStoreConfig {
+fn postgres_config(schema: Option<&str>) -> PostgresConfig {
     match schema {
-        Some(schema) => PostgresStoreConfig::default().schema(schema),
-        None => PostgresStoreConfig::default(),
+        Some(schema) => PostgresConfig::default().schema(schema),
+        None => PostgresConfig::default(),
     }
 }
 

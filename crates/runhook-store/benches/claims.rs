@@ -21,9 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runhook::MemoryStore;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore};
-use runhook_store::{
-    PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore, SqliteStoreConfig,
-};
+use runhook_store::{PostgresConfig, PostgresStore, RedisStore, SqliteConfig, SqliteStore};
 
 const CALLERS: u64 = 64;
 const LEASE: Duration = Duration::from_secs(5);
@@ -190,7 +188,7 @@ fn sqlite_side_by_side(
             raw_sqlite_pairs(&raw, iters, run + *round)
         })
     });
-    let config = SqliteStoreConfig::default().synchronous_full(full);
+    let config = SqliteConfig::default().synchronous_full(full);
     let path = dir.join(format!("store-{synchronous}.db"));
     let store = Arc::new(
         runtime
@@ -221,7 +219,7 @@ fn sqlite_and_postgres(
     // Plain TCP for the store as for the raw baseline (`NoTls`): give a URL with sslmode=disable.
     let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".to_owned());
-    let config = PostgresStoreConfig::default().table("runhook_bench_store");
+    let config = PostgresConfig::default().table("runhook_bench_store");
     match runtime.block_on(PostgresStore::connect_with(&url, config)) {
         Ok(store) => {
             let store = Arc::new(store);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runhook::inbox::{Inbox, InboxRecord, Inserted};
 use runhook::store::IdempotencyKey;
-use runhook_store::{PostgresInbox, PostgresStoreConfig, SqliteInbox};
+use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
 const CALLERS: u64 = 64;
 
@@ -176,7 +176,7 @@ fn sqlite(c: &mut Criterion, runtime: &tokio::runtime::Runtime, run: u64, round:
 fn postgres(c: &mut Criterion, runtime: &tokio::runtime::Runtime, run: u64, round: &mut u64) {
     let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let config = PostgresStoreConfig::default()
+    let config = PostgresConfig::default()
         .schema("runhook_bench")
         .max_connections(CALLERS as usize);
     let inbox = match runtime.block_on(PostgresInbox::connect_with(&url, config)) {

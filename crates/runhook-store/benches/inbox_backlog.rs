@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use runhook::inbox::{Inbox, InboxRecord, Inserted, Settlement};
 use runhook::store::IdempotencyKey;
-use runhook_store::{PostgresInbox, PostgresStoreConfig, SqliteInbox};
+use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
 const BACKLOG: u64 = 20_000;
 const FILLERS: u64 = 32;
@@ -153,14 +153,14 @@ fn backlog(c: &mut Criterion) {
     let schema = format!("runhook_bench_backlog_{}", std::process::id());
     let probe = runtime.block_on(PostgresInbox::connect_with(
         &url,
-        PostgresStoreConfig::default().schema(schema.as_str()),
+        PostgresConfig::default().schema(schema.as_str()),
     ));
     if let Err(error) = probe {
         eprintln!("SKIPPED: the PostgreSQL backlog benchmarks: no PostgreSQL at {url} ({error})");
         return;
     }
     cases(c, &runtime, "postgres", |case| {
-        let config = PostgresStoreConfig::default()
+        let config = PostgresConfig::default()
             .schema(schema.as_str())
             .inbox_table(format!("inbox_{case}"));
         let url = url.clone();

@@ -16,7 +16,7 @@ use runhook::store::IdempotencyKey;
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxProcessor, Processed};
 use runhook_receiver::{HandlerContext, Received};
-use runhook_store::{PostgresInbox, PostgresStoreConfig, TransactionalHandler};
+use runhook_store::{PostgresConfig, PostgresInbox, TransactionalHandler};
 
 /// Records one payment per run, in `webhook_example.payments`. A run whose result has no
 /// `amount` is retried later (its write is rolled back).
@@ -75,7 +75,7 @@ fn received(claim: &InboxClaim) -> Result<Received<Event>, Box<dyn std::error::E
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("RUNHOOK_EXAMPLE_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let config = PostgresStoreConfig::default().schema("webhook_example");
+    let config = PostgresConfig::default().schema("webhook_example");
     let inbox = PostgresInbox::connect_with(&url, config).await?;
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);

@@ -63,3 +63,75 @@ pub(crate) fn drift_json(drift: &[DriftProblem]) -> Result<String, String> {
 /// The columns every read returns, in [`RawEntry`]'s order.
 pub(crate) const COLUMNS: &str = "key, run_id, event, received_at, body, drift, state, attempts, \
                                   next_at, lease_until, token, last_error, finished_at";
+
+/// The bounds of a claim, in milliseconds: `None` for a limit of 0 (nothing to claim).
+pub(crate) fn claim_bounds(
+    now: std::time::SystemTime,
+    lease: std::time::Duration,
+    limit: usize,
+) -> Option<ClaimBounds> {
+    if limit == 0 {
+        return None;
+    }
+    let now = crate::millis::millis_since_epoch(now);
+    Some(ClaimBounds {
+        now,
+        lease_until: now.saturating_add(crate::millis::millis(lease)),
+        limit: i64::try_from(limit).unwrap_or(i64::MAX),
+    })
+}
+
+/// A claim's time, lease end and limit, in milliseconds and rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClaimBounds {
+    pub(crate) now: i64,
+    pub(crate) lease_until: i64,
+    pub(crate) limit: i64,
+}
+
+/// Claimed rows (each with its new token) as the core's claims.
+pub(crate) fn claims(
+    rows: Vec<RawEntry>,
+    entry: impl Fn(RawEntry) -> Result<InboxEntry, runhook::StoreError>,
+) -> Result<Vec<runhook::inbox::InboxClaim>, runhook::StoreError> {
+    rows.into_iter()
+        .map(|raw| {
+            let token = runhook::store::ClaimToken::new(raw.token.unsigned_abs());
+            Ok(runhook::inbox::InboxClaim::new(entry(raw)?, token))
+        })
+        .collect()
+}
+
+/// A claim token as a row keeps it; one that no row can hold is [`NotHeld`](runhook::StoreError::NotHeld).
+pub(crate) fn held_token(
+    key: &IdempotencyKey,
+    token: runhook::store::ClaimToken,
+) -> Result<i64, runhook::StoreError> {
+    i64::try_from(token.get()).map_err(|_| runhook::StoreError::NotHeld { key: key.clone() })
+}
+
+/// The state whose finished rows a purge deletes, or a message for a kind this crate does not
+/// know.
+pub(crate) fn purged_state(which: runhook::inbox::Purge) -> Result<&'static str, String> {
+    match which {
+        runhook::inbox::Purge::Done => Ok(InboxState::Done.as_str()),
+        runhook::inbox::Purge::Dead => Ok(InboxState::Dead.as_str()),
+        other => Err(format!("unknown purge {other:?}")),
+    }
+}
+
+/// Adds `count` rows in `state` (leased or not) to `depth`.
+pub(crate) fn count_into(
+    depth: &mut runhook::inbox::InboxDepth,
+    state: &str,
+    leased: bool,
+    count: u64,
+) {
+    let slot = match (state, leased) {
+        ("pending", false) => &mut depth.pending,
+        ("pending", true) => &mut depth.in_flight,
+        ("done", _) => &mut depth.done,
+        _ => &mut depth.dead,
+    };
+    *slot += count;
+}

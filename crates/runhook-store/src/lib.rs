@@ -8,25 +8,34 @@
 //! refused to a token that lost its claim; retention of completed keys; state look-up):
 //!
 //! - [`SqliteStore`] (feature `sqlite`): one SQLite file embedded in the process (WAL mode, group
-//!   commit, [`SqliteStoreConfig`]), for one process or a few on one host; survives restarts,
+//!   commit, [`SqliteConfig`]), for one process or a few on one host; survives restarts,
 //!   needs no server.
 //! - [`RedisStore`] (feature `redis`): for many replicas when Redis is what the service already
 //!   runs.
 //! - [`PostgresStore`] (feature `postgres`): for many replicas sharing one PostgreSQL database;
-//!   a pooled `tokio-postgres` client ([`PostgresStoreConfig`]), TLS by rustls as the URL's
-//!   `sslmode` says, tables created and migrated by the store itself, [`PostgresStore::prune`]
-//!   for a periodic clean-up task.
+//!   a pooled `tokio-postgres` client ([`PostgresConfig`]), TLS by rustls as the URL's
+//!   `sslmode` says, tables created and migrated by the store itself.
 //!
 //! **Inboxes**, behind the core's [`Inbox`](runhook::inbox::Inbox) trait (acknowledge an event
 //! once it is stored, then process it with leases, retries and fencing), each with exactly the
 //! semantics of [`MemoryInbox`](runhook::inbox::MemoryInbox):
 //!
 //! - [`SqliteInbox`] (feature `sqlite`): one SQLite file, for one process (it can share the
-//!   file with a [`SqliteStore`]); a writer thread with group commit.
+//!   file, and its writer thread, with a [`SqliteStore`]); group commit, `synchronous=FULL`.
 //! - [`PostgresInbox`] (feature `postgres`): for many replicas; claims with
 //!   `FOR UPDATE SKIP LOCKED`, and [`PostgresInbox::transactional`] for exactly-once side
 //!   effects: a [`TransactionalHandler`] writes through the transaction that also marks the row
 //!   done.
+//!
+//! **One writer, one migrator.** The SQLite store and inbox share one writer thread
+//! implementation (one per opened file, at most [`sqlite::QUEUE`] queued operations, at most
+//! [`sqlite::BATCH_LIMIT`] per transaction, each under its own savepoint). Every table's schema
+//! comes from the `.sql` files under the crate's `migrations/` folder, run by one migrator per
+//! database kind, with one version row per table.
+//!
+//! **Maintenance.** [`Maintenance`] (features `sqlite` or `postgres`) is the one periodic task
+//! that purges what stores and inboxes no longer need; on PostgreSQL a [`PostgresLease`] lets one
+//! replica run it per interval.
 //!
 //! Redis stays a ledger only: there is no Redis inbox. An inbox keeps every event's body until
 //! it is processed, for as long as retries take (days), and Redis keeps its data in memory with
@@ -48,17 +57,23 @@
 //! # Ok(()) }
 //! ```
 
-mod gc;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod inbox_row;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod maintenance;
+mod margin;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod millis;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_inbox;
 #[cfg(feature = "postgres")]
 mod postgres_store;
 #[cfg(feature = "redis")]
 mod redis_store;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 #[cfg(feature = "sqlite")]
 mod sqlite_inbox;
 #[cfg(feature = "sqlite")]
@@ -71,14 +86,28 @@ pub mod testing;
 /// so an application needs no `deadpool-postgres` dependency of its own, pinned to this one's.
 #[cfg(feature = "postgres")]
 pub use deadpool_postgres::Transaction;
-pub use gc::GC_MARGIN;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use maintenance::{Leadership, Maintenance, Purgeable};
+#[allow(deprecated)]
+pub use margin::GC_MARGIN;
+pub use margin::PURGE_MARGIN;
+#[allow(deprecated)]
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStoreConfig;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresConfig, PostgresLease};
 #[cfg(feature = "postgres")]
 pub use postgres_inbox::{PostgresInbox, Transactional, TransactionalHandler};
 #[cfg(feature = "postgres")]
-pub use postgres_store::{PostgresStore, PostgresStoreConfig};
+pub use postgres_store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 #[cfg(feature = "sqlite")]
+pub use sqlite::SqliteConfig;
+#[allow(deprecated)]
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStoreConfig;
+#[cfg(feature = "sqlite")]
 pub use sqlite_inbox::SqliteInbox;
 #[cfg(feature = "sqlite")]
-pub use sqlite_store::{SqliteStore, SqliteStoreConfig};
+pub use sqlite_store::SqliteStore;

@@ -9,7 +9,7 @@ use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
-use crate::GC_MARGIN;
+use crate::PURGE_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
 
 /// How long connecting may take.
@@ -26,7 +26,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 ///
 /// **Which clock decides.** The caller's: lease ends and retentions are the `now` passed in
 /// plus the lease or retention, as in the in-memory store, so a receiver's clock (and a test's
-/// virtual one) decides. Redis's own TTL only garbage-collects a key [`GC_MARGIN`] after the
+/// virtual one) decides. Redis's own TTL only removes a key [`PURGE_MARGIN`] after the
 /// store stopped needing it. Under a clock skew of *d* between two replicas, a lease taken by one
 /// looks *d* longer or shorter to the other; keep replicas on NTP (skew well under the 5 s
 /// lease).
@@ -167,7 +167,7 @@ impl IdempotencyStore for RedisStore {
         lease: Duration,
     ) -> Result<Claim, StoreError> {
         let keys = [self.key(key), self.counter()];
-        let args = [millis_since_epoch(now), millis(lease), millis(GC_MARGIN)];
+        let args = [millis_since_epoch(now), millis(lease), millis(PURGE_MARGIN)];
         let answer = self.run(&self.scripts.claim, &keys, &args).await?;
         match answer.as_slice() {
             [0, token] => Ok(Claim::Acquired(ClaimToken::new(*token))),
@@ -238,16 +238,10 @@ impl RedisStore {
             millis_since_epoch(now),
             millis(span),
             op,
-            millis(GC_MARGIN),
+            millis(PURGE_MARGIN),
         ];
-        match self
-            .run(&self.scripts.settle, &keys, &args)
-            .await?
-            .as_slice()
-        {
-            [1] => Ok(()),
-            _ => Err(StoreError::NotHeld { key: key.clone() }),
-        }
+        let answer = self.run(&self.scripts.settle, &keys, &args).await?;
+        runhook::store::fenced(key, matches!(answer.as_slice(), [1]))
     }
 }
 

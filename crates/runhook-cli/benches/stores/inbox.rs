@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use runhook::inbox::Inbox;
 use runhook_receiver::{Handlers, Receiver};
-use runhook_store::{PostgresInbox, PostgresStoreConfig, SqliteInbox};
+use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
 /// The two inboxes, to count the rows the workers have not finished yet.
 pub(crate) struct Inboxes {
@@ -28,7 +28,7 @@ impl Inboxes {
         let sqlite = SqliteInbox::open(dir.join("inbox.db"))
             .await
             .map_err(|e| format!("SQLite inbox in {}: {e}", dir.display()))?;
-        let config = PostgresStoreConfig::default().schema(schema);
+        let config = PostgresConfig::default().schema(schema);
         let postgres = PostgresInbox::connect_with(url, config)
             .await
             .map_err(|e| format!("PostgreSQL inbox at {url}: {e}"))?;
@@ -116,9 +116,7 @@ pub(crate) async fn raw_postgres(
     length: Duration,
 ) -> Result<f64, Box<dyn Error>> {
     // The inbox creates its table (and the schema); the raw table copies its columns and indexes.
-    let config = PostgresStoreConfig::default()
-        .schema(schema)
-        .max_connections(1);
+    let config = PostgresConfig::default().schema(schema).max_connections(1);
     drop(PostgresInbox::connect_with(url, config).await?);
     let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);

@@ -404,3 +404,27 @@ fn inbox_commands_refuse_stores_without_an_inbox_and_bad_options() {
         assert!(output.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn inbox_commands_on_a_missing_sqlite_file_name_it_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let store = format!("sqlite:{}", path.display());
+    for args in [
+        &["list", "--store", store.as_str()][..],
+        &["show", "some-key", "--store", store.as_str()][..],
+        &["replay", "--all-dead", "--store", store.as_str()][..],
+        &["purge", "--done-before", "72h", "--store", store.as_str()][..],
+    ] {
+        let output = inbox(args);
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("no such file"), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(!path.exists(), "{args:?}: the file was created");
+    }
+}

@@ -230,3 +230,85 @@ fn a_bad_or_unreachable_store_is_a_usage_error_at_start() {
         assert!(output.stdout.is_empty(), "no listening line for {store}");
     }
 }
+
+/// `runhook listen` on PostgreSQL with info logs on, stopped once it listens: its stderr.
+fn listen_stderr(store: &str, dir: &std::path::Path, run: usize) -> String {
+    let path = dir.join(format!("stderr-{run}"));
+    let file = std::fs::File::create(&path).unwrap();
+    let env = [("RUST_LOG", "info")];
+    let listen = Listen::start_with(&["--store", store], &env, Stdio::from(file));
+    let (status, _) = listen.stop("-TERM");
+    assert!(status.success(), "{status:?}");
+    std::fs::read_to_string(&path).unwrap()
+}
+
+#[test]
+fn a_postgres_store_started_twice_prints_no_server_notice() {
+    let Some(url) = postgres_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("notice_{}", uuid::Uuid::new_v4().simple());
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let store = format!("{url}{separator}schema={schema}");
+    // The second start finds the schema and tables: PostgreSQL would say so in NOTICEs.
+    for run in 0..2 {
+        let stderr = listen_stderr(&store, dir.path(), run);
+        assert!(stderr.contains("runhook: idempotency store"), "{stderr}");
+        assert!(!stderr.contains("NOTICE"), "start {run}: {stderr}");
+        assert!(!stderr.contains("already exists"), "start {run}: {stderr}");
+    }
+    let dropped = Command::new("psql")
+        .args([
+            url.as_str(),
+            "-c",
+            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+        ])
+        .output();
+    // Without psql the schema stays behind, harmless (unique name).
+    let _ = dropped;
+}
+
+#[test]
+fn a_refused_postgres_address_is_named_in_plain_words() {
+    // Port 1 on the loopback: nothing listens there, so the connection is refused.
+    let output = Command::new(env!("CARGO_BIN_EXE_runhook"))
+        .args([
+            "listen",
+            "--addr",
+            "127.0.0.1:0",
+            "--store",
+            "postgres://postgres:s3cret@127.0.0.1:1/test",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1: connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn a_listen_that_cannot_bind_its_address_creates_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for extra in [&[][..], &["--forward-to", "http://127.0.0.1:9/hook"][..]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_runhook"))
+            .current_dir(dir.path())
+            .args(["listen", "--addr", &addr])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("cannot listen on"), "{extra:?}: {stderr}");
+        assert!(
+            !dir.path().join("runhook.db").exists(),
+            "{extra:?}: the default store was created: {stderr}"
+        );
+    }
+}

@@ -14,7 +14,7 @@ use crate::metrics;
 pub(super) const DEPTH_EVERY: Duration = Duration::from_secs(5);
 /// How often done rows past their retention are purged.
 pub(super) const PURGE_EVERY: Duration = Duration::from_secs(5 * 60);
-/// The longest one purge may take; one that takes longer is abandoned until the next sweep.
+/// The longest one purge may take; one that takes longer is abandoned until the next purge.
 const PURGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the maintenance loop does next.
@@ -77,7 +77,7 @@ impl Shared {
             Ok(Err(error)) => tracing::warn!(%error, "could not purge done inbox rows"),
             Err(_) => tracing::warn!(
                 timeout = ?PURGE_TIMEOUT,
-                "purging done inbox rows took too long; trying again at the next sweep"
+                "purging done inbox rows took too long; trying again at the next purge"
             ),
         }
     }

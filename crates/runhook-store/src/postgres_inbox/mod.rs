@@ -3,7 +3,6 @@
 
 mod group;
 mod operations;
-mod schema;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -12,13 +11,15 @@ mod transactional;
 use std::fmt;
 use std::sync::Arc;
 
-use deadpool_postgres::{Object, Pool};
+use std::time::Duration;
+
+use deadpool_postgres::Object;
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
-use crate::PostgresStoreConfig;
-use crate::inbox_row::RawEntry;
-use crate::postgres_store::connect::{
-    identifier, pool, pool_unavailable, unavailable, unavailable_message,
+use crate::inbox_row::{ClaimBounds, RawEntry, held_token};
+use crate::postgres::{
+    Database, Migrations, PostgresConfig, PostgresLease, identifier, migrate, unavailable,
+    unavailable_message,
 };
 use operations::raw_entry;
 use sql::Statements;
@@ -28,7 +29,7 @@ pub use transactional::{Transactional, TransactionalHandler};
 /// An [`Inbox`](runhook::inbox::Inbox) on PostgreSQL, for any number of replicas sharing one database.
 ///
 /// Each row of one table (default `runhook_inbox`, see
-/// [`PostgresStoreConfig::inbox_table`]) holds the event (key, `run_id`, name, receipt time,
+/// [`PostgresConfig::inbox_table`]) holds the event (key, `run_id`, name, receipt time,
 /// body as `bytea`, drift problems as JSON text) and how its processing stands (state,
 /// attempts, next attempt, lease end, fencing token, last error, finish time), with indexes for
 /// claims (the pending rows by `next_at, key`) and runs (`run_id, …`). Keys and run ids are
@@ -51,7 +52,8 @@ pub use transactional::{Transactional, TransactionalHandler};
 /// - **Renew and settle** are one `UPDATE … WHERE key = $1 AND token = $2 AND state =
 ///   'pending'`, fenced by the token.
 ///
-/// The table is created by [`connect`](Self::connect) and versioned in
+/// The table is created by [`connect`](Self::connect) from the crate's `migrations/postgres`
+/// files and versioned in
 /// `<schema>.runhook_schema_version` (the table of [`PostgresStore`](crate::PostgresStore)'s
 /// versions too, one row per table); the migration holds a transaction-level advisory lock, so
 /// replicas starting at once are safe.
@@ -71,8 +73,8 @@ pub use transactional::{Transactional, TransactionalHandler};
 /// the group commit tasks.
 #[derive(Clone)]
 pub struct PostgresInbox {
-    pool: Pool,
-    config: PostgresStoreConfig,
+    database: Database,
+    config: PostgresConfig,
     sql: Arc<Statements>,
     /// Where inserts go to be committed in groups.
     inserts: group::Sender<group::NewRow, runhook::inbox::Inserted>,
@@ -87,12 +89,12 @@ impl PostgresInbox {
     /// connection string) with the default configuration, and creates or migrates the table.
     /// Fails at once if the server cannot be reached, so a bad URL is found at start.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, PostgresStoreConfig::default()).await
+        Self::connect_with(url, PostgresConfig::default()).await
     }
 
     /// Connects to `url` with `config` (its schema, inbox table, pool size and timeouts); see
     /// [`connect`](Self::connect).
-    pub async fn connect_with(url: &str, config: PostgresStoreConfig) -> Result<Self, StoreError> {
+    pub async fn connect_with(url: &str, config: PostgresConfig) -> Result<Self, StoreError> {
         let schema = identifier(&config.schema, 63, "schema")?;
         let table = identifier(&config.inbox_table, 57, "table")?;
         if config.inbox_table == config.table {
@@ -101,37 +103,54 @@ impl PostgresInbox {
                 config.table
             )));
         }
-        let pool = pool(url, &config, &[sql::SESSION])?;
+        let database = Database::new(url, &config, &[sql::SESSION])?;
         let qualified = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.inbox_table);
         let sql = Arc::new(Statements::new(&qualified, &sequence));
         let inbox = PostgresInbox {
             inserts: {
-                let (pool, sql) = (pool.clone(), Arc::clone(&sql));
+                let (database, sql) = (database.clone(), Arc::clone(&sql));
                 group::spawn(move |rows| {
-                    group::commit_inserts(pool.clone(), Arc::clone(&sql), rows)
+                    group::commit_inserts(database.clone(), Arc::clone(&sql), rows)
                 })
             },
             dones: {
-                let (pool, sql) = (pool.clone(), Arc::clone(&sql));
-                group::spawn(move |rows| group::commit_done(pool.clone(), Arc::clone(&sql), rows))
+                let (database, sql) = (database.clone(), Arc::clone(&sql));
+                group::spawn(move |rows| {
+                    group::commit_done(database.clone(), Arc::clone(&sql), rows)
+                })
             },
-            pool,
+            database,
             sql,
             lock_space: lock_space(&qualified),
             config,
         };
-        inbox.migrate(&schema, &table).await?;
+        migrate(
+            &inbox.database,
+            &schema,
+            &table,
+            &inbox.config.inbox_table,
+            Migrations::INBOX,
+        )
+        .await?;
         Ok(inbox)
     }
 
     /// The configuration it was connected with.
-    pub fn config(&self) -> &PostgresStoreConfig {
+    pub fn config(&self) -> &PostgresConfig {
         &self.config
     }
 
+    /// A [`PostgresLease`] of `task` on this inbox's database (its table created or migrated
+    /// now), held for `ttl` at each acquisition: give it to
+    /// [`Maintenance::leader`](crate::Maintenance::leader) so that one replica purges per
+    /// interval.
+    pub async fn lease(&self, task: &str, ttl: Duration) -> Result<PostgresLease, StoreError> {
+        PostgresLease::new(self.database.clone(), &self.config, task, ttl).await
+    }
+
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(pool_unavailable)
+        self.database.client().await
     }
 
     /// Runs `sql` with `params`: how many rows it touched.
@@ -156,24 +175,20 @@ impl PostgresInbox {
         token: ClaimToken,
         rest: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<(), StoreError> {
-        let Ok(token) = i64::try_from(token.get()) else {
-            return Err(StoreError::NotHeld { key: key.clone() });
-        };
+        let token = held_token(key, token)?;
         let key_text = key.as_str();
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&key_text, &token];
         params.extend_from_slice(rest);
-        match self.execute(sql, &params).await? {
-            0 => Err(StoreError::NotHeld { key: key.clone() }),
-            _ => Ok(()),
-        }
+        let touched = self.execute(sql, &params).await?;
+        runhook::store::fenced(key, touched > 0)
     }
 
-    async fn claim(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<RawEntry>, StoreError> {
+    async fn claim(&self, bounds: ClaimBounds) -> Result<Vec<RawEntry>, StoreError> {
+        let ClaimBounds {
+            now,
+            lease_until,
+            limit,
+        } = bounds;
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(unavailable)?;
         transaction

@@ -12,9 +12,11 @@ use tokio_postgres::Row;
 
 use super::PostgresInbox;
 use super::group::{self, DoneRow, NewRow};
-use crate::inbox_row::{RawEntry, drift_json};
+use crate::inbox_row::{
+    RawEntry, claim_bounds, claims, count_into, drift_json, held_token, purged_state,
+};
 use crate::millis::{millis, millis_since_epoch};
-use crate::postgres_store::connect::{unavailable, unavailable_message};
+use crate::postgres::{unavailable, unavailable_message};
 
 #[async_trait]
 impl Inbox for PostgresInbox {
@@ -36,19 +38,10 @@ impl Inbox for PostgresInbox {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<InboxClaim>, StoreError> {
-        if limit == 0 {
+        let Some(bounds) = claim_bounds(now, lease, limit) else {
             return Ok(Vec::new());
-        }
-        let now = millis_since_epoch(now);
-        let lease_until = now.saturating_add(millis(lease));
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.claim(now, lease_until, limit).await?;
-        rows.into_iter()
-            .map(|raw| {
-                let token = ClaimToken::new(raw.token.unsigned_abs());
-                Ok(InboxClaim::new(entry(raw)?, token))
-            })
-            .collect()
+        };
+        claims(self.claim(bounds).await?, entry)
     }
 
     async fn renew(
@@ -72,12 +65,9 @@ impl Inbox for PostgresInbox {
         let now = millis_since_epoch(now);
         match settlement {
             Settlement::Done => {
-                let Ok(token) = i64::try_from(token.get()) else {
-                    return Err(StoreError::NotHeld { key: key.clone() });
-                };
                 let row = DoneRow {
                     key: key.as_str().to_owned(),
-                    token,
+                    token: held_token(key, token)?,
                     finished_at: now,
                 };
                 group::submit(&self.dones, row).await
@@ -146,36 +136,15 @@ impl Inbox for PostgresInbox {
         self.execute(&self.sql.replay_dead, &[&now]).await
     }
 
-    /// Deletes in batches of the configured prune batch (1000 rows by default), so locks are
+    /// Deletes in batches of the configured purge batch (1000 rows by default), so locks are
     /// held briefly; batches follow one another until one deletes fewer.
     async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError> {
-        let state = match which {
-            Purge::Done => InboxState::Done,
-            Purge::Dead => InboxState::Dead,
-            other => {
-                return Err(unavailable_message(format!(
-                    "PostgreSQL: unknown purge {other:?}"
-                )));
-            }
-        };
+        let state = purged_state(which)
+            .map_err(|message| unavailable_message(format!("PostgreSQL: {message}")))?;
         let before = millis_since_epoch(before);
-        let batch = i64::from(self.config.prune_batch);
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.purge)
+        self.database
+            .delete_in_batches(&self.sql.purge, &[&state, &before], self.config.purge_batch)
             .await
-            .map_err(unavailable)?;
-        let mut removed = 0;
-        loop {
-            let rows = client
-                .execute(&statement, &[&state.as_str(), &before, &batch])
-                .await
-                .map_err(unavailable)?;
-            removed += rows;
-            if rows < u64::from(self.config.prune_batch) {
-                return Ok(removed);
-            }
-        }
     }
 
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {
@@ -193,13 +162,7 @@ impl Inbox for PostgresInbox {
             let state: &str = row.try_get(0).map_err(unavailable)?;
             let leased: bool = row.try_get(1).map_err(unavailable)?;
             let count: i64 = row.try_get(2).map_err(unavailable)?;
-            let slot = match (state, leased) {
-                ("pending", false) => &mut depth.pending,
-                ("pending", true) => &mut depth.in_flight,
-                ("done", _) => &mut depth.done,
-                _ => &mut depth.dead,
-            };
-            *slot += count.unsigned_abs();
+            count_into(&mut depth, state, leased, count.unsigned_abs());
         }
         Ok(depth)
     }

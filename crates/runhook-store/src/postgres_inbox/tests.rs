@@ -7,7 +7,7 @@
 use tokio_postgres::{Client, NoTls};
 
 use super::{PostgresInbox, sql};
-use crate::PostgresStoreConfig;
+use crate::PostgresConfig;
 
 fn url() -> String {
     std::env::var("RUNHOOK_TEST_POSTGRES_URL")
@@ -79,7 +79,7 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
     };
     tokio::spawn(connection);
     let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
-    let config = PostgresStoreConfig::default().schema(schema.as_str());
+    let config = PostgresConfig::default().schema(schema.as_str());
     let inbox = PostgresInbox::connect_with(&url(), config).await.unwrap();
     client
         .batch_execute(&format!(

@@ -15,7 +15,7 @@ use runhook_receiver::{Clock, Received, SystemClock};
 
 use super::PostgresInbox;
 use crate::millis::millis_since_epoch;
-use crate::postgres_store::connect::describe;
+use crate::postgres::describe;
 
 /// A handler whose side effects are writes to the inbox's PostgreSQL database, made through the
 /// transaction it is given: they commit with the row's done mark, or not at all.

@@ -4,26 +4,22 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Object;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
-use crate::GC_MARGIN;
+use crate::PURGE_MARGIN;
 use crate::millis::{millis, millis_since_epoch};
-use connect::{identifier, pool_unavailable, unavailable, unavailable_message};
+use crate::postgres::{
+    Database, Migrations, PostgresConfig, PostgresLease, identifier, migrate, unavailable,
+    unavailable_message,
+};
 
-mod config;
-pub(crate) mod connect;
 mod sql;
-mod tls;
 
-pub use config::PostgresStoreConfig;
 use sql::Statements;
 
-/// The version of the tables this crate creates and expects.
-const SCHEMA_VERSION: i32 = 1;
-
 /// How many times a claim is retried when the row it conflicted with vanished (released or
-/// pruned) before it could be read.
+/// purged) before it could be read.
 const CLAIM_ATTEMPTS: usize = 8;
 
 /// An [`IdempotencyStore`] on PostgreSQL.
@@ -37,9 +33,9 @@ const CLAIM_ATTEMPTS: usize = 8;
 /// (tokens are unique and increasing, not dense). Complete, renew and release are one `UPDATE` or
 /// `DELETE … WHERE key = $1 AND token = $2 AND state = 'in_flight'`, fenced by the token.
 ///
-/// The tables are created by [`connect`](Self::connect) and versioned in
-/// `<schema>.runhook_schema_version`; the migration holds a transaction-level advisory lock, so
-/// replicas starting at once are safe.
+/// The tables are created by [`connect`](Self::connect) from the crate's `migrations/postgres`
+/// files and versioned in `<schema>.runhook_schema_version`; the migration holds a
+/// transaction-level advisory lock, so replicas starting at once are safe.
 ///
 /// **Which clock decides.** The caller's: lease ends and retentions are the `now` passed in
 /// plus the lease or retention, stored as integer milliseconds since the Unix epoch, as in the
@@ -49,8 +45,9 @@ const CLAIM_ATTEMPTS: usize = 8;
 /// still running elsewhere, and see a retention end *d* early); keep replicas on NTP (skew well
 /// under the 5 s lease).
 ///
-/// **Pruning.** Rows are not removed when they expire (an expired row simply reads as absent):
-/// call [`prune`](Self::prune) from a periodic task, e.g. every minute.
+/// **Purging.** Rows are not removed when they expire (an expired row simply reads as absent):
+/// run [`Maintenance`](crate::Maintenance) (which calls [`purge`](Self::purge) every minute, on
+/// one replica at a time with a [`lease`](Self::lease)), or call `purge` from a periodic task.
 ///
 /// **TLS.** The URL's `sslmode` decides, as in libpq (TLS by rustls, 1.2 and 1.3):
 ///
@@ -62,7 +59,7 @@ const CLAIM_ATTEMPTS: usize = 8;
 /// - `require`: TLS, or the connection fails ([`StoreError::Unavailable`]). The server's
 ///   certificate must chain to a trusted root and be valid for the URL's host name (libpq's
 ///   `verify-full`; libpq's `require` alone checks nothing). The trusted roots are those of
-///   [`PostgresStoreConfig::root_certificates`] (libpq's `sslrootcert`, e.g. a cloud provider's
+///   [`PostgresConfig::root_certificates`] (libpq's `sslrootcert`, e.g. a cloud provider's
 ///   CA bundle or a self-signed server's own certificate), else the system's (`SSL_CERT_FILE` /
 ///   `SSL_CERT_DIR` if set, else the platform's store).
 ///
@@ -70,8 +67,8 @@ const CLAIM_ATTEMPTS: usize = 8;
 /// certificates.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: Pool,
-    config: PostgresStoreConfig,
+    database: Database,
+    config: PostgresConfig,
     sql: Statements,
 }
 
@@ -80,63 +77,69 @@ impl PostgresStore {
     /// connection string) with the default configuration, and creates or migrates the tables.
     /// Fails at once if the server cannot be reached, so a bad URL is found at start.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Self::connect_with(url, PostgresStoreConfig::default()).await
+        Self::connect_with(url, PostgresConfig::default()).await
     }
 
     /// Connects to `url` with `config`; see [`connect`](Self::connect).
-    pub async fn connect_with(url: &str, config: PostgresStoreConfig) -> Result<Self, StoreError> {
+    pub async fn connect_with(url: &str, config: PostgresConfig) -> Result<Self, StoreError> {
         let schema = identifier(&config.schema, 63, "schema")?;
         let table = identifier(&config.table, 57, "table")?;
-        let pool = connect::pool(url, &config, &[])?;
+        let database = Database::new(url, &config, &[])?;
         let table_name = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.table);
         let sql = Statements::new(&table_name, &sequence);
-        let store = PostgresStore { pool, config, sql };
-        store.migrate(&schema, &table, &sequence).await?;
-        Ok(store)
+        migrate(&database, &schema, &table, &config.table, Migrations::STORE).await?;
+        Ok(PostgresStore {
+            database,
+            config,
+            sql,
+        })
     }
 
     /// The configuration it was connected with.
-    pub fn config(&self) -> &PostgresStoreConfig {
+    pub fn config(&self) -> &PostgresConfig {
         &self.config
     }
 
+    /// A [`PostgresLease`] of `task` on this store's database (its table created or migrated
+    /// now), held for `ttl` at each acquisition: give it to
+    /// [`Maintenance::leader`](crate::Maintenance::leader) so that one replica purges per
+    /// interval.
+    pub async fn lease(&self, task: &str, ttl: Duration) -> Result<PostgresLease, StoreError> {
+        PostgresLease::new(self.database.clone(), &self.config, task, ttl).await
+    }
+
     /// Removes the rows no answer depends on any more: completed keys past their retention and
-    /// claims more than [`GC_MARGIN`] past their lease, at `now` by the caller's clock. Each
+    /// claims more than [`PURGE_MARGIN`] past their lease, at `now` by the caller's clock. Each
     /// `DELETE` removes at most the configured batch (1000 rows by default), so locks are held
     /// briefly; batches follow one another until one removes fewer. Returns how many rows went.
     ///
-    /// Call it from a periodic task of one or more replicas (concurrent prunes are safe), e.g.
-    /// every minute with `SystemTime::now()`, and log an error rather than stopping. A replica
-    /// whose clock runs ahead prunes completed keys early by its skew.
-    pub async fn prune(&self, now: SystemTime) -> Result<u64, StoreError> {
+    /// [`Maintenance`](crate::Maintenance) calls it every minute; concurrent purges are safe. A
+    /// replica whose clock runs ahead purges completed keys early by its skew.
+    pub async fn purge(&self, now: SystemTime) -> Result<u64, StoreError> {
         let now_ms = millis_since_epoch(now);
-        let claims_before = now_ms.saturating_sub(millis(GC_MARGIN));
-        let batch = i64::from(self.config.prune_batch);
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.prune)
+        let claims_before = now_ms.saturating_sub(millis(PURGE_MARGIN));
+        self.database
+            .delete_in_batches(
+                &self.sql.purge,
+                &[&now_ms, &claims_before],
+                self.config.purge_batch,
+            )
             .await
-            .map_err(unavailable)?;
-        let mut removed = 0;
-        loop {
-            let rows = client
-                .execute(&statement, &[&now_ms, &claims_before, &batch])
-                .await
-                .map_err(unavailable)?;
-            removed += rows;
-            if rows < u64::from(self.config.prune_batch) {
-                return Ok(removed);
-            }
-        }
+    }
+
+    /// The former name of [`purge`](Self::purge).
+    #[deprecated(note = "renamed purge")]
+    pub async fn prune(&self, now: SystemTime) -> Result<u64, StoreError> {
+        self.purge(now).await
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(pool_unavailable)
+        self.database.client().await
     }
 
     /// Runs a fenced `UPDATE` or `DELETE`: `Ok` if it touched the row, `NotHeld` otherwise.
-    async fn settle(
+    async fn fenced(
         &self,
         sql: &str,
         key: &IdempotencyKey,
@@ -161,11 +164,7 @@ impl PostgresStore {
             }
         }
         .map_err(unavailable)?;
-        if rows == 0 {
-            Err(StoreError::NotHeld { key: key.clone() })
-        } else {
-            Ok(())
-        }
+        runhook::store::fenced(key, rows > 0)
     }
 }
 
@@ -198,7 +197,7 @@ impl IdempotencyStore for PostgresStore {
                 return Ok(Claim::Acquired(ClaimToken::new(token.unsigned_abs())));
             }
             // The key is held or done. A new statement sees the row even if it was committed
-            // after the claim's snapshot; if it went (released, pruned) or expired meanwhile,
+            // after the claim's snapshot; if it went (released, purged) or expired meanwhile,
             // claim again.
             if let Some(row) = client
                 .query_opt(&read, &[&key.as_str()])
@@ -232,7 +231,7 @@ impl IdempotencyStore for PostgresStore {
         retention: Duration,
     ) -> Result<(), StoreError> {
         let until = millis_since_epoch(now).saturating_add(millis(retention));
-        self.settle(&self.sql.complete, key, token, Some(until))
+        self.fenced(&self.sql.complete, key, token, Some(until))
             .await
     }
 
@@ -242,7 +241,7 @@ impl IdempotencyStore for PostgresStore {
         token: ClaimToken,
         _now: SystemTime,
     ) -> Result<(), StoreError> {
-        self.settle(&self.sql.release, key, token, None).await
+        self.fenced(&self.sql.release, key, token, None).await
     }
 
     async fn renew(
@@ -253,7 +252,7 @@ impl IdempotencyStore for PostgresStore {
         lease: Duration,
     ) -> Result<(), StoreError> {
         let until = millis_since_epoch(now).saturating_add(millis(lease));
-        self.settle(&self.sql.renew, key, token, Some(until)).await
+        self.fenced(&self.sql.renew, key, token, Some(until)).await
     }
 
     async fn state(&self, key: &IdempotencyKey, now: SystemTime) -> Result<KeyState, StoreError> {

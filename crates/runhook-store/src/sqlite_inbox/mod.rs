@@ -1,11 +1,9 @@
 //! [`SqliteInbox`]: a durable inbox in one SQLite file, embedded in the process.
 
-mod ops;
-mod writer;
+pub(crate) mod ops;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -14,13 +12,13 @@ use runhook::inbox::{
     Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
-use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{mpsc, oneshot};
 
-use crate::inbox_row::{RawEntry, drift_json};
+use crate::inbox_row::{
+    RawEntry, claim_bounds, claims, count_into, drift_json, held_token, purged_state,
+};
 use crate::millis::{millis, millis_since_epoch};
+use crate::sqlite::{self, Component, Open, SqliteConfig, Writer};
 use ops::{End, Op, Reply};
-use writer::{Failure, QUEUE, Request, prepare, serve};
 
 /// An [`Inbox`] in one SQLite file (or in memory), for one process.
 ///
@@ -32,110 +30,95 @@ use writer::{Failure, QUEUE, Request, prepare, serve};
 /// that run is leased; each claim counts an attempt and takes a new token from a counter row, so
 /// tokens are unique per database, across restarts.
 ///
-/// **One file with [`SqliteStore`](crate::SqliteStore).** The inbox keeps its own tables and
-/// versions them in a `runhook_schema (component, version)` table, apart from the
-/// `PRAGMA user_version` the idempotency store uses, so both can open the same file.
+/// **One file with [`SqliteStore`](crate::SqliteStore).** The inbox keeps its own tables; every
+/// component of the file has its version in the `runhook_schema (component, version)` table, so
+/// both can open the same file, and [`SqliteStore::inbox`](crate::SqliteStore::inbox) gives an
+/// inbox served by the store's own writer thread.
 ///
 /// **Which clock decides.** The caller's, as in memory: every time (receipt, due time, lease
 /// end, finish) is the `now` or time passed in, stored as integer milliseconds since the epoch
 /// (times are kept to the millisecond). One file used by one process has one clock: no skew.
 ///
-/// **Threads and group commit.** One connection, owned by a dedicated writer thread fed through
-/// a bounded channel: SQLite never blocks the async runtime. Whatever operations are queued
-/// when the thread is free (up to 1024) run in one transaction, and each caller is answered
-/// once it commits; if the commit fails, every operation of the group fails with
+/// **Threads and group commit.** The writer thread of [`SqliteStore`](crate::SqliteStore) (see
+/// there): one connection fed through a queue of at most [`QUEUE`](crate::sqlite::QUEUE)
+/// requests; whatever operations are queued when the thread is free (up to
+/// [`BATCH_LIMIT`](crate::sqlite::BATCH_LIMIT)) run in one transaction, each under its own
+/// savepoint, and each caller is answered once it commits. An operation that fails is undone
+/// alone and answers its own error; if the commit fails, every operation of the group fails with
 /// [`StoreError::Unavailable`] and none of them was written. With many concurrent callers, one
 /// commit covers many inserts: the receiver acknowledges an event only once its insert is
 /// committed, at a fraction of the cost of a commit per event.
 ///
-/// **Durability.** WAL mode with `synchronous=NORMAL`: a commit is atomic and survives a crash
-/// of the process; a power loss or OS crash may lose the last transactions before the next WAL
-/// checkpoint (never corrupt the file). An event lost that way was acknowledged: the inbox is as
-/// durable as the file's last checkpoint against power loss, and fully against a crash.
+/// **Durability.** WAL mode with `synchronous=FULL` by default ([`open`](Self::open)): every
+/// commit, so every acknowledged event, survives a crash of the process and a power loss (an
+/// fsync per group commit). [`open_with`](Self::open_with) and
+/// [`SqliteConfig::synchronous_full`]`(false)` trade that for speed (`synchronous=NORMAL`: a
+/// power loss or OS crash may lose the last commits before the next WAL checkpoint).
 ///
 /// Cloning is cheap and shares the thread; it stops, closing the file, when the last clone is
 /// dropped.
 #[derive(Clone)]
 pub struct SqliteInbox {
-    requests: mpsc::Sender<Request>,
-    path: Option<Arc<Path>>,
+    writer: Writer,
 }
 
 impl SqliteInbox {
     /// The version of the inbox's tables this crate writes (its row in `runhook_schema`).
-    pub const SCHEMA_VERSION: i64 = writer::SCHEMA_VERSION;
+    pub const SCHEMA_VERSION: i64 = sqlite::version_of(INBOX);
 
-    /// Opens (creating it if absent) the database at `path`, in WAL mode, and creates or
-    /// migrates the inbox's tables. Fails at once if the file cannot be opened or its inbox
-    /// tables are of a newer version.
+    /// Opens (creating it if absent) the database at `path`, in WAL mode with
+    /// `synchronous=FULL`, and creates or migrates the inbox's tables. Fails at once if the file
+    /// cannot be opened or its inbox tables are of a newer version.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path: PathBuf = path.as_ref().to_path_buf();
-        let opened = path.clone();
-        Self::start(Some(path.into()), move || Connection::open(opened)).await
+        Self::open_with(path, SqliteConfig::default().synchronous_full(true)).await
+    }
+
+    /// Opens the database at `path` with `config`; see [`open`](Self::open).
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        config: SqliteConfig,
+    ) -> Result<Self, StoreError> {
+        let writer = Writer::open(Some(path.as_ref()), Open::Create, config, INBOX).await?;
+        Ok(SqliteInbox { writer })
+    }
+
+    /// Opens the database at `path` as [`open`](Self::open) does, but only if the file exists:
+    /// a missing file is an error naming it, not a new empty inbox (for tools that inspect an
+    /// inbox a relay keeps).
+    pub async fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let config = SqliteConfig::default().synchronous_full(true);
+        let writer = Writer::open(Some(path.as_ref()), Open::Existing, config, INBOX).await?;
+        Ok(SqliteInbox { writer })
     }
 
     /// An inbox in a private in-memory database: nothing survives it (for tests).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        Self::start(None, || {
-            Connection::open_with_flags(
-                ":memory:",
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-            )
-        })
-        .await
+        let writer = Writer::open(None, Open::Memory, SqliteConfig::default(), INBOX).await?;
+        Ok(SqliteInbox { writer })
+    }
+
+    /// An inbox on the file of `writer` (a store's), its tables created or migrated now.
+    pub(crate) async fn sharing(writer: Writer) -> Result<Self, StoreError> {
+        writer.migrate(INBOX).await.map_err(unavailable)?;
+        Ok(SqliteInbox { writer })
     }
 
     /// The database file, or `None` in memory.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.writer.path()
     }
 
-    async fn start(
-        path: Option<Arc<Path>>,
-        connect: impl FnOnce() -> rusqlite::Result<Connection> + Send + 'static,
-    ) -> Result<Self, StoreError> {
-        let name = display(path.as_deref());
-        let (requests, receiver) = mpsc::channel(QUEUE);
-        let (ready, started) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("runhook-sqlite-inbox".to_owned())
-            .spawn(
-                move || match connect().map_err(Failure::from).and_then(prepare) {
-                    Ok(connection) => {
-                        if ready.send(Ok(())).is_ok() {
-                            serve(connection, receiver);
-                        }
-                    }
-                    Err(failure) => {
-                        let _ = ready.send(Err(failure));
-                    }
-                },
-            )
-            .map_err(|error| StoreError::Unavailable {
-                message: format!("SQLite inbox {name}: cannot start its thread: {error}"),
-            })?;
-        match started.await {
-            Ok(Ok(())) => Ok(SqliteInbox { requests, path }),
-            Ok(Err(Failure { message, .. })) => Err(StoreError::Unavailable {
-                message: format!("SQLite inbox {name}: {message}"),
-            }),
-            Err(_) => Err(StoreError::Unavailable {
-                message: format!("SQLite inbox {name}: its thread stopped while opening"),
-            }),
-        }
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &SqliteConfig {
+        self.writer.config()
     }
 
     async fn call(&self, op: Op) -> Result<Reply, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let stopped = || self.unavailable("its thread stopped");
-        self.requests
-            .send(Request { op, reply })
-            .await
-            .map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .map_err(|failure| self.unavailable(&failure.message))
+        match self.writer.call(sqlite::Op::Inbox(op)).await {
+            Ok(sqlite::Reply::Inbox(reply)) => Ok(reply),
+            Ok(other) => Err(self.unavailable(&format!("unexpected reply {other:?}"))),
+            Err(message) => Err(unavailable(message)),
+        }
     }
 
     async fn rows(&self, op: Op) -> Result<Vec<RawEntry>, StoreError> {
@@ -154,10 +137,8 @@ impl SqliteInbox {
 
     /// Runs a fenced update: `Ok` if `token` held `key`, `NotHeld` otherwise.
     async fn fenced(&self, key: &IdempotencyKey, op: Op) -> Result<(), StoreError> {
-        match self.changed(op).await? {
-            0 => Err(StoreError::NotHeld { key: key.clone() }),
-            _ => Ok(()),
-        }
+        let changed = self.changed(op).await?;
+        runhook::store::fenced(key, changed > 0)
     }
 
     fn entry(&self, raw: RawEntry) -> Result<InboxEntry, StoreError> {
@@ -166,15 +147,21 @@ impl SqliteInbox {
     }
 
     fn unavailable(&self, message: &str) -> StoreError {
-        StoreError::Unavailable {
-            message: format!("SQLite inbox {}: {message}", display(self.path.as_deref())),
-        }
+        unavailable(format!("{}: {message}", self.writer.name()))
     }
 
     fn unexpected(&self, reply: &Reply) -> StoreError {
         self.unavailable(&format!("unexpected reply {reply:?}"))
     }
 }
+
+/// A message of the writer (naming the file) as the inbox's error.
+fn unavailable(message: String) -> StoreError {
+    INBOX.error(message)
+}
+
+/// The inbox's tables in the file.
+const INBOX: Component = Component::Inbox;
 
 #[async_trait]
 impl Inbox for SqliteInbox {
@@ -204,22 +191,11 @@ impl Inbox for SqliteInbox {
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<InboxClaim>, StoreError> {
-        if limit == 0 {
+        let Some(bounds) = claim_bounds(now, lease, limit) else {
             return Ok(Vec::new());
-        }
-        let now = millis_since_epoch(now);
-        let op = Op::Claim {
-            now,
-            lease_until: now.saturating_add(millis(lease)),
-            limit: i64::try_from(limit).unwrap_or(i64::MAX),
         };
-        let rows = self.rows(op).await?;
-        rows.into_iter()
-            .map(|raw| {
-                let token = ClaimToken::new(raw.token.unsigned_abs());
-                Ok(InboxClaim::new(self.entry(raw)?, token))
-            })
-            .collect()
+        let rows = self.rows(Op::Claim(bounds)).await?;
+        claims(rows, |raw| self.entry(raw))
     }
 
     async fn renew(
@@ -229,12 +205,9 @@ impl Inbox for SqliteInbox {
         now: SystemTime,
         lease: Duration,
     ) -> Result<(), StoreError> {
-        let Ok(token_value) = i64::try_from(token.get()) else {
-            return Err(StoreError::NotHeld { key: key.clone() });
-        };
         let op = Op::Renew {
             key: key.as_str().to_owned(),
-            token: token_value,
+            token: held_token(key, token)?,
             lease_until: millis_since_epoch(now).saturating_add(millis(lease)),
         };
         self.fenced(key, op).await
@@ -247,9 +220,7 @@ impl Inbox for SqliteInbox {
         now: SystemTime,
         settlement: Settlement,
     ) -> Result<(), StoreError> {
-        let Ok(token_value) = i64::try_from(token.get()) else {
-            return Err(StoreError::NotHeld { key: key.clone() });
-        };
+        let token_value = held_token(key, token)?;
         let end = match settlement {
             Settlement::Retry { at, error } => End::Retry {
                 at: millis_since_epoch(at),
@@ -309,13 +280,9 @@ impl Inbox for SqliteInbox {
     }
 
     async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError> {
-        let state = match which {
-            Purge::Done => InboxState::Done,
-            Purge::Dead => InboxState::Dead,
-            other => return Err(self.unavailable(&format!("unknown purge {other:?}"))),
-        };
+        let state = purged_state(which).map_err(|message| self.unavailable(&message))?;
         let op = Op::Purge {
-            state: state.as_str(),
+            state,
             before: millis_since_epoch(before),
         };
         self.changed(op).await
@@ -326,12 +293,11 @@ impl Inbox for SqliteInbox {
             now: millis_since_epoch(now),
         };
         match self.call(op).await? {
-            Reply::Depth([pending, in_flight, done, dead]) => {
+            Reply::Depth(counts) => {
                 let mut depth = InboxDepth::default();
-                depth.pending = pending;
-                depth.in_flight = in_flight;
-                depth.done = done;
-                depth.dead = dead;
+                for (state, leased, count) in counts {
+                    count_into(&mut depth, &state, leased, count);
+                }
                 Ok(depth)
             }
             other => Err(self.unexpected(&other)),
@@ -339,14 +305,11 @@ impl Inbox for SqliteInbox {
     }
 }
 
-fn display(path: Option<&Path>) -> String {
-    path.map_or_else(|| ":memory:".to_owned(), |path| path.display().to_string())
-}
-
 impl fmt::Debug for SqliteInbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteInbox")
-            .field("path", &self.path)
+            .field("path", &self.writer.path())
+            .field("config", self.writer.config())
             .finish_non_exhaustive()
     }
 }

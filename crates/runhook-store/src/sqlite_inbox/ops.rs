@@ -1,15 +1,15 @@
 //! The statements of [`SqliteInbox`](super::SqliteInbox): each operation, run by the writer
-//! thread inside the transaction of its group.
+//! thread inside the transaction of its group, under the operation's own savepoint.
 
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::writer::Failure;
-use crate::inbox_row::{COLUMNS, RawEntry};
+use crate::inbox_row::{COLUMNS, ClaimBounds, RawEntry};
+use crate::sqlite::Failure;
 
 /// One operation, its times already in milliseconds since the epoch.
 #[derive(Debug)]
-pub(super) enum Op {
+pub(crate) enum Op {
     Insert {
         key: String,
         run_id: Option<String>,
@@ -18,11 +18,7 @@ pub(super) enum Op {
         body: Bytes,
         drift: String,
     },
-    Claim {
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    },
+    Claim(ClaimBounds),
     Renew {
         key: String,
         token: i64,
@@ -55,9 +51,16 @@ pub(super) enum Op {
     },
 }
 
+impl Op {
+    /// Whether it may write (so its transaction takes the write lock at `BEGIN`).
+    pub(crate) fn writes(&self) -> bool {
+        !matches!(self, Op::Get { .. } | Op::List { .. } | Op::Depth { .. })
+    }
+}
+
 /// How a settle ends an attempt.
 #[derive(Debug)]
-pub(super) enum End {
+pub(crate) enum End {
     Done,
     Retry { at: i64, error: String },
     Dead { error: String },
@@ -65,15 +68,15 @@ pub(super) enum End {
 
 /// What an operation answers.
 #[derive(Debug)]
-pub(super) enum Reply {
+pub(crate) enum Reply {
     /// `None`: a new row; otherwise the state of the row already there.
     Inserted(Option<String>),
     /// Rows read or claimed (a claimed row carries its new token).
     Rows(Vec<RawEntry>),
     /// How many rows an update or delete touched.
     Changed(u64),
-    /// Pending (not leased), in flight, done and dead rows.
-    Depth([u64; 4]),
+    /// How many rows are in each state, leased or not.
+    Depth(Vec<(String, bool, u64)>),
 }
 
 /// The rows that are due at `?1`, earliest due first, at most `?2`: pending, due, not leased,
@@ -92,9 +95,9 @@ const DUE: &str = "SELECT key FROM runhook_inbox AS r
      ORDER BY r.next_at, r.key
      LIMIT ?2";
 
-/// Runs `op` in `transaction` (the group's).
-pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Reply, Failure> {
-    match op {
+/// Runs `op` in the writer's open transaction.
+pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
+    match &op {
         Op::Insert {
             key,
             run_id,
@@ -103,7 +106,7 @@ pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Repl
             body,
             drift,
         } => insert(
-            transaction,
+            connection,
             key,
             run_id.as_deref(),
             event,
@@ -111,17 +114,13 @@ pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Repl
             body,
             drift,
         ),
-        Op::Claim {
-            now,
-            lease_until,
-            limit,
-        } => claim(transaction, *now, *lease_until, *limit).map(Reply::Rows),
+        Op::Claim(bounds) => claim(connection, *bounds).map(Reply::Rows),
         Op::Renew {
             key,
             token,
             lease_until,
         } => changed(
-            transaction,
+            connection,
             "UPDATE runhook_inbox SET lease_until = ?3
              WHERE key = ?1 AND token = ?2 AND state = 'pending' AND lease_until IS NOT NULL",
             params![key, token, lease_until],
@@ -131,10 +130,10 @@ pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Repl
             token,
             now,
             end,
-        } => settle(transaction, key, *token, *now, end),
+        } => settle(connection, key, *token, *now, end),
         Op::Get { key } => {
             let sql = format!("SELECT {COLUMNS} FROM runhook_inbox WHERE key = ?1");
-            let row = transaction
+            let row = connection
                 .prepare_cached(&sql)?
                 .query_row([key], raw_entry)
                 .optional()?;
@@ -144,9 +143,9 @@ pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Repl
             state,
             after,
             limit,
-        } => list(transaction, *state, after.as_ref(), *limit).map(Reply::Rows),
+        } => list(connection, *state, after.as_ref(), *limit).map(Reply::Rows),
         Op::Replay { key, now } => changed(
-            transaction,
+            connection,
             "UPDATE runhook_inbox
              SET state = 'pending', attempts = 0, next_at = ?2, lease_until = NULL,
                  finished_at = NULL
@@ -154,11 +153,11 @@ pub(super) fn execute(transaction: &mut Transaction<'_>, op: &Op) -> Result<Repl
             params![key, now],
         ),
         Op::Purge { state, before } => changed(
-            transaction,
+            connection,
             "DELETE FROM runhook_inbox WHERE state = ?1 AND finished_at < ?2",
             params![state, before],
         ),
-        Op::Depth { now } => depth(transaction, *now).map(Reply::Depth),
+        Op::Depth { now } => depth(connection, *now).map(Reply::Depth),
     }
 }
 
@@ -198,14 +197,13 @@ fn insert(
     Ok(Reply::Inserted(Some(state)))
 }
 
-/// Claims the due rows in a savepoint, so that a failure claims none of them.
-fn claim(
-    transaction: &mut Transaction<'_>,
-    now: i64,
-    lease_until: i64,
-    limit: i64,
-) -> Result<Vec<RawEntry>, Failure> {
-    let savepoint = transaction.savepoint()?;
+/// Claims the due rows (in the operation's savepoint, so a failure claims none of them).
+fn claim(savepoint: &Connection, bounds: ClaimBounds) -> Result<Vec<RawEntry>, Failure> {
+    let ClaimBounds {
+        now,
+        lease_until,
+        limit,
+    } = bounds;
     let keys = savepoint
         .prepare_cached(DUE)?
         .query_map(params![now, limit], |row| row.get::<_, String>(0))?
@@ -230,7 +228,6 @@ fn claim(
             claimed.push(update.query_row(params![key, lease_until, token], raw_entry)?);
         }
     }
-    savepoint.commit()?;
     Ok(claimed)
 }
 
@@ -293,8 +290,8 @@ fn list(
     Ok(rows)
 }
 
-fn depth(connection: &Connection, now: i64) -> Result<[u64; 4], Failure> {
-    let mut depth = [0; 4];
+fn depth(connection: &Connection, now: i64) -> Result<Vec<(String, bool, u64)>, Failure> {
+    let mut depth = Vec::with_capacity(4);
     let mut statement = connection.prepare_cached(
         "SELECT state, COALESCE(lease_until > ?1, 0), COUNT(*) FROM runhook_inbox GROUP BY 1, 2",
     )?;
@@ -303,13 +300,7 @@ fn depth(connection: &Connection, now: i64) -> Result<[u64; 4], Failure> {
         let state: String = row.get(0)?;
         let leased: bool = row.get(1)?;
         let count: i64 = row.get(2)?;
-        let slot = match (state.as_str(), leased) {
-            ("pending", false) => 0,
-            ("pending", true) => 1,
-            ("done", _) => 2,
-            _ => 3,
-        };
-        depth[slot] += count.unsigned_abs();
+        depth.push((state, leased, count.unsigned_abs()));
     }
     Ok(depth)
 }
@@ -339,13 +330,14 @@ mod tests {
     use rusqlite::Connection;
 
     use super::DUE;
-    use crate::sqlite_inbox::writer::prepare;
+    use crate::sqlite::{Component, migrate};
 
     /// The claim walks the pending index in its order and stops at the limit: no sort of the
     /// backlog, and no scan of the table.
     #[test]
     fn a_claim_walks_the_pending_index_without_sorting() {
-        let connection = prepare(Connection::open_in_memory().unwrap()).unwrap();
+        let connection = Connection::open_in_memory().unwrap();
+        migrate(&connection, Component::Inbox).unwrap();
         let mut statement = connection
             .prepare(&format!("EXPLAIN QUERY PLAN {DUE}"))
             .unwrap();

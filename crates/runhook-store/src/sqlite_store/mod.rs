@@ -1,35 +1,30 @@
 //! [`SqliteStore`]: an idempotency store in one SQLite file, embedded in the process.
 
-mod config;
-mod ops;
-mod schema;
-#[cfg(test)]
-mod tests;
-mod writer;
+pub(crate) mod ops;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
-use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{mpsc, oneshot};
-
-pub use config::SqliteStoreConfig;
-use schema::{MIGRATIONS, prepare};
-use writer::{Failure, Op, QUEUE, Reply, Request, Settle, display, serve};
 
 use crate::millis::{millis, millis_since_epoch};
+use crate::sqlite::{self, Component, Open, SqliteConfig, Writer};
+use ops::{Op, Reply, Settle};
+
+/// A purge runs after every this many claims.
+pub(crate) const PURGE_EVERY: u64 = 100;
+/// The most rows one purge deletes, so a purge never holds the file for long.
+pub(crate) const PURGE_LIMIT: u64 = 1_000;
 
 /// An [`IdempotencyStore`] in one SQLite file (or in memory), for one process, or a few
 /// processes on one host sharing the file.
 ///
 /// Each key is a row `(key, done, token, until_ms)`. Every operation is atomic, also against
-/// other processes on the same file: it runs inside a `BEGIN IMMEDIATE` transaction (a claim's
-/// read-then-write in a savepoint of its own). Tokens come from one counter row, so they are
-/// unique per database, across restarts.
+/// other processes on the same file: it runs inside a `BEGIN IMMEDIATE` transaction, under a
+/// savepoint of its own. Tokens come from one counter row, so they are unique per database,
+/// across restarts.
 ///
 /// **Which clock decides.** The caller's, as in the in-memory store and `RedisStore`: lease
 /// ends and retentions are the `now` passed in plus the lease or retention, stored as integer
@@ -37,105 +32,117 @@ use crate::millis::{millis, millis_since_epoch};
 /// skew; processes on one host share its clock. (Processes on several hosts cannot share a
 /// SQLite file safely: use Redis or PostgreSQL there.)
 ///
-/// **Threads.** One connection, owned by a dedicated writer thread fed through a bounded channel
-/// (replies by oneshot): SQLite never blocks the async runtime, writes are serialised without a
-/// lock (SQLite has one writer anyway), prepared statements stay cached, and periodic pruning
-/// runs on that thread between requests. Every statement waits at most 5 s (`busy_timeout`) for
-/// another process's lock, then fails with [`StoreError::Unavailable`].
+/// **Threads.** One connection, owned by a dedicated writer thread fed through a queue of at
+/// most [`QUEUE`](crate::sqlite::QUEUE) requests (replies by oneshot): SQLite never blocks the
+/// async runtime, writes are serialised without a lock (SQLite has one writer anyway), prepared
+/// statements stay cached, and periodic purges run on that thread between requests. The same
+/// thread can serve a [`SqliteInbox`](crate::SqliteInbox) on the same file
+/// ([`inbox`](Self::inbox)). Every statement waits at most 5 s (`busy_timeout`) for another
+/// process's lock, then fails with [`StoreError::Unavailable`].
 ///
 /// **Group commit.** The thread takes every request already queued, up to
 /// [`BATCH_LIMIT`](Self::BATCH_LIMIT), and runs them in order in one transaction: each operation
-/// stays atomic and sees the effects of those before it, and none is answered before the
-/// transaction has committed. An operation that fails is undone alone and answers its own error;
-/// a failed commit answers every operation of the batch with [`StoreError::Unavailable`]. One
-/// caller at a time gets one transaction per operation, as without batching; many concurrent
-/// callers share the cost of each commit.
+/// stays atomic (its own savepoint) and sees the effects of those before it, and none is answered
+/// before the transaction has committed. An operation that fails is undone alone and answers its
+/// own error; a failed commit answers every operation of the batch with
+/// [`StoreError::Unavailable`]. One caller at a time gets one transaction per operation, as
+/// without batching; many concurrent callers share the cost of each commit.
 ///
 /// **Durability.** WAL mode with `synchronous=NORMAL` by default: a commit is atomic and
 /// survives a crash of the process; a power loss or OS crash may lose the last transactions
 /// before the next WAL checkpoint (never corrupt the file). A lost completion means the key reads
 /// as absent or in flight again, so at worst one event is processed twice after a power loss.
-/// [`SqliteStoreConfig::synchronous_full`] makes every commit survive a power loss too
+/// [`SqliteConfig::synchronous_full`] makes every commit survive a power loss too
 /// (`synchronous=FULL`, an fsync per commit), with [`open_with`](Self::open_with).
 ///
-/// **Pruning.** Completed keys past their retention, and claims [`GC_MARGIN`](crate::GC_MARGIN) past their lease
-/// (their holder can still complete one until then if nobody took it over), are deleted in
-/// sweeps of at most [`SWEEP_LIMIT`](Self::SWEEP_LIMIT) rows, run after every
-/// [`SWEEP_EVERY`](Self::SWEEP_EVERY)-th claim with that claim's `now`, or on demand with
-/// [`prune`](Self::prune). Pruning never changes an answer.
+/// **Purging.** Completed keys past their retention, and claims
+/// [`PURGE_MARGIN`](crate::PURGE_MARGIN) past their lease (their holder can still complete one
+/// until then if nobody took it over), are deleted in purges of at most
+/// [`PURGE_LIMIT`](Self::PURGE_LIMIT) rows, run after every [`PURGE_EVERY`](Self::PURGE_EVERY)-th
+/// claim with that claim's `now`, or on demand with [`purge`](Self::purge) (which
+/// [`Maintenance`](crate::Maintenance) calls when the process is idle). Purging never changes an
+/// answer.
 ///
-/// Cloning is cheap and shares the thread; it stops, closing the file, when the last clone is
-/// dropped.
+/// Cloning is cheap and shares the thread; it stops, closing the file, when the last clone (and
+/// the last inbox sharing it) is dropped.
 #[derive(Clone)]
 pub struct SqliteStore {
-    requests: mpsc::Sender<Request>,
-    path: Option<Arc<Path>>,
-    config: SqliteStoreConfig,
+    writer: Writer,
 }
 
 impl SqliteStore {
-    /// The schema version this store writes (`PRAGMA user_version`).
-    pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
-    /// A pruning sweep runs after every this many claims.
-    pub const SWEEP_EVERY: u64 = 100;
-    /// The most rows one sweep deletes, so a sweep never holds the file for long.
-    pub const SWEEP_LIMIT: u64 = 1_000;
-    /// The most queued operations one transaction runs (group commit).
-    pub const BATCH_LIMIT: usize = 128;
+    /// The schema version of the store's tables this crate writes (the store's row in
+    /// `runhook_schema`, also kept as `PRAGMA user_version`).
+    pub const SCHEMA_VERSION: i64 = sqlite::version_of(STORE);
+    /// A purge runs after every this many claims.
+    pub const PURGE_EVERY: u64 = PURGE_EVERY;
+    /// The most rows one purge deletes, so a purge never holds the file for long.
+    pub const PURGE_LIMIT: u64 = PURGE_LIMIT;
+    /// The former name of [`PURGE_EVERY`](Self::PURGE_EVERY).
+    #[deprecated(note = "renamed PURGE_EVERY")]
+    pub const SWEEP_EVERY: u64 = PURGE_EVERY;
+    /// The former name of [`PURGE_LIMIT`](Self::PURGE_LIMIT).
+    #[deprecated(note = "renamed PURGE_LIMIT")]
+    pub const SWEEP_LIMIT: u64 = PURGE_LIMIT;
+    /// The most queued operations one transaction runs (group commit), shared with the inbox.
+    pub const BATCH_LIMIT: usize = sqlite::BATCH_LIMIT;
 
     /// Opens (creating it if absent) the database at `path`, in WAL mode, and creates or
-    /// migrates its schema, with the default [`SqliteStoreConfig`] (`synchronous=NORMAL`).
+    /// migrates the store's tables, with the default [`SqliteConfig`] (`synchronous=NORMAL`).
     /// Fails at once if the file cannot be opened or has a newer schema.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_with(path, SqliteStoreConfig::default()).await
+        Self::open_with(path, SqliteConfig::default()).await
     }
 
     /// Opens the database at `path` with `config`; see [`open`](Self::open).
     pub async fn open_with(
         path: impl AsRef<Path>,
-        config: SqliteStoreConfig,
+        config: SqliteConfig,
     ) -> Result<Self, StoreError> {
-        let path: PathBuf = path.as_ref().to_path_buf();
-        let opened = path.clone();
-        Self::start(Some(path.into()), config, move || Connection::open(opened)).await
+        let writer = Writer::open(Some(path.as_ref()), Open::Create, config, STORE).await?;
+        Ok(SqliteStore { writer })
     }
 
     /// A store in a private in-memory database: nothing survives the store (for tests).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
-        Self::start(None, SqliteStoreConfig::default(), || {
-            Connection::open_with_flags(
-                ":memory:",
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-            )
-        })
-        .await
+        let writer = Writer::open(None, Open::Memory, SqliteConfig::default(), STORE).await?;
+        Ok(SqliteStore { writer })
+    }
+
+    /// A [`SqliteInbox`](crate::SqliteInbox) on the same file, served by this store's writer
+    /// thread (so the store's and the inbox's operations share its group commits); its tables
+    /// are created or migrated now.
+    pub async fn inbox(&self) -> Result<crate::SqliteInbox, StoreError> {
+        crate::SqliteInbox::sharing(self.writer.clone()).await
     }
 
     /// The database file, or `None` in memory.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.writer.path()
     }
 
     /// The configuration it was opened with.
-    pub fn config(&self) -> &SqliteStoreConfig {
-        &self.config
+    pub fn config(&self) -> &SqliteConfig {
+        self.writer.config()
     }
 
-    /// Runs one pruning sweep at `now` (at most [`SWEEP_LIMIT`](Self::SWEEP_LIMIT) rows) and
+    /// Runs one purge at `now` (at most [`PURGE_LIMIT`](Self::PURGE_LIMIT) rows) and
     /// returns how many rows it deleted.
-    pub async fn prune(&self, now: SystemTime) -> Result<u64, StoreError> {
-        match self
-            .call(Op::Prune {
-                now: millis_since_epoch(now),
-            })
-            .await?
-        {
+    pub async fn purge(&self, now: SystemTime) -> Result<u64, StoreError> {
+        let now = millis_since_epoch(now);
+        match self.call(Op::Purge { now }).await? {
             Reply::Count(count) => Ok(count),
             other => Err(self.unexpected(&other)),
         }
     }
 
-    /// The rows it holds, expired ones included until a sweep deletes them.
+    /// The former name of [`purge`](Self::purge).
+    #[deprecated(note = "renamed purge")]
+    pub async fn prune(&self, now: SystemTime) -> Result<u64, StoreError> {
+        self.purge(now).await
+    }
+
+    /// The rows it holds, expired ones included until a purge deletes them.
     pub async fn row_count(&self) -> Result<u64, StoreError> {
         match self.call(Op::Count).await? {
             Reply::Count(count) => Ok(count),
@@ -143,64 +150,15 @@ impl SqliteStore {
         }
     }
 
-    async fn start(
-        path: Option<Arc<Path>>,
-        config: SqliteStoreConfig,
-        connect: impl FnOnce() -> rusqlite::Result<Connection> + Send + 'static,
-    ) -> Result<Self, StoreError> {
-        let name = display(path.as_deref());
-        let (requests, receiver) = mpsc::channel(QUEUE);
-        let (ready, started) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("runhook-sqlite".to_owned())
-            .spawn(move || {
-                match connect()
-                    .map_err(Failure::from)
-                    .and_then(|connection| prepare(connection, config))
-                {
-                    Ok(connection) => {
-                        if ready.send(Ok(())).is_ok() {
-                            serve(connection, receiver);
-                        }
-                    }
-                    Err(failure) => {
-                        let _ = ready.send(Err(failure));
-                    }
-                }
-            })
-            .map_err(|error| StoreError::Unavailable {
-                message: format!("SQLite {name}: cannot start its thread: {error}"),
-            })?;
-        match started.await {
-            Ok(Ok(())) => Ok(SqliteStore {
-                requests,
-                path,
-                config,
-            }),
-            Ok(Err(Failure { message, .. })) => Err(StoreError::Unavailable {
-                message: format!("SQLite {name}: {message}"),
-            }),
-            Err(_) => Err(StoreError::Unavailable {
-                message: format!("SQLite {name}: its thread stopped while opening"),
-            }),
-        }
-    }
-
     async fn call(&self, op: Op) -> Result<Reply, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Unavailable {
-            message: format!("SQLite {}: its thread stopped", self.name()),
-        };
-        self.requests
-            .send(Request { op, reply })
-            .await
-            .map_err(|_| stopped())?;
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .map_err(|Failure { message, .. }| StoreError::Unavailable {
-                message: format!("SQLite {}: {message}", self.name()),
-            })
+        match self.writer.call(sqlite::Op::Store(op)).await {
+            Ok(sqlite::Reply::Store(reply)) => Ok(reply),
+            Ok(other) => Err(unavailable(format!(
+                "{}: unexpected reply {other:?}",
+                self.writer.name()
+            ))),
+            Err(message) => Err(unavailable(message)),
+        }
     }
 
     async fn settle(
@@ -219,22 +177,26 @@ impl SqliteStore {
             kind,
         };
         match self.call(op).await? {
-            Reply::Settled(true) => Ok(()),
-            Reply::Settled(false) => Err(StoreError::NotHeld { key: key.clone() }),
+            Reply::Settled(held) => runhook::store::fenced(key, held),
             other => Err(self.unexpected(&other)),
         }
     }
 
-    fn name(&self) -> String {
-        display(self.path.as_deref())
-    }
-
     fn unexpected(&self, reply: &Reply) -> StoreError {
-        StoreError::Unavailable {
-            message: format!("SQLite {}: unexpected reply {reply:?}", self.name()),
-        }
+        unavailable(format!(
+            "{}: unexpected reply {reply:?}",
+            self.writer.name()
+        ))
     }
 }
+
+/// A message of the writer (naming the file) as the store's error.
+fn unavailable(message: String) -> StoreError {
+    STORE.error(message)
+}
+
+/// The store's tables in the file.
+const STORE: Component = Component::Store;
 
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
@@ -301,8 +263,8 @@ impl IdempotencyStore for SqliteStore {
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .field("config", &self.config)
+            .field("path", &self.writer.path())
+            .field("config", self.writer.config())
             .finish_non_exhaustive()
     }
 }

@@ -1,23 +1,96 @@
-//! The store's operations as SQL, each run inside the writer's open transaction.
+//! The store's operations as SQL, each run by the writer inside its open transaction, under
+//! the operation's own savepoint.
 
 use std::time::Duration;
 
 use runhook::store::{Claim, ClaimToken, KeyState};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::SqliteStore;
-use super::writer::{Failure, Settle};
-use crate::GC_MARGIN;
+use super::PURGE_LIMIT;
+use crate::PURGE_MARGIN;
 use crate::millis::millis;
+use crate::sqlite::Failure;
+
+/// What a settlement does to the claim its token holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Settle {
+    Complete,
+    Renew,
+    Release,
+}
+
+/// A store operation, with times in ms since the epoch.
+#[derive(Debug)]
+pub(crate) enum Op {
+    Claim {
+        key: String,
+        now: i64,
+        lease: i64,
+    },
+    Settle {
+        key: String,
+        token: u64,
+        now: i64,
+        span: i64,
+        kind: Settle,
+    },
+    State {
+        key: String,
+        now: i64,
+    },
+    Purge {
+        now: i64,
+    },
+    Count,
+}
+
+impl Op {
+    /// Whether it may write (so its transaction takes the write lock at `BEGIN`).
+    pub(crate) fn writes(&self) -> bool {
+        matches!(
+            self,
+            Op::Claim { .. } | Op::Settle { .. } | Op::Purge { .. }
+        )
+    }
+
+    /// The time of a claim (the writer purges after every so many claims, at the claim's time).
+    pub(crate) fn claimed_at(&self) -> Option<i64> {
+        match self {
+            Op::Claim { now, .. } => Some(*now),
+            _ => None,
+        }
+    }
+}
+
+/// A store operation's answer.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Claim(Claim),
+    Settled(bool),
+    State(KeyState),
+    Count(u64),
+}
+
+/// Runs one operation inside the open transaction.
+pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
+    match op {
+        Op::Claim { key, now, lease } => claim(connection, &key, now, lease).map(Reply::Claim),
+        Op::Settle {
+            key,
+            token,
+            now,
+            span,
+            kind,
+        } => settle(connection, &key, token, now, span, kind).map(Reply::Settled),
+        Op::State { key, now } => state(connection, &key, now).map(Reply::State),
+        Op::Purge { now } => purge(connection, now).map(Reply::Count),
+        Op::Count => count(connection).map(Reply::Count),
+    }
+}
 
 /// Claims `key` at `now` for `lease` ms: reads the row, then (if it is absent or expired) takes
-/// the next token and writes the claim. Three statements: the writer runs it in a savepoint.
-pub(super) fn claim(
-    connection: &Connection,
-    key: &str,
-    now: i64,
-    lease: i64,
-) -> Result<Claim, Failure> {
+/// the next token and writes the claim.
+fn claim(connection: &Connection, key: &str, now: i64, lease: i64) -> Result<Claim, Failure> {
     let row: Option<(bool, i64)> = connection
         .prepare_cached("SELECT done, until_ms FROM runhook_idempotency WHERE key = ?1")?
         .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -47,9 +120,8 @@ pub(super) fn claim(
 }
 
 /// Completes, renews or releases the claim `token` holds: `false` if it holds none (also after
-/// a takeover, or once the key is done). One statement, so atomic on its own: SQLite undoes a
-/// statement that fails.
-pub(super) fn settle(
+/// a takeover, or once the key is done).
+fn settle(
     connection: &Connection,
     key: &str,
     token: u64,
@@ -84,7 +156,7 @@ pub(super) fn settle(
 }
 
 /// The state of `key` at `now`.
-pub(super) fn state(connection: &Connection, key: &str, now: i64) -> Result<KeyState, Failure> {
+fn state(connection: &Connection, key: &str, now: i64) -> Result<KeyState, Failure> {
     let row: Option<(bool, i64)> = connection
         .prepare_cached("SELECT done, until_ms FROM runhook_idempotency WHERE key = ?1")?
         .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -96,11 +168,11 @@ pub(super) fn state(connection: &Connection, key: &str, now: i64) -> Result<KeyS
     })
 }
 
-/// One sweep: completed keys past their retention, then claims [`GC_MARGIN`] past their lease,
-/// at most [`SqliteStore::SWEEP_LIMIT`] rows in all (each an index range on `(done, until_ms)`).
-pub(super) fn prune(connection: &Connection, now: i64) -> Result<u64, Failure> {
-    let limit = i64::try_from(SqliteStore::SWEEP_LIMIT).unwrap_or(i64::MAX);
-    let sweep = |done: bool, before: i64, limit: i64| -> Result<i64, Failure> {
+/// One purge: completed keys past their retention, then claims [`PURGE_MARGIN`] past their
+/// lease, at most [`PURGE_LIMIT`] rows in all (each an index range on `(done, until_ms)`).
+pub(crate) fn purge(connection: &Connection, now: i64) -> Result<u64, Failure> {
+    let limit = i64::try_from(PURGE_LIMIT).unwrap_or(i64::MAX);
+    let delete = |done: bool, before: i64, limit: i64| -> Result<i64, Failure> {
         let deleted = connection
             .prepare_cached(
                 "DELETE FROM runhook_idempotency WHERE key IN (
@@ -110,16 +182,20 @@ pub(super) fn prune(connection: &Connection, now: i64) -> Result<u64, Failure> {
             .execute(params![done, before, limit])?;
         Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
     };
-    let done = sweep(true, now, limit)?;
+    let done = delete(true, now, limit)?;
     let mut deleted = done;
     if done < limit {
-        deleted += sweep(false, now.saturating_sub(millis(GC_MARGIN)), limit - done)?;
+        deleted += delete(
+            false,
+            now.saturating_sub(millis(PURGE_MARGIN)),
+            limit - done,
+        )?;
     }
     Ok(deleted.unsigned_abs())
 }
 
 /// The rows the table holds, expired ones included.
-pub(super) fn count(connection: &Connection) -> Result<u64, Failure> {
+fn count(connection: &Connection) -> Result<u64, Failure> {
     let rows: i64 =
         connection.query_row("SELECT COUNT(*) FROM runhook_idempotency", [], |row| {
             row.get(0)

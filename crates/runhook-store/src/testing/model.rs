@@ -30,9 +30,9 @@ const LEASES: [Millis; 3] = [1_000, 2_000, 5_000];
 /// The retentions of completions.
 const RETENTIONS: [Millis; 3] = [3_000, 10_000, 30_000];
 
-// A whole sequence (at most 30 minutes) stays within the garbage-collection margin of the
+// A whole sequence (at most 30 minutes) stays within the purge margin of the
 // durable stores, so a holder past its lease that nobody took over may always still settle it.
-const _: () = assert!((MAX_OPS as u128) * (MAX_WAIT as u128) < crate::GC_MARGIN.as_millis());
+const _: () = assert!((MAX_OPS as u128) * (MAX_WAIT as u128) < crate::PURGE_MARGIN.as_millis());
 
 /// One operation, with the wait before it.
 #[derive(Debug, Clone)]

@@ -31,14 +31,14 @@ const MAX_SHRINK_RUNS: u32 = 256;
 /// s), so lease expiry, takeovers and the end of retention all occur. Renew, complete and
 /// release use a token handed out earlier in the sequence (the current holder's, a stale one,
 /// another key's) or one never handed out, so fencing is exercised. A whole sequence spans
-/// well under [`GC_MARGIN`](crate::GC_MARGIN), the time durable stores keep an abandoned claim.
+/// well under [`PURGE_MARGIN`](crate::PURGE_MARGIN), the time durable stores keep an abandoned claim.
 ///
 /// Tokens are opaque: the model numbers its own (`#0`, `#1`, … in the order of acquisition)
 /// and maps each token a store returns with `Acquired` to the model's; an acquisition must
 /// return a token not handed out before in the sequence. The time left of `InFlight` must
 /// match to the millisecond (the unit durable stores keep).
 ///
-/// Sequences run one after another, never at once: a store may prune expired keys with the
+/// Sequences run one after another, never at once: a store may purge expired keys with the
 /// `now` of any call (as `SqliteStore` does every 100 claims), which must not reach into a
 /// sequence still running at an earlier virtual time.
 ///

@@ -16,9 +16,7 @@ use std::time::{Duration, SystemTime};
 use runhook::MemoryStore;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 use runhook_store::testing::run_store_conformance;
-use runhook_store::{
-    PostgresStore, PostgresStoreConfig, RedisStore, SqliteStore, SqliteStoreConfig,
-};
+use runhook_store::{PostgresConfig, PostgresStore, RedisStore, SqliteConfig, SqliteStore};
 use support::{drop_schema, postgres_url, unique_schema};
 
 fn unique(backend: &str) -> String {
@@ -59,7 +57,7 @@ async fn an_unreachable_redis_is_an_error_at_connect() {
 }
 
 /// Connects in `schema`, or `None` (skipped loudly) if no PostgreSQL runs here outside CI.
-async fn postgres(schema: &str, config: PostgresStoreConfig) -> Option<PostgresStore> {
+async fn postgres(schema: &str, config: PostgresConfig) -> Option<PostgresStore> {
     let url = postgres_url();
     match PostgresStore::connect_with(&url, config.schema(schema)).await {
         Ok(store) => Some(store),
@@ -76,7 +74,7 @@ async fn postgres(schema: &str, config: PostgresStoreConfig) -> Option<PostgresS
 #[tokio::test]
 async fn the_postgres_store_conforms() {
     let schema = unique_schema();
-    let Some(store) = postgres(&schema, PostgresStoreConfig::default()).await else {
+    let Some(store) = postgres(&schema, PostgresConfig::default()).await else {
         return;
     };
     let problems = run_store_conformance(Arc::new(store), "").await;
@@ -87,7 +85,7 @@ async fn the_postgres_store_conforms() {
 #[tokio::test]
 async fn a_completed_key_survives_a_postgres_store_restart() {
     let schema = unique_schema();
-    let Some(store) = postgres(&schema, PostgresStoreConfig::default()).await else {
+    let Some(store) = postgres(&schema, PostgresConfig::default()).await else {
         return;
     };
     let key = IdempotencyKey::new("restart");
@@ -100,9 +98,7 @@ async fn a_completed_key_survives_a_postgres_store_restart() {
         .await
         .unwrap();
     drop(store);
-    let store = postgres(&schema, PostgresStoreConfig::default())
-        .await
-        .unwrap();
+    let store = postgres(&schema, PostgresConfig::default()).await.unwrap();
     let later = t0 + Duration::from_secs(1);
     let claim = store.claim(&key, later, Duration::from_secs(5)).await;
     let state = store.state(&key, later).await;
@@ -122,7 +118,7 @@ async fn a_completed_key_survives_a_postgres_store_restart() {
 #[tokio::test]
 async fn two_postgres_replicas_migrate_at_once() {
     let schema = unique_schema();
-    let config = PostgresStoreConfig::default().schema(&schema);
+    let config = PostgresConfig::default().schema(&schema);
     let url = postgres_url();
     let (a, b) = tokio::join!(
         PostgresStore::connect_with(&url, config.clone()),
@@ -143,10 +139,10 @@ async fn two_postgres_replicas_migrate_at_once() {
 }
 
 #[tokio::test]
-async fn postgres_prune_removes_only_what_no_answer_needs() {
+async fn postgres_purge_removes_only_what_no_answer_needs() {
     let schema = unique_schema();
     // Batches of 2 rows, so several DELETEs run.
-    let Some(store) = postgres(&schema, PostgresStoreConfig::default().prune_batch(2)).await else {
+    let Some(store) = postgres(&schema, PostgresConfig::default().purge_batch(2)).await else {
         return;
     };
     let lease = Duration::from_secs(5);
@@ -183,8 +179,8 @@ async fn postgres_prune_removes_only_what_no_answer_needs() {
         .unwrap();
     claim("running", now).await;
 
-    let removed = store.prune(now).await;
-    let again = store.prune(now).await;
+    let removed = store.purge(now).await;
+    let again = store.purge(now).await;
     let late_complete = store
         .complete(&IdempotencyKey::new("late"), late, now, retention)
         .await;
@@ -211,11 +207,52 @@ async fn an_unreachable_postgres_is_an_error_at_connect_without_the_password() {
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
     assert!(message.contains("PostgreSQL"), "{message}");
     assert!(!message.contains("s3cret-pw"), "{message}");
+    // In plain words: where, and what happened (the driver's chain is logged at debug level).
+    assert!(
+        message.contains("cannot reach PostgreSQL at 127.0.0.1:1: connection refused"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn one_replica_at_a_time_holds_a_postgres_lease() {
+    let schema = unique_schema();
+    let Some(store) = postgres(&schema, PostgresConfig::default()).await else {
+        return;
+    };
+    let ttl = Duration::from_secs(60);
+    let first = store.lease("maintenance", ttl).await.unwrap();
+    let second = store.lease("maintenance", ttl).await.unwrap();
+    assert_ne!(first.leader_id(), second.leader_id());
+    assert!(first.acquire().await.unwrap(), "a free lease is taken");
+    assert!(
+        !second.acquire().await.unwrap(),
+        "a running lease is another's"
+    );
+    assert!(first.acquire().await.unwrap(), "the holder renews its own");
+    let other_task = store.lease("other", ttl).await.unwrap();
+    assert!(other_task.acquire().await.unwrap(), "one lease per task");
+    first.release().await.unwrap();
+    assert!(
+        second.acquire().await.unwrap(),
+        "a released lease is taken over"
+    );
+    assert!(!first.acquire().await.unwrap());
+    // A lease that ran out (by the database's clock) is taken over.
+    let brief = store.lease("brief", Duration::ZERO).await.unwrap();
+    let next = store.lease("brief", ttl).await.unwrap();
+    assert!(brief.acquire().await.unwrap());
+    assert!(
+        next.acquire().await.unwrap(),
+        "an expired lease is taken over"
+    );
+    assert!(!brief.acquire().await.unwrap());
+    drop_schema(&schema).await;
 }
 
 #[tokio::test]
 async fn a_postgres_table_name_must_be_a_plain_identifier() {
-    let config = PostgresStoreConfig::default().table("idempotency\"; DROP TABLE x; --");
+    let config = PostgresConfig::default().table("idempotency\"; DROP TABLE x; --");
     let error = PostgresStore::connect_with(&postgres_url(), config)
         .await
         .unwrap_err();
@@ -235,7 +272,7 @@ async fn the_sqlite_store_conforms() {
     let problems = run_store_conformance(Arc::new(store), "").await;
     assert!(problems.is_empty(), "on a file: {problems:#?}");
 
-    let config = SqliteStoreConfig::default().synchronous_full(true);
+    let config = SqliteConfig::default().synchronous_full(true);
     let store = SqliteStore::open_with(dir.path().join("full.db"), config)
         .await
         .unwrap();

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use runhook::inbox::{Inbox, InboxRecord, InboxState, Inserted, MemoryInbox, Settlement};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, StoreError};
 use runhook_store::testing::run_inbox_conformance;
-use runhook_store::{PostgresInbox, PostgresStore, PostgresStoreConfig, SqliteInbox, SqliteStore};
+use runhook_store::{PostgresConfig, PostgresInbox, PostgresStore, SqliteInbox, SqliteStore};
 use support::{drop_schema, postgres_url, reachable, unique_schema};
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -152,7 +152,7 @@ async fn a_sqlite_file_with_a_newer_inbox_schema_is_refused() {
 }
 
 /// Connects an inbox in `schema`, or `None` (skipped loudly) without PostgreSQL outside CI.
-async fn postgres(schema: &str, config: PostgresStoreConfig) -> Option<PostgresInbox> {
+async fn postgres(schema: &str, config: PostgresConfig) -> Option<PostgresInbox> {
     let url = postgres_url();
     let connected = PostgresInbox::connect_with(&url, config.schema(schema)).await;
     reachable(
@@ -165,7 +165,7 @@ async fn postgres(schema: &str, config: PostgresStoreConfig) -> Option<PostgresI
 #[tokio::test]
 async fn the_postgres_inbox_conforms() {
     let schema = unique_schema();
-    let Some(inbox) = postgres(&schema, PostgresStoreConfig::default()).await else {
+    let Some(inbox) = postgres(&schema, PostgresConfig::default()).await else {
         return;
     };
     let problems = run_inbox_conformance(Arc::new(inbox), "").await;
@@ -176,7 +176,7 @@ async fn the_postgres_inbox_conforms() {
 #[tokio::test]
 async fn two_postgres_inbox_replicas_migrate_at_once_beside_a_store() {
     let schema = unique_schema();
-    let config = PostgresStoreConfig::default().schema(&schema);
+    let config = PostgresConfig::default().schema(&schema);
     let url = postgres_url();
     let (a, b, store) = tokio::join!(
         PostgresInbox::connect_with(&url, config.clone()),
@@ -202,12 +202,12 @@ async fn two_postgres_inbox_replicas_migrate_at_once_beside_a_store() {
 
 #[tokio::test]
 async fn a_postgres_inbox_table_must_differ_from_the_store_table() {
-    let config = PostgresStoreConfig::default().inbox_table("runhook_idempotency");
+    let config = PostgresConfig::default().inbox_table("runhook_idempotency");
     let error = PostgresInbox::connect_with(&postgres_url(), config)
         .await
         .unwrap_err();
     assert!(error.to_string().contains("runhook_idempotency"), "{error}");
-    let config = PostgresStoreConfig::default().inbox_table("inbox\"; DROP TABLE x; --");
+    let config = PostgresConfig::default().inbox_table("inbox\"; DROP TABLE x; --");
     let error = PostgresInbox::connect_with(&postgres_url(), config)
         .await
         .unwrap_err();
@@ -275,7 +275,7 @@ async fn a_sqlite_inbox_of_schema_version_1_is_migrated_with_its_rows() {
 #[tokio::test]
 async fn a_postgres_inbox_of_schema_version_1_is_migrated_with_its_rows() {
     let schema = unique_schema();
-    let config = PostgresStoreConfig::default().schema(&schema);
+    let config = PostgresConfig::default().schema(&schema);
     let Some(inbox) = postgres(&schema, config.clone()).await else {
         return;
     };
@@ -342,7 +342,7 @@ async fn a_postgres_inbox_of_schema_version_1_is_migrated_with_its_rows() {
 #[tokio::test]
 async fn postgres_writes_committed_together_keep_their_own_answers() {
     let schema = unique_schema();
-    let Some(inbox) = postgres(&schema, PostgresStoreConfig::default()).await else {
+    let Some(inbox) = postgres(&schema, PostgresConfig::default()).await else {
         return;
     };
     let t0 = now();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use runhook::store::StoreError;
 use runhook_store::testing::run_store_conformance;
-use runhook_store::{PostgresStore, PostgresStoreConfig};
+use runhook_store::{PostgresConfig, PostgresStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -29,7 +29,7 @@ fn with_sslmode(mode: &str) -> String {
     format!("{url}{separator}sslmode={mode}")
 }
 
-async fn connect(url: &str, config: PostgresStoreConfig) -> Result<PostgresStore, StoreError> {
+async fn connect(url: &str, config: PostgresConfig) -> Result<PostgresStore, StoreError> {
     tokio::time::timeout(PATIENCE, PostgresStore::connect_with(url, config))
         .await
         .expect("the connect hung")
@@ -49,11 +49,11 @@ async fn drop_schema(schema: &str) {
 /// Runs the conformance suite over `url` in a schema of its own; skipped loudly (outside CI) if
 /// no PostgreSQL runs here.
 async fn conforms_over(url: &str) {
-    conforms_over_with(url, PostgresStoreConfig::default()).await;
+    conforms_over_with(url, PostgresConfig::default()).await;
 }
 
 /// [`conforms_over`] with `config`.
-async fn conforms_over_with(url: &str, config: PostgresStoreConfig) {
+async fn conforms_over_with(url: &str, config: PostgresConfig) {
     let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
     let config = config.schema(&schema);
     let store = match connect(url, config).await {
@@ -87,7 +87,7 @@ async fn sslmode_prefer_connects_with_tls_or_without() {
 async fn sslmode_require_fails_on_a_server_without_tls_or_with_an_untrusted_certificate() {
     // Without TLS: "server does not support TLS"; with a self-signed certificate: "invalid peer
     // certificate".
-    let error = connect(&with_sslmode("require"), PostgresStoreConfig::default())
+    let error = connect(&with_sslmode("require"), PostgresConfig::default())
         .await
         .unwrap_err();
     let message = error.to_string();
@@ -102,9 +102,7 @@ async fn sslmode_require_fails_on_a_server_without_tls_or_with_an_untrusted_cert
 #[tokio::test]
 async fn an_sslmode_other_than_disable_prefer_require_is_refused_by_name() {
     let url = "postgres://postgres:s3cret-pw@127.0.0.1:5432/test?sslmode=verify-full";
-    let error = connect(url, PostgresStoreConfig::default())
-        .await
-        .unwrap_err();
+    let error = connect(url, PostgresConfig::default()).await.unwrap_err();
     let message = error.to_string();
     assert!(message.contains("sslmode"), "{message}");
     assert!(!message.contains("s3cret-pw"), "{message}");
@@ -114,7 +112,7 @@ async fn an_sslmode_other_than_disable_prefer_require_is_refused_by_name() {
 async fn a_root_certificate_file_that_cannot_be_used_fails_the_connect() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.pem");
-    let config = PostgresStoreConfig::default().root_certificates(&missing);
+    let config = PostgresConfig::default().root_certificates(&missing);
     let error = connect(&postgres_url(), config).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
     assert!(
@@ -124,12 +122,12 @@ async fn a_root_certificate_file_that_cannot_be_used_fails_the_connect() {
 
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let config = PostgresStoreConfig::default().root_certificates(&empty);
+    let config = PostgresConfig::default().root_certificates(&empty);
     let error = connect(&postgres_url(), config).await.unwrap_err();
     assert!(error.to_string().contains("no certificate"), "{error}");
 
     // With sslmode=disable the file is not used.
-    let config = PostgresStoreConfig::default().root_certificates(&missing);
+    let config = PostgresConfig::default().root_certificates(&missing);
     if let Err(error) = connect(&with_sslmode("disable"), config).await {
         assert!(!error.to_string().contains("missing.pem"), "{error}");
     }
@@ -219,9 +217,7 @@ async fn tls_verifies_the_server_against_the_system_roots_or_the_given_file() {
 
     // require: the system does not trust the throwaway CA, so the handshake fails.
     let url = format!("postgres://postgres@localhost:{port}/test?sslmode=require");
-    let error = connect(&url, PostgresStoreConfig::default())
-        .await
-        .unwrap_err();
+    let error = connect(&url, PostgresConfig::default()).await.unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
     assert!(
@@ -231,16 +227,14 @@ async fn tls_verifies_the_server_against_the_system_roots_or_the_given_file() {
 
     // prefer without a root file: TLS, unverified (as libpq), so the login reaches the server.
     let url = format!("postgres://postgres@localhost:{port}/test?sslmode=prefer");
-    let error = connect(&url, PostgresStoreConfig::default())
-        .await
-        .unwrap_err();
+    let error = connect(&url, PostgresConfig::default()).await.unwrap_err();
     assert!(error.to_string().contains(REFUSAL), "{error}");
 
     // Trusting the CA, the handshake succeeds (host name checked) and the login reaches the
     // server, under require and prefer alike.
     for mode in ["require", "prefer"] {
         let url = format!("postgres://postgres@localhost:{port}/test?sslmode={mode}");
-        let config = PostgresStoreConfig::default().root_certificates(&roots);
+        let config = PostgresConfig::default().root_certificates(&roots);
         let error = connect(&url, config).await.unwrap_err();
         assert!(error.to_string().contains(REFUSAL), "{mode}: {error}");
     }
@@ -249,7 +243,7 @@ async fn tls_verifies_the_server_against_the_system_roots_or_the_given_file() {
     // prefer too.
     for mode in ["require", "prefer"] {
         let url = format!("postgres://postgres@127.0.0.1:{port}/test?sslmode={mode}");
-        let config = PostgresStoreConfig::default().root_certificates(&roots);
+        let config = PostgresConfig::default().root_certificates(&roots);
         let error = connect(&url, config).await.unwrap_err();
         assert!(
             error.to_string().contains("not valid for name"),
@@ -265,7 +259,7 @@ const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
 async fn sslmode_require_with_the_servers_certificate_as_root_conforms() {
     // Only where the local server runs TLS with that certificate (not a given): else skipped.
     let url = with_sslmode("require").replace("@127.0.0.1:", "@localhost:");
-    let config = PostgresStoreConfig::default().root_certificates(SNAKEOIL);
+    let config = PostgresConfig::default().root_certificates(SNAKEOIL);
     if let Err(error) = connect(&url, config.clone()).await {
         eprintln!("SKIPPED: verified TLS to the local PostgreSQL at {url}: {error}");
         return;

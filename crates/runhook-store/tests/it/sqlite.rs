@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use runhook::inbox::Inbox;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
-use runhook_store::{GC_MARGIN, SqliteStore};
+use runhook_store::{PURGE_MARGIN, SqliteInbox, SqliteStore};
 
 const LEASE: Duration = Duration::from_secs(5);
 const RETENTION: Duration = Duration::from_secs(60);
@@ -50,7 +51,7 @@ async fn a_sqlite_store_keeps_its_keys_and_tokens_across_a_restart() {
 }
 
 #[tokio::test]
-async fn the_sqlite_store_prunes_expired_rows_in_bounded_sweeps() {
+async fn the_sqlite_store_purges_expired_rows_in_bounded_sweeps() {
     let store = SqliteStore::open_in_memory().await.unwrap();
     let t0 = SystemTime::now();
     for i in 0..1200 {
@@ -67,7 +68,7 @@ async fn the_sqlite_store_prunes_expired_rows_in_bounded_sweeps() {
     // Past the retention: the completed keys go; the claims past their lease stay (their
     // holders may still complete them) until the GC margin has passed too.
     let after_retention = t0 + 2 * RETENTION;
-    assert_eq!(store.prune(after_retention).await.unwrap(), 300);
+    assert_eq!(store.purge(after_retention).await.unwrap(), 300);
     assert_eq!(store.row_count().await.unwrap(), 1200);
     let pending = IdempotencyKey::new("pending-0");
     assert_eq!(
@@ -75,26 +76,26 @@ async fn the_sqlite_store_prunes_expired_rows_in_bounded_sweeps() {
         KeyState::Absent
     );
 
-    let abandoned = t0 + LEASE + GC_MARGIN;
+    let abandoned = t0 + LEASE + PURGE_MARGIN;
     assert_eq!(
-        store.prune(abandoned).await.unwrap(),
-        SqliteStore::SWEEP_LIMIT
+        store.purge(abandoned).await.unwrap(),
+        SqliteStore::PURGE_LIMIT
     );
-    assert_eq!(store.prune(abandoned).await.unwrap(), 200);
-    assert_eq!(store.prune(abandoned).await.unwrap(), 0);
+    assert_eq!(store.purge(abandoned).await.unwrap(), 200);
+    assert_eq!(store.purge(abandoned).await.unwrap(), 0);
     assert_eq!(store.row_count().await.unwrap(), 0);
 
-    // Opportunistic: every SWEEP_EVERY-th claim sweeps with its own `now`. 1,500 claims so far
-    // (a multiple of SWEEP_EVERY), so the next sweep follows the SWEEP_EVERY-th claim from here.
+    // Opportunistic: every PURGE_EVERY-th claim sweeps with its own `now`. 1,500 claims so far
+    // (a multiple of PURGE_EVERY), so the next sweep follows the PURGE_EVERY-th claim from here.
     let old = IdempotencyKey::new("old");
     acquire(&store, &old, t0).await;
-    let later = t0 + LEASE + GC_MARGIN + Duration::from_secs(1);
-    for i in 2..SqliteStore::SWEEP_EVERY {
+    let later = t0 + LEASE + PURGE_MARGIN + Duration::from_secs(1);
+    for i in 2..SqliteStore::PURGE_EVERY {
         acquire(&store, &IdempotencyKey::new(format!("new-{i}")), later).await;
     }
     assert_eq!(
         store.row_count().await.unwrap(),
-        SqliteStore::SWEEP_EVERY - 1
+        SqliteStore::PURGE_EVERY - 1
     );
     assert_eq!(store.state(&old, t0).await.unwrap(), KeyState::InFlight);
     acquire(&store, &IdempotencyKey::new("the sweeping claim"), later).await;
@@ -105,7 +106,7 @@ async fn the_sqlite_store_prunes_expired_rows_in_bounded_sweeps() {
     );
     assert_eq!(
         store.row_count().await.unwrap(),
-        SqliteStore::SWEEP_EVERY - 1
+        SqliteStore::PURGE_EVERY - 1
     );
 }
 
@@ -207,4 +208,135 @@ async fn many_concurrent_callers_each_get_their_own_answer() {
     let keys = CALLERS * ROUNDS as u64 + ROUNDS as u64;
     assert_eq!(tokens.len() as u64, keys);
     assert_eq!(store.row_count().await.unwrap(), keys);
+}
+
+/// A file as the SQLite store and inbox wrote it before they shared one migrator: the store's
+/// version in `PRAGMA user_version` (no row in `runhook_schema`), the inbox's in
+/// `runhook_schema`, and rows in both.
+fn file_of_the_previous_schemas(path: &std::path::Path) {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE runhook_idempotency (
+                key TEXT PRIMARY KEY NOT NULL,
+                done INTEGER NOT NULL,
+                token INTEGER NOT NULL,
+                until_ms INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE INDEX runhook_idempotency_expiry ON runhook_idempotency (done, until_ms);
+             CREATE TABLE runhook_token (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+             INSERT INTO runhook_token (id, last) VALUES (1, 7);
+             INSERT INTO runhook_idempotency VALUES ('done-key', 1, 6, 4102444800000);
+             INSERT INTO runhook_idempotency VALUES ('held-key', 0, 7, 4102444800000);
+             PRAGMA user_version = 1;
+             CREATE TABLE runhook_schema (
+                component TEXT PRIMARY KEY NOT NULL,
+                version INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE runhook_inbox (
+                key TEXT PRIMARY KEY NOT NULL,
+                run_id TEXT,
+                event TEXT NOT NULL,
+                received_at INTEGER NOT NULL,
+                body BLOB NOT NULL,
+                drift TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+                attempts INTEGER NOT NULL,
+                next_at INTEGER NOT NULL,
+                lease_until INTEGER,
+                token INTEGER NOT NULL,
+                last_error TEXT,
+                finished_at INTEGER
+             );
+             CREATE INDEX runhook_inbox_run ON runhook_inbox (run_id, state, received_at, key);
+             CREATE TABLE runhook_inbox_token (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);
+             INSERT INTO runhook_inbox_token (id, last) VALUES (1, 3);
+             CREATE INDEX runhook_inbox_pending ON runhook_inbox (next_at, key) WHERE state = 'pending';
+             CREATE INDEX runhook_inbox_finished ON runhook_inbox (state, finished_at)
+               WHERE finished_at IS NOT NULL;
+             INSERT INTO runhook_schema VALUES ('inbox', 2);
+             INSERT INTO runhook_inbox VALUES ('old-row', 'run-1', 'run.completed', 1000,
+               X'7B7D', '[]', 'pending', 0, 1000, NULL, 0, NULL, NULL);
+             INSERT INTO runhook_inbox VALUES ('dead-row', NULL, 'run.failed', 900,
+               X'7B7D', '[]', 'dead', 3, 900, NULL, 3, 'HTTP 500', 950);",
+        )
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_file_of_the_previous_schemas_is_migrated_with_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runhook.db");
+    file_of_the_previous_schemas(&path);
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(
+        store
+            .state(&IdempotencyKey::new("done-key"), t0)
+            .await
+            .unwrap(),
+        KeyState::Done
+    );
+    assert_eq!(
+        store
+            .state(&IdempotencyKey::new("held-key"), t0)
+            .await
+            .unwrap(),
+        KeyState::InFlight
+    );
+    // The token counter went on from where it was.
+    assert!(
+        acquire(&store, &IdempotencyKey::new("new-key"), t0)
+            .await
+            .get()
+            > 7
+    );
+
+    let inbox = store.inbox().await.unwrap();
+    let old = inbox
+        .get(&IdempotencyKey::new("old-row"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.run_id.as_deref(), Some("run-1"));
+    let dead = inbox
+        .get(&IdempotencyKey::new("dead-row"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.last_error.as_deref(), Some("HTTP 500"));
+    let claims = inbox.claim_due(t0, LEASE, 10).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert!(claims[0].token.get() > 3);
+    drop((store, inbox));
+
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let versions: Vec<(String, i64)> = connection
+        .prepare("SELECT component, version FROM runhook_schema ORDER BY component")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        versions,
+        [
+            ("inbox".to_owned(), SqliteInbox::SCHEMA_VERSION),
+            ("store".to_owned(), SqliteStore::SCHEMA_VERSION)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_inbox_opened_as_existing_refuses_a_missing_file_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing.db");
+    let error = SqliteInbox::open_existing(&path).await.unwrap_err();
+    assert!(error.to_string().contains("missing.db"), "{error}");
+    assert!(error.to_string().contains("no such file"), "{error}");
+    assert!(!path.exists());
+    drop(SqliteInbox::open(&path).await.unwrap());
+    SqliteInbox::open_existing(&path).await.unwrap();
 }

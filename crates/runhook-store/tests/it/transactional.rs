@@ -17,7 +17,7 @@ use runhook::store::IdempotencyKey;
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxProcessor, Processed};
 use runhook_receiver::{Clock, HandlerContext, Received};
-use runhook_store::{PostgresInbox, PostgresStoreConfig, TransactionalHandler};
+use runhook_store::{PostgresConfig, PostgresInbox, TransactionalHandler};
 use support::{drop_schema, postgres_url, reachable, unique_schema};
 use tokio::sync::Notify;
 
@@ -84,7 +84,7 @@ struct Setup {
 impl Setup {
     async fn new() -> Option<Self> {
         let schema = unique_schema();
-        let config = PostgresStoreConfig::default().schema(&schema);
+        let config = PostgresConfig::default().schema(&schema);
         let connected = PostgresInbox::connect_with(&postgres_url(), config).await;
         let inbox = reachable("the transactional processor test", "PostgreSQL", connected)?;
         let payments = format!("\"{schema}\".payments");

@@ -17,7 +17,7 @@ use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 /// follows, for tests and examples. Its rows are lost when the process exits, so it is no inbox
 /// for production: use `runhook-store`'s SQLite or PostgreSQL inbox there.
 ///
-/// It holds at most `capacity` rows; an insert beyond that fails with [`StoreError::Full`] (a
+/// It holds at most `capacity` rows; an insert beyond that fails with [`StoreError::InboxFull`] (a
 /// receiver answers 503 and the sender retries) until finished rows are purged.
 pub struct MemoryInbox {
     capacity: usize,
@@ -133,7 +133,7 @@ impl Inbox for MemoryInbox {
             return Ok(Inserted::Duplicate(row.entry.state));
         }
         if inner.rows.len() >= self.capacity {
-            return Err(StoreError::Full {
+            return Err(StoreError::InboxFull {
                 capacity: self.capacity,
             });
         }
@@ -283,4 +283,30 @@ fn revive(entry: &mut InboxEntry, now: SystemTime) {
     entry.next_at = now;
     entry.lease_until = None;
     entry.finished_at = None;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a panic is a failure report
+
+    use std::time::{Duration, SystemTime};
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_inbox_says_so_in_its_own_words() {
+        let inbox = MemoryInbox::with_capacity(1);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let record = |key: &str| {
+            InboxRecord::new(IdempotencyKey::new(key), "run.completed", at, Bytes::new())
+        };
+        inbox.insert(record("a"), at).await.unwrap();
+        let error = inbox.insert(record("b"), at).await.unwrap_err();
+        assert_eq!(error, StoreError::InboxFull { capacity: 1 });
+        let message = error.to_string();
+        assert!(message.starts_with("the inbox is full"), "{message}");
+        assert!(!message.contains("idempotency"), "{message}");
+    }
 }

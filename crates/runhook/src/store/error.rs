@@ -7,13 +7,23 @@ use super::IdempotencyKey;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// Every entry is a claim whose lease is still running, so none can be evicted for a new key.
+    /// An idempotency store's every entry is a claim whose lease is still running, so none can
+    /// be purged for a new key.
     #[error(
-        "the idempotency ledger is full: all {capacity} entries are claims in flight and none can \
-         be evicted; raise its capacity or make handlers finish sooner"
+        "the idempotency store is full: all {capacity} keys are claims in flight and none can \
+         be purged; raise its capacity or make handlers finish sooner"
     )]
     Full {
         /// The store's capacity, in keys.
+        capacity: usize,
+    },
+    /// An inbox holds as many rows as it may, so it cannot take a new event.
+    #[error(
+        "the inbox is full: it holds {capacity} rows, its capacity; purge finished rows, raise \
+         its capacity, or let the pending rows be processed"
+    )]
+    InboxFull {
+        /// The inbox's capacity, in rows.
         capacity: usize,
     },
     /// `complete` or `release` with a token that no longer holds the key: its lease expired and
@@ -27,9 +37,19 @@ pub enum StoreError {
         key: IdempotencyKey,
     },
     /// A backend could not be reached or failed (connection refused, timeout, I/O error…).
-    #[error("the idempotency store is unavailable: {message}")]
+    #[error("the store is unavailable: {message}")]
     Unavailable {
         /// What the backend reported.
         message: String,
     },
+}
+
+/// The answer of a write fenced by a claim token: `Ok` if the token still held `key` (the write
+/// touched its row), [`StoreError::NotHeld`] otherwise. Every backend answers so.
+pub fn fenced(key: &IdempotencyKey, held: bool) -> Result<(), StoreError> {
+    if held {
+        Ok(())
+    } else {
+        Err(StoreError::NotHeld { key: key.clone() })
+    }
 }

@@ -1,4 +1,4 @@
-//! The in-memory store: bounded, evicting, safe to share between threads.
+//! The in-memory store: bounded, purging as it goes, safe to share between threads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,10 +15,10 @@ use super::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, Store
 /// in this order:
 /// 1. every completed key past its retention is dropped (it is claimable anyway, so dropping it
 ///    changes no answer);
-/// 2. if it is still full, the completed key closest to the end of its retention is evicted
+/// 2. if it is still full, the completed key closest to the end of its retention is purged
 ///    (with one retention for all keys, the oldest completed); a later duplicate of that key
 ///    would be processed again;
-/// 3. a claim is never evicted, not even one whose lease has run out: until another delivery
+/// 3. a claim is never purged, not even one whose lease has run out: until another delivery
 ///    takes the key over, its holder may still renew, complete or release it (fencing is by
 ///    token, not by the lease). If every entry is a claim, the new claim fails with
 ///    [`StoreError::Full`] (a receiver answers 503, and the sender retries).
@@ -209,7 +209,7 @@ impl Inner {
         }
     }
 
-    /// Makes room for one more key; see the eviction order on [`MemoryStore`].
+    /// Makes room for one more key; see the purge order on [`MemoryStore`].
     fn make_room(&mut self, now: SystemTime, capacity: usize) -> Result<(), StoreError> {
         if self.entries.len() < capacity {
             return Ok(());

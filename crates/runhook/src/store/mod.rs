@@ -36,7 +36,7 @@ mod memory;
 use std::time::Duration;
 
 pub use claim::{Claim, ClaimToken, KeyState};
-pub use error::StoreError;
+pub use error::{StoreError, fenced};
 pub use idempotency::IdempotencyStore;
 pub use key::{IdempotencyKey, KeyFn, KeyStrategy};
 pub use memory::MemoryStore;

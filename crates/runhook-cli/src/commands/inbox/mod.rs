@@ -101,8 +101,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         if !matches!(url, StoreUrl::Sqlite(_) | StoreUrl::Postgres { .. }) {
             bail!("--store {store:?}: the inbox needs sqlite: or postgres://");
         }
-        // Cannot be opened: a usage error (exit 2), reported by main.
-        let inbox = url.open_inbox().await?;
+        // Cannot be opened (a missing SQLite file included: never created here): a usage error
+        // (exit 2), reported by main.
+        let inbox = url.open_existing_inbox().await?;
         match operate(args.command, inbox).await {
             Ok(exit) => Ok(exit),
             Err(error) if out::is_closed(&error) => Err(error),

@@ -1,6 +1,6 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
 //! listen`. Built on `runhook_axum::webhook_route` with the store of `--store` (PostgreSQL and
-//! SQLite pruned by a periodic task), served by [`crate::server::serve`] (timeouts, connection
+//! SQLite purged by the library's `runhook_store::Maintenance` task), served by [`crate::server::serve`] (timeouts, connection
 //! limit, bounded HTTP/2, graceful shutdown). With `--forward-to`, a relay: the receiver in inbox
 //! mode, forwarding each stored event to the app (see [`relay`]); with `--metrics-addr`,
 //! Prometheus metrics on a second listener.
@@ -22,8 +22,9 @@ use runhook::receive::UrlToken;
 use runhook_axum::webhook_route;
 use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn};
 
+use runhook_store::Maintenance;
+
 use crate::exit::Exit;
-use crate::prune::Prunable;
 use crate::server::ServerLimits;
 use crate::store::StoreUrl;
 pub(crate) use args::Args;
@@ -61,27 +62,30 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let lines = Lines::new(args.json);
     config.validate().context("invalid receiver settings")?;
-    // Built only after the listening line: a relay's workers start forwarding (and printing
-    // lines) as soon as the receiver is built, and the listening line comes first.
-    let (unbuilt, prunable) = runtime.block_on(async {
-        match relay {
+    // The address is bound first, and the store or inbox opened (or created) only then: a listen
+    // that cannot bind its address leaves no database file behind. The receiver is built only
+    // after the listening line: a relay's workers start forwarding (and printing lines) as soon
+    // as the receiver is built, and the listening line comes first.
+    let (listener, unbuilt, maintenance) = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let (unbuilt, maintenance) = match relay {
             Some(relay) => {
                 let lines = Arc::clone(&lines);
                 let builder = relay.receiver(config, &store_url, lines, confirmer).await?;
-                Ok((builder, None))
+                (builder, None)
             }
             None => {
                 let lines = Arc::clone(&lines);
-                plain_receiver(&args, config, &store_url, lines, confirmer).await
+                plain_receiver(&args, config, &store_url, lines, confirmer).await?
             }
-        }
+        };
+        anyhow::Ok((listener, unbuilt, maintenance))
     })?;
     let injector = Injector::new(rules, Arc::clone(&lines));
     let limits = limits(&args);
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
@@ -97,11 +101,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
         }
-        // PostgreSQL and SQLite: expired rows removed every minute until the stop signal.
-        let pruning = prunable.map(|store| {
-            let mut prune_stop = stopping.subscribe();
-            tokio::spawn(crate::prune::prune_periodically(store, async move {
-                let _ = prune_stop.wait_for(|stopped| *stopped).await;
+        // PostgreSQL and SQLite: expired rows purged every minute until the stop signal.
+        let purging = maintenance.map(|maintenance| {
+            let mut purge_stop = stopping.subscribe();
+            tokio::spawn(maintenance.run(async move {
+                let _ = purge_stop.wait_for(|stopped| *stopped).await;
             }))
         });
         let closing = Arc::clone(&lines);
@@ -121,8 +125,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         });
         crate::server::serve(listener, app, limits, stop).await;
         let summary = receiver_drained.await.ok();
-        if let Some(pruning) = pruning {
-            pruning.abort();
+        if let Some(purging) = purging {
+            purging.abort();
         }
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
@@ -142,15 +146,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
 }
 
 /// The receiver without --forward-to, to build: the handler prints each event's summary (after
-/// --delay), deduplicating with the idempotency store of --store; with it, that store again if it
-/// must be pruned periodically.
+/// --delay), deduplicating with the idempotency store of --store; with it, the maintenance task
+/// that purges that store, if it needs one.
 async fn plain_receiver(
     args: &Args,
     config: ReceiverConfig,
     store_url: &StoreUrl,
     lines: Arc<Lines>,
     confirmer: Option<Arc<dyn RunConfirmer>>,
-) -> anyhow::Result<(ReceiverBuilder, Option<Prunable>)> {
+) -> anyhow::Result<(ReceiverBuilder, Option<Maintenance>)> {
     let summaries = Summaries::default();
     let written = Arc::clone(&summaries);
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
@@ -168,13 +172,13 @@ async fn plain_receiver(
             HandlerOutcome::Ok
         }
     });
-    let (store, prunable) = store_url.open().await?;
+    let (store, maintenance) = store_url.open().await?;
     eprintln!("runhook: idempotency store {}", store_url.describe());
     let builder = Receiver::builder(handler)
         .config(config)
         .store(store)
         .observer(move |report| lines.report(report, &summaries));
-    Ok((confirm::with(builder, confirmer), prunable))
+    Ok((confirm::with(builder, confirmer), maintenance))
 }
 
 /// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a

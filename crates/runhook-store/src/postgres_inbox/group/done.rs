@@ -4,12 +4,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use deadpool_postgres::Pool;
 use runhook::store::{IdempotencyKey, StoreError};
 
 use super::Request;
+use crate::postgres::{Database, unavailable};
 use crate::postgres_inbox::sql::Statements;
-use crate::postgres_store::connect::{pool_unavailable, unavailable};
 
 /// A row to mark done: its key, the token that must hold it, the finish time (ms since epoch).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,7 +21,7 @@ pub(in crate::postgres_inbox) struct DoneRow {
 /// Marks `group`'s rows done in one transaction and answers each request (`NotHeld` where its
 /// token no longer holds the row); if that fails, marks each on its own.
 pub(in crate::postgres_inbox) async fn commit_done(
-    pool: Pool,
+    database: Database,
     sql: Arc<Statements>,
     group: Vec<Request<DoneRow, ()>>,
 ) {
@@ -40,13 +39,13 @@ pub(in crate::postgres_inbox) async fn commit_done(
         .map(|(request, _)| &request.item)
         .collect();
     rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    let settled = match settle(&pool, &sql, &rows).await {
+    let settled = match settle(&database, &sql, &rows).await {
         Ok(settled) => Ok(settled),
         Err(_) if rows.len() > 1 => {
             let mut settled = HashSet::with_capacity(rows.len());
             let mut failed = Vec::new();
             for row in &rows {
-                match settle(&pool, &sql, &[*row]).await {
+                match settle(&database, &sql, &[*row]).await {
                     Ok(one) => settled.extend(one),
                     Err(error) => failed.push(((row.key.clone(), row.token), error)),
                 }
@@ -85,11 +84,11 @@ pub(in crate::postgres_inbox) async fn commit_done(
 
 /// Marks `rows` done in one transaction: the (key, token) pairs that still held their row.
 async fn settle(
-    pool: &Pool,
+    database: &Database,
     sql: &Statements,
     rows: &[&DoneRow],
 ) -> Result<HashSet<(String, i64)>, StoreError> {
-    let client = pool.get().await.map_err(pool_unavailable)?;
+    let client = database.client().await?;
     let statement = client
         .prepare_cached(&sql.done_many)
         .await

@@ -4,13 +4,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use deadpool_postgres::Pool;
 use runhook::inbox::{InboxState, Inserted};
 use runhook::store::StoreError;
 
 use super::Request;
+use crate::postgres::{Database, unavailable, unavailable_message};
 use crate::postgres_inbox::sql::Statements;
-use crate::postgres_store::connect::{pool_unavailable, unavailable, unavailable_message};
 
 /// How many times a row is inserted again when the row it conflicted with vanished (purged)
 /// before it could be read.
@@ -30,11 +29,11 @@ pub(in crate::postgres_inbox) struct NewRow {
 /// Inserts `group` in one statement and answers each request; if that fails, inserts each
 /// row on its own.
 pub(in crate::postgres_inbox) async fn commit_inserts(
-    pool: Pool,
+    database: Database,
     sql: Arc<Statements>,
     group: Vec<Request<NewRow, Inserted>>,
 ) {
-    let (pool, sql) = (&pool, &*sql);
+    let (database, sql) = (&database, &*sql);
     // One row per key, in key order (so groups that share keys lock them in the same order); a
     // repeat of a key within the group is a duplicate of its first request.
     let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(group.len());
@@ -43,12 +42,12 @@ pub(in crate::postgres_inbox) async fn commit_inserts(
     }
     let mut rows: Vec<&NewRow> = first_of.values().map(|&index| &group[index].item).collect();
     rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    let results = match insert(pool, sql, &rows).await {
+    let results = match insert(database, sql, &rows).await {
         Ok(results) => results,
         Err(_) if rows.len() > 1 => {
             let mut results = HashMap::with_capacity(rows.len());
             for row in &rows {
-                let result = match insert(pool, sql, &[*row]).await {
+                let result = match insert(database, sql, &[*row]).await {
                     Ok(mut one) => one.remove(row.key.as_str()).unwrap_or_else(no_answer),
                     Err(error) => Err(error),
                 };
@@ -94,13 +93,13 @@ fn no_answer() -> Result<Inserted, StoreError> {
 /// Inserts `rows` (distinct keys) in one statement: each key's outcome. A row that conflicted
 /// with one purged before it could be read is inserted again, up to [`INSERT_ATTEMPTS`] times.
 async fn insert<'a>(
-    pool: &Pool,
+    database: &Database,
     sql: &Statements,
     rows: &[&'a NewRow],
 ) -> Result<HashMap<&'a str, Result<Inserted, StoreError>>, StoreError> {
     // Each statement commits on its own: the insert is atomic, and the states read after it are
     // those of rows committed before (a row that conflicted is there, unless purged since).
-    let client = pool.get().await.map_err(pool_unavailable)?;
+    let client = database.client().await?;
     let insert = client
         .prepare_cached(&sql.insert_many)
         .await

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use runhook::store::StoreError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::postgres_store::connect::unavailable_message;
+use crate::postgres::unavailable_message;
 
 pub(super) use done::{DoneRow, commit_done};
 pub(super) use insert::{NewRow, commit_inserts};

@@ -1,24 +1,21 @@
-//! What the PostgreSQL store and inbox share: the pool, identifier checks, the migration lock
-//! and error messages.
+//! The pool of connections the PostgreSQL store, inbox and lease share, and identifier checks.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use runhook::store::StoreError;
 use tokio_postgres::NoTls;
-use tokio_postgres::config::SslMode;
+use tokio_postgres::config::{Host, SslMode};
 
-use super::{PostgresStoreConfig, tls};
-
-/// The key of the advisory lock every migration takes (`"runhook"` in ASCII), so replicas
-/// starting at once migrate one after the other.
-pub(crate) const MIGRATION_LOCK: i64 = 0x0072_756e_686f_6f6b;
+use super::errors::{describe, unavailable_message};
+use super::{PostgresConfig, tls};
 
 /// A pool of connections to `url` with `config`'s size and timeouts (the statement timeout is
-/// set on every connection, with `settings`, each `name=value`). Opens no connection yet.
+/// set on every connection, with `settings`, each `name=value`), and the server's address for
+/// messages (`host:port`, never the password). Opens no connection yet.
 pub(crate) fn pool(
     url: &str,
-    config: &PostgresStoreConfig,
+    config: &PostgresConfig,
     settings: &[&str],
-) -> Result<Pool, StoreError> {
+) -> Result<(Pool, String), StoreError> {
     let mut pg_config: tokio_postgres::Config =
         url.parse().map_err(|error: tokio_postgres::Error| {
             // The parser's messages name the offending option (or a character's position),
@@ -28,6 +25,7 @@ pub(crate) fn pool(
                 describe(&error)
             ))
         })?;
+    let address = address(&pg_config);
     pg_config.connect_timeout(config.connect_timeout);
     let mut session = format!(
         "-c statement_timeout={}",
@@ -53,13 +51,37 @@ pub(crate) fn pool(
             Manager::from_config(pg_config, tls, recycling)
         }
     };
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(config.max_connections)
         .create_timeout(Some(config.connect_timeout))
         .wait_timeout(Some(config.connect_timeout))
         .runtime(Runtime::Tokio1)
         .build()
-        .map_err(|error| unavailable_message(format!("PostgreSQL pool: {error}")))
+        .map_err(|error| unavailable_message(format!("PostgreSQL pool: {error}")))?;
+    Ok((pool, address))
+}
+
+/// The server's address as messages name it: `host:port` (each host, `,`-separated), a Unix
+/// socket's directory, or libpq's default `localhost:5432`.
+fn address(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let port = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| match host {
+            Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", port(i)),
+            Host::Tcp(name) => format!("{name}:{}", port(i)),
+            #[cfg(unix)]
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    if hosts.is_empty() {
+        format!("localhost:{}", port(0))
+    } else {
+        hosts.join(",")
+    }
 }
 
 /// `name` double-quoted, if it is a plain identifier of at most `max` bytes.
@@ -76,35 +98,4 @@ pub(crate) fn identifier(name: &str, max: usize, what: &str) -> Result<String, S
              starting with a digit, at most {max} bytes)"
         )))
     }
-}
-
-/// A PostgreSQL error as the store's: the server is unreachable or failed. Its messages never
-/// contain the connection URL (so never its password).
-pub(crate) fn unavailable(error: tokio_postgres::Error) -> StoreError {
-    unavailable_message(format!("PostgreSQL: {}", describe(&error)))
-}
-
-/// No free connection could be had from the pool (none could be opened, or all stayed busy).
-pub(crate) fn pool_unavailable(error: deadpool_postgres::PoolError) -> StoreError {
-    unavailable_message(format!("PostgreSQL: {}", describe(&error)))
-}
-
-/// `error` and its causes, `: `-separated: the server's own message is a cause of
-/// `tokio_postgres`'s "db error", which shows only its kind.
-pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        let more = error.to_string();
-        if !text.ends_with(&more) {
-            text = format!("{text}: {more}");
-        }
-        cause = error.source();
-    }
-    text
-}
-
-/// [`StoreError::Unavailable`] with `message`.
-pub(crate) fn unavailable_message(message: String) -> StoreError {
-    StoreError::Unavailable { message }
 }

@@ -1,4 +1,4 @@
-//! TLS for [`PostgresStore`](super::PostgresStore) connections: rustls, verifying the server's
+//! TLS for [`PostgresStore`](crate::PostgresStore) connections: rustls, verifying the server's
 //! certificate and host name against a PEM file's roots or the system's, or (`prefer` without a
 //! root file) encrypting without verifying, as libpq does.
 

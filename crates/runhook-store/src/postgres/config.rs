@@ -1,18 +1,18 @@
-//! [`PostgresStoreConfig`]: how a [`PostgresStore`](super::PostgresStore) or a
+//! [`PostgresConfig`]: how a [`PostgresStore`](crate::PostgresStore) or a
 //! [`PostgresInbox`](crate::PostgresInbox) connects and where it keeps its rows.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How a [`PostgresStore`](super::PostgresStore) or a [`PostgresInbox`](crate::PostgresInbox)
-/// connects and where it keeps its rows. One configuration serves both: each uses its own table
-/// in the same schema.
+/// How a [`PostgresStore`](crate::PostgresStore) or a [`PostgresInbox`](crate::PostgresInbox)
+/// connects and where it keeps its rows. One configuration serves both (and their
+/// [`PostgresLease`](crate::PostgresLease)): each uses its own table in the same schema.
 ///
 /// ```
 /// # use std::time::Duration;
-/// use runhook_store::PostgresStoreConfig;
+/// use runhook_store::PostgresConfig;
 ///
-/// let config = PostgresStoreConfig::default()
+/// let config = PostgresConfig::default()
 ///     .schema("webhooks")
 ///     .max_connections(32)
 ///     .statement_timeout(Duration::from_secs(1))
@@ -20,37 +20,44 @@ use std::time::Duration;
 /// # let _ = config;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PostgresStoreConfig {
+pub struct PostgresConfig {
+    pub(crate) lease_table: String,
     pub(crate) schema: String,
     pub(crate) table: String,
     pub(crate) inbox_table: String,
     pub(crate) max_connections: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) statement_timeout: Duration,
-    pub(crate) prune_batch: u32,
+    pub(crate) purge_batch: u32,
     pub(crate) root_certificates: Option<PathBuf>,
 }
 
-impl Default for PostgresStoreConfig {
-    /// Schema `public`, table `runhook_idempotency` (inbox table `runhook_inbox`), 16
+/// The former name of [`PostgresConfig`].
+#[deprecated(note = "renamed PostgresConfig: it configures the inbox and the lease too")]
+pub type PostgresStoreConfig = PostgresConfig;
+
+impl Default for PostgresConfig {
+    /// Schema `public`, table `runhook_idempotency` (inbox table `runhook_inbox`, lease table
+    /// `runhook_lease`), 16
     /// connections, a 5 s connect timeout (also the longest wait for a free connection), a 5 s
-    /// statement timeout, prune batches of 1000 rows, no root certificate file (TLS checks the
+    /// statement timeout, purge batches of 1000 rows, no root certificate file (TLS checks the
     /// server against the system's roots).
     fn default() -> Self {
-        PostgresStoreConfig {
+        PostgresConfig {
             schema: "public".to_owned(),
             table: "runhook_idempotency".to_owned(),
             inbox_table: "runhook_inbox".to_owned(),
+            lease_table: "runhook_lease".to_owned(),
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
-            prune_batch: 1000,
+            purge_batch: 1000,
             root_certificates: None,
         }
     }
 }
 
-impl PostgresStoreConfig {
+impl PostgresConfig {
     /// The schema of the tables (created if missing). Default `public`. A name of ASCII
     /// letters, digits and `_`, not starting with a digit, at most 63 bytes.
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
@@ -91,16 +98,30 @@ impl PostgresStoreConfig {
         self
     }
 
-    /// How many rows one `DELETE` of [`PostgresStore::prune`](super::PostgresStore::prune) removes at most. Default 1000.
-    pub fn prune_batch(mut self, rows: u32) -> Self {
-        self.prune_batch = rows.max(1);
+    /// The table of the [`PostgresLease`](crate::PostgresLease)s (one row per task). Default
+    /// `runhook_lease`; same rules as the schema.
+    pub fn lease_table(mut self, table: impl Into<String>) -> Self {
+        self.lease_table = table.into();
         self
+    }
+
+    /// How many rows one `DELETE` of a purge ([`PostgresStore::purge`](crate::PostgresStore::purge),
+    /// and the inbox's) removes at most. Default 1000.
+    pub fn purge_batch(mut self, rows: u32) -> Self {
+        self.purge_batch = rows.max(1);
+        self
+    }
+
+    /// The former name of [`purge_batch`](Self::purge_batch).
+    #[deprecated(note = "renamed purge_batch")]
+    pub fn prune_batch(self, rows: u32) -> Self {
+        self.purge_batch(rows)
     }
 
     /// A PEM file of the certificates (one or more) trusted as roots for the server's TLS
     /// certificate, instead of the system's: libpq's `sslrootcert`, e.g. a cloud provider's CA
     /// bundle or a self-signed server's own certificate. With it, the server's certificate is
-    /// checked under `sslmode=prefer` too (see [`PostgresStore`](super::PostgresStore)). Read
+    /// checked under `sslmode=prefer` too (see [`PostgresStore`](crate::PostgresStore)). Read
     /// when the store connects: a file that cannot be read or holds no valid certificate fails
     /// the connect. Unused with `sslmode=disable`.
     pub fn root_certificates(mut self, pem_file: impl Into<PathBuf>) -> Self {
