@@ -168,8 +168,8 @@ fn is_setting_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// One word without whitespace: a URL (anything with `://`), a path or query, `user:pw@host`,
-/// `a=1&b=2` pairs, or plain text.
+/// One word without whitespace: a URL (anything with `://`), a path or query, `user:pw@host`
+/// (a host after the `@`), `a=1&b=2` pairs, or plain text.
 fn redact_piece(piece: &str) -> String {
     if let Some(scheme_end) = piece.find("://") {
         let scheme_start = piece[..scheme_end]
@@ -188,6 +188,7 @@ fn redact_piece(piece: &str) -> String {
     }
     if let Some(at) = piece.rfind('@')
         && piece[..at].contains(':')
+        && piece[at + 1..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '[')
     {
         return format!("{REDACTED}{}", &piece[at..]);
     }

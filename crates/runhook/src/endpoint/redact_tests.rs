@@ -119,6 +119,10 @@ fn text_that_is_not_a_url_keeps_its_words_and_loses_its_secrets() {
         ),
         ("the key is wrong", "the key is wrong"),
         (
+            "the URL carries user-info (user:password@); remove them",
+            "the URL carries user-info (user:password@); remove them",
+        ),
+        (
             "not a url at all: %%% ::: @@@",
             "not a url at all: %%% ::: @@@",
         ),
