@@ -2,7 +2,8 @@
 //! - confirm by API: an answer that is not a run with the webhook's run_id (`{}`, an error
 //!   object, an array, another run, no status, no run_id) gets 503 `confirm_unavailable`, never
 //!   401; only a well-formed run that contradicts the webhook gets 401;
-//! - confirm by API: an answer over the body limit is not read and gets 503;
+//! - confirm by API: an answer over the body limit is not read, and a run over it once wrapped in
+//!   the event is not processed: both get 503;
 //! - a token in the path of a wrong URL is not printed in listen's 404 line;
 //! - `listen --port 9000` says to use `--addr 127.0.0.1:9000`.
 
@@ -187,7 +188,16 @@ fn an_answer_over_the_body_limit_is_not_read_and_gets_503() {
         .into_bytes(),
         length,
     };
+    // Under the limit as an answer (65 516 bytes), over it once wrapped in the event.
+    let edge = {
+        let empty = json!({"run_id": "r-edge", "status": "COMPLETED", "result": {"pad": ""}});
+        let pad = 65_516 - empty.to_string().len();
+        let run =
+            json!({"run_id": "r-edge", "status": "COMPLETED", "result": {"pad": "x".repeat(pad)}});
+        answer(run.to_string())
+    };
     let base = fake_api(HashMap::from([
+        ("r-edge", edge),
         ("r-big", big("r-big", true)),
         ("r-big-streamed", big("r-big-streamed", false)),
         (
@@ -196,7 +206,7 @@ fn an_answer_over_the_body_limit_is_not_read_and_gets_503() {
         ),
     ]));
     let listen = listen_confirming(&base, &["--max-body", "65536"]);
-    for run_id in ["r-big", "r-big-streamed"] {
+    for run_id in ["r-big", "r-big-streamed", "r-edge"] {
         let (status, line) = deliver(&listen, run_id);
         assert_eq!(status, 503, "{run_id}: {line}");
         assert_eq!(line["outcome"], "confirm_unavailable", "{run_id}: {line}");
