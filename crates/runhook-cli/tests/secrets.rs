@@ -21,10 +21,10 @@ fn assert_redacted(output: &Output, shown: &str) {
     assert!(text.contains(shown), "{shown:?} is not printed:\n{text}");
 }
 
-/// `runhook listen --addr 127.0.0.1:0 ARGS` (with `--store memory` unless given), run until it
-/// has answered a request: everything it printed on stderr.
-fn listen_stderr(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut listen = Listen::start_with(args, env, Stdio::piped());
+/// Runs `runhook listen --addr 127.0.0.1:0 ARGS` (with `--store memory` unless given) until it
+/// has answered a request, and asserts that its stderr holds no secret and holds `shown`.
+fn assert_listen_prints(args: &[&str], shown: &str) {
+    let mut listen = Listen::start_with(args, &[], Stdio::piped());
     let mut err = listen.child.stderr.take().unwrap();
     // Once a request is answered, every start line has been printed.
     let base = listen.url.rsplit_once("/webhooks").unwrap().0.to_owned();
@@ -38,7 +38,8 @@ fn listen_stderr(args: &[&str], env: &[(&str, &str)]) -> String {
     let (_, _) = listen.stop("-TERM");
     let mut text = String::new();
     err.read_to_string(&mut text).unwrap();
-    text
+    assert!(!text.contains(SECRET), "the secret is printed:\n{text}");
+    assert!(text.contains(shown), "{shown:?} is not printed:\n{text}");
 }
 
 #[test]
@@ -66,10 +67,7 @@ fn inbox_commands_do_not_print_store_passwords() {
 #[test]
 fn listen_does_not_print_an_unknown_schemes_password() {
     let store = format!("mysql://root:{SECRET}@127.0.0.1/db");
-    let output = runhook(
-        &["listen", "--addr", "127.0.0.1:0", "--store", &store],
-        None,
-    );
+    let output = listen_output(&["--store", &store], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert_redacted(&output, "mysql://root:***@127.0.0.1/db");
 }
@@ -78,71 +76,55 @@ fn listen_does_not_print_an_unknown_schemes_password() {
 fn a_password_in_the_query_of_a_postgres_url_is_not_printed() {
     // At start: the store line.
     let store = format!("postgres://postgres@127.0.0.1:5432/test?password={SECRET}");
-    let text = listen_stderr(&["--store", &store], &[]);
-    assert!(!text.contains(SECRET), "{text}");
-    assert!(
-        text.contains("postgres://postgres@127.0.0.1:5432/test?password=***"),
-        "{text}"
+    assert_listen_prints(
+        &["--store", &store],
+        "postgres://postgres@127.0.0.1:5432/test?password=***",
     );
     // In an error: a server that cannot be reached.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let store = format!("postgres://postgres@127.0.0.1:{port}/test?password={SECRET}");
-    let output = runhook(
-        &["listen", "--addr", "127.0.0.1:0", "--store", &store],
-        None,
-    );
+    let output = listen_output(&["--store", &store], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert_redacted(&output, "?password=***");
+}
+
+/// `runhook listen --addr 127.0.0.1:0 ARGS` with `env`, run to its end.
+fn listen_output(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runhook"))
+        .args(["listen", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn forward_to_and_the_api_base_url_do_not_print_their_secrets() {
     // Refused for its user-info: the refusal names the URL without the password.
     let target = format!("http://user:{SECRET}@127.0.0.1:9/app");
-    let output = runhook(
-        &[
-            "listen",
-            "--addr",
-            "127.0.0.1:0",
-            "--store",
-            "memory",
-            "--forward-to",
-            &target,
-        ],
-        None,
-    );
+    let output = listen_output(&["--store", "memory", "--forward-to", &target], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert_redacted(&output, "http://user:***@127.0.0.1:9/app");
 
     // TINYFISH_BASE_URL with user-info: refused, without the password.
     let base = format!("http://user:{SECRET}@127.0.0.1:9");
-    let output = Command::new(env!("CARGO_BIN_EXE_runhook"))
-        .args([
-            "listen",
-            "--addr",
-            "127.0.0.1:0",
-            "--store",
-            "memory",
-            "--confirm-with-api",
-        ])
-        .env("TINYFISH_API_KEY", "sk-secrets")
-        .env("TINYFISH_BASE_URL", &base)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let env = [
+        ("TINYFISH_API_KEY", "sk-secrets"),
+        ("TINYFISH_BASE_URL", base.as_str()),
+    ];
+    let output = listen_output(&["--store", "memory", "--confirm-with-api"], &env);
     assert_eq!(output.status.code(), Some(2));
     assert_redacted(&output, "http://user:***@127.0.0.1:9");
 
     // A token in the target's query: the start line shows `token=***`.
     let target = format!("http://127.0.0.1:9/app?token={SECRET}");
-    let text = listen_stderr(&["--forward-to", &target], &[]);
-    assert!(!text.contains(SECRET), "{text}");
-    assert!(
-        text.contains("forwarding to http://127.0.0.1:9/app?token=***"),
-        "{text}"
+    assert_listen_prints(
+        &["--forward-to", &target],
+        "forwarding to http://127.0.0.1:9/app?token=***",
     );
 }
 
@@ -152,44 +134,20 @@ fn send_and_trigger_do_not_print_the_url_token() {
     let url = format!("{}?token={SECRET}", receiver.url());
     let file = fixtures().join("valid/01-docs-run-completed.json");
     let shown = format!("{}?token=***", receiver.url());
-    let output = runhook(
-        &[
-            "send",
-            file.to_str().unwrap(),
-            "--to",
-            &url,
-            "--insecure-localhost",
-        ],
-        None,
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_redacted(&output, &format!("delivered to {shown} (200)"));
-    let output = runhook(
-        &[
-            "trigger",
-            "run.completed",
-            "--to",
-            &url,
-            "--insecure-localhost",
-        ],
-        None,
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_redacted(&output, &format!("delivered to {shown} (200)"));
-    let output = runhook(
-        &[
-            "trigger",
-            "run.completed",
-            "--to",
-            &url,
-            "--insecure-localhost",
-            "--repeat",
-            "2",
-        ],
-        None,
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_redacted(&output, &format!("2 deliveries to {shown}"));
+    let delivered = format!("delivered to {shown} (200)");
+    let repeated = format!("2 deliveries to {shown}");
+    let file = file.to_str().unwrap();
+    for (command, line) in [
+        (vec!["send", file], &delivered),
+        (vec!["trigger", "run.completed"], &delivered),
+        (vec!["trigger", "run.completed", "--repeat", "2"], &repeated),
+    ] {
+        let mut args = command.clone();
+        args.extend(["--to", &url, "--insecure-localhost"]);
+        let output = runhook(&args, None);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_redacted(&output, line);
+    }
 
     // A refused URL: named without its password.
     let refused = format!("http://user:{SECRET}@127.0.0.1:9/hook");
