@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
+use runhook::endpoint::redact_url;
 use runhook::{AddressPolicy, RetryPolicy};
 use runhook_dispatch::{
     AttemptReport, DispatchOutcome, Dispatcher, DispatcherBuilder, SubmitError,
@@ -187,8 +188,9 @@ pub(crate) fn stop_if_plain_http(url: &str, report: &AttemptReport) -> anyhow::R
         .is_some_and(|error| error.contains("InvalidContentType"));
     if plain && url.starts_with("https://") {
         bail!(
-            "{url}: the server answered plain HTTP; use http:// with --insecure-localhost \
+            "{}: the server answered plain HTTP; use http:// with --insecure-localhost \
              (a TLS error on attempt {}, not retried)",
+            redact_url(url),
             report.attempt
         );
     }
@@ -199,6 +201,6 @@ pub(crate) fn stop_if_plain_http(url: &str, report: &AttemptReport) -> anyhow::R
 pub(crate) fn refusal(url: &str, error: SubmitError) -> anyhow::Error {
     match error {
         SubmitError::ShuttingDown => anyhow!("internal error: {error}"),
-        error => anyhow!("refusing to send to {url}: {error}"),
+        error => anyhow!("refusing to send to {}: {error}", redact_url(url)),
     }
 }

@@ -23,6 +23,7 @@ mod timefmt;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use runhook::endpoint::redact_url;
 
 use crate::exit::Exit;
 
@@ -62,7 +63,10 @@ enum Command {
 
 /// Parses the command line, runs the subcommand and maps its result to the exit code.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => with_port_tip(error, std::env::args().collect()).exit(),
+    };
     init_tracing();
     let result = match cli.command {
         Command::Send(args) => commands::send::run(args),
@@ -79,10 +83,47 @@ fn main() -> ExitCode {
         // The reader of stdout has gone (`| head -1`): nothing more to say to anyone.
         Err(error) if out::is_closed(&error) => Exit::Success.into(),
         Err(error) => {
-            eprintln!("runhook: {error:#}");
+            // Whatever an error quotes (a store URL, a target, a base URL) is printed without
+            // its secrets.
+            let error = format!("{error:#}");
+            eprintln!("runhook: {}", redact_url(&error));
             Exit::Usage.into()
         }
     }
+}
+
+/// `runhook listen --port 9000` (or `emulate`): clap's "unexpected argument", with a tip that
+/// names the option to use, `--addr 127.0.0.1:9000`.
+fn with_port_tip(mut error: clap::Error, args: Vec<String>) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let port_option = |arg: &str| arg == "--port" || arg.starts_with("--port=");
+    let unknown_port = error.kind() == ErrorKind::UnknownArgument
+        && matches!(error.get(ContextKind::InvalidArg), Some(ContextValue::String(arg)) if port_option(arg));
+    let command = args.iter().skip(1).find(|arg| !arg.starts_with('-'));
+    let Some(command) = command.filter(|name| *name == "listen" || *name == "emulate") else {
+        return error;
+    };
+    if !unknown_port {
+        return error;
+    }
+    let given = args.iter().position(|arg| port_option(arg)).and_then(|at| {
+        match args[at].strip_prefix("--port=") {
+            Some(value) => Some(value),
+            None => args.get(at + 1).map(String::as_str),
+        }
+    });
+    let port = given
+        .and_then(|value| value.parse::<u16>().ok())
+        .map_or_else(|| "PORT".to_owned(), |port| port.to_string());
+    let tip = format!(
+        "`runhook {command}` takes an address, not a port: use '--addr 127.0.0.1:{port}' (or \
+         '--addr 0.0.0.0:{port}' for every interface)"
+    );
+    error.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![tip.into()]),
+    );
+    error
 }
 
 /// Logs go to stderr, off unless `RUST_LOG` asks for them (e.g. `RUST_LOG=runhook_dispatch=debug`).

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use runhook::delivery::AttemptResult;
+use runhook::endpoint::redact_url;
 use runhook_dispatch::{AttemptReport, DispatchOutcome};
 use serde::Serialize;
 
@@ -43,30 +44,33 @@ struct SummaryLine {
 /// Prints a delivery's progress to stdout.
 pub(crate) struct Progress {
     json: bool,
+    /// The URL as printed: its token and other secrets redacted.
     url: String,
 }
 
 impl Progress {
-    /// Progress of deliveries to `url`, as JSON Lines (`json`) or text.
+    /// Progress of deliveries to `url`, as JSON Lines (`json`) or text; the URL is printed
+    /// without its secrets (a `?token=…` shows as `?token=***`).
     pub(crate) fn new(json: bool, url: &str) -> Self {
         Progress {
             json,
-            url: url.to_owned(),
+            url: redact_url(url),
         }
     }
 
-    /// One line for one attempt.
+    /// One line for one attempt (its error without the secrets it may quote).
     pub(crate) fn attempt(&mut self, report: &AttemptReport) -> anyhow::Result<()> {
+        let error = report.error.as_deref().map(redact_url);
         let line = if self.json {
             serde_json::to_string(&AttemptLine {
                 attempt: report.attempt,
                 status: report.status,
-                error: report.error.as_deref(),
+                error: error.as_deref(),
                 elapsed_ms: millis(report.latency),
                 retry_in_ms: report.retry_in.map(millis),
             })?
         } else {
-            human_attempt(report)
+            human_attempt(report, error.as_deref())
         };
         crate::out::line(&line)
     }
@@ -147,8 +151,8 @@ fn millis(duration: Duration) -> u64 {
 }
 
 /// `attempt 2/4: 503 Service Unavailable in 12 ms; next attempt in 2 s`
-fn human_attempt(report: &AttemptReport) -> String {
-    let what = match (&report.error, report.status) {
+fn human_attempt(report: &AttemptReport, error: Option<&str>) -> String {
+    let what = match (error, report.status) {
         (Some(error), Some(status)) => format!("{} then {error}", status_text(status)),
         (Some(error), None) => format!("error: {error}"),
         (None, Some(status)) => status_text(status),

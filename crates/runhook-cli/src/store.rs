@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use runhook::MemoryStore;
+use runhook::endpoint::redact_url;
 use runhook::inbox::{Inbox, MemoryInbox};
 use runhook::store::IdempotencyStore;
 use runhook_store::{
@@ -44,7 +45,10 @@ impl StoreUrl {
         if let Some(path) = text.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
             if path.is_empty() {
-                bail!("--store {text:?}: sqlite needs a file, e.g. sqlite:./runhook.db");
+                bail!(
+                    "--store {:?}: sqlite needs a file, e.g. sqlite:./runhook.db",
+                    redact_url(text)
+                );
             }
             return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
         }
@@ -56,21 +60,22 @@ impl StoreUrl {
             return Ok(StoreUrl::Redis(text.to_owned()));
         }
         bail!(
-            "--store {text:?} is not a store: use sqlite:PATH (the default, sqlite:./runhook.db), \
-             postgres://…, redis://… or memory"
+            "--store {:?} is not a store: use sqlite:PATH (the default, sqlite:./runhook.db), \
+             postgres://…, redis://… or memory",
+            redact_url(text)
         )
     }
 
-    /// The store as printed on stderr: no password.
+    /// The store as printed on stderr: no password, no secret-named parameter.
     pub(crate) fn describe(&self) -> String {
         match self {
             StoreUrl::Memory => "memory (in this process; forgotten on exit)".to_owned(),
             StoreUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
             StoreUrl::Postgres { url, schema } => match schema {
-                Some(schema) => format!("{} (schema {schema})", without_password(url)),
-                None => without_password(url),
+                Some(schema) => format!("{} (schema {schema})", redact_url(url)),
+                None => redact_url(url),
             },
-            StoreUrl::Redis(url) => without_password(url),
+            StoreUrl::Redis(url) => redact_url(url),
         }
     }
 
@@ -181,20 +186,6 @@ fn take_schema(url: &str) -> (String, Option<String>) {
         (base.to_owned(), schema)
     } else {
         (format!("{base}?{}", rest.join("&")), schema)
-    }
-}
-
-/// `scheme://user:password@host/…` with the password replaced by `***`.
-fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((credentials, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match credentials.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
     }
 }
 

@@ -100,7 +100,7 @@ impl Dispatcher {
         let webhook_url = WebhookUrl::parse_with(url, &settings.address_policy)?;
         let url =
             reqwest::Url::parse(webhook_url.as_str()).map_err(|err| SubmitError::Unsupported {
-                url: webhook_url.as_str().to_owned(),
+                url: runhook::endpoint::redact_url(webhook_url.as_str()),
                 message: err.to_string(),
             })?;
         let plain_http = url.scheme() == "http";

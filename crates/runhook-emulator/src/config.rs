@@ -41,7 +41,9 @@ impl StoreConfig {
                 let path = path.strip_prefix("//").unwrap_or(path);
                 Ok(StoreConfig::Sqlite(PathBuf::from(path)))
             }
-            _ => Err(EmulatorError::BadStoreUrl(url.to_owned())),
+            _ => Err(EmulatorError::BadStoreUrl(runhook::endpoint::redact_url(
+                url,
+            ))),
         }
     }
 }

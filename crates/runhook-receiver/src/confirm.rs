@@ -11,11 +11,15 @@
 //! | knows the run, in the event's status | processed as usual | gets the API's run as `data` |
 //! | knows the run in another status | 401 | not called; nothing stored |
 //! | does not know the run (404) | 401 | not called; nothing stored |
+//! | answers something that is not this run (no `run_id`, another run's, no `status`, not a run at all) | 503 | not called; the sender retries |
+//! | answers a run larger than the body limit | 503 | not called; the sender retries |
 //! | cannot be reached (after the confirmer's retries, within the deadline) | 503 | not called; the sender retries |
 //!
+//! Only a well-formed answer about the event's own run that contradicts it refutes an event: an
+//! answer that cannot be read, from the API or a proxy in front of it, is no verdict, and a 401
+//! would lose a genuine run for good (a 4xx is never retried).
+//!
 //! The runhook-tinyfish client implements the trait.
-
-use std::fmt;
 
 use async_trait::async_trait;
 use runhook::{Run, RunId};
@@ -52,6 +56,10 @@ pub enum ConfirmError {
     /// call): a configuration problem of the receiver, not a verdict on the event.
     #[error("the runs API refused the request: {0}")]
     Refused(String),
+    /// The API answered with success, but the answer cannot be read as a run: not the
+    /// documented JSON, or larger than the confirmer reads.
+    #[error("the runs API's answer cannot be read as a run: {0}")]
+    Unreadable(String),
 }
 
 /// The confirmer's verdict on one event, as the pipeline uses it.
@@ -60,44 +68,44 @@ pub(crate) enum Confirmation {
     Confirmed(Box<Run>),
     /// The API disagrees or does not know the run: refuse (401), with the reason.
     Refuted(String),
+    /// The API's answer is not a run with the event's run_id and a status: no verdict (503),
+    /// with the reason.
+    Unreadable(String),
 }
 
-/// Compares the API's answer with the event: the run must exist and have the event's status
-/// (and, when the API says, the same id).
+/// Compares the API's answer with the event. The API must know the run (else refuted), and
+/// answer with the event's run_id and a status (else unreadable: no verdict); the status must
+/// be the event's (else refuted).
 pub(crate) fn judge(run_id: &RunId, status: Option<&str>, fetched: Option<Run>) -> Confirmation {
     let Some(run) = fetched else {
         return Confirmation::Refuted(format!(
             "the runs API does not know run {run_id}; the event is not authentic"
         ));
     };
-    if let Some(api_id) = &run.run_id
-        && api_id != run_id
-    {
-        return Confirmation::Refuted(format!(
-            "the runs API answered for run {api_id}, not {run_id}; the event is not confirmed"
-        ));
-    }
-    let api_status = run.status.as_ref().map(|status| status.as_str());
-    match (status, api_status) {
-        (Some(event), Some(api)) if event == api => Confirmation::Confirmed(Box::new(run)),
-        (None, Some(_)) => Confirmation::Confirmed(Box::new(run)),
-        (event, api) => Confirmation::Refuted(format!(
-            "the event says run {run_id} is {}, the runs API says {}; the event is not authentic",
-            Shown(event),
-            Shown(api)
-        )),
-    }
-}
-
-/// A status for a message: the value, or "nothing".
-struct Shown<'a>(Option<&'a str>);
-
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(status) => f.write_str(status),
-            None => f.write_str("(no status)"),
+    match &run.run_id {
+        Some(api_id) if api_id == run_id => {}
+        Some(api_id) => {
+            return Confirmation::Unreadable(format!(
+                "the runs API answered for run {api_id}, not {run_id}"
+            ));
         }
+        None => {
+            return Confirmation::Unreadable(
+                "the runs API answered without a run_id: not a run".to_owned(),
+            );
+        }
+    }
+    let Some(api_status) = run.status.as_ref().map(|status| status.as_str().to_owned()) else {
+        return Confirmation::Unreadable(format!(
+            "the runs API answered for run {run_id} without a status"
+        ));
+    };
+    match status {
+        Some(event) if event != api_status => Confirmation::Refuted(format!(
+            "the event says run {run_id} is {event}, the runs API says {api_status}; the event \
+             is not authentic"
+        )),
+        _ => Confirmation::Confirmed(Box::new(run)),
     }
 }
 
@@ -126,14 +134,31 @@ mod tests {
             Confirmation::Refuted(_)
         ));
         assert!(matches!(
-            judge(&id("r2"), Some("COMPLETED"), Some(run)),
-            Confirmation::Refuted(_)
+            judge(&id("r1"), None, Some(run.clone())),
+            Confirmation::Confirmed(_)
         ));
-        let Confirmation::Refuted(reason) =
-            judge(&id("r1"), Some("COMPLETED"), Some(Run::default()))
-        else {
-            panic!("a run without a status confirms nothing");
-        };
-        assert!(reason.contains("(no status)"), "{reason}");
+    }
+
+    #[test]
+    fn an_answer_that_is_not_this_run_is_no_verdict() {
+        let other = Run::new(id("r1"), RunStatus::Completed);
+        let mut no_status = Run::new(id("r2"), RunStatus::Completed);
+        no_status.status = None;
+        let mut no_id = Run::new(id("r2"), RunStatus::Completed);
+        no_id.run_id = None;
+        for (name, answer) in [
+            ("another run", other),
+            ("no status", no_status),
+            ("no run_id", no_id),
+            ("empty", Run::default()),
+        ] {
+            assert!(
+                matches!(
+                    judge(&id("r2"), Some("COMPLETED"), Some(answer)),
+                    Confirmation::Unreadable(_)
+                ),
+                "{name}"
+            );
+        }
     }
 }

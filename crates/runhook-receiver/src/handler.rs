@@ -44,7 +44,9 @@ pub struct HandlerFn<F>(F);
 /// use runhook_receiver::{Receiver, handler_fn};
 ///
 /// let receiver = Receiver::new(handler_fn(|event| async move {
-///     println!("{} for {:?} at {}", event.name(), event.run_id(), event.context().uri());
+///     // The URI may carry the URL token: print it redacted.
+///     let uri = runhook::endpoint::redact_url(&event.context().uri().to_string());
+///     println!("{} for {:?} at {uri}", event.name(), event.run_id());
 ///     HandlerOutcome::Ok
 /// }));
 /// # drop(receiver);

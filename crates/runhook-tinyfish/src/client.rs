@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) timeout: Duration,
     pub(crate) run_timeout: Duration,
     pub(crate) policy: RetryPolicy,
+    /// The largest answer body read, in bytes.
+    pub(crate) max_answer: usize,
 }
 
 impl Client {
@@ -55,6 +57,8 @@ impl Client {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// The default timeout of the blocking `POST /v1/automation/run`: 15 minutes.
     pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+    /// The default limit of an answer's body: 64 MiB (a run with its steps' screenshots fits).
+    pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
     /// A builder; see [`ClientBuilder`].
     pub fn builder() -> ClientBuilder {
@@ -105,6 +109,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     run_timeout: Option<Duration>,
     retry_policy: Option<RetryPolicy>,
+    max_answer_bytes: Option<usize>,
 }
 
 impl ClientBuilder {
@@ -143,6 +148,15 @@ impl ClientBuilder {
     /// 60 s). Run creation is never retried.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry_policy = Some(policy);
+        self
+    }
+
+    /// The largest answer body the client reads, in bytes (default
+    /// [`Client::DEFAULT_MAX_ANSWER_BYTES`]). A successful answer over it is not read further and
+    /// the call fails with [`Error::Decode`](crate::Error::Decode); an error answer over it keeps
+    /// its first bytes.
+    pub fn max_answer_bytes(mut self, max_answer_bytes: usize) -> Self {
+        self.max_answer_bytes = Some(max_answer_bytes);
         self
     }
 
@@ -185,6 +199,9 @@ impl ClientBuilder {
                 timeout,
                 run_timeout,
                 policy: self.retry_policy.unwrap_or_else(RetryPolicy::standard),
+                max_answer: self
+                    .max_answer_bytes
+                    .unwrap_or(Client::DEFAULT_MAX_ANSWER_BYTES),
             }),
         })
     }
@@ -197,6 +214,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
             .field("timeout", &self.timeout)
             .field("run_timeout", &self.run_timeout)
+            .field("max_answer_bytes", &self.max_answer_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -204,7 +222,7 @@ impl fmt::Debug for ClientBuilder {
 /// The base URL without a trailing slash, if it is an absolute http(s) URL without a query.
 fn check_base_url(text: &str) -> Result<String, BuildError> {
     let invalid = |reason: &str| BuildError::InvalidBaseUrl {
-        url: text.to_owned(),
+        url: runhook::endpoint::redact_url(text),
         reason: reason.to_owned(),
     };
     let url = Url::parse(text).map_err(|err| invalid(&err.to_string()))?;

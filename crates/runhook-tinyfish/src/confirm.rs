@@ -9,8 +9,11 @@ use crate::{ApiErrorCode, Client, Error};
 /// `GET /v1/runs/{run_id}` with the client's retries: the run; `None` for a 404 with the API's
 /// `NOT_FOUND` code; an error when no answer could be had (network, timeout, 429 or 5xx after the
 /// retries: unreachable; another error status, such as an invalid key, or a 404 without the
-/// API's error body, such as a proxy's page for a wrong base URL: refused). A misconfigured
-/// client thus defers events (503) instead of refuting genuine ones (401, never retried).
+/// API's error body, such as a proxy's page for a wrong base URL: refused; a success whose body
+/// is not JSON, or is over [`ClientBuilder::max_answer_bytes`](crate::ClientBuilder::max_answer_bytes):
+/// unreadable). A misconfigured client or a broken proxy thus defers events (503) instead of
+/// refuting genuine ones (401, never retried). The receiver checks the run it gets: an answer
+/// without the event's run_id or a status (`{}`, an error object) defers the event too.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -53,6 +56,9 @@ fn confirm_error(error: &Error) -> ConfirmError {
             ConfirmError::Unreachable(error.to_string())
         }
         Some(_) => ConfirmError::Refused(error.to_string()),
+        None if matches!(error, Error::Decode { .. }) => {
+            ConfirmError::Unreadable(error.to_string())
+        }
         None => ConfirmError::Unreachable(error.to_string()),
     }
 }

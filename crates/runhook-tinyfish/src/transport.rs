@@ -92,7 +92,10 @@ impl Reply {
 struct Answer {
     status: StatusCode,
     retry_after: Option<Duration>,
+    /// The body, or its first bytes when it is over the client's limit.
     body: Bytes,
+    /// Whether the body is over the client's limit (and `body` only its start).
+    over_limit: bool,
 }
 
 impl Inner {
@@ -123,11 +126,12 @@ impl Inner {
         let response = self.request(call).send().await?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await?;
+        let (body, over_limit) = read_capped(response, self.max_answer).await?;
         Ok(Answer {
             status,
             retry_after,
             body,
+            over_limit,
         })
     }
 
@@ -135,7 +139,7 @@ impl Inner {
     pub(crate) async fn once(&self, call: Call, timeout: Duration) -> Result<Reply, Error> {
         let deadline = Instant::now() + timeout;
         match timeout_at(deadline, self.exchange(&call)).await {
-            Ok(Ok(answer)) => judge(call, answer),
+            Ok(Ok(answer)) => judge(call, answer, self.max_answer),
             Ok(Err(err)) => Err(network(&call, &err)),
             Err(_) => Err(timed_out(&call, timeout)),
         }
@@ -176,7 +180,7 @@ impl Inner {
             }
         }
         match last {
-            Some(Ok(answer)) => judge(call, answer),
+            Some(Ok(answer)) => judge(call, answer, self.max_answer),
             Some(Err(error)) => Err(error),
             None => Err(timed_out(&call, self.timeout)),
         }
@@ -200,8 +204,8 @@ impl Inner {
         }
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = match timeout_at(deadline, response.bytes()).await {
-            Ok(Ok(body)) => body,
+        let body = match timeout_at(deadline, read_capped(response, self.max_answer)).await {
+            Ok(Ok((body, _))) => body,
             Ok(Err(err)) => return Err(network(&call, &err)),
             Err(_) => return Err(timed_out(&call, timeout)),
         };
@@ -214,8 +218,37 @@ fn now() -> std::time::Instant {
     Instant::now().into_std()
 }
 
-/// A 2xx answer as a reply, anything else as the API's error.
-fn judge(call: Call, answer: Answer) -> Result<Reply, Error> {
+/// Reads `response`'s body up to `limit` bytes: the body, or its first bytes and `true` when it
+/// is longer (the rest is never read).
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<(Bytes, bool), reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX))
+    {
+        return Ok((Bytes::new(), true));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > limit - body.len() {
+            return Ok((body.freeze(), true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body.freeze(), false))
+}
+
+/// A 2xx answer as a reply (an error if its body is over `limit`), anything else as the API's
+/// error.
+fn judge(call: Call, answer: Answer, limit: usize) -> Result<Reply, Error> {
+    if answer.status.is_success() && answer.over_limit {
+        return Err(Error::Decode {
+            path: call.path,
+            message: format!("the answer is larger than {limit} bytes; it was not read"),
+        });
+    }
     if answer.status.is_success() {
         return Ok(Reply {
             path: call.path,

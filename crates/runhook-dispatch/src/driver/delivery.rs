@@ -85,7 +85,7 @@ impl Driver {
             (Some(http), true) => http.clone(),
             _ => self.clients.https.clone(),
         };
-        tracing::debug!(delivery_id = %id, attempt, url = %entry.url, "webhook attempt started");
+        tracing::debug!(delivery_id = %id, attempt, url = %runhook::endpoint::redact_url(entry.url.as_str()), "webhook attempt started");
         let spec = AttemptSpec {
             id,
             attempt,
@@ -215,7 +215,7 @@ impl Driver {
             return;
         };
         let attempts = entry.attempts();
-        tracing::warn!(delivery_id = %id, attempts, url = %entry.url, "webhook delivery abandoned at shutdown");
+        tracing::warn!(delivery_id = %id, attempts, url = %runhook::endpoint::redact_url(entry.url.as_str()), "webhook delivery abandoned at shutdown");
         if let Some(closing) = &mut self.closing {
             closing.report.abandoned.push(id);
         }

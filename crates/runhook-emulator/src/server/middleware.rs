@@ -6,26 +6,11 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use runhook::endpoint::is_secret_name;
 
 use crate::activity::{Activity, RequestRecord};
 use crate::api_error::ApiError;
 use crate::state::Shared;
-
-/// Query parameters whose values are never logged.
-fn secret(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "token",
-        "key",
-        "secret",
-        "password",
-        "signature",
-        "sig",
-        "auth",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
-}
 
 /// The path and query of `uri`, secret-looking query values replaced by `***`.
 pub(super) fn loggable(uri: &axum::http::Uri) -> String {
@@ -36,7 +21,7 @@ pub(super) fn loggable(uri: &axum::http::Uri) -> String {
     let query = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if secret(name) => format!("{name}=***"),
+            Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()

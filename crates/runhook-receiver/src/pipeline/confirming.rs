@@ -74,6 +74,10 @@ impl Pipeline {
         };
         match judge(&run_id, status.as_deref(), fetched) {
             Confirmation::Refuted(detail) => Err(self.refuse(facts, detail.into())),
+            Confirmation::Unreadable(detail) => {
+                let detail = format!("{detail}; run {run_id} was not confirmed, retry later");
+                Err(self.respond(facts.clone(), &Disposition::ConfirmFailed, detail.into()))
+            }
             Confirmation::Confirmed(run) => {
                 let replaced = match &mut event {
                     Event::Completed(event) | Event::Failed(event) | Event::Cancelled(event) => {
@@ -87,6 +91,19 @@ impl Pipeline {
                     true => event.to_vec().map(Bytes::from).unwrap_or(body),
                     false => body,
                 };
+                let limit = self.config.receive.limits.max_body_bytes;
+                if body.len() > limit {
+                    let detail = format!(
+                        "the runs API's run {run_id} is {} bytes as an event, over the body limit \
+                         of {limit} bytes; it was not processed, retry later",
+                        body.len()
+                    );
+                    return Err(self.respond(
+                        facts.clone(),
+                        &Disposition::ConfirmFailed,
+                        detail.into(),
+                    ));
+                }
                 Ok((event, body))
             }
         }

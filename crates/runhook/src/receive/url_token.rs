@@ -1,7 +1,6 @@
 //! [`UrlToken`]: the secret token in the registered `webhook_url`, the one credential a TinyFish
 //! delivery carries.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use http::{HeaderMap, Uri};
@@ -9,6 +8,7 @@ use percent_encoding::percent_decode_str;
 use subtle::{Choice, ConstantTimeEq};
 
 use super::{AuthError, Authenticator};
+use crate::endpoint::{decode_form, map_pairs};
 
 /// What replaces a token in [`UrlToken::redact`].
 const REDACTED: &str = "REDACTED";
@@ -138,18 +138,10 @@ impl UrlToken {
                 let Some(query) = uri.query() else {
                     return path.to_owned();
                 };
-                let pairs: Vec<Cow<'_, str>> = query
-                    .split('&')
-                    .map(|pair| {
-                        let raw_name = pair.split_once('=').map_or(pair, |(n, _)| n);
-                        if decode_form(raw_name) == *name {
-                            Cow::Owned(format!("{raw_name}={REDACTED}"))
-                        } else {
-                            Cow::Borrowed(pair)
-                        }
-                    })
-                    .collect();
-                format!("{path}?{}", pairs.join("&"))
+                let pairs = map_pairs(query, REDACTED, |raw_name, has_value| {
+                    has_value && decode_form(raw_name) == *name
+                });
+                format!("{path}?{pairs}")
             }
             place => {
                 let mut segments: Vec<&str> = segments(path).collect();
@@ -255,14 +247,6 @@ fn segment_index(place: &TokenPlace, count: usize) -> Option<usize> {
         TokenPlace::PathSegment(index) => (*index < count).then_some(*index),
         TokenPlace::Query(_) => None,
     }
-}
-
-/// A form-encoded name, decoded.
-fn decode_form(raw: &str) -> String {
-    url::form_urlencoded::parse(raw.as_bytes())
-        .next()
-        .map(|(name, _)| name.into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

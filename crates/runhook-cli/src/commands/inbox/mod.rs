@@ -99,7 +99,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         };
         let url = StoreUrl::parse(store)?;
         if !matches!(url, StoreUrl::Sqlite(_) | StoreUrl::Postgres { .. }) {
-            bail!("--store {store:?}: the inbox needs sqlite: or postgres://");
+            bail!(
+                "--store {:?}: the inbox needs sqlite: or postgres://",
+                runhook::endpoint::redact_url(store)
+            );
         }
         // Cannot be opened (a missing SQLite file included: never created here): a usage error
         // (exit 2), reported by main.
@@ -108,7 +111,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             Ok(exit) => Ok(exit),
             Err(error) if out::is_closed(&error) => Err(error),
             Err(error) => {
-                eprintln!("runhook: {error:#}");
+                let error = format!("{error:#}");
+                eprintln!("runhook: {}", runhook::endpoint::redact_url(&error));
                 Ok(Exit::Failure)
             }
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use runhook::RetryPolicy;
 use runhook::delivery::{Jitter, StatusClass};
+use runhook::endpoint::redact_url;
 use runhook_receiver::{ReceiverBuilder, RunConfirmer};
 use runhook_tinyfish::{BuildError, Client};
 
@@ -29,14 +30,20 @@ fn policy() -> anyhow::Result<RetryPolicy> {
         .map_err(|error| anyhow!("the confirming retry policy: {error}"))
 }
 
-/// The confirmer, if `--confirm-with-api` asks for one; a missing API key is a usage error.
-pub(super) fn confirmer(enabled: bool) -> anyhow::Result<Option<Arc<dyn RunConfirmer>>> {
+/// The confirmer, if `--confirm-with-api` asks for one, reading answers of at most
+/// `max_answer` bytes (the receiver's body limit: a larger run could not be processed anyway);
+/// a missing API key is a usage error.
+pub(super) fn confirmer(
+    enabled: bool,
+    max_answer: usize,
+) -> anyhow::Result<Option<Arc<dyn RunConfirmer>>> {
     if !enabled {
         return Ok(None);
     }
     let builder = Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
-        .retry_policy(policy()?);
+        .retry_policy(policy()?)
+        .max_answer_bytes(max_answer);
     let client = match builder.build() {
         Ok(client) => client,
         Err(BuildError::MissingApiKey) => bail!(
@@ -50,7 +57,7 @@ pub(super) fn confirmer(enabled: bool) -> anyhow::Result<Option<Arc<dyn RunConfi
     eprintln!(
         "runhook: each delivery is confirmed with GET {}/v1/runs/{{run_id}}; a run the API does \
          not know, or knows in another status, gets 401",
-        client.base_url()
+        redact_url(client.base_url())
     );
     Ok(Some(Arc::new(client)))
 }

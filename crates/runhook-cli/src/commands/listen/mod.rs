@@ -48,7 +48,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     }
     let store_url = StoreUrl::parse(&args.store)?;
     let relay = Relay::from_args(&args, &store_url)?;
-    let confirmer = confirm::confirmer(args.confirm_with_api)?;
+    let confirmer =
+        confirm::confirmer(args.confirm_with_api, config.receive.limits.max_body_bytes)?;
     let rules = misbehaviour(&args, &config);
     // Several workers, so that connections being flooded do not delay a valid delivery.
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use runhook::endpoint::redact_url;
 use runhook::{DriftProblem, Event, ReceiveOutcome};
 use runhook_receiver::Report;
 use serde::Serialize;
@@ -136,8 +137,12 @@ impl Lines {
         self.emit(&line);
     }
 
-    /// A request to `path`, which is not the webhook path `expected`: answered 404.
+    /// A request to `path`, which is not the webhook path `expected`: answered 404. The path
+    /// is printed without the segments that look like tokens (a token put in the path of a
+    /// wrong URL shows as `***`).
     pub(crate) fn not_found(&self, method: &str, path: &str, expected: &str) {
+        let path = redact_url(path);
+        let path = path.as_str();
         let line = if self.json {
             let line = NotFoundLine {
                 kind: "not_found",

@@ -90,7 +90,7 @@ impl Relay {
         }
         eprintln!(
             "runhook: forwarding to {} ({} ms per attempt)",
-            self.target.url(),
+            runhook::endpoint::redact_url(self.target.url().as_str()),
             self.timeout.as_millis()
         );
         if let Some(concurrency) = self.concurrency {
