@@ -10,6 +10,7 @@ mod support;
 
 mod attacks;
 mod confirm_api;
+mod defects;
 mod demo;
 mod edges;
 mod emulate;
@@ -17,6 +18,7 @@ mod inbox_cli;
 mod listen;
 mod listen_edges;
 mod relay;
+mod secrets;
 mod send;
 mod stores;
 mod trigger;

@@ -7,6 +7,7 @@
 // Helpers shared by the modules below.
 mod support;
 
+mod answer_limit;
 mod endpoints;
 mod retries;
 mod streams;

@@ -12,6 +12,7 @@ mod delivery_vectors;
 mod drift_properties;
 mod endpoint;
 mod events;
+mod inbox_decision;
 mod ledger;
 mod properties;
 mod receive;

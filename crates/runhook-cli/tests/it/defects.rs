@@ -7,9 +7,8 @@
 //! - a token in the path of a wrong URL is not printed in listen's 404 line;
 //! - `listen --port 9000` says to use `--addr 127.0.0.1:9000`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -2,9 +2,8 @@
 //! (user-info in any scheme, `?password=`), `--forward-to` (user-info, `?token=`),
 //! `TINYFISH_BASE_URL`, and the webhook URL of `send` and `trigger`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
