@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use runhook::endpoint::UrlError;
 
+use crate::sender::TargetError;
+
 /// Why a [`DispatcherBuilder`](crate::DispatcherBuilder) could not build a dispatcher.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +54,27 @@ pub enum SubmitError {
         "the dispatcher is shutting down and takes no new deliveries; submit to a new dispatcher"
     )]
     ShuttingDown,
+    /// The dispatcher already holds its most deliveries
+    /// ([`DispatcherBuilder::max_pending`](crate::DispatcherBuilder::max_pending)); try again
+    /// once some have ended.
+    #[error(
+        "the dispatcher already holds {limit} deliveries (its max_pending); submit again once \
+         some have ended, or raise DispatcherBuilder::max_pending"
+    )]
+    Full {
+        /// The bound.
+        limit: usize,
+    },
+}
+
+impl From<TargetError> for SubmitError {
+    fn from(error: TargetError) -> Self {
+        match error {
+            TargetError::Url(error) => SubmitError::Url(error),
+            TargetError::Refused(refused) => SubmitError::Refused(refused),
+            TargetError::Unsupported { url, message } => SubmitError::Unsupported { url, message },
+        }
+    }
 }
 
 /// The destination's addresses are all forbidden by the address rules (docs/protocol.md §4.2).
