@@ -112,7 +112,10 @@ async fn no_answer_is_retried_and_named() {
     let Processed::Outcome(HandlerOutcome::Retry { reason }) = &processed else {
         panic!("{processed:?}");
     };
-    assert!(reason.starts_with("cannot connect to the app: "), "{reason}");
+    assert!(
+        reason.starts_with("cannot connect to the app: "),
+        "{reason}"
+    );
     assert!(told.lock().unwrap().is_empty());
 }
 

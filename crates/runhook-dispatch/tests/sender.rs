@@ -26,9 +26,11 @@ fn sender() -> Sender {
 
 #[tokio::test]
 async fn one_post_carries_its_headers_and_reads_the_answer_up_to_the_cap() {
-    let receiver = Receiver::start(vec![Reply::status(503)
-        .header("retry-after", "7")
-        .body(vec![b'x'; 100])])
+    let receiver = Receiver::start(vec![
+        Reply::status(503)
+            .header("retry-after", "7")
+            .body(vec![b'x'; 100]),
+    ])
     .await;
     let sender = Sender::builder()
         .address_policy(LOCAL)
@@ -78,9 +80,11 @@ async fn one_deadline_covers_the_head_and_the_body() {
     assert_eq!(exchange.result(), Ok(AttemptResult::Timeout));
     assert_eq!(exchange.latency, Duration::from_secs(2));
 
-    let slow_body = Receiver::start(vec![Reply::status(400)
-        .body(vec![b'y'; 64])
-        .slow_body(Duration::from_secs(60))])
+    let slow_body = Receiver::start(vec![
+        Reply::status(400)
+            .body(vec![b'y'; 64])
+            .slow_body(Duration::from_secs(60)),
+    ])
     .await;
     let target = sender.target(&slow_body.url()).unwrap();
     let exchange = sender
