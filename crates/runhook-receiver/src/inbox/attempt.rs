@@ -148,8 +148,8 @@ impl Shared {
                         .to_owned(),
                 )
             }
-            // `into_parts` leaves no `Answered` behind; settled like its inner outcome if one
-            // ever did.
+            // `into_parts` leaves no `Answered` behind; were one left, the row is retried
+            // rather than lost.
             Ran::Finished(Ok(Processed::Answered { .. })) => Decided::Settle(
                 self.retry(claim, "the processor answered nothing to settle".to_owned()),
             ),
