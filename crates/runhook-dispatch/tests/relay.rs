@@ -2,6 +2,8 @@
 //! the row (the inbox policy's table, with 404, 405 and 501 retried as a misconfiguration, told
 //! once per change), with the start of the app's answer kept in the reason.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod support;
 
 use std::sync::{Arc, Mutex};

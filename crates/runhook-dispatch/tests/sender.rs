@@ -2,6 +2,8 @@
 //! rules checked without connecting) and the dispatcher's bound on held deliveries
 //! (`max_pending`). Every server is on 127.0.0.1.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod support;
 
 use std::time::Duration;

@@ -258,11 +258,12 @@ mod tests {
     use super::*;
 
     fn exchange(body: &[u8], truncated: bool) -> Exchange {
-        let mut exchange = Exchange::default();
-        exchange.status = Some(500);
-        exchange.body = Bytes::copy_from_slice(body);
-        exchange.body_truncated = truncated;
-        exchange
+        Exchange {
+            status: Some(500),
+            body: Bytes::copy_from_slice(body),
+            body_truncated: truncated,
+            ..Exchange::default()
+        }
     }
 
     #[test]
