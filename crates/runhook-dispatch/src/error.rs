@@ -3,8 +3,6 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use runhook::endpoint::UrlError;
-
 use crate::sender::TargetError;
 
 /// Why a [`DispatcherBuilder`](crate::DispatcherBuilder) could not build a dispatcher.
@@ -35,20 +33,11 @@ pub enum BuildError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubmitError {
-    /// The URL breaks the webhook URL rules (docs/protocol.md §4.2).
-    #[error("the webhook URL is not acceptable: {0}")]
-    Url(#[from] UrlError),
-    /// The URL is an IP literal the address rules forbid.
+    /// The URL is not acceptable: it breaks the webhook URL rules (docs/protocol.md §4.2), is an
+    /// IP literal the address rules forbid, or the HTTP client cannot use it (the checks of
+    /// [`Sender::target`](crate::Sender::target)).
     #[error(transparent)]
-    Refused(#[from] AddressRefused),
-    /// The URL passed the webhook rules but the HTTP client cannot use it.
-    #[error("the HTTP client cannot use the URL {url}: {message}")]
-    Unsupported {
-        /// The URL.
-        url: String,
-        /// The client's objection.
-        message: String,
-    },
+    Target(#[from] TargetError),
     /// The dispatcher is shutting down (or its driver has stopped).
     #[error(
         "the dispatcher is shutting down and takes no new deliveries; submit to a new dispatcher"
@@ -65,16 +54,6 @@ pub enum SubmitError {
         /// The bound.
         limit: usize,
     },
-}
-
-impl From<TargetError> for SubmitError {
-    fn from(error: TargetError) -> Self {
-        match error {
-            TargetError::Url(error) => SubmitError::Url(error),
-            TargetError::Refused(refused) => SubmitError::Refused(refused),
-            TargetError::Unsupported { url, message } => SubmitError::Unsupported { url, message },
-        }
-    }
 }
 
 /// The destination's addresses are all forbidden by the address rules (docs/protocol.md §4.2).
