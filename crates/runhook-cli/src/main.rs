@@ -9,7 +9,6 @@
 mod commands;
 mod delivery_args;
 mod exit;
-mod forward;
 mod out;
 mod overrides;
 mod payload;

@@ -142,7 +142,12 @@ fn throughput(target: Option<String>, deliveries: usize) {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let dispatcher = local().max_in_flight(64).max_per_host(64).build().unwrap();
+        let dispatcher = local()
+            .max_in_flight(64)
+            .max_per_host(64)
+            .max_pending(deliveries.max(1_000))
+            .build()
+            .unwrap();
         let body = Bytes::from_static(PAYLOAD);
         // Warm up: open the connections.
         let warm: Vec<_> = (0..1_000)
@@ -233,6 +238,7 @@ fn memory(deliveries: usize) {
         let dispatcher = local()
             .max_in_flight(64)
             .max_per_host(64)
+            .max_pending(deliveries + 1_000)
             .report_capacity(64)
             .build()
             .unwrap();

@@ -5,21 +5,26 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use runhook::{RetryPolicy, WebhookUrl};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use runhook::RetryPolicy;
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 
-use crate::builder::{Clients, Settings};
+use crate::builder::Settings;
 use crate::driver::{Command, Driver, Job};
-use crate::error::{AddressRefused, SubmitError};
+use crate::error::SubmitError;
 use crate::report::{AttemptReport, DeliveryId, DispatchOutcome, ShutdownReport};
-use crate::resolver::AddressFilter;
+use crate::sender::Sender;
 
 /// State shared by every clone of a [`Dispatcher`].
 #[derive(Debug)]
 struct Shared {
+    /// Unbounded, but never longer than `pending` allows: each submission holds a permit.
     commands: mpsc::UnboundedSender<Command>,
     reports: broadcast::Sender<AttemptReport>,
-    settings: Settings,
+    sender: Sender,
+    /// One permit per delivery held ([`DispatcherBuilder::max_pending`](crate::DispatcherBuilder::max_pending)),
+    /// given back when the delivery ends.
+    pending: Arc<Semaphore>,
+    max_pending: usize,
     next_id: AtomicU64,
     closing: AtomicBool,
 }
@@ -62,18 +67,21 @@ impl Dispatcher {
     pub(crate) fn start(
         runtime: &tokio::runtime::Handle,
         settings: Settings,
-        clients: Clients,
+        sender: Sender,
         report_capacity: usize,
     ) -> Self {
         let (commands, receiver) = mpsc::unbounded_channel();
         let (reports, _) = broadcast::channel(report_capacity);
-        let driver = Driver::new(settings.clone(), clients, receiver, reports.clone());
+        let max_pending = settings.max_pending.min(Semaphore::MAX_PERMITS);
+        let driver = Driver::new(settings, sender.clone(), receiver, reports.clone());
         runtime.spawn(driver.run());
         Dispatcher {
             shared: Arc::new(Shared {
                 commands,
                 reports,
-                settings,
+                sender,
+                pending: Arc::new(Semaphore::new(max_pending)),
+                max_pending,
                 next_id: AtomicU64::new(1),
                 closing: AtomicBool::new(false),
             }),
@@ -82,11 +90,15 @@ impl Dispatcher {
 
     /// Queues `event` (the JSON body, sent as is) for delivery to `url` under `policy`.
     ///
-    /// The URL is checked at once with [`WebhookUrl::parse_with`]: HTTPS only (plain HTTP only
-    /// for a loopback host when loopback is opted in), no user-info, and an IP-literal host must
-    /// be an allowed address. Host names are checked after DNS
-    /// resolution, on every attempt; a name that resolves only to forbidden addresses ends the
-    /// delivery as [`DispatchOutcome::Refused`].
+    /// The URL is checked at once with [`Sender::target`]: HTTPS only (plain HTTP only for a
+    /// loopback host when loopback is opted in), no user-info, and an IP-literal host must be an
+    /// allowed address. Host names are checked after DNS resolution, on every attempt; a name
+    /// that resolves only to forbidden addresses ends the delivery as
+    /// [`DispatchOutcome::Refused`].
+    ///
+    /// Fails with [`SubmitError::Full`] while the dispatcher holds
+    /// [`max_pending`](crate::DispatcherBuilder::max_pending) deliveries: nothing is queued
+    /// beyond that bound.
     pub fn submit(
         &self,
         url: &str,
@@ -96,35 +108,21 @@ impl Dispatcher {
         if self.shared.closing.load(Ordering::Acquire) {
             return Err(SubmitError::ShuttingDown);
         }
-        let settings = &self.shared.settings;
-        let webhook_url = WebhookUrl::parse_with(url, &settings.address_policy)?;
-        let url =
-            reqwest::Url::parse(webhook_url.as_str()).map_err(|err| SubmitError::Unsupported {
-                url: runhook::endpoint::redact_url(webhook_url.as_str()),
-                message: err.to_string(),
+        let target = self.shared.sender.target(url)?;
+        let permit = Arc::clone(&self.shared.pending)
+            .try_acquire_owned()
+            .map_err(|_| SubmitError::Full {
+                limit: self.shared.max_pending,
             })?;
-        let plain_http = url.scheme() == "http";
-        if let Some(ip) = webhook_url.ip() {
-            let filter = if plain_http {
-                AddressFilter::LoopbackOnly(settings.address_policy)
-            } else {
-                AddressFilter::Policy(settings.address_policy)
-            };
-            if let Some(why) = filter.refusal(ip) {
-                return Err(AddressRefused::new(None, vec![(ip, why)]).into());
-            }
-        }
-        let host = format!("{}:{}", webhook_url.host(), webhook_url.port());
         let id = DeliveryId(self.shared.next_id.fetch_add(1, Ordering::Relaxed));
         let (done, receiver) = oneshot::channel();
         let job = Box::new(Job {
             id,
-            url,
-            host: Arc::from(host),
-            plain_http,
+            target,
             event,
             policy,
             done,
+            permit,
         });
         self.shared
             .commands
@@ -138,6 +136,18 @@ impl Dispatcher {
     /// oldest ones (and is told so by `RecvError::Lagged`).
     pub fn subscribe(&self) -> broadcast::Receiver<AttemptReport> {
         self.shared.reports.subscribe()
+    }
+
+    /// How many deliveries the dispatcher holds now (submitted and not yet ended).
+    pub fn pending(&self) -> usize {
+        self.shared
+            .max_pending
+            .saturating_sub(self.shared.pending.available_permits())
+    }
+
+    /// The sender the attempts go through (its address rules, body limit and clients).
+    pub fn sender(&self) -> &Sender {
+        &self.shared.sender
     }
 
     /// Stops taking work and lets what is held finish for at most `grace`.

@@ -18,21 +18,21 @@ mod delivery;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use runhook::RetryPolicy;
 use runhook::delivery::Delivery;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
 use tokio_util::time::delay_queue::Expired;
 
 use crate::attempt::AttemptDone;
-use crate::builder::{Clients, Settings};
+use crate::builder::Settings;
 use crate::report::{AttemptReport, DeliveryId, DispatchOutcome, ShutdownReport};
+use crate::sender::{Sender, Target};
 use crate::slots::Slots;
 
 use self::delivery::Entry;
@@ -51,12 +51,13 @@ pub(crate) enum Command {
 /// A submitted delivery, checked and ready to run.
 pub(crate) struct Job {
     pub(crate) id: DeliveryId,
-    pub(crate) url: reqwest::Url,
-    pub(crate) host: Arc<str>,
-    pub(crate) plain_http: bool,
+    pub(crate) target: Target,
     pub(crate) event: Bytes,
     pub(crate) policy: RetryPolicy,
     pub(crate) done: oneshot::Sender<DispatchOutcome>,
+    /// The delivery's place under `max_pending`, given back when the job or its entry is
+    /// dropped.
+    pub(crate) permit: OwnedSemaphorePermit,
 }
 
 /// Shutdown in progress.
@@ -77,7 +78,7 @@ enum Wake {
 /// The driver's state; see the module documentation.
 pub(crate) struct Driver {
     settings: Settings,
-    clients: Clients,
+    sender: Sender,
     commands: mpsc::UnboundedReceiver<Command>,
     commands_open: bool,
     reports: broadcast::Sender<AttemptReport>,
@@ -95,14 +96,14 @@ impl Driver {
     /// A driver that takes `commands` and publishes on `reports`; [`run`](Self::run) it.
     pub(crate) fn new(
         settings: Settings,
-        clients: Clients,
+        sender: Sender,
         commands: mpsc::UnboundedReceiver<Command>,
         reports: broadcast::Sender<AttemptReport>,
     ) -> Self {
         let slots = Slots::new(settings.max_in_flight, settings.max_per_host);
         Driver {
             settings,
-            clients,
+            sender,
             commands,
             commands_open: true,
             reports,
@@ -166,17 +167,17 @@ impl Driver {
         let now = Instant::now().into_std();
         let seed = self.seeds.hash_one(job.id.0);
         let delivery = Delivery::with_seed(job.policy, seed, now);
-        self.slots.enqueue(&job.host, job.id);
+        self.slots.enqueue(job.target.authority(), job.id);
         self.entries.insert(
             job.id,
             Entry {
                 delivery,
-                url: job.url,
-                host: job.host,
-                plain_http: job.plain_http,
+                host: std::sync::Arc::clone(job.target.authority()),
+                target: job.target,
                 event: job.event,
                 done: job.done,
                 timer: None,
+                _permit: job.permit,
             },
         );
     }

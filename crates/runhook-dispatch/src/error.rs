@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use runhook::endpoint::UrlError;
+use crate::sender::TargetError;
 
 /// Why a [`DispatcherBuilder`](crate::DispatcherBuilder) could not build a dispatcher.
 #[derive(Debug, thiserror::Error)]
@@ -33,25 +33,27 @@ pub enum BuildError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubmitError {
-    /// The URL breaks the webhook URL rules (docs/protocol.md §4.2).
-    #[error("the webhook URL is not acceptable: {0}")]
-    Url(#[from] UrlError),
-    /// The URL is an IP literal the address rules forbid.
+    /// The URL is not acceptable: it breaks the webhook URL rules (docs/protocol.md §4.2), is an
+    /// IP literal the address rules forbid, or the HTTP client cannot use it (the checks of
+    /// [`Sender::target`](crate::Sender::target)).
     #[error(transparent)]
-    Refused(#[from] AddressRefused),
-    /// The URL passed the webhook rules but the HTTP client cannot use it.
-    #[error("the HTTP client cannot use the URL {url}: {message}")]
-    Unsupported {
-        /// The URL.
-        url: String,
-        /// The client's objection.
-        message: String,
-    },
+    Target(#[from] TargetError),
     /// The dispatcher is shutting down (or its driver has stopped).
     #[error(
         "the dispatcher is shutting down and takes no new deliveries; submit to a new dispatcher"
     )]
     ShuttingDown,
+    /// The dispatcher already holds its most deliveries
+    /// ([`DispatcherBuilder::max_pending`](crate::DispatcherBuilder::max_pending)); try again
+    /// once some have ended.
+    #[error(
+        "the dispatcher already holds {limit} deliveries (its max_pending); submit again once \
+         some have ended, or raise DispatcherBuilder::max_pending"
+    )]
+    Full {
+        /// The bound.
+        limit: usize,
+    },
 }
 
 /// The destination's addresses are all forbidden by the address rules (docs/protocol.md §4.2).

@@ -1,17 +1,25 @@
 //! # runhook-dispatch
 //!
-//! The sending side of TinyFish-style run webhooks: a [`Dispatcher`] drives many
-//! [`runhook::delivery::Delivery`] state machines at once with a real HTTP client.
+//! The sending side of TinyFish-style run webhooks: a [`Sender`] makes one attempt under
+//! runhook's rules, and a [`Dispatcher`] drives many [`runhook::delivery::Delivery`] state
+//! machines at once on top of it. With the `relay` feature, `relay` forwards
+//! the rows of a receiver's inbox to an app with the same sender.
 //!
+//! What the [`Sender`] owns, for every sender in runhook:
 //! - HTTPS with rustls; redirects are never followed; no proxy is ever used.
 //! - The address rules of docs/protocol.md §4.2 are applied after DNS resolution, to every address
-//!   the connector is given ([`HostLookup`] resolves, the dispatcher filters), so DNS rebinding
+//!   the connector is given ([`HostLookup`] resolves, the sender filters), so DNS rebinding
 //!   cannot reach loopback, private or metadata addresses. IP-literal URLs are checked before
-//!   sending. Local addresses and plain `http://` to loopback are explicit opt-ins.
-//! - One attempt's deadline (from the retry policy) covers connect, TLS, request, response head
-//!   and body; at most 64 KiB of the body is read.
-//! - Bounded concurrency overall and per host; one timer queue holds every pending retry.
-//! - Every attempt is published as an [`AttemptReport`] and logged with `tracing`.
+//!   sending ([`Sender::target`]). Local addresses and plain `http://` to loopback are explicit
+//!   opt-ins.
+//! - One deadline covers connect, TLS, request, response head and body; at most 64 KiB of the
+//!   body is read (configurable).
+//! - One classification of client errors ([`SendError`]), TLS included.
+//!
+//! What the [`Dispatcher`] adds: retries on the core's policy, bounded concurrency overall and
+//! per host, a bound on the deliveries it holds
+//! ([`max_pending`](DispatcherBuilder::max_pending)), one timer queue for every pending retry,
+//! and an [`AttemptReport`] per attempt, also logged with `tracing`.
 //!
 //! ```no_run
 //! use bytes::Bytes;
@@ -36,15 +44,24 @@
 
 mod attempt;
 mod builder;
+mod classify;
 mod dispatcher;
 mod driver;
 mod error;
+#[cfg(feature = "relay")]
+pub mod relay;
 mod report;
 mod resolver;
+mod sender;
 mod slots;
 
-pub use builder::{DEFAULT_BODY_LIMIT, DispatcherBuilder, USER_AGENT};
+pub use builder::{DEFAULT_MAX_PENDING, DispatcherBuilder};
+pub use classify::{SendError, status_text};
 pub use dispatcher::{DeliveryHandle, Dispatcher};
 pub use error::{AddressRefused, BuildError, SubmitError};
 pub use report::{AttemptReport, DeliveryId, DispatchOutcome, ShutdownReport};
 pub use resolver::{HostLookup, LookupFuture, StaticLookup, SystemLookup};
+pub use sender::{
+    DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, Exchange, Post, Sender, SenderBuilder, Target,
+    TargetError, USER_AGENT,
+};

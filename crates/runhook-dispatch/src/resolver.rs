@@ -5,7 +5,7 @@
 //! rules forbid, and fails with [`AddressRefused`] when none is left. Because the check runs on
 //! the addresses the connector is about to use, a name that resolves to a public address once and
 //! to `127.0.0.1` the next time (DNS rebinding) is refused the second time. IP-literal URLs never
-//! reach a resolver; the dispatcher checks them before sending.
+//! reach a resolver; [`Sender::target`](crate::Sender::target) checks them before sending.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,7 +22,7 @@ use crate::error::AddressRefused;
 /// What a [`HostLookup`] returns: the addresses of a name, or why there are none.
 pub type LookupFuture = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;
 
-/// Turns a host name into addresses. The dispatcher filters whatever this returns through its
+/// Turns a host name into addresses. The sender filters whatever this returns through its
 /// address rules, so an implementation never needs to check anything itself.
 ///
 /// The default is [`SystemLookup`]; tests and local setups inject a [`StaticLookup`].

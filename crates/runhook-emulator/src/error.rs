@@ -26,8 +26,8 @@ pub enum EmulatorError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
-    /// The webhook dispatcher could not be built.
-    #[error("cannot start the webhook dispatcher: {0}")]
+    /// The webhook sender could not be built (its TLS roots).
+    #[error("cannot start the webhook sender: {0}")]
     Dispatcher(#[from] runhook_dispatch::BuildError),
     /// The listener's address could not be read.
     #[error("cannot read the listening address: {0}")]

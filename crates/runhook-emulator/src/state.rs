@@ -1,11 +1,11 @@
 //! The emulator's shared state: the runs (with their SSE frames and change signals), the
-//! delivery log, the store, the dispatcher and the settings.
+//! delivery log, the store, the webhook sender and the settings.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use runhook::RetryPolicy;
-use runhook_dispatch::Dispatcher;
+use runhook_dispatch::Sender;
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) settings: Settings,
     /// Set when the emulator stops: run and webhook tasks end.
     pub(crate) stopping: watch::Sender<bool>,
+    /// How many webhook POSTs are in flight (a shutdown waits for them, briefly).
+    pub(crate) posting: watch::Sender<usize>,
     runs: Mutex<Runs>,
     deliveries: Mutex<Vec<DeliveryRecord>>,
     store: Mutex<Option<SqliteStore>>,
@@ -86,7 +88,8 @@ pub(crate) struct Settings {
     pub(crate) observer: Option<Observer>,
     /// `http://ADDR`.
     pub(crate) base_url: String,
-    pub(crate) dispatcher: Dispatcher,
+    /// Sends each webhook attempt.
+    pub(crate) sender: Sender,
 }
 
 impl Shared {
@@ -100,6 +103,7 @@ impl Shared {
         Shared {
             settings,
             stopping: watch::Sender::new(false),
+            posting: watch::Sender::new(0),
             runs: Mutex::new(runs),
             deliveries: Mutex::new(Vec::new()),
             store: Mutex::new(store),

@@ -1,12 +1,12 @@
 //! Webhook delivery: one POST per finished run to its `webhook_url`, retried with the retry
 //! policy by the core's [`Delivery`] state machine on a clock that runs `speed` times faster.
 //!
-//! Real attempts go through the [`runhook_dispatch::Dispatcher`] one at a time (a one-attempt
-//! policy with the full attempt timeout), so they get its HTTP client, address checks and
-//! no-redirect rule; the emulator's own loop decides the retries, which is where the fault plan
-//! comes in: a dropped attempt is recorded as a network error without sending anything, a
-//! timed-out attempt sends nothing and ends at its deadline, and a duplicate sends the delivered
-//! POST once more.
+//! Real attempts go through the [`runhook_dispatch::Sender`] (its HTTP client, address checks,
+//! no-redirect rule, deadline and error kinds), one attempt at a time with the policy's attempt
+//! timeout; the emulator's own loop decides the retries, which is where the fault plan comes in:
+//! a dropped attempt is recorded as a network error without sending anything, a timed-out
+//! attempt sends nothing and ends at its deadline, and a duplicate sends the delivered POST once
+//! more.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use runhook::RetryPolicy;
 use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind};
-use runhook_dispatch::DispatchOutcome;
+use runhook_dispatch::Exchange;
 use tokio::sync::watch;
 
 use crate::activity::DeliveryRecord;
@@ -65,26 +65,48 @@ struct Attempt {
     summary: String,
 }
 
-/// The one-attempt policy the dispatcher uses for each real attempt.
-fn single(policy: &RetryPolicy) -> RetryPolicy {
-    policy
-        .to_builder()
-        .schedule(Vec::new())
-        .attempts(1)
-        .build()
-        .unwrap_or_else(|_| policy.clone())
-}
-
-fn describe(result: &AttemptResult) -> (Option<u16>, Option<String>, String) {
+/// What an attempt's result and exchange say: the status, the error and the summary of its
+/// record.
+fn describe(result: &AttemptResult, exchange: &Exchange) -> (Option<u16>, Option<String>, String) {
+    let error = exchange.error.as_ref();
     match result {
-        AttemptResult::Response { status, .. } => (Some(*status), None, status.to_string()),
+        AttemptResult::Response { status, .. } => (
+            Some(*status),
+            error.map(ToString::to_string),
+            status.to_string(),
+        ),
         AttemptResult::Network(kind) => {
-            let error = format!("network error: {}", kind.as_str());
-            (None, Some(error.clone()), error)
+            let summary = format!("network error: {}", kind.as_str());
+            let error =
+                error.map_or_else(|| summary.clone(), |error| format!("{summary}: {error}"));
+            (None, Some(error), summary)
         }
         AttemptResult::Timeout => (None, Some("timed out".into()), "timed out".into()),
         other => (None, Some(format!("{other:?}")), format!("{other:?}")),
     }
+}
+
+/// Counts a POST in flight while it lives, so that a shutdown can wait for it
+/// ([`wait_for_posts`]).
+struct Posting<'a>(&'a watch::Sender<usize>);
+
+impl<'a> Posting<'a> {
+    fn start(posting: &'a watch::Sender<usize>) -> Self {
+        posting.send_modify(|n| *n += 1);
+        Posting(posting)
+    }
+}
+
+impl Drop for Posting<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+/// Waits until no POST is in flight, for at most [`SHUTDOWN_GRACE`].
+pub(crate) async fn wait_for_posts(shared: &Shared) {
+    let mut posting = shared.posting.subscribe();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, posting.wait_for(|n| *n == 0)).await;
 }
 
 impl Job {
@@ -130,27 +152,34 @@ impl Job {
         });
     }
 
-    /// Sends the body once through the dispatcher: the attempt's result, or why the delivery
-    /// cannot go on (`refused`, `abandoned`).
+    /// Sends the body once through the sender: the attempt's result and exchange, or why the
+    /// delivery cannot go on (`refused`, `abandoned`). When the emulator stops, a POST in
+    /// flight gets [`SHUTDOWN_GRACE`] to finish, and the delivery is abandoned.
     async fn send(
         &mut self,
         policy: &RetryPolicy,
-    ) -> Result<AttemptResult, (&'static str, String)> {
-        let handle = self
-            .shared
-            .settings
-            .dispatcher
-            .submit(&self.url, self.body.clone(), single(policy))
+    ) -> Result<(AttemptResult, Exchange), (&'static str, String)> {
+        let shared = Arc::clone(&self.shared);
+        let sender = &shared.settings.sender;
+        let target = sender
+            .target(&self.url)
             .map_err(|error| ("refused", error.to_string()))?;
-        let outcome = tokio::select! {
-            outcome = handle.outcome() => outcome,
-            () = until_true(&mut self.stop) => return Err(("abandoned", "the emulator stopped".into())),
+        let _posting = Posting::start(&shared.posting);
+        let sending = sender
+            .post(&target, self.body.clone())
+            .timeout(policy.attempt_timeout())
+            .send();
+        tokio::pin!(sending);
+        let exchange = tokio::select! {
+            exchange = &mut sending => exchange,
+            () = until_true(&mut self.stop) => {
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, sending).await;
+                return Err(("abandoned", "the emulator stopped".into()));
+            }
         };
-        match outcome {
-            DispatchOutcome::Delivered { status, .. } => Ok(AttemptResult::status(status)),
-            DispatchOutcome::Failed { last, .. } => Ok(last),
-            DispatchOutcome::Refused { reason, .. } => Err(("refused", reason.to_string())),
-            other => Err(("abandoned", format!("{other:?}"))),
+        match exchange.result() {
+            Ok(result) => Ok((result, exchange)),
+            Err(refused) => Err(("refused", refused.to_string())),
         }
     }
 
@@ -183,8 +212,9 @@ impl Job {
                     } else {
                         let mut record = self.begin(attempt, None);
                         match self.send(&policy).await {
-                            Ok(result) => {
-                                (record.status, record.error, record.summary) = describe(&result);
+                            Ok((result, exchange)) => {
+                                (record.status, record.error, record.summary) =
+                                    describe(&result, &exchange);
                                 delivery.handle_result(clock.now(), result);
                                 self.record(record, &delivery, &clock, ended(&delivery));
                             }
@@ -222,7 +252,9 @@ impl Job {
     ) {
         let mut record = self.begin(attempt, Some("duplicate"));
         match self.send(policy).await {
-            Ok(result) => (record.status, record.error, record.summary) = describe(&result),
+            Ok((result, exchange)) => {
+                (record.status, record.error, record.summary) = describe(&result, &exchange);
+            }
             Err((outcome, error)) => {
                 record.summary = format!("{outcome}: {error}");
                 record.error = Some(error);
@@ -244,5 +276,5 @@ fn ended(delivery: &Delivery) -> Option<&'static str> {
     })
 }
 
-/// How long at most the dispatcher may keep attempts in flight after the emulator stops.
+/// How long at most a POST in flight may go on after the emulator stops.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);

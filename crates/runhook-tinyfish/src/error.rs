@@ -48,7 +48,9 @@ pub enum Error {
     #[error(transparent)]
     Api(#[from] ApiError),
     /// No response arrived: the connection could not be made, was reset, or failed in TLS
-    /// (after the retries, for a call that is retried).
+    /// (after the retries, for a call that is retried). The kind and the message come from the
+    /// classification every runhook sender uses
+    /// ([`runhook_dispatch::SendError::classify`]).
     #[error("{method} {path}: no response from the TinyFish API ({}): {message}", kind.as_str())]
     Network {
         /// The method of the request.

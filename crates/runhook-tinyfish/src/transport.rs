@@ -1,16 +1,14 @@
 //! Sending requests: one attempt, or attempts driven by the core's delivery state machine
 //! (retries, waits, `Retry-After`), and reading the answer.
 
-use std::error::Error as StdError;
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
-use runhook::delivery::{
-    AttemptResult, Delivery, DeliveryAction, NetworkErrorKind, parse_retry_after,
-};
+use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, parse_retry_after};
+use runhook_dispatch::SendError;
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
@@ -140,7 +138,7 @@ impl Inner {
         let deadline = Instant::now() + timeout;
         match timeout_at(deadline, self.exchange(&call)).await {
             Ok(Ok(answer)) => judge(call, answer, self.max_answer),
-            Ok(Err(err)) => Err(network(&call, &err)),
+            Ok(Err(err)) => Err(network(&call, SendError::classify(&err))),
             Err(_) => Err(timed_out(&call, timeout)),
         }
     }
@@ -164,8 +162,11 @@ impl Inner {
                             Ok(answer),
                         ),
                         Ok(Err(err)) => {
-                            let kind = kind_of(&err);
-                            (AttemptResult::Network(kind), Err(network(&call, &err)))
+                            let failure = SendError::classify(&err);
+                            let result = failure
+                                .result()
+                                .unwrap_or(AttemptResult::Network(failure.kind()));
+                            (result, Err(network(&call, failure)))
                         }
                         Err(_) => (AttemptResult::Timeout, Err(timed_out(&call, timeout))),
                     };
@@ -196,7 +197,7 @@ impl Inner {
         let deadline = Instant::now() + timeout;
         let response = match timeout_at(deadline, self.request(&call).send()).await {
             Ok(Ok(response)) => response,
-            Ok(Err(err)) => return Err(network(&call, &err)),
+            Ok(Err(err)) => return Err(network(&call, SendError::classify(&err))),
             Err(_) => return Err(timed_out(&call, timeout)),
         };
         if response.status().is_success() {
@@ -206,7 +207,7 @@ impl Inner {
         let retry_after = retry_after(response.headers());
         let body = match timeout_at(deadline, read_capped(response, self.max_answer)).await {
             Ok(Ok((body, _))) => body,
-            Ok(Err(err)) => return Err(network(&call, &err)),
+            Ok(Err(err)) => return Err(network(&call, SendError::classify(&err))),
             Err(_) => return Err(timed_out(&call, timeout)),
         };
         Err(ApiError::from_response(status.as_u16(), &body, retry_after).into())
@@ -273,43 +274,14 @@ fn timed_out(call: &Call, timeout: Duration) -> Error {
     }
 }
 
-fn network(call: &Call, err: &reqwest::Error) -> Error {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
+/// A failure below HTTP, as classified by the one classification of client errors
+/// ([`SendError::classify`]): its kind, and a description without the client's wrappers (which
+/// repeat the URL).
+fn network(call: &Call, failure: SendError) -> Error {
     Error::Network {
         method: call.method_name(),
         path: call.path.clone(),
-        kind: kind_of(err),
-        message,
-    }
-}
-
-/// The kind of a failure below HTTP, for the attempt log.
-fn kind_of(err: &reqwest::Error) -> NetworkErrorKind {
-    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as K;
-            match io.kind() {
-                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-                    return NetworkErrorKind::Reset;
-                }
-                K::ConnectionRefused | K::AddrNotAvailable => return NetworkErrorKind::Connect,
-                _ => {}
-            }
-        }
-        source = cause.source();
-    }
-    if err.is_connect() {
-        NetworkErrorKind::Connect
-    } else if err.is_body() || err.is_decode() {
-        NetworkErrorKind::Body
-    } else {
-        NetworkErrorKind::Other
+        kind: failure.kind(),
+        message: failure.to_string(),
     }
 }

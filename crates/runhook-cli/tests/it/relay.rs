@@ -6,20 +6,23 @@
 //! kill (at most one per such kill). On SQLite (one relay) and PostgreSQL (three relays sharing
 //! the inbox; `RUNHOOK_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`, in
 //! a schema of its own; with `CI=true` an unreachable server fails the test, elsewhere it is
-//! skipped loudly). Also: metrics, and the usage errors of --forward-to.
+//! skipped loudly). Also: metrics, a relay pointed at itself (exit 2), a wrong path at the app
+//! (rows retried with one warning, not dead), and the app's answer kept in `last_error`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use crate::support;
 
-use std::collections::BTreeSet;
-use std::process::Stdio;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use support::app::App;
-use support::listen::{Listen, client};
-use support::relay::{Draws, Relays, completed, free_port, send_runs, wait_until_drained};
+use support::listen::{Listen, PATIENCE, client};
+use support::relay::{Draws, Relays, completed, free_port, inbox, send_runs, wait_until_drained};
+use support::{json_lines, stderr, stdout};
 
 /// What one crash scenario counted (printed with `{:?}`, quoted in reports).
 #[derive(Debug)]
@@ -265,5 +268,250 @@ async fn metrics_are_served_in_the_prometheus_format() {
         text.lines()
             .any(|line| line.starts_with("runhook_events_accepted_total") && line.ends_with(" 1")),
         "{text}"
+    );
+}
+
+/// `runhook listen ARGS`, waited for at most [`PATIENCE`] (killed then): its exit code (`None`
+/// if it had to be killed) and stderr.
+fn listen_exit(args: &[&str]) -> (Option<i32>, String) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
+        .arg("listen")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log.reopen().unwrap()))
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (code, std::fs::read_to_string(log.path()).unwrap())
+}
+
+/// A relay whose target is its own address and path would answer its own forwards (a
+/// duplicate: 200) and mark every row done: it refuses to start. Another path or port starts.
+#[test]
+fn a_relay_that_forwards_to_itself_exits_2() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    for (path, target) in [
+        (
+            "/webhooks/tinyfish",
+            format!("http://127.0.0.1:{port}/webhooks/tinyfish"),
+        ),
+        (
+            "webhooks/tinyfish",
+            format!("http://localhost:{port}/webhooks/tinyfish?token=t"),
+        ),
+        ("/hook", format!("http://127.0.0.1:{port}/hook")),
+    ] {
+        let (code, stderr) = listen_exit(&[
+            "--addr",
+            &addr,
+            "--path",
+            path,
+            "--store",
+            "memory",
+            "--forward-to",
+            &target,
+        ]);
+        assert_eq!(code, Some(2), "{target}: {stderr}");
+        assert!(
+            stderr.contains("is this relay's own address and path")
+                && stderr.contains(&format!("--addr {addr}")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("token=t"), "{stderr}");
+    }
+    // The same address with another path is the operator's business (a 404, retried).
+    let relay = Listen::spawn(
+        &[
+            "--addr",
+            &addr,
+            "--store",
+            "memory",
+            "--forward-to",
+            &format!("http://127.0.0.1:{port}/app"),
+        ],
+        &[],
+        Stdio::null(),
+    );
+    let (status, _) = relay.stop("-TERM");
+    assert!(status.success());
+}
+
+/// The next attempt line of `relay` (`--json`), skipping the deliveries' own lines.
+fn next_attempt(relay: &Listen) -> Value {
+    loop {
+        let line = relay.next_json();
+        if line["kind"] != "accepted" {
+            return line;
+        }
+    }
+}
+
+async fn deliver(url: &str, run_id: &str) {
+    let response = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(completed(run_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// A wrong path at the app (404 from every attempt) means the relay is misconfigured: the rows
+/// are retried on the policy, not dead, and stderr says so once, not once per row or attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_path_keeps_rows_retrying_with_one_warning() {
+    let app = App::start(3, 0.0).await;
+    let wrong = app.url.replace("/webhooks/tinyfish", "/wrong");
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let relay = Listen::start_with(
+        &[
+            "--json",
+            "--store",
+            &store,
+            "--forward-to",
+            &wrong,
+            "--retry-base-ms",
+            "50",
+        ],
+        &[],
+        Stdio::from(log.reopen().unwrap()),
+    );
+    let keys = ["wrong-1", "wrong-2", "wrong-3"];
+    for key in keys {
+        deliver(&relay.url, key).await;
+    }
+    let mut attempts: BTreeMap<String, u64> = BTreeMap::new();
+    while attempts.len() < keys.len() || attempts.values().any(|n| *n < 3) {
+        let line = next_attempt(&relay);
+        assert_eq!(line["kind"], "forward_failed", "{line}");
+        assert_eq!(line["status"], 404, "{line}");
+        assert!(line["next_at"].is_string(), "{line}");
+        let error = line["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("the app answered 404 Not Found"),
+            "{error}"
+        );
+        *attempts
+            .entry(line["key"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let (status, _) = relay.stop("-TERM");
+    assert!(status.success());
+    let dead = json_lines(&inbox(&[
+        "list", "--store", &store, "--state", "dead", "--json",
+    ]));
+    assert!(dead.is_empty(), "{dead:?}");
+    let pending = json_lines(&inbox(&[
+        "list", "--store", &store, "--state", "pending", "--json",
+    ]));
+    assert_eq!(pending.len(), keys.len());
+    let stderr = std::fs::read_to_string(log.path()).unwrap();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("WARNING") && line.contains("404"))
+        .collect();
+    let target = wrong.clone();
+    assert_eq!(
+        warnings,
+        vec![format!(
+            "runhook: WARNING: {target} answered 404 Not Found: --forward-to looks wrong (its \
+             path, its method or the app); rows are kept and retried, not dead, until it answers \
+             otherwise"
+        )],
+        "{stderr}"
+    );
+    assert!(app.delivered().is_empty());
+}
+
+/// An app for the last-error test: answers every POST with the status and body set last.
+async fn answering_app() -> (String, Arc<Mutex<(u16, String)>>) {
+    let answer = Arc::new(Mutex::new((200, String::new())));
+    let shared = Arc::clone(&answer);
+    let router = axum::Router::new().route(
+        "/webhooks/tinyfish",
+        axum::routing::post(move || {
+            let (status, body) = shared.lock().unwrap().clone();
+            async move { (axum::http::StatusCode::from_u16(status).unwrap(), body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/webhooks/tinyfish",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, answer)
+}
+
+/// `runhook inbox show KEY --json`: the row.
+fn shown(store: &str, key: &str) -> Value {
+    let output = inbox(&["show", key, "--store", store, "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(stdout(&output).trim()).unwrap()
+}
+
+/// A retried row and a dead row keep the first KiB of the app's answer in `last_error`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_error_keeps_the_start_of_the_apps_answer() {
+    let (url, answer) = answering_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("inbox.db").display());
+    let relay = Listen::start_with(
+        &[
+            "--json",
+            "--store",
+            &store,
+            "--forward-to",
+            &url,
+            "--retry-base-ms",
+            "3600000",
+        ],
+        &[],
+        Stdio::null(),
+    );
+    let long = format!("{}{}", "E".repeat(1000), "F".repeat(2000));
+    *answer.lock().unwrap() = (500, long);
+    deliver(&relay.url, "body-1").await;
+    assert_eq!(next_attempt(&relay)["kind"], "forward_failed");
+    *answer.lock().unwrap() = (422, "{\"error\":\"unknown account 42\"}".to_owned());
+    deliver(&relay.url, "body-2").await;
+    assert_eq!(next_attempt(&relay)["kind"], "dead");
+    let (status, _) = relay.stop("-TERM");
+    assert!(status.success());
+
+    let retried = shown(&store, "body-1");
+    assert_eq!(retried["state"], "pending", "{retried}");
+    let error = retried["last_error"].as_str().unwrap();
+    let expected = format!(
+        "the app answered 500 Internal Server Error: {}{}…",
+        "E".repeat(1000),
+        "F".repeat(24)
+    );
+    assert_eq!(error, expected);
+    let dead = shown(&store, "body-2");
+    assert_eq!(dead["state"], "dead", "{dead}");
+    assert!(
+        dead["last_error"].as_str().unwrap().ends_with(
+            "the app answered 422 Unprocessable Entity: {\"error\":\"unknown account 42\"}"
+        ),
+        "{dead}"
     );
 }

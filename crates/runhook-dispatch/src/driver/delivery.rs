@@ -6,24 +6,27 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use runhook::delivery::{Delivery, DeliveryAction};
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::Instant;
 use tokio_util::time::delay_queue::Key;
 
 use super::Driver;
 use crate::attempt::{self, AttemptDone, AttemptSpec};
 use crate::report::{AttemptReport, DeliveryId, DispatchOutcome};
+use crate::sender::Target;
 
 /// A delivery the driver holds.
 pub(super) struct Entry {
     pub(super) delivery: Delivery,
-    pub(super) url: reqwest::Url,
+    pub(super) target: Target,
+    /// `host:port`, the key of the per-host limits.
     pub(super) host: Arc<str>,
-    pub(super) plain_http: bool,
     pub(super) event: Bytes,
     pub(super) done: oneshot::Sender<DispatchOutcome>,
     /// The pending retry's timer, if the delivery is waiting for one.
     pub(super) timer: Option<Key>,
+    /// The delivery's place under `max_pending`, given back when the entry is dropped.
+    pub(super) _permit: OwnedSemaphorePermit,
 }
 
 impl Entry {
@@ -81,19 +84,14 @@ impl Driver {
         let Some(entry) = self.entries.get(&id) else {
             return;
         };
-        let client = match (&self.clients.http, entry.plain_http) {
-            (Some(http), true) => http.clone(),
-            _ => self.clients.https.clone(),
-        };
-        tracing::debug!(delivery_id = %id, attempt, url = %runhook::endpoint::redact_url(entry.url.as_str()), "webhook attempt started");
+        tracing::debug!(delivery_id = %id, attempt, url = %entry.target, "webhook attempt started");
         let spec = AttemptSpec {
             id,
             attempt,
-            client,
-            url: entry.url.clone(),
+            sender: self.sender.clone(),
+            target: entry.target.clone(),
             body: entry.event.clone(),
             deadline: Instant::from_std(deadline),
-            body_limit: self.settings.body_limit,
             excerpt_limit: self.settings.excerpt_limit,
         };
         self.attempts.spawn(attempt::perform(spec));
@@ -143,7 +141,7 @@ impl Driver {
         let host = Arc::clone(&entry.host);
         let mut report = AttemptReport {
             delivery_id: id,
-            url: Arc::from(entry.url.as_str()),
+            url: Arc::from(entry.target.as_str()),
             attempt,
             max_attempts: entry.delivery.policy().max_attempts(),
             status,
@@ -215,7 +213,7 @@ impl Driver {
             return;
         };
         let attempts = entry.attempts();
-        tracing::warn!(delivery_id = %id, attempts, url = %runhook::endpoint::redact_url(entry.url.as_str()), "webhook delivery abandoned at shutdown");
+        tracing::warn!(delivery_id = %id, attempts, url = %entry.target, "webhook delivery abandoned at shutdown");
         if let Some(closing) = &mut self.closing {
             closing.report.abandoned.push(id);
         }

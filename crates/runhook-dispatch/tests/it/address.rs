@@ -15,6 +15,7 @@ use runhook::endpoint::UrlError;
 use runhook::{AddressPolicy, RetryPolicy};
 use runhook_dispatch::{
     DispatchOutcome, DispatcherBuilder, HostLookup, LookupFuture, StaticLookup, SubmitError,
+    TargetError,
 };
 use support::{Receiver, Reply, TestCa, event, ip, local, local_tls, reports_of};
 
@@ -39,7 +40,10 @@ async fn the_default_policy_refuses_loopback_and_plain_http_at_submit() {
         .submit("https://127.0.0.1:9/hook", event(), RetryPolicy::tinyfish())
         .unwrap_err();
     assert!(
-        matches!(refused, SubmitError::Url(UrlError::Forbidden(_))),
+        matches!(
+            refused,
+            SubmitError::Target(TargetError::Url(UrlError::Forbidden(_)))
+        ),
         "{refused:?}"
     );
     let text = refused.to_string();
@@ -75,7 +79,10 @@ async fn plain_http_is_for_loopback_hosts_only_even_with_the_opt_in() {
         .submit("http://10.0.0.1/hook", event(), RetryPolicy::tinyfish())
         .unwrap_err();
     assert!(
-        matches!(err, SubmitError::Url(UrlError::InsecureRemoteHost { .. })),
+        matches!(
+            err,
+            SubmitError::Target(TargetError::Url(UrlError::InsecureRemoteHost { .. }))
+        ),
         "{err:?}"
     );
 }

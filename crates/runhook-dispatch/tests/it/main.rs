@@ -11,6 +11,8 @@ mod address;
 mod faults;
 mod panic;
 mod realtime;
+mod relay;
 mod schedule;
+mod sender;
 mod shutdown;
 mod status_then_body_fault;

@@ -17,7 +17,7 @@ use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use runhook::AddressPolicy;
-use runhook_dispatch::DispatcherBuilder;
+use runhook_dispatch::Sender;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -28,7 +28,7 @@ use crate::error::EmulatorError;
 use crate::request::Loopback;
 use crate::state::{Settings, Shared};
 use crate::store::SqliteStore;
-use crate::webhook::SHUTDOWN_GRACE;
+use crate::webhook::wait_for_posts;
 
 /// The largest request body accepted (a full `/run-batch` fits).
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -70,14 +70,14 @@ impl Emulator {
             }
             StoreConfig::Memory => (None, Vec::new()),
         };
-        let mut builder = DispatcherBuilder::new().address_policy(AddressPolicy {
+        let mut builder = Sender::builder().address_policy(AddressPolicy {
             allow_loopback: config.allow_http_loopback || config.allow_https_loopback,
             allow_private: false,
         });
         for pem in &config.webhook_roots_pem {
             builder = builder.add_root_certificates_pem(pem)?;
         }
-        let dispatcher = builder.build()?;
+        let sender = builder.build()?;
         let settings = Settings {
             api_keys: config.api_keys,
             loopback: Loopback {
@@ -89,7 +89,7 @@ impl Emulator {
             policy: config.retry_policy,
             observer: config.observer,
             base_url: format!("http://{addr}"),
-            dispatcher,
+            sender,
         };
         let shared = Arc::new(Shared::new(settings, store, loaded));
         let app = router(Arc::clone(&shared));
@@ -139,11 +139,7 @@ impl Emulator {
         {
             server.abort();
         }
-        self.shared
-            .settings
-            .dispatcher
-            .shutdown(SHUTDOWN_GRACE)
-            .await;
+        wait_for_posts(&self.shared).await;
         self.shared.close_store();
     }
 }

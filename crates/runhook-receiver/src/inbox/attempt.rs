@@ -40,7 +40,7 @@ impl Shared {
     /// Runs one attempt on `claim`, settles it and reports it.
     pub(super) async fn attempt(&self, claim: InboxClaim) {
         let started = Instant::now();
-        let decided = self.decide(&claim).await;
+        let (decided, status) = self.decide(&claim).await;
         let outcome = match decided {
             Decided::Settle(settlement) => self.settle(&claim, settlement).await,
             Decided::AlreadyDone => InboxOutcome::Done,
@@ -63,18 +63,23 @@ impl Shared {
             attempt: entry.attempts,
             received_at: entry.received_at,
             elapsed: started.elapsed(),
+            status,
             outcome,
         });
     }
 
-    /// Parses the row and runs the processor on it; what it came to.
-    async fn decide(&self, claim: &InboxClaim) -> Decided {
+    /// Parses the row and runs the processor on it; what it came to, and the status the other
+    /// side answered, if the processor reported one.
+    async fn decide(&self, claim: &InboxClaim) -> (Decided, Option<u16>) {
         let entry = &claim.entry;
         let event = match Event::from_slice_lenient(&entry.body) {
             Ok(event) => event,
             Err(error) => {
                 let error = format!("the stored body no longer parses as an event: {error}");
-                return Decided::Settle(self.settlement(claim, Attempted::rejected(error)));
+                return (
+                    Decided::Settle(self.settlement(claim, Attempted::rejected(error))),
+                    None,
+                );
             }
         };
         let cancellation = self.stop.child_token();
@@ -85,7 +90,14 @@ impl Shared {
         let processing = self.processor.process(claim, Received::new(event, context));
         let running = AssertUnwindSafe(processing).catch_unwind();
         let timeout = self.policy.retry.attempt_timeout();
-        match self.supervise(claim, running, &cancellation).await {
+        let (status, ran) = match self.supervise(claim, running, &cancellation).await {
+            Ran::Finished(Ok(processed)) => {
+                let (status, processed) = processed.into_parts();
+                (status, Ran::Finished(Ok(processed)))
+            }
+            other => (None, other),
+        };
+        let decided = match ran {
             Ran::Finished(Ok(Processed::Outcome(outcome))) => {
                 metrics::handler_run(HandlerRun::of(&outcome));
                 Decided::Settle(self.settlement(claim, Attempted::from(outcome)))
@@ -123,7 +135,13 @@ impl Shared {
                         .to_owned(),
                 )
             }
-        }
+            // `into_parts` leaves no `Answered` behind; were one left, the row is retried
+            // rather than lost.
+            Ran::Finished(Ok(Processed::Answered { .. })) => Decided::Settle(
+                self.settlement(claim, Attempted::failed("the processor answered nothing to settle")),
+            ),
+        };
+        (decided, status)
     }
 
     /// The settlement of what the attempt came to, now: the core decides it.

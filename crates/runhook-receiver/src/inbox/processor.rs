@@ -34,6 +34,44 @@ pub enum Processed {
     /// The processor found that its claim had been lost (the lease ran out and another worker
     /// took the row): nothing was committed, and the worker leaves the row alone.
     NotHeld,
+    /// What the other side answered: `status` (for a relay, the app's HTTP status) is reported
+    /// in the attempt's [`InboxReport::status`](super::InboxReport::status), and the row is
+    /// settled from `processed` exactly as without it. Made by [`Processed::answered`].
+    Answered {
+        /// The status the other side answered.
+        status: u16,
+        /// What the attempt came to.
+        processed: Box<Processed>,
+    },
+}
+
+impl Processed {
+    /// `self`, with the status the other side answered.
+    pub fn answered(self, status: u16) -> Processed {
+        Processed::Answered {
+            status,
+            processed: Box::new(self),
+        }
+    }
+
+    /// The status the other side answered, if one was given with [`answered`](Self::answered).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Processed::Answered { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The status, and what to settle the row from.
+    pub(crate) fn into_parts(self) -> (Option<u16>, Processed) {
+        match self {
+            Processed::Answered { status, processed } => {
+                let (_, processed) = processed.into_parts();
+                (Some(status), processed)
+            }
+            other => (None, other),
+        }
+    }
 }
 
 /// Processes the rows an inbox worker claims. Every [`Handler`] is one (the worker marks the row

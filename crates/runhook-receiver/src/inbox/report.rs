@@ -82,6 +82,10 @@ pub struct InboxReport {
     pub received_at: SystemTime,
     /// How long the attempt took, from its claim to its settlement.
     pub elapsed: Duration,
+    /// The status the other side answered, if the processor reported one
+    /// ([`Processed::answered`](super::Processed::answered)): for a relay, the app's HTTP
+    /// status.
+    pub status: Option<u16>,
     /// How it ended.
     pub outcome: InboxOutcome,
 }
@@ -93,6 +97,7 @@ impl InboxReport {
         let run_id = self.run_id.as_deref();
         let event = self.event.as_str();
         let attempt = self.attempt;
+        let status = self.status;
         let elapsed_ms = u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX);
         match &self.outcome {
             InboxOutcome::Done => tracing::info!(
@@ -100,6 +105,7 @@ impl InboxReport {
                 run_id,
                 event,
                 attempt,
+                status,
                 elapsed_ms,
                 "inbox row processed"
             ),
@@ -108,6 +114,7 @@ impl InboxReport {
                 run_id,
                 event,
                 attempt,
+                status,
                 elapsed_ms,
                 error = error.as_str(),
                 retry_at_unix_ms = at
@@ -121,6 +128,7 @@ impl InboxReport {
                 run_id,
                 event,
                 attempt,
+                status,
                 elapsed_ms,
                 error = error.as_str(),
                 "inbox row dead: given up (replay it once the cause is fixed)"
@@ -130,6 +138,7 @@ impl InboxReport {
                 run_id,
                 event,
                 attempt,
+                status,
                 elapsed_ms,
                 "inbox row's lease was lost; another worker processes it"
             ),
@@ -138,6 +147,7 @@ impl InboxReport {
                 run_id,
                 event,
                 attempt,
+                status,
                 elapsed_ms,
                 error = error.as_str(),
                 "inbox attempt ended unsettled; the row is retried once its lease runs out"

@@ -26,8 +26,8 @@ struct AttemptLine<'a> {
 }
 
 impl<'a> AttemptLine<'a> {
-    /// The line of `report`, the app having answered `status` (if it answered).
-    fn of(report: &'a InboxReport, status: Option<u16>) -> AttemptLine<'a> {
+    /// The line of `report` (its status is the app's, if it answered).
+    fn of(report: &'a InboxReport) -> AttemptLine<'a> {
         let (kind, error, next_at) = match &report.outcome {
             InboxOutcome::Done => ("forwarded", None, None),
             InboxOutcome::Retry { at, error } => {
@@ -58,7 +58,7 @@ impl<'a> AttemptLine<'a> {
             run_id: report.run_id.as_deref(),
             event: &report.event,
             attempt: report.attempt,
-            status,
+            status: report.status,
             error,
             next_at,
             elapsed_ms: u64::try_from(report.elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -95,9 +95,9 @@ impl<'a> AttemptLine<'a> {
 }
 
 impl Lines {
-    /// The line of one forward attempt; `status` is the app's answer, if it answered.
-    pub(crate) fn attempt(&self, report: &InboxReport, status: Option<u16>) {
-        let line = AttemptLine::of(report, status);
+    /// The line of one forward attempt.
+    pub(crate) fn attempt(&self, report: &InboxReport) {
+        let line = AttemptLine::of(report);
         let text = if self.is_json() {
             serde_json::to_string(&line).unwrap_or_default()
         } else {

@@ -1,46 +1,73 @@
-//! `listen --forward-to URL`: the relay. The receiver runs in inbox mode: each delivery is
-//! authenticated, deduplicated and stored in the inbox of `--store`, answered 200, and then
-//! forwarded to the app by the inbox workers ([`crate::forward::Forwarder`]), retried on the
-//! inbox policy until the app answers 2xx, refuses it (4xx: dead), or 72 hours have passed.
+//! `listen --forward-to URL`: the relay, wired from [`runhook_dispatch::relay`]. The receiver
+//! runs in inbox mode: each delivery is authenticated, deduplicated and stored in the inbox of
+//! `--store`, answered 200, and then forwarded to the app by the inbox workers through the
+//! library's [`Forwarder`], retried on the relay's inbox policy until the app answers 2xx,
+//! refuses it (a 4xx other than 404, 405, 408 and 429: dead), or 72 hours have passed. This file
+//! checks the options and prints; the forwarding rules live in the library.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use runhook::RetryPolicy;
 use runhook::inbox::InboxPolicy;
+use runhook_dispatch::relay::{self, Forwarder, TargetHealth};
+use runhook_dispatch::status_text;
 use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer};
 
 use super::Args;
 use super::output::{Lines, Summaries};
-use crate::forward::{DEFAULT_FORWARD_TIMEOUT, ForwardTarget, Forwarder, Statuses};
 use crate::store::StoreUrl;
-
-/// How much longer than a forward attempt the worker waits before it stops the attempt itself:
-/// the forwarder's own timeout always comes first, and names the app.
-const WORKER_MARGIN: Duration = Duration::from_secs(5);
-
-/// The longest wait between two attempts on one row: one hour.
-const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 /// A relay's settings, checked before anything starts.
 #[derive(Debug)]
 pub(super) struct Relay {
-    target: ForwardTarget,
-    timeout: Duration,
+    forwarder: Forwarder,
     concurrency: Option<usize>,
     lease: Option<Duration>,
     policy: InboxPolicy,
 }
 
 impl Relay {
-    /// The relay `--forward-to` asks for, if any; a refused URL, or a store that holds no inbox,
-    /// is a usage error.
+    /// The relay `--forward-to` asks for, if any; a refused URL, a target that is this relay
+    /// itself, or a store that holds no inbox, is a usage error.
     pub(super) fn from_args(args: &Args, store: &StoreUrl) -> anyhow::Result<Option<Relay>> {
         let Some(url) = &args.forward_to else {
             return Ok(None);
         };
-        let target = ForwardTarget::parse(url)?;
+        let timeout = args
+            .forward_timeout_ms
+            .map_or(relay::DEFAULT_FORWARD_TIMEOUT, Duration::from_millis);
+        let base = Duration::from_millis(args.retry_base_ms.unwrap_or(1000));
+        let policy = relay::policy(timeout, base)?;
+        let concurrency = args
+            .concurrency
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let connections = concurrency.unwrap_or(ReceiverConfig::default().inbox.concurrency);
+        let forwarder = Forwarder::builder(url.trim())
+            .timeout(timeout)
+            .connections(connections)
+            .policy(policy.retry.clone())
+            .on_health_change(|target, change| {
+                eprintln!("{}", health_line(&target.without_query(), change));
+            })
+            .build()
+            .with_context(|| {
+                format!(
+                    "--forward-to {:?} is refused",
+                    runhook::endpoint::redact_url(url)
+                )
+            })?;
+        let target = forwarder.target();
+        let path = super::normalize(&args.path)?;
+        if relay::forwards_to_itself(target, args.addr, &path) {
+            bail!(
+                "--forward-to {} is this relay's own address and path (--addr {} --path {path}): \
+                 it would answer its own forwards as duplicates and no app would ever get the \
+                 events; point --forward-to at your app",
+                target.without_query(),
+                args.addr
+            );
+        }
         if matches!(store, StoreUrl::Redis(_)) {
             bail!(
                 "--store {}: the inbox needs sqlite: or postgres:// (Redis keeps idempotency keys \
@@ -48,24 +75,11 @@ impl Relay {
                 store.describe()
             );
         }
-        let timeout = args
-            .forward_timeout_ms
-            .map_or(DEFAULT_FORWARD_TIMEOUT, Duration::from_millis);
-        let base = Duration::from_millis(args.retry_base_ms.unwrap_or(1000));
-        let retry = RetryPolicy::inbox()
-            .to_builder()
-            .exponential(base, 2.0, MAX_WAIT.max(base))
-            .attempt_timeout(timeout + WORKER_MARGIN)
-            .build()
-            .context("invalid retry settings")?;
         Ok(Some(Relay {
-            target,
-            timeout,
-            concurrency: args
-                .concurrency
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            forwarder,
+            concurrency,
             lease: args.lease_ms.map(Duration::from_millis),
-            policy: InboxPolicy::new(retry, InboxPolicy::DEFAULT_GIVE_UP_AFTER),
+            policy,
         }))
     }
 
@@ -90,8 +104,8 @@ impl Relay {
         }
         eprintln!(
             "runhook: forwarding to {} ({} ms per attempt)",
-            runhook::endpoint::redact_url(self.target.url().as_str()),
-            self.timeout.as_millis()
+            self.forwarder.target(),
+            self.forwarder.timeout().as_millis()
         );
         if let Some(concurrency) = self.concurrency {
             config = config.with_inbox_concurrency(concurrency);
@@ -100,23 +114,51 @@ impl Relay {
             config = config.with_inbox_lease(lease);
         }
         config.validate().context("invalid receiver settings")?;
-        let statuses = Arc::new(Statuses::default());
-        let forwarder = Forwarder::new(
-            &self.target,
-            self.timeout,
-            config.inbox.concurrency,
-            Arc::clone(&statuses),
-        )?;
         let receipts = Arc::clone(&lines);
         let summaries = Summaries::default();
-        let builder = Receiver::with_inbox(inbox, Arc::new(forwarder))
+        let builder = Receiver::with_inbox(inbox, Arc::new(self.forwarder))
             .config(config)
             .inbox_policy(self.policy)
             .observer(move |report| receipts.report(report, &summaries))
-            .inbox_observer(move |report| {
-                let status = statuses.take(report.key.as_str(), report.attempt);
-                lines.attempt(report, status);
-            });
+            .inbox_observer(move |report| lines.attempt(report));
         Ok(super::confirm::with(builder, confirmer))
+    }
+}
+
+/// The one stderr line of a change in what the app's answers say about the relay's
+/// configuration; `target` is the URL without its query.
+fn health_line(target: &str, change: &TargetHealth) -> String {
+    match change {
+        TargetHealth::Misconfigured { status } => format!(
+            "runhook: WARNING: {target} answered {}: --forward-to looks wrong (its path, its \
+             method or the app); rows are kept and retried, not dead, until it answers otherwise",
+            status_text(*status)
+        ),
+        TargetHealth::Answering { status } => format!(
+            "runhook: {target} answers {} again: forwarding goes on normally",
+            status_text(*status)
+        ),
+        other => format!("runhook: {target}: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_lines_name_the_target_and_the_status() {
+        let target = "http://127.0.0.1:3000/wrong";
+        assert_eq!(
+            health_line(target, &TargetHealth::Misconfigured { status: 404 }),
+            "runhook: WARNING: http://127.0.0.1:3000/wrong answered 404 Not Found: --forward-to \
+             looks wrong (its path, its method or the app); rows are kept and retried, not dead, \
+             until it answers otherwise"
+        );
+        assert_eq!(
+            health_line(target, &TargetHealth::Answering { status: 200 }),
+            "runhook: http://127.0.0.1:3000/wrong answers 200 OK again: forwarding goes on \
+             normally"
+        );
     }
 }
