@@ -16,7 +16,6 @@ mod payload;
 mod progress;
 mod prune;
 mod repeat;
-mod server;
 mod signals;
 mod store;
 mod timefmt;
