@@ -125,10 +125,14 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The URL of a listening line: `listening on URL`, or `{"kind":"listening","url":URL}`.
+/// The URL of a listening line: `listening on URL` (possibly after other output on the same
+/// line, such as the test harness's `test NAME ... `), or `{"kind":"listening","url":URL}`.
 fn listening_url(line: &str) -> Option<String> {
-    if let Some(url) = line.strip_prefix("listening on ") {
-        return Some(url.trim().to_owned());
+    const PREFIX: &str = "listening on ";
+    if let Some(at) = line.find(PREFIX) {
+        return line
+            .get(at + PREFIX.len()..)
+            .map(|url| url.trim().to_owned());
     }
     let line: serde_json::Value = serde_json::from_str(line).ok()?;
     if line["kind"] != "listening" {
