@@ -6,7 +6,6 @@
 //! Listens on `$APP_ADDR` (default `127.0.0.1:8080`) and prints `listening on URL`; stops on
 //! Ctrl-C or SIGTERM.
 
-use axum::Json;
 use axum::routing::get;
 use runhook_axum::{HandlerOutcome, Handlers, Receiver, webhook_route};
 
@@ -17,7 +16,7 @@ async fn main() -> std::io::Result<()> {
         HandlerOutcome::Ok
     }));
     let app = axum::Router::new()
-        .route("/health", get(|| async { Json("ok") }))
+        .route("/health", get(|| async { "ok" }))
         .route("/webhooks/tinyfish", webhook_route(receiver));
     let addr = std::env::var("APP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
