@@ -1,5 +1,6 @@
-//! [`read_body`]: a request body read within the size limit, the body timeout and the body
-//! budget. The receiver reads every body with it, and so do the adapters' `Webhook` extractors.
+//! [`read_body`](crate::read_body): a request body read within the size limit, the body
+//! timeout and the body budget. The receiver reads every body with it, and so do the adapters'
+//! `Webhook` extractors.
 
 use std::pin::pin;
 use std::time::Duration;
@@ -22,7 +23,7 @@ pub(crate) const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 /// the connection (nginx's lingering close does the same).
 pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// A body read as far as the limits allow: what [`read_body`] gives.
+/// A body read as far as the limits allow: what [`read_body`](crate::read_body) gives.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Collected {

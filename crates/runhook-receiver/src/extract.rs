@@ -18,7 +18,8 @@ use crate::{BodyBudget, ReceiverConfig, WebhookResponse};
 /// and the body timeout and body budget of [`read_body`](crate::read_body), with the same
 /// defaults as a [`Receiver`](crate::Receiver)'s (8 MiB, 10 s, [`BodyBudget::global`]).
 ///
-/// axum and poem extractors find it in the request's extensions (axum:
+/// Start from `WebhookChecks::default()` or `WebhookChecks::from(request_checks)` and assign
+/// the fields that differ. axum and poem extractors find it in the request's extensions (axum:
 /// `.layer(axum::Extension(checks))`; poem: `.data(checks)`); a plain [`RequestChecks`] there
 /// is used with the default body timeout and budget.
 #[derive(Debug, Clone)]
@@ -34,18 +35,6 @@ pub struct WebhookChecks {
 }
 
 impl WebhookChecks {
-    /// These settings with another body timeout.
-    pub fn with_body_timeout(mut self, body_timeout: Duration) -> Self {
-        self.body_timeout = body_timeout;
-        self
-    }
-
-    /// These settings drawing on another body budget.
-    pub fn with_body_budget(mut self, body_budget: BodyBudget) -> Self {
-        self.body_budget = body_budget;
-        self
-    }
-
     /// The settings in `extensions`: a [`WebhookChecks`], else a [`RequestChecks`] with the
     /// default body timeout and budget, else the defaults.
     pub fn find(extensions: &Extensions) -> Cow<'_, WebhookChecks> {
@@ -190,7 +179,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_method_is_checked_before_the_body_is_read() {
-        let checks = WebhookChecks::default().with_body_budget(BodyBudget::new(0));
+        let mut checks = WebhookChecks::default();
+        checks.body_budget = BodyBudget::new(0);
         let uri = Uri::from_static("/");
         let body = Full::new(Bytes::from_static(b"{}"));
         let refusal = checks

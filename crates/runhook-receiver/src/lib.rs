@@ -47,9 +47,9 @@
 //! `Webhook` extractors, through [`WebhookChecks::check`] (one order of checks, one
 //! [`Refusal`]).
 //!
-//! With the `server` feature, [`server::serve`] is the HTTP server `runhook listen` runs, with
+//! With the `server` feature, `server::serve` is the HTTP server `runhook listen` runs, with
 //! header and idle timeouts, a connection limit, bounded HTTP/2 and a graceful shutdown with a
-//! grace period ([`server::ServerLimits`]); each adapter's `serve` is built on it.
+//! grace period (`server::ServerLimits`); each adapter's `serve` is built on it.
 //!
 //! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
 //! HTTP against the shared table of cases (`vectors/receive.json` in this crate).

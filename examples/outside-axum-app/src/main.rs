@@ -20,7 +20,10 @@ async fn main() -> std::io::Result<()> {
         .route("/webhooks/tinyfish", webhook_route(receiver));
     let addr = std::env::var("APP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("listening on http://{}/webhooks/tinyfish", listener.local_addr()?);
+    println!(
+        "listening on http://{}/webhooks/tinyfish",
+        listener.local_addr()?
+    );
     runhook_axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -12,7 +12,9 @@ const GRACE: Duration = Duration::from_secs(10);
 
 fn start_app() -> ServerProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_outside-axum-app"));
-    command.env("APP_ADDR", "127.0.0.1:0").env_remove("RUST_LOG");
+    command
+        .env("APP_ADDR", "127.0.0.1:0")
+        .env_remove("RUST_LOG");
     ServerProcess::start(command)
 }
 
