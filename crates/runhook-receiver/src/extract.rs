@@ -179,8 +179,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_method_is_checked_before_the_body_is_read() {
-        let mut checks = WebhookChecks::default();
-        checks.body_budget = BodyBudget::new(0);
+        let checks = WebhookChecks {
+            body_budget: BodyBudget::new(0),
+            ..WebhookChecks::default()
+        };
         let uri = Uri::from_static("/");
         let body = Full::new(Bytes::from_static(b"{}"));
         let refusal = checks

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::Instant;
 
-use super::service::{Handler, PeerAddr};
+use super::service::{Handler, Io, PeerAddr, Setup};
 
 /// The watchdog's two timeouts (see [`super::ServerLimits`]).
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,8 @@ pub(super) struct Connection {
     pub(super) stream: TcpStream,
     /// The service its requests go to.
     pub(super) service: Handler,
+    /// What turns the TCP stream into the stream HTTP is served on, if anything.
+    pub(super) setup: Option<Setup>,
     /// hyper-util's builder, set up from the limits.
     pub(super) builder: Arc<Builder<TokioExecutor>>,
     /// The watchdog's timeouts.
@@ -53,6 +55,7 @@ pub(super) async fn run(connection: Connection) {
     let Connection {
         stream,
         service,
+        setup,
         builder,
         timeouts,
         mut stopping,
@@ -61,6 +64,14 @@ pub(super) async fn run(connection: Connection) {
     // Answers are small and go out at once; Nagle would only delay them.
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok().map(PeerAddr);
+    // The setup (a TLS handshake) must end within the header timeout, as a request head must.
+    let stream: Box<dyn Io> = match setup {
+        None => Box::new(stream),
+        Some(setup) => match tokio::time::timeout(timeouts.header, setup(stream)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(_)) | Err(_) => return,
+        },
+    };
     let activity = Arc::new(Activity::new());
     let counted = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {

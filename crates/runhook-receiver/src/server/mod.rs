@@ -37,10 +37,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 
-use tokio::net::TcpListener;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, TcpStream};
 
 pub use limits::ServerLimits;
-pub use service::{BoxError, HttpService, PeerAddr, ResponseBody, ResponseFuture, ServiceError};
+pub use service::{
+    BoxError, HttpService, Io, PeerAddr, ResponseBody, ResponseFuture, ServiceError, SetupFuture,
+};
+
+use service::Setup;
 
 /// Serves `service` on `listener`: HTTP/1.1 and h2c, within [`ServerLimits::default`] (change
 /// them with [`Serve::limits`]), until the future is dropped or, with
@@ -53,6 +59,7 @@ pub fn serve<S: HttpService>(listener: TcpListener, service: S) -> Serve<S> {
     Serve {
         listener,
         service,
+        setup: None,
         limits: ServerLimits::default(),
         signal: pending(),
     }
@@ -63,6 +70,7 @@ pub fn serve<S: HttpService>(listener: TcpListener, service: S) -> Serve<S> {
 pub struct Serve<S, F = Pending<()>> {
     listener: TcpListener,
     service: S,
+    setup: Option<Setup>,
     limits: ServerLimits,
     signal: F,
 }
@@ -71,6 +79,23 @@ impl<S, F> Serve<S, F> {
     /// This server with other limits.
     pub fn limits(mut self, limits: ServerLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// This server setting up each accepted connection with `setup` before serving HTTP on
+    /// what it gives, e.g. a TLS handshake with `tokio_rustls::TlsAcceptor::accept`. The setup
+    /// counts against the header timeout: a connection not set up within it is closed, as is
+    /// one whose setup fails.
+    pub fn with_connection_setup<G, Fut, I>(mut self, setup: G) -> Self
+    where
+        G: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = io::Result<I>> + Send + 'static,
+        I: Io,
+    {
+        self.setup = Some(Arc::new(move |stream| -> SetupFuture {
+            let setting_up = setup(stream);
+            Box::pin(async move { Ok(Box::new(setting_up.await?) as Box<dyn Io>) })
+        }));
         self
     }
 
@@ -98,6 +123,7 @@ impl<S> Serve<S> {
         Serve {
             listener: self.listener,
             service: self.service,
+            setup: self.setup,
             limits: self.limits,
             signal,
         }
@@ -123,7 +149,14 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            run::run(self.listener, self.service, self.limits, self.signal).await;
+            run::run(
+                self.listener,
+                self.service,
+                self.setup,
+                self.limits,
+                self.signal,
+            )
+            .await;
             Ok(())
         })
     }

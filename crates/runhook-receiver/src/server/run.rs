@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use super::HttpService;
 use super::ServerLimits;
 use super::connection::{self, Connection, Timeouts};
-use super::service::handler;
+use super::service::{Setup, handler};
 
 /// The smallest read buffer hyper accepts (it panics below).
 const HYPER_MIN_BUF_SIZE: usize = 8192;
@@ -29,6 +29,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub(super) async fn run<S>(
     listener: TcpListener,
     service: S,
+    setup: Option<Setup>,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) where
@@ -57,6 +58,7 @@ pub(super) async fn run<S>(
                 connections.spawn(connection::run(Connection {
                     stream,
                     service: Arc::clone(&service),
+                    setup: setup.clone(),
                     builder: Arc::clone(&builder),
                     timeouts,
                     stopping: stopping.clone(),

@@ -11,6 +11,8 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tower_service::Service;
 
 /// The error type a service or a response body may fail with.
@@ -66,6 +68,19 @@ pub(super) type Handler = Arc<dyn Fn(Request<Incoming>) -> ResponseFuture + Send
 pub(super) fn handler<S: HttpService>(service: S) -> Handler {
     Arc::new(move |request| service.clone().handle(request))
 }
+
+/// A connection's byte stream once set up: the TCP stream itself, or what a
+/// [`Serve::with_connection_setup`](super::Serve::with_connection_setup) made of it (a TLS
+/// stream).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// The future of a connection's setup.
+pub type SetupFuture = Pin<Box<dyn Future<Output = std::io::Result<Box<dyn Io>>> + Send>>;
+
+/// Sets up an accepted connection (e.g. a TLS handshake), with its type erased.
+pub(super) type Setup = Arc<dyn Fn(TcpStream) -> SetupFuture + Send + Sync>;
 
 /// The address of the client a request came from, in the request's extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

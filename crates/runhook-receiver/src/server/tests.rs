@@ -154,3 +154,33 @@ async fn beyond_the_connection_limit_a_connection_waits_for_a_slot() {
     // Served only once the silent connection's header timeout freed the slot.
     assert!(started.elapsed() >= HEADER, "{:?}", started.elapsed());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_setup_runs_before_http_and_within_the_header_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The setup greets the client, then hands the stream over; it never ends for a client
+    // that sends `stall` first.
+    let server = serve(
+        listener,
+        Slow {
+            delay: Duration::ZERO,
+        },
+    )
+    .limits(limits())
+    .with_connection_setup(|mut stream: TcpStream| async move {
+        stream.write_all(b"hello ").await?;
+        let mut first = [0u8; 5];
+        stream.peek(&mut first).await?;
+        if &first == b"stall" {
+            std::future::pending::<()>().await;
+        }
+        Ok(stream)
+    });
+    let _server = tokio::spawn(server.into_future());
+    let (answer, _) = read_until_closed(addr, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(answer.starts_with("hello HTTP/1.1 200 OK"), "{answer}");
+    let (answer, closed) = read_until_closed(addr, b"stall").await;
+    assert_eq!(answer, "hello ");
+    assert!(closed >= HEADER && closed < HEADER * 2, "{closed:?}");
+}
