@@ -11,7 +11,10 @@
 //!   [`webhook_handler`] is the same as a handler taking `State<Receiver>`, for a receiver kept in
 //!   the router's state.
 //! - [`Webhook`]: an extractor for a validated [`Event`], for handlers that
-//!   deduplicate on their own; its rejection type is a parameter (default [`WebhookRejection`]).
+//!   deduplicate on their own; a refused request is answered by [`WebhookRejection`].
+//! - [`serve`]: `axum::serve` with header and idle timeouts, a connection limit, bounded HTTP/2
+//!   and a graceful shutdown with a grace period ([`ServerLimits`]): what a receiver reachable
+//!   from outside needs.
 //!
 //! ```no_run
 //! use runhook_axum::webhook_route;
@@ -24,22 +27,26 @@
 //! }));
 //! let app = axum::Router::new().route("/webhooks/tinyfish", webhook_route(receiver));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await
+//! runhook_axum::serve(listener, app).await
 //! # }
 //! ```
 
 mod extract;
 mod rejection;
 mod route;
+mod serve;
 
 pub use extract::Webhook;
 pub use rejection::WebhookRejection;
 pub use route::{webhook_handler, webhook_route, webhook_route_with_state};
+pub use serve::serve;
 
 // What a user names in the five-line use, so one dependency is enough.
 pub use runhook::{Event, HandlerOutcome, RunEvent};
+pub use runhook_receiver::server::{Serve, ServerLimits};
 pub use runhook_receiver::{
-    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
+    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, Refusal,
+    WebhookChecks, handler_fn,
 };
 
 /// The README's example, compiled as a doctest.

@@ -1,50 +1,34 @@
-//! The default rejection of the [`Webhook`](crate::Webhook) extractor.
+//! [`WebhookRejection`]: why the [`Webhook`](crate::Webhook) extractor refused a request.
+
+use std::ops::Deref;
 
 use axum::body::Body;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use runhook::receive::Rejection;
-use runhook_receiver::WebhookResponse;
+use runhook_receiver::Refusal;
 
-/// Why [`Webhook`](crate::Webhook) refused a request: the core's [`Rejection`], answered with
-/// its status code (405, 413, 401, 415 or 400), its headers (`Allow: POST` for a 405) and the
-/// JSON body every runhook receiver sends, e.g.
+/// Why [`Webhook`](crate::Webhook) refused a request: a [`Refusal`] (the core's rejection, 405,
+/// 413, 401, 415 or 400; or a body that did not arrive in time or did not fit the body budget,
+/// 503), answered with its status code, its headers (`Allow: POST` for a 405, `Retry-After`
+/// where it helps) and the JSON body every runhook receiver sends, e.g.
 /// `{"outcome":"invalid","reason":"...","kind":"unsupported_media_type"}`.
 ///
-/// To answer differently, extract `Webhook<YourRejection>` with
-/// `YourRejection: From<WebhookRejection> + IntoResponse`.
+/// To answer differently, extract `Result<Webhook, WebhookRejection>`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(transparent)]
-pub struct WebhookRejection {
-    rejection: Rejection,
-}
+pub struct WebhookRejection(pub Refusal);
 
-impl WebhookRejection {
-    /// The core's rejection: status, kind, reason and JSON pointer.
-    pub fn rejection(&self) -> &Rejection {
-        &self.rejection
-    }
+impl Deref for WebhookRejection {
+    type Target = Refusal;
 
-    /// The status code to answer with.
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.rejection.status).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-
-    /// The core's rejection, by value.
-    pub fn into_inner(self) -> Rejection {
-        self.rejection
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        WebhookRejection { rejection }
+    fn deref(&self) -> &Refusal {
+        &self.0
     }
 }
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        WebhookResponse::from_rejection(&self.rejection)
+        self.0
+            .response()
             .into_http()
             .map(Body::from)
             .into_response()

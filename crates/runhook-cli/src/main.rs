@@ -14,7 +14,6 @@ mod overrides;
 mod payload;
 mod progress;
 mod repeat;
-mod server;
 mod signals;
 mod store;
 mod timefmt;

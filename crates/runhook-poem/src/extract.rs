@@ -1,20 +1,25 @@
 //! [`Webhook`]: a validated event, extracted from the raw request.
 
-use poem::error::ReadBodyError;
-use poem::{FromRequest, Request, RequestBody};
 use std::ops::Deref;
 
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use poem::{FromRequest, Request, RequestBody};
 use runhook::Event;
-use runhook::receive::{Rejection, RejectionKind, RequestChecks, check_method};
+use runhook_receiver::WebhookChecks;
 
 use crate::WebhookRejection;
 
-/// A webhook that passed every check of [`runhook::receive()`]: method, size, authenticator,
-/// content type and body, read as raw bytes up to the limit.
+/// A webhook that passed every check, in the order every runhook adapter's `Webhook` follows:
+/// the method first (405, before any of the body is read), then the raw body, read with the
+/// body limit (413), the body timeout and the process's body budget (503), never re-encoded,
+/// then [`runhook::receive()`] (401, 415, 400).
 ///
-/// The configuration is the [`RequestChecks`] in the request's data (add it with
-/// `EndpointExt::data`), or the default one (8 MiB body limit, no authentication). A refused
-/// request is answered by [`WebhookRejection`] with the core's status and reason.
+/// The settings are the [`WebhookChecks`] in the request's data (add them with
+/// `EndpointExt::data`; a [`RequestChecks`](runhook::receive::RequestChecks) there works too),
+/// or the defaults: 8 MiB body limit, no authentication, 10 s body timeout, the global body
+/// budget. A refused request is answered by [`WebhookRejection`] with its status and the JSON
+/// body every runhook receiver sends.
 ///
 /// The event is not deduplicated: a handler using it directly sees every delivery, retries
 /// included. [`webhook_route`](crate::webhook_route) deduplicates.
@@ -51,42 +56,12 @@ impl Deref for Webhook {
 
 impl<'a> FromRequest<'a> for Webhook {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let default;
-        let config = match request.data::<RequestChecks>() {
-            Some(config) => config,
-            None => {
-                default = RequestChecks::default();
-                &default
-            }
-        };
-        check_method(request.method()).map_err(WebhookRejection::from)?;
-        let limit = config.limits.max_body_bytes;
-        let body = match body.take()?.into_bytes_limit(limit).await {
-            Ok(body) => body,
-            Err(ReadBodyError::PayloadTooLarge) => {
-                return Err(
-                    WebhookRejection::from(Rejection::payload_too_large(None, limit)).into(),
-                );
-            }
-            Err(error @ ReadBodyError::BodyHasBeenTaken) => return Err(error.into()),
-            Err(error) => {
-                let reason = format!("the request body could not be read: {error}");
-                return Err(WebhookRejection::from(Rejection::new(
-                    RejectionKind::MalformedJson,
-                    reason,
-                ))
-                .into());
-            }
-        };
-        runhook::receive(
-            request.method(),
-            request.uri(),
-            request.headers(),
-            &body,
-            config,
-        )
-        .into_result()
-        .map(Webhook)
-        .map_err(|rejection| WebhookRejection::from(rejection).into())
+        let checks = WebhookChecks::find(request.extensions());
+        let body: BoxBody<Bytes, std::io::Error> = body.take()?.into();
+        checks
+            .check(request.method(), request.uri(), request.headers(), body)
+            .await
+            .map(Webhook)
+            .map_err(|refusal| WebhookRejection(refusal).into())
     }
 }

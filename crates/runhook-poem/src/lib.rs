@@ -10,9 +10,12 @@
 //!   answers 200, 405, 413, 415, 400, 422 or 503 as the protocol says.
 //! - [`Webhook`]: an extractor of a validated event for a handler of your own, with no
 //!   deduplication; a refused request is answered by [`WebhookRejection`] (status and reason).
+//! - [`serve`]: the endpoint on a server with header and idle timeouts, a connection limit,
+//!   bounded HTTP/2 and a graceful shutdown with a grace period ([`ServerLimits`]), which
+//!   `poem::Server` lacks in part.
 //!
 //! ```no_run
-//! use poem::{Route, Server, listener::TcpListener};
+//! use poem::Route;
 //! use runhook_receiver::{HandlerOutcome, Receiver, Handlers};
 //!
 //! # #[tokio::main] async fn main() -> std::io::Result<()> {
@@ -21,22 +24,27 @@
 //!     HandlerOutcome::Ok
 //! }));
 //! let app = Route::new().at("/webhooks/tinyfish", runhook_poem::webhook_route(receiver));
-//! Server::new(TcpListener::bind("127.0.0.1:8080")).run(app).await
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! runhook_poem::serve(listener, app).await
 //! # }
 //! ```
 
 mod endpoint;
 mod extract;
 mod rejection;
+mod serve;
 
 pub use endpoint::{WebhookEndpoint, webhook_route};
 pub use extract::Webhook;
 pub use rejection::WebhookRejection;
+pub use serve::{EndpointService, serve};
 
 // What a user names in the five-line use, so one dependency is enough.
 pub use runhook::{Event, HandlerOutcome, RunEvent};
+pub use runhook_receiver::server::{Serve, ServerLimits};
 pub use runhook_receiver::{
-    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
+    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, Refusal,
+    WebhookChecks, handler_fn,
 };
 
 /// The README's example, compiled as a doctest.

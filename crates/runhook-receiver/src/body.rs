@@ -1,4 +1,6 @@
-//! Reading a request body: within the size limit, the body timeout and the body budget.
+//! [`read_body`](crate::read_body): a request body read within the size limit, the body
+//! timeout and the body budget. The receiver reads every body with it, and so do the adapters'
+//! `Webhook` extractors.
 
 use std::pin::pin;
 use std::time::Duration;
@@ -10,8 +12,7 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::time::{Instant, timeout_at};
 
-use crate::BodyBudget;
-use crate::budget::Charge;
+use crate::{BodyBudget, BodyCharge};
 
 /// How much of an oversized body is read and thrown away before the 413 is sent: up to this many
 /// bytes past the limit...
@@ -22,10 +23,13 @@ pub(crate) const DRAIN_BYTES: u64 = 16 * 1024 * 1024;
 /// the connection (nginx's lingering close does the same).
 pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(5);
 
-/// A body read as far as the limits allow.
-pub(crate) enum Collected {
-    /// The whole body, within the limit, with its charge to the budget (given back on drop).
-    Complete(Bytes, Charge),
+/// A body read as far as the limits allow: what [`read_body`](crate::read_body) gives.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Collected {
+    /// The whole body, within the limit, with its charge to the budget: keep the charge while
+    /// the bytes are held (dropping it gives them back to the budget).
+    Complete(Bytes, BodyCharge),
     /// Over the limit: its length if known (declared, or read to the end).
     TooLarge(Option<u64>),
     /// The body could not be read (the client went away, a framing error).
@@ -37,19 +41,35 @@ pub(crate) enum Collected {
 }
 
 /// The limits a body is read within.
-pub(crate) struct BodyLimits<'a> {
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct BodyLimits<'a> {
     /// The largest body accepted, in bytes.
-    pub(crate) max_bytes: usize,
-    /// How long the whole body may take.
-    pub(crate) timeout: Duration,
+    pub max_bytes: usize,
+    /// How long the whole body may take, from the call.
+    pub timeout: Duration,
     /// The budget its bytes are charged to.
-    pub(crate) budget: &'a BodyBudget,
+    pub budget: &'a BodyBudget,
 }
 
-/// Reads `body` within `limits`. A body over the size limit is read on and thrown away, within
-/// [`DRAIN_BYTES`] and [`DRAIN_TIME`], so that the client can read the 413; one declared (by
-/// `Content-Length`) larger than that is not read at all.
-pub(crate) async fn collect<B>(headers: &HeaderMap, body: B, limits: BodyLimits<'_>) -> Collected
+impl<'a> BodyLimits<'a> {
+    /// Limits of `max_bytes` bytes and `timeout`, charged to `budget`.
+    pub fn new(max_bytes: usize, timeout: Duration, budget: &'a BodyBudget) -> Self {
+        BodyLimits {
+            max_bytes,
+            timeout,
+            budget,
+        }
+    }
+}
+
+/// Reads `body` within `limits` (exported as [`read_body`](crate::read_body)). A body over the
+/// size limit is read on and thrown away, for up to 16 MiB past the limit and 5 s, so that a
+/// client that writes its whole body before reading the answer sees the 413 rather than a
+/// reset; one declared (by `Content-Length`) larger than that is not read at all. Each chunk is
+/// charged to the budget as it is buffered; a chunk that does not fit stops the read
+/// ([`Collected::OverBudget`]) and gives back what was charged.
+pub async fn collect<B>(headers: &HeaderMap, body: B, limits: BodyLimits<'_>) -> Collected
 where
     B: Body,
     B::Error: std::fmt::Display,
@@ -87,7 +107,7 @@ where
 /// A body being read.
 struct Reading {
     buffer: BytesMut,
-    charge: Charge,
+    charge: BodyCharge,
     total: u64,
     limit: u64,
     declared: Option<u64>,

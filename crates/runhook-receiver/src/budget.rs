@@ -75,8 +75,8 @@ impl BodyBudget {
     }
 
     /// A charge of nothing, to which a body's chunks are added.
-    pub(crate) fn empty_charge(&self) -> Charge {
-        Charge {
+    pub(crate) fn empty_charge(&self) -> BodyCharge {
+        BodyCharge {
             budget: self.clone(),
             bytes: 0,
         }
@@ -99,13 +99,20 @@ impl BodyBudget {
     }
 }
 
-/// Bytes charged to a [`BodyBudget`], given back when dropped.
-pub(crate) struct Charge {
+/// Bytes charged to a [`BodyBudget`] for one body, given back when dropped: keep it as long as
+/// the body's bytes are held (see [`read_body`](crate::read_body)).
+#[must_use = "the bytes are given back to the budget when the charge is dropped"]
+pub struct BodyCharge {
     budget: BodyBudget,
     bytes: usize,
 }
 
-impl Charge {
+impl BodyCharge {
+    /// The bytes charged.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Charges `bytes` more; `false` (and nothing charged) if they do not fit.
     pub(crate) fn add(&mut self, bytes: usize, completes: bool) -> bool {
         let fits = self.budget.try_add(bytes, completes);
@@ -116,12 +123,20 @@ impl Charge {
     }
 }
 
-impl Drop for Charge {
+impl Drop for BodyCharge {
     fn drop(&mut self) {
         self.budget
             .shared
             .used
             .fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+impl fmt::Debug for BodyCharge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyCharge")
+            .field("bytes", &self.bytes)
+            .finish()
     }
 }
 

@@ -43,6 +43,15 @@
 //! event at a time per run, in order (see the [`inbox`] module), under the same supervisor as
 //! inline mode: a handler whose lease is lost is stopped (see `docs/receiving.md`). Both modes record [`metrics`] through the `metrics` facade.
 //!
+//! The body reader, [`read_body`], reads a body within a size limit, a timeout and the
+//! process-wide [`BodyBudget`]: the receiver reads every body with it, and so do the adapters'
+//! `Webhook` extractors, through [`WebhookChecks::check`] (one order of checks, one
+//! [`Refusal`]).
+//!
+//! With the `server` feature, `server::serve` is the HTTP server `runhook listen` runs, with
+//! header and idle timeouts, a connection limit, bounded HTTP/2 and a graceful shutdown with a
+//! grace period (`server::ServerLimits`); each adapter's `serve` is built on it.
+//!
 //! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
 //! HTTP against the shared table of cases (`vectors/receive.json` in this crate).
 
@@ -55,6 +64,7 @@ pub mod confirm;
 mod context;
 mod dead_letter;
 mod error;
+mod extract;
 mod handler;
 mod handlers;
 pub mod inbox;
@@ -65,10 +75,13 @@ mod receiver;
 mod response;
 mod supervisor;
 
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use budget::BodyBudget;
+pub use body::{BodyLimits, Collected, collect as read_body};
+pub use budget::{BodyBudget, BodyCharge};
 pub use builder::ReceiverBuilder;
 pub use clock::{Clock, SystemClock};
 pub use config::ReceiverConfig;
@@ -76,6 +89,7 @@ pub use confirm::{ConfirmError, RunConfirmer};
 pub use context::{HandlerContext, PathParams, Received};
 pub use dead_letter::DeadLetter;
 pub use error::ConfigError;
+pub use extract::{Refusal, WebhookChecks};
 pub use handler::{Handler, HandlerFn, handler_fn};
 pub use handlers::Handlers;
 pub use inbox::InboxConfig;

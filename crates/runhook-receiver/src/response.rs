@@ -1,5 +1,7 @@
 //! The response a receiver hands back to the adapter.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, StatusCode};
@@ -77,6 +79,23 @@ impl WebhookResponse {
             decision.retry_after,
             Some(rejection),
         )
+    }
+
+    /// The 503 for a body that was not read whole (it did not arrive within the body timeout,
+    /// or the body budget was spent), with `Retry-After` if `retry_after` is given, and
+    /// `Connection: close`, since the rest of the body is still unread.
+    pub fn body_unread(retry_after: Option<Duration>) -> Self {
+        let decision = decide(&Disposition::BodyUnread { retry_after });
+        Self::build(
+            decision.status,
+            decision.outcome,
+            decision.outcome.public_reason(),
+            None,
+            None,
+            decision.retry_after,
+            None,
+        )
+        .closing()
     }
 
     /// This response with `Connection: close`: the request's body was not read whole, so the

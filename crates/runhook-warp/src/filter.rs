@@ -6,16 +6,18 @@ use std::sync::Arc;
 use bytes::Buf;
 use futures::TryStreamExt;
 use http_body::{Body, Frame};
-use http_body_util::{BodyExt, LengthLimitError, Limited, StreamBody};
+use http_body_util::StreamBody;
 use runhook::Event;
-use runhook::receive::{Rejection, RejectionKind, RequestChecks, check_method};
+use runhook_receiver::WebhookChecks;
 use warp::Filter;
 use warp::http::{HeaderMap, Method, Uri};
 
 use crate::WebhookRejection;
 
-/// A webhook that passed every check of [`runhook::receive()`]: method, size, authenticator,
-/// content type and body. Extracted by [`webhook()`].
+/// A webhook that passed every check, in the order every runhook adapter's `Webhook` follows:
+/// the method first (405, before any of the body is read), then the raw body, read with the
+/// body limit (413), the body timeout and the process's body budget (503), never re-encoded,
+/// then [`runhook::receive()`] (401, 415, 400). Extracted by [`webhook()`].
 ///
 /// The event is not deduplicated: a handler using it directly sees every delivery, retries
 /// included. [`webhook_route`](crate::webhook_route) deduplicates.
@@ -37,8 +39,8 @@ impl Deref for Webhook {
     }
 }
 
-/// A filter extracting a [`Webhook`] from any request, with the default [`RequestChecks`] (8 MiB
-/// body limit, no authentication). A request the core refuses is rejected with a
+/// A filter extracting a [`Webhook`] from any request, with the default [`WebhookChecks`] (8 MiB
+/// body limit, no authentication, 10 s body timeout, the global body budget). A request the core refuses is rejected with a
 /// [`WebhookRejection`]; add `.recover(runhook_warp::recover)` to answer it with its status and
 /// reason.
 ///
@@ -53,56 +55,31 @@ impl Deref for Webhook {
 /// # let _ = route;
 /// ```
 pub fn webhook() -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
-    webhook_with(RequestChecks::default())
+    webhook_with(WebhookChecks::default())
 }
 
-/// [`webhook()`] with another configuration: body limit, authenticator, content types.
+/// [`webhook()`] with other settings: a [`WebhookChecks`], or a [`RequestChecks`](runhook::receive::RequestChecks) (body limit,
+/// authenticator, content types) with the default body timeout and budget.
 pub fn webhook_with(
-    config: RequestChecks,
+    checks: impl Into<WebhookChecks>,
 ) -> impl Filter<Extract = (Webhook,), Error = warp::Rejection> + Clone {
-    let config = Arc::new(config);
+    let checks = Arc::new(checks.into());
     warp::method()
         .and(request_uri())
         .and(warp::header::headers_cloned())
         .and(raw_body())
         .and_then(move |method: Method, uri: Uri, headers: HeaderMap, body| {
-            let config = Arc::clone(&config);
+            let checks = Arc::clone(&checks);
             async move {
-                accept(&method, &uri, &headers, body, &config)
+                checks
+                    .check(&method, &uri, &headers, body)
                     .await
                     .map(Webhook)
-                    .map_err(|rejection| warp::reject::custom(WebhookRejection::from(rejection)))
+                    .map_err(|refusal| warp::reject::custom(WebhookRejection(refusal)))
             }
         })
 }
 
-/// The method first (so nothing is read for a refused method), then the body up to the limit,
-/// then [`runhook::receive()`].
-async fn accept(
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: impl Body<Data: Buf, Error: std::error::Error + Send + Sync + 'static>,
-    config: &RequestChecks,
-) -> Result<Event, Rejection> {
-    check_method(method)?;
-    let limit = config.limits.max_body_bytes;
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            return Err(Rejection::payload_too_large(None, limit));
-        }
-        Err(error) => {
-            return Err(Rejection::new(
-                RejectionKind::MalformedJson,
-                format!("the request body could not be read: {error}"),
-            ));
-        }
-    };
-    runhook::receive(method, uri, headers, &body, config).into_result()
-}
-
-/// The request body as received, as an [`http_body::Body`]: not read, not limited, not decoded.
 /// The request's path and query (where a URL token lives), as the authenticator sees them.
 pub(crate) fn request_uri()
 -> impl Filter<Extract = (Uri,), Error = std::convert::Infallible> + Clone {
@@ -120,6 +97,7 @@ pub(crate) fn request_uri()
         })
 }
 
+/// The request body as received, as an [`http_body::Body`]: not read, not limited, not decoded.
 pub(crate) fn raw_body() -> impl Filter<
     Extract = (impl Body<Data: Buf + Send, Error = warp::Error> + Send + 'static,),
     Error = warp::Rejection,

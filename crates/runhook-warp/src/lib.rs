@@ -11,33 +11,41 @@
 //! - [`webhook()`] (or [`webhook_with`]): a filter extracting a validated [`Webhook`] for a handler
 //!   of your own, with no deduplication; a refused request becomes a [`WebhookRejection`], which
 //!   [`recover`] turns into its status and reason.
+//! - [`serve`]: the filter on a server with header and idle timeouts, a connection limit,
+//!   bounded HTTP/2 and a graceful shutdown with a grace period ([`ServerLimits`]), which
+//!   `warp::serve` lacks.
 //!
 //! ```no_run
 //! use runhook_receiver::{HandlerOutcome, Receiver, Handlers};
 //! use warp::Filter;
 //!
-//! # #[tokio::main] async fn main() {
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
 //! let receiver = Receiver::new(Handlers::new().on_completed(|run| async move {
 //!     println!("{}: {:?}", run.run_id, run.data.result.value());
 //!     HandlerOutcome::Ok
 //! }));
 //! let routes = warp::path!("webhooks" / "tinyfish").and(runhook_warp::webhook_route(receiver));
-//! warp::serve(routes).run(([127, 0, 0, 1], 8080)).await;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! runhook_warp::serve(listener, routes).await
 //! # }
 //! ```
 
 mod filter;
 mod rejection;
 mod route;
+mod serve;
 
 pub use filter::{Webhook, webhook, webhook_with};
 pub use rejection::{WebhookRejection, recover};
 pub use route::webhook_route;
+pub use serve::serve;
 
 // What a user names in the five-line use, so one dependency is enough.
 pub use runhook::{Event, HandlerOutcome, RunEvent};
+pub use runhook_receiver::server::{Serve, ServerLimits};
 pub use runhook_receiver::{
-    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, handler_fn,
+    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, Refusal,
+    WebhookChecks, handler_fn,
 };
 
 /// The README's example, compiled as a doctest.

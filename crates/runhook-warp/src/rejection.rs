@@ -1,49 +1,36 @@
 //! [`WebhookRejection`]: a refused request as a warp rejection, and [`recover`].
 
-use bytes::Bytes;
-use runhook::receive::Rejection;
-use runhook_receiver::WebhookResponse;
-use warp::http::{Response, StatusCode};
+use std::ops::Deref;
 
-/// Why the [`webhook()`](crate::webhook()) filter refused a request: the core's [`Rejection`]
-/// (docs/protocol.md §4.3), as a custom warp rejection. [`recover`] answers it with its status code
-/// (405, 413, 401, 415 or 400), its headers (`Allow: POST` for a 405) and the JSON body every
-/// runhook receiver sends, e.g.
+use bytes::Bytes;
+use runhook_receiver::Refusal;
+use warp::http::Response;
+
+/// Why the [`webhook()`](crate::webhook()) filter refused a request: a [`Refusal`] (the core's
+/// rejection, 405, 413, 401, 415 or 400; or a body that did not arrive in time or did not fit
+/// the body budget, 503), as a custom warp rejection. [`recover`] answers it with its status
+/// code, its headers (`Allow: POST` for a 405, `Retry-After` where it helps) and the JSON body
+/// every runhook receiver sends, e.g.
 /// `{"outcome":"invalid","reason":"...","kind":"unsupported_media_type"}`.
 ///
 /// To answer differently, recover with a function of your own that calls
 /// `rejection.find::<WebhookRejection>()`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(transparent)]
-pub struct WebhookRejection {
-    rejection: Rejection,
+pub struct WebhookRejection(pub Refusal);
+
+impl Deref for WebhookRejection {
+    type Target = Refusal;
+
+    fn deref(&self) -> &Refusal {
+        &self.0
+    }
 }
 
 impl WebhookRejection {
-    /// The core's rejection: status, kind, reason and JSON pointer.
-    pub fn rejection(&self) -> &Rejection {
-        &self.rejection
-    }
-
-    /// The status code to answer with.
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.rejection.status).unwrap_or(StatusCode::BAD_REQUEST)
-    }
-
-    /// The core's rejection, by value.
-    pub fn into_inner(self) -> Rejection {
-        self.rejection
-    }
-
     /// The response: status, headers and JSON body (the same as every runhook receiver's).
     pub fn to_response(&self) -> Response<Bytes> {
-        WebhookResponse::from_rejection(&self.rejection).into_http()
-    }
-}
-
-impl From<Rejection> for WebhookRejection {
-    fn from(rejection: Rejection) -> Self {
-        WebhookRejection { rejection }
+        self.0.response().into_http()
     }
 }
 

@@ -3,9 +3,8 @@
 use runhook_receiver::Receiver;
 use warp::Filter;
 use warp::http::{HeaderMap, Method, Uri};
-use warp::path::FullPath;
 
-use crate::filter::raw_body;
+use crate::filter::{raw_body, request_uri};
 
 /// The webhook route: hands method, headers and the raw body of every request to
 /// [`Receiver::receive_body`], which reads the body up to the receiver's limit, runs
@@ -38,20 +37,5 @@ pub fn webhook_route(
                     .await
                     .into_http()
             }
-        })
-}
-
-/// The request's path and query as a URI (what an authenticator such as a URL token reads).
-fn request_uri() -> impl Filter<Extract = (Uri,), Error = std::convert::Infallible> + Clone {
-    warp::path::full()
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .map(|path: FullPath, query: String| {
-            let text = if query.is_empty() {
-                path.as_str().to_owned()
-            } else {
-                format!("{}?{query}", path.as_str())
-            };
-            text.parse::<Uri>()
-                .unwrap_or_else(|_| Uri::from_static("/"))
         })
 }

@@ -1,4 +1,4 @@
-//! The receive conformance suite over real HTTP: `webhook_route` served by `axum::serve` on
+//! The receive conformance suite over real HTTP: `webhook_route` served by `runhook_axum::serve` on
 //! 127.0.0.1, and `webhook_handler` with the receiver in the router's state.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
@@ -21,7 +21,7 @@ async fn serve(app: axum::Router) -> io::Result<TestServer> {
     let url = format!("http://{}{PATH}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
+        let _ = runhook_axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })

@@ -45,7 +45,7 @@ async fn body_text(response: Response) -> String {
 #[derive(Debug)]
 struct PlainText {
     status: StatusCode,
-    kind: RejectionKind,
+    kind: Option<RejectionKind>,
     reason: String,
 }
 
@@ -53,8 +53,8 @@ impl From<WebhookRejection> for PlainText {
     fn from(rejection: WebhookRejection) -> Self {
         PlainText {
             status: rejection.status(),
-            kind: rejection.rejection().kind,
-            reason: rejection.into_inner().reason,
+            kind: rejection.rejection().map(|rejection| rejection.kind),
+            reason: rejection.to_string(),
         }
     }
 }
@@ -63,7 +63,10 @@ impl IntoResponse for PlainText {
     fn into_response(self) -> Response {
         (
             self.status,
-            [("x-rejection", self.kind.as_str())],
+            [(
+                "x-rejection",
+                self.kind.map_or("body_unread", RejectionKind::as_str),
+            )],
             format!("no: {}", self.reason),
         )
             .into_response()
@@ -73,9 +76,7 @@ impl IntoResponse for PlainText {
 #[tokio::test]
 async fn a_valid_webhook_is_extracted_typed() {
     let request = build(Method::POST, Some("application/json"), documented());
-    let webhook = Webhook::<WebhookRejection>::from_request(request, &())
-        .await
-        .unwrap();
+    let webhook = Webhook::from_request(request, &()).await.unwrap();
     assert_eq!(webhook.name(), "run.completed");
     let Event::Completed(run) = webhook.into_inner() else {
         panic!("not a completed run")
@@ -86,12 +87,10 @@ async fn a_valid_webhook_is_extracted_typed() {
 #[tokio::test]
 async fn the_default_rejection_carries_the_core_status_and_reason_as_json() {
     let request = build(Method::POST, Some("text/plain"), documented());
-    let rejection = Webhook::<WebhookRejection>::from_request(request, &())
-        .await
-        .unwrap_err();
+    let rejection = Webhook::from_request(request, &()).await.unwrap_err();
     assert_eq!(rejection.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(
-        rejection.rejection().kind,
+        rejection.rejection().unwrap().kind,
         RejectionKind::UnsupportedMediaType
     );
     let response = rejection.clone().into_response();
@@ -100,10 +99,13 @@ async fn the_default_rejection_carries_the_core_status_and_reason_as_json() {
     let body: Value = serde_json::from_str(&body_text(response).await).unwrap();
     assert_eq!(body["outcome"], "invalid");
     assert_eq!(body["kind"], "unsupported_media_type");
-    assert_eq!(body["reason"], rejection.rejection().reason.as_str());
+    assert_eq!(
+        body["reason"],
+        rejection.rejection().unwrap().reason.as_str()
+    );
 
     let get = build(Method::GET, Some("application/json"), Body::empty());
-    let response = Webhook::<WebhookRejection>::from_request(get, &())
+    let response = Webhook::from_request(get, &())
         .await
         .unwrap_err()
         .into_response();
@@ -114,10 +116,11 @@ async fn the_default_rejection_carries_the_core_status_and_reason_as_json() {
 #[tokio::test]
 async fn a_custom_rejection_type_replaces_the_response() {
     let malformed = build(Method::POST, Some("application/json"), "{\"event\":");
-    let rejection = Webhook::<PlainText>::from_request(malformed, &())
+    let rejection = Webhook::from_request(malformed, &())
         .await
+        .map_err(PlainText::from)
         .unwrap_err();
-    assert_eq!(rejection.kind, RejectionKind::MalformedJson);
+    assert_eq!(rejection.kind, Some(RejectionKind::MalformedJson));
     let response = rejection.into_response();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(response.headers()["x-rejection"], "malformed_json");
@@ -129,11 +132,12 @@ async fn a_custom_rejection_type_replaces_the_response() {
     let mismatch =
         json!({"event": "run.completed", "run_id": "r1", "status": "FAILED", "data": {}});
     let request = build(Method::POST, Some("application/json"), mismatch.to_string());
-    let rejection = Webhook::<PlainText>::from_request(request, &())
+    let rejection = Webhook::from_request(request, &())
         .await
+        .map_err(PlainText::from)
         .unwrap_err();
     assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
-    assert_eq!(rejection.kind, RejectionKind::InconsistentEvent);
+    assert_eq!(rejection.kind, Some(RejectionKind::InconsistentEvent));
 }
 
 #[tokio::test]
@@ -141,8 +145,9 @@ async fn the_body_limit_comes_from_the_receive_config_extension() {
     let config = RequestChecks::default().with_max_body_bytes(64);
     let mut big = build(Method::POST, Some("application/json"), documented());
     big.extensions_mut().insert(config.clone());
-    let rejection = Webhook::<PlainText>::from_request(big, &())
+    let rejection = Webhook::from_request(big, &())
         .await
+        .map_err(PlainText::from)
         .unwrap_err();
     assert_eq!(rejection.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
@@ -154,14 +159,15 @@ async fn the_body_limit_comes_from_the_receive_config_extension() {
     // The method is checked first, as the core orders its checks.
     let mut get = build(Method::GET, Some("application/json"), documented());
     get.extensions_mut().insert(config.clone());
-    let rejection = Webhook::<PlainText>::from_request(get, &())
+    let rejection = Webhook::from_request(get, &())
         .await
+        .map_err(PlainText::from)
         .unwrap_err();
     assert_eq!(rejection.status, StatusCode::METHOD_NOT_ALLOWED);
 
     // Without the extension, the default limit (8 MiB) lets the documented payload through.
     let small = build(Method::POST, Some("application/json"), documented());
-    assert!(Webhook::<PlainText>::from_request(small, &()).await.is_ok());
+    assert!(Webhook::from_request(small, &()).await.is_ok());
 }
 
 /// Accepts only one exact byte sequence: proves the core saw the raw body, not a re-encoding.
@@ -195,16 +201,18 @@ async fn the_core_sees_the_raw_body_bytes() {
     request
         .extensions_mut()
         .insert(RequestChecks::default().with_authenticator(ExactBytes(raw)));
-    let webhook = Webhook::<PlainText>::from_request(request, &())
+    let webhook = Webhook::from_request(request, &())
         .await
+        .map_err(PlainText::from)
         .unwrap();
     assert_eq!(webhook.run_id(), Some("r-1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_http_the_extractor_and_a_custom_rejection_work_in_a_router() {
-    async fn hook(Webhook { event, .. }: Webhook<PlainText>) -> String {
-        json!({"run_id": event.run_id(), "event": event.name()}).to_string()
+    async fn hook(webhook: Result<Webhook, WebhookRejection>) -> Result<String, PlainText> {
+        let Webhook(event) = webhook.map_err(PlainText::from)?;
+        Ok(json!({"run_id": event.run_id(), "event": event.name()}).to_string())
     }
     let app = axum::Router::new()
         .route("/webhook", post(hook))
@@ -213,7 +221,7 @@ async fn over_http_the_extractor_and_a_custom_rejection_work_in_a_router() {
         ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/webhook", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let server = tokio::spawn(async move { runhook_axum::serve(listener, app).await.unwrap() });
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let accepted = client

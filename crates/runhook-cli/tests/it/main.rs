@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 // Helpers shared by the modules below.
-mod attack_support;
 mod support;
 
 mod attacks;

@@ -1,14 +1,13 @@
 //! The receive conformance suite (`fixtures/vectors/receive.json`) against `webhook_route`,
-//! served by poem on 127.0.0.1 and spoken to over real HTTP.
+//! served by `runhook_poem::serve` on 127.0.0.1 and spoken to over real HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::io;
 use std::time::Duration;
 
-use poem::listener::TcpAcceptor;
-use poem::{Route, Server};
-use runhook_poem::webhook_route;
+use poem::Route;
+use runhook_poem::{ServerLimits, webhook_route};
 use runhook_receiver::Receiver;
 use runhook_receiver::testing::{HttpIntegration, TestServer, run_conformance_suite};
 use tokio::net::TcpListener;
@@ -21,16 +20,14 @@ impl HttpIntegration for Poem {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/webhooks/tinyfish", listener.local_addr()?);
         let app = Route::new().at("/webhooks/tinyfish", webhook_route(receiver));
-        let server = Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let shutdown = async {
+        let server = runhook_poem::serve(listener, app)
+            .limits(ServerLimits::default().with_grace(Duration::from_secs(1)))
+            .with_graceful_shutdown(async {
                 let _ = stopped.await;
-            };
-            let grace = Some(Duration::from_secs(1));
-            let _ = server
-                .run_with_graceful_shutdown(app, shutdown, grace)
-                .await;
+            });
+        let task = tokio::spawn(async move {
+            let _ = server.await;
         });
         Ok(TestServer::new(url, stop, task))
     }

@@ -145,7 +145,7 @@ async fn own_answer(webhook: poem::Result<Webhook>) -> (StatusCode, String) {
             let rejection = error.downcast_ref::<WebhookRejection>().unwrap();
             (
                 StatusCode::IM_A_TEAPOT,
-                rejection.rejection().kind.to_string(),
+                rejection.rejection().unwrap().kind.to_string(),
             )
         }
     }

@@ -8,6 +8,9 @@
 //! limit, hostile bodies, duplicates (sequential and concurrent), handler retries, rejections and
 //! panics, the deadline and a failing store.
 //!
+//! [`attacks`] holds hostile clients (slowloris, stalled bodies, h2c streams, SIGTERM) to run
+//! against a server in a process of its own.
+//!
 //! [`run_confirmer_suite`] checks a [`RunConfirmer`](crate::RunConfirmer) (confirm by API): its
 //! answers, and a receiver confirming with it.
 //!
@@ -17,6 +20,7 @@
 //!
 //! [`fixtures/vectors/receive.json`]: https://github.com/runhook/runhook/blob/main/fixtures/vectors/receive.json
 
+pub mod attacks;
 mod client;
 mod confirm;
 mod harness;

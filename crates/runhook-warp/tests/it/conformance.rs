@@ -1,5 +1,5 @@
 //! The receive conformance suite (`fixtures/vectors/receive.json`) against `webhook_route`,
-//! served by warp on 127.0.0.1 and spoken to over real HTTP.
+//! served by `runhook_warp::serve` on 127.0.0.1 and spoken to over real HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -20,10 +20,13 @@ impl HttpIntegration for Warp {
         let url = format!("http://{}/webhooks/tinyfish", listener.local_addr()?);
         let routes = warp::path!("webhooks" / "tinyfish").and(webhook_route(receiver));
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = warp::serve(routes).incoming(listener).graceful(async {
+        let server = runhook_warp::serve(listener, routes).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
-        Ok(TestServer::new(url, stop, tokio::spawn(server.run())))
+        let task = tokio::spawn(async move {
+            let _ = server.await;
+        });
+        Ok(TestServer::new(url, stop, task))
     }
 }
 

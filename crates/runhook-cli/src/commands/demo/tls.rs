@@ -1,24 +1,16 @@
 //! The demo receiver's HTTPS: a self-signed certificate for `127.0.0.1` and `localhost` made
-//! at start (rcgen), and a small TLS server (tokio-rustls, hyper's HTTP/1.1 and HTTP/2) that
-//! serves the receiver's router, so the webhooks travel over HTTPS as in production.
+//! at start (rcgen), and the receiver's router served over TLS (tokio-rustls on
+//! `runhook_axum::serve`: HTTP/1.1 and HTTP/2), so the webhooks travel over HTTPS as in
+//! production.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::aws_lc_rs;
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
-use tower_service::Service;
-
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A certificate for the receiver and what a client needs to trust it.
 pub(super) struct Tls {
@@ -47,32 +39,11 @@ pub(super) fn self_signed() -> anyhow::Result<Tls> {
     })
 }
 
-/// Serves `app` over TLS on `listener` until the task is aborted (its connections with it).
+/// Serves `app` over TLS on `listener` until the task is aborted (its connections with it). A
+/// client must finish the TLS handshake within the server's header timeout.
 pub(super) async fn serve(listener: TcpListener, config: Arc<ServerConfig>, app: axum::Router) {
     let acceptor = TlsAcceptor::from(config);
-    let builder = Arc::new(Builder::new(TokioExecutor::new()));
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        // Finished connections are reaped as new ones come.
-        while connections.try_join_next().is_some() {}
-        let (acceptor, app, builder) = (acceptor.clone(), app.clone(), Arc::clone(&builder));
-        connections.spawn(async move {
-            let _ = stream.set_nodelay(true);
-            let Ok(Ok(stream)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            else {
-                return;
-            };
-            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                let mut app = app.clone();
-                async move { app.call(request).await }
-            });
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    let _ = runhook_axum::serve(listener, app)
+        .with_connection_setup(move |stream| acceptor.accept(stream))
+        .await;
 }

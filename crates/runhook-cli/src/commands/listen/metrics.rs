@@ -1,6 +1,6 @@
 //! `listen --metrics-addr ADDR`: the receiver's metrics (`runhook_events_accepted_total`, the
 //! inbox's depth and attempts, …) in the Prometheus text format at `http://ADDR/metrics`, served
-//! by [`crate::server::serve`] on a listener of its own.
+//! by [`runhook_axum::serve`] on a listener of its own.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::server::ServerLimits;
+use runhook_axum::ServerLimits;
 
 /// How often the histograms' old samples are drained between scrapes.
 const UPKEEP: Duration = Duration::from_secs(5);
@@ -66,15 +66,15 @@ impl Metrics {
                 }
             }),
         );
-        let limits = ServerLimits {
-            grace: Duration::from_millis(500),
-            ..ServerLimits::default()
-        };
+        let limits = ServerLimits::default().with_grace(Duration::from_millis(500));
         tokio::spawn(async move {
             let stopped = async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             };
-            crate::server::serve(listener, app, limits, stopped).await;
+            let _ = runhook_axum::serve(listener, app)
+                .limits(limits)
+                .with_graceful_shutdown(stopped)
+                .await;
         });
     }
 }

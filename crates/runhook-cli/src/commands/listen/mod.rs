@@ -1,6 +1,6 @@
 //! `runhook listen`: receive webhooks locally and print one line per delivery, like `stripe
 //! listen`. Built on `runhook_axum::webhook_route` with the store of `--store` (PostgreSQL and
-//! SQLite purged by the library's `runhook_store::Maintenance` task), served by [`crate::server::serve`] (timeouts, connection
+//! SQLite purged by the library's `runhook_store::Maintenance` task), served by [`runhook_axum::serve`] (timeouts, connection
 //! limit, bounded HTTP/2, graceful shutdown). With `--forward-to`, a relay: the receiver in inbox
 //! mode, forwarding each stored event to the app (see [`relay`]); with `--metrics-addr`,
 //! Prometheus metrics on a second listener.
@@ -19,13 +19,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use runhook::HandlerOutcome;
 use runhook::receive::UrlToken;
-use runhook_axum::webhook_route;
+use runhook_axum::{ServerLimits, webhook_route};
 use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn};
 
 use runhook_store::Maintenance;
 
 use crate::exit::Exit;
-use crate::server::ServerLimits;
 use crate::store::StoreUrl;
 pub(crate) use args::Args;
 use misbehave::{Injector, Misbehaviour};
@@ -124,7 +123,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             let _ = stop_signal.wait_for(|stopped| *stopped).await;
             draining.shutdown(grace).await
         });
-        crate::server::serve(listener, app, limits, stop).await;
+        runhook_axum::serve(listener, app)
+            .limits(limits)
+            .with_graceful_shutdown(stop)
+            .await
+            .context("the server failed")?;
         let summary = receiver_drained.await.ok();
         if let Some(purging) = purging {
             purging.abort();

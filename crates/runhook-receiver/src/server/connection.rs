@@ -11,13 +11,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::time::Instant;
-use tower_service::Service;
+
+use super::service::{Handler, Io, PeerAddr, Setup};
 
 /// The watchdog's two timeouts (see [`super::ServerLimits`]).
 #[derive(Debug, Clone, Copy)]
@@ -28,30 +30,63 @@ pub(super) struct Timeouts {
     pub(super) idle: Duration,
 }
 
+/// One accepted connection and what serving it needs.
+pub(super) struct Connection {
+    /// The socket.
+    pub(super) stream: TcpStream,
+    /// The service its requests go to.
+    pub(super) service: Handler,
+    /// What turns the TCP stream into the stream HTTP is served on, if anything.
+    pub(super) setup: Option<Setup>,
+    /// hyper-util's builder, set up from the limits.
+    pub(super) builder: Arc<Builder<TokioExecutor>>,
+    /// The watchdog's timeouts.
+    pub(super) timeouts: Timeouts,
+    /// Turns true when the server shuts down.
+    pub(super) stopping: watch::Receiver<bool>,
+    /// The connection's slot under the limit, released when it ends.
+    pub(super) permit: OwnedSemaphorePermit,
+}
+
 /// Serves one connection until it ends, the watchdog closes it, or (after `stopping` turns
 /// true and a graceful shutdown) it finishes; the task is aborted if the grace period ends
-/// first. `_permit` is the connection's slot under the limit, released when this returns.
-pub(super) async fn run(
-    stream: TcpStream,
-    app: axum::Router,
-    builder: Arc<Builder<TokioExecutor>>,
-    timeouts: Timeouts,
-    mut stopping: watch::Receiver<bool>,
-    _permit: OwnedSemaphorePermit,
-) {
+/// first.
+pub(super) async fn run(connection: Connection) {
+    let Connection {
+        stream,
+        service,
+        setup,
+        builder,
+        timeouts,
+        mut stopping,
+        permit: _permit,
+    } = connection;
     // Answers are small and go out at once; Nagle would only delay them.
     let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok().map(PeerAddr);
+    // The setup (a TLS handshake) must end within the header timeout, as a request head must.
+    let stream: Box<dyn Io> = match setup {
+        None => Box::new(stream),
+        Some(setup) => match tokio::time::timeout(timeouts.header, setup(stream)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(_)) | Err(_) => return,
+        },
+    };
     let activity = Arc::new(Activity::new());
     let counted = Arc::clone(&activity);
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         let guard = InFlight::start(&counted);
-        let mut app = app.clone();
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
+        let answer = service(request);
         async move {
-            let response = app.call(request).await;
+            let response = answer.await;
             drop(guard);
             response
         }
     });
+    // `serve_connection`, not `serve_connection_with_upgrades`: a webhook needs no upgrade.
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     let mut connection = std::pin::pin!(connection);
     let mut shutting_down = false;
