@@ -18,7 +18,7 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxOutcome, InboxReport};
 use runhook_receiver::{Received, Receiver};
-use runhook_store::{PostgresInbox, PostgresConfig, Transaction, TransactionalHandler};
+use runhook_store::{PostgresConfig, PostgresInbox, Transaction, TransactionalHandler};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -57,8 +57,7 @@ pub(crate) async fn receiver(
     url: &str,
     schema: &str,
 ) -> Result<(Receiver, mpsc::UnboundedReceiver<InboxReport>), Box<dyn Error>> {
-    let inbox =
-        PostgresInbox::connect_with(url, PostgresConfig::default().schema(schema)).await?;
+    let inbox = PostgresInbox::connect_with(url, PostgresConfig::default().schema(schema)).await?;
     // The application's own table, in the inbox's database (the transaction's), made as the
     // application makes its tables (by its migrations).
     let table = format!("\"{schema}\".results");

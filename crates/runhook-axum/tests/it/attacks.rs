@@ -3,7 +3,6 @@
 //! extractor. The app runs in a process of its own (this test binary, started again with
 //! [`TARGET_ENV`] set, runs only [`attack_target`]), so that its resident memory is its alone.
 
-
 use std::process::Command;
 use std::time::Duration;
 

@@ -7,7 +7,6 @@
 //!
 //! `scripts/attack.sh` runs these with their figures printed.
 
-
 use std::process::Command;
 use std::time::Duration;
 

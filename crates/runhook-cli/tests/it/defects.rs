@@ -7,7 +7,6 @@
 //! - a token in the path of a wrong URL is not printed in listen's 404 line;
 //! - `listen --port 9000` says to use `--addr 127.0.0.1:9000`.
 
-
 use crate::support;
 
 use std::collections::HashMap;

@@ -2,7 +2,6 @@
 //! (user-info in any scheme, `?password=`), `--forward-to` (user-info, `?token=`),
 //! `TINYFISH_BASE_URL`, and the webhook URL of `send` and `trigger`.
 
-
 use crate::support;
 
 use std::io::Read;

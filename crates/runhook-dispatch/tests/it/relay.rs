@@ -2,7 +2,6 @@
 //! the row (the inbox policy's table, with 404, 405 and 501 retried as a misconfiguration, told
 //! once per change), with the start of the app's answer kept in the reason.
 
-
 use crate::support;
 
 use std::sync::{Arc, Mutex};

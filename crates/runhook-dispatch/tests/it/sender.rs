@@ -2,7 +2,6 @@
 //! rules checked without connecting) and the dispatcher's bound on held deliveries
 //! (`max_pending`). Every server is on 127.0.0.1.
 
-
 use crate::support;
 
 use std::time::Duration;

@@ -137,9 +137,10 @@ impl Shared {
             }
             // `into_parts` leaves no `Answered` behind; were one left, the row is retried
             // rather than lost.
-            Ran::Finished(Ok(Processed::Answered { .. })) => Decided::Settle(
-                self.settlement(claim, Attempted::failed("the processor answered nothing to settle")),
-            ),
+            Ran::Finished(Ok(Processed::Answered { .. })) => Decided::Settle(self.settlement(
+                claim,
+                Attempted::failed("the processor answered nothing to settle"),
+            )),
         };
         (decided, status)
     }

@@ -3,7 +3,6 @@
 //! stops the handler (cancelled, then given 1 s to return), and nothing it
 //! returns is recorded. On tokio's paused clock, with a wall clock that follows it.
 
-
 use crate::inbox_support;
 use crate::support;
 

@@ -4,7 +4,6 @@
 //! `PostgresInbox::transactional` writes each run into the application's table once, however
 //! often its webhook arrives.
 
-
 #[path = "../../examples/exactly_once.rs"]
 #[allow(dead_code)] // its `main` is the example's, not the test's
 mod example;

@@ -2,7 +2,6 @@
 //! `ClientBuilder::max_answer_bytes` is not read (with or without a `content-length`), and the
 //! confirmer reports it as unreadable (503), not as a refutation.
 
-
 use axum::Router;
 use axum::body::Body;
 use axum::response::Response;

@@ -5,7 +5,6 @@
 //! A vector's times are seconds after 2026-03-25T10:30:00Z; its wait is the settlement's `at`
 //! minus `now`, in milliseconds, exact or an inclusive `[low, high]` range (for jitter).
 
-
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
