@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use runhook::inbox::{Inbox, InboxRecord, Inserted};
+use runhook::inbox::{Inbox, Inserted, NewInboxEntry};
 use runhook::store::IdempotencyKey;
 use runhook_receiver::{Handlers, Receiver, ReceiverConfig};
 use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
@@ -49,7 +49,7 @@ async fn fill(inbox: Arc<dyn Inbox>, template: Arc<String>, events: u64, tag: &s
                 }
                 let run_id = format!("tp-{tag}-{i}");
                 let now = SystemTime::now();
-                let record = InboxRecord::new(
+                let record = NewInboxEntry::new(
                     IdempotencyKey::new(run_id.as_str()),
                     "run.completed",
                     now,

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use runhook::inbox::{Inbox, InboxRecord, Inserted};
+use runhook::inbox::{Inbox, Inserted, NewInboxEntry};
 use runhook::store::IdempotencyKey;
 use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
@@ -68,7 +68,7 @@ async fn inbox_inserts<I: Inbox + 'static>(inbox: Arc<I>, iters: u64, run: u64) 
                 }
                 let key = format!("inbox:{run}:{i}");
                 let now = SystemTime::now();
-                let record = InboxRecord::new(
+                let record = NewInboxEntry::new(
                     IdempotencyKey::new(key.as_str()),
                     "run.completed",
                     now,

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use runhook::inbox::{Inbox, InboxRecord, Inserted, Settlement};
+use runhook::inbox::{Inbox, Inserted, NewInboxEntry, Settlement};
 use runhook::store::IdempotencyKey;
 use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
@@ -30,9 +30,9 @@ const BACKLOG: u64 = 20_000;
 const FILLERS: u64 = 32;
 const LEASE: Duration = Duration::from_secs(60);
 
-fn record(key: &str, at: SystemTime) -> InboxRecord {
+fn record(key: &str, at: SystemTime) -> NewInboxEntry {
     let body = format!(r#"{{"event":"run.completed","run_id":"{key}","status":"COMPLETED"}}"#);
-    InboxRecord::new(
+    NewInboxEntry::new(
         IdempotencyKey::new(key),
         "run.completed",
         at,

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
-use runhook::inbox::{Inbox, InboxClaim, InboxRecord, Settlement};
+use runhook::inbox::{Inbox, InboxClaim, NewInboxEntry, Settlement};
 use runhook::store::IdempotencyKey;
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxProcessor, Processed};
@@ -92,7 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let body = format!(
             r#"{{"event":"run.completed","run_id":"{run_id}","status":"COMPLETED","data":{{"result":{result}}}}}"#
         );
-        let record = InboxRecord::new(IdempotencyKey::new(run_id), "run.completed", now, body);
+        let record = NewInboxEntry::new(IdempotencyKey::new(run_id), "run.completed", now, body);
         inbox.insert(record.with_run_id(run_id), now).await?;
     }
 

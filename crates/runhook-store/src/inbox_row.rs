@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use runhook::DriftProblem;
-use runhook::inbox::{InboxEntry, InboxRecord, InboxState};
+use runhook::inbox::{InboxEntry, InboxState, NewInboxEntry};
 use runhook::store::IdempotencyKey;
 
 use crate::millis::time_from_millis;
@@ -32,7 +32,7 @@ impl RawEntry {
         let drift: Vec<DriftProblem> = serde_json::from_str(&self.drift)
             .map_err(|error| format!("the drift of row {:?} is not valid: {error}", self.key))?;
         let state: InboxState = self.state.parse()?;
-        let record = InboxRecord::new(
+        let record = NewInboxEntry::new(
             IdempotencyKey::new(self.key),
             self.event,
             time_from_millis(self.received_at),

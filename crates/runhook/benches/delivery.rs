@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind, RetryPolicy};
-use runhook::inbox::{Attempted, InboxEntry, InboxPolicy, InboxRecord, decide_attempt};
+use runhook::inbox::{Attempted, InboxEntry, InboxPolicy, NewInboxEntry, decide_attempt};
 use runhook::store::IdempotencyKey;
 
 /// The origin of the virtual clock: any instant will do, and the clock is never read again.
@@ -128,7 +128,7 @@ fn classify(c: &mut Criterion) {
 fn decide(c: &mut Criterion) {
     let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
     let now = received + Duration::from_secs(30);
-    let record = InboxRecord::new(
+    let record = NewInboxEntry::new(
         IdempotencyKey::new("run-42"),
         "run.completed",
         received,

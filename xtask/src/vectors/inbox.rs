@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 
 use runhook::delivery::RetryPolicy;
 use runhook::inbox::{
-    Attempted, InboxEntry, InboxPolicy, InboxRecord, Settlement, decide_attempt, jitter_seed,
+    Attempted, InboxEntry, InboxPolicy, NewInboxEntry, Settlement, decide_attempt, jitter_seed,
 };
 use runhook::store::IdempotencyKey;
 use serde::Deserialize;
@@ -182,7 +182,7 @@ fn run(case: &Case, problems: &mut Problems<'_>) {
     let policy = InboxPolicy::new(retry, give_up);
     let spec = &case.entry;
     let key = IdempotencyKey::new(spec.key.as_str());
-    let record = InboxRecord::new(key.clone(), "run.completed", at(spec.received_at_s), "{}");
+    let record = NewInboxEntry::new(key.clone(), "run.completed", at(spec.received_at_s), "{}");
     let mut entry = InboxEntry::pending(record);
     entry.attempts = spec.attempts;
     let error = case.result.error.clone().unwrap_or_default();

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use runhook::inbox::{InboxRecord, Inserted};
+use runhook::inbox::{Inserted, NewInboxEntry};
 use runhook::outcome::Disposition;
 use runhook::store::IdempotencyKey;
 use sha2::{Digest, Sha256};
@@ -35,7 +35,7 @@ impl Pipeline {
         let now = self.clock.now();
         let event = facts.event.clone().unwrap_or_default();
         let mut record =
-            InboxRecord::new(key.clone(), event, now, body).with_drift(facts.drift.clone());
+            NewInboxEntry::new(key.clone(), event, now, body).with_drift(facts.drift.clone());
         if let Some(run_id) = &facts.run_id {
             record = record.with_run_id(run_id.clone());
         }

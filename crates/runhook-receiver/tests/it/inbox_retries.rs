@@ -13,7 +13,7 @@ use inbox_support::{FollowsTokio, completed, next, post};
 use runhook::Event;
 use runhook::HandlerOutcome;
 use runhook::delivery::RetryPolicy;
-use runhook::inbox::{Inbox, InboxClaim, InboxPolicy, InboxRecord, InboxState, MemoryInbox};
+use runhook::inbox::{Inbox, InboxClaim, InboxPolicy, InboxState, MemoryInbox, NewInboxEntry};
 use runhook::store::IdempotencyKey;
 use runhook_receiver::inbox::{InboxOutcome, InboxProcessor, InboxReport, InboxWorkers, Processed};
 use runhook_receiver::{Handler, Received, Receiver, handler_fn};
@@ -210,7 +210,7 @@ async fn a_stored_body_that_no_longer_parses_is_dead_without_a_call() {
     let clock = FollowsTokio::start();
     let inbox = Arc::new(MemoryInbox::new());
     let now = runhook_receiver::Clock::now(&clock);
-    let record = InboxRecord::new(IdempotencyKey::new("k"), "run.completed", now, "not json");
+    let record = NewInboxEntry::new(IdempotencyKey::new("k"), "run.completed", now, "not json");
     inbox.insert(record, now).await.unwrap();
     let (reports, mut reported) = mpsc::unbounded_channel();
     let handler = handler_fn(|_event| async {

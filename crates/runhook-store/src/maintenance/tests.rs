@@ -157,13 +157,13 @@ async fn only_the_leader_purges() {
 #[tokio::test(start_paused = true)]
 async fn an_inbox_loses_its_done_rows_past_their_retention() {
     use bytes::Bytes;
-    use runhook::inbox::{InboxRecord, MemoryInbox, Settlement};
+    use runhook::inbox::{MemoryInbox, NewInboxEntry, Settlement};
     use runhook::store::IdempotencyKey;
 
     let inbox = Arc::new(MemoryInbox::new());
     let long_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
     let key = IdempotencyKey::new("done");
-    let record = InboxRecord::new(
+    let record = NewInboxEntry::new(
         key.clone(),
         "run.completed",
         long_ago,

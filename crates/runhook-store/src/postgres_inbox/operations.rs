@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::inbox::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
+    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
     Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
@@ -20,7 +20,11 @@ use crate::postgres::{unavailable, unavailable_message};
 
 #[async_trait]
 impl Inbox for PostgresInbox {
-    async fn insert(&self, record: InboxRecord, _now: SystemTime) -> Result<Inserted, StoreError> {
+    async fn insert(
+        &self,
+        record: NewInboxEntry,
+        _now: SystemTime,
+    ) -> Result<Inserted, StoreError> {
         let row = NewRow {
             drift: drift_json(&record.drift).map_err(unavailable_message)?,
             received_at: millis_since_epoch(record.received_at),

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::inbox::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
+    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
     Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
@@ -165,7 +165,11 @@ const INBOX: Component = Component::Inbox;
 
 #[async_trait]
 impl Inbox for SqliteInbox {
-    async fn insert(&self, record: InboxRecord, _now: SystemTime) -> Result<Inserted, StoreError> {
+    async fn insert(
+        &self,
+        record: NewInboxEntry,
+        _now: SystemTime,
+    ) -> Result<Inserted, StoreError> {
         let drift = drift_json(&record.drift).map_err(|message| self.unavailable(&message))?;
         let op = Op::Insert {
             key: record.key.as_str().to_owned(),

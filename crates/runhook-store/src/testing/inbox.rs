@@ -12,7 +12,7 @@ mod rows;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use runhook::inbox::{Inbox, InboxClaim, InboxEntry, InboxRecord, Inserted, Purge, Settlement};
+use runhook::inbox::{Inbox, InboxClaim, InboxEntry, Inserted, NewInboxEntry, Purge, Settlement};
 use runhook::store::IdempotencyKey;
 
 /// The lease the cases claim with.
@@ -155,16 +155,16 @@ impl<I: Inbox + 'static> Case<I> {
     }
 
     /// A record of `name`, of `run` if given, received `secs` seconds into the case.
-    fn record(&self, name: &str, run: Option<&str>, secs: u64) -> InboxRecord {
+    fn record(&self, name: &str, run: Option<&str>, secs: u64) -> NewInboxEntry {
         let body = format!(r#"{{"event":"run.completed","name":"{name}"}}"#);
-        let record = InboxRecord::new(self.key(name), "run.completed", self.at(secs), body);
+        let record = NewInboxEntry::new(self.key(name), "run.completed", self.at(secs), body);
         match run {
             Some(run) => record.with_run_id(format!("{}{run}", self.namespace)),
             None => record,
         }
     }
 
-    async fn insert(&self, record: InboxRecord) -> Result<Inserted, String> {
+    async fn insert(&self, record: NewInboxEntry) -> Result<Inserted, String> {
         let key = record.key.clone();
         let at = record.received_at;
         self.inbox
@@ -174,7 +174,7 @@ impl<I: Inbox + 'static> Case<I> {
     }
 
     /// Inserts `record`, which must be new.
-    async fn insert_new(&self, record: InboxRecord) -> Result<(), String> {
+    async fn insert_new(&self, record: NewInboxEntry) -> Result<(), String> {
         let key = record.key.clone();
         let inserted = self.insert(record).await?;
         check(inserted == Inserted::New, || {

@@ -11,7 +11,7 @@ use crate::support;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use runhook::inbox::{Inbox, InboxRecord, InboxState, Inserted, MemoryInbox, Settlement};
+use runhook::inbox::{Inbox, InboxState, Inserted, MemoryInbox, NewInboxEntry, Settlement};
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, StoreError};
 use runhook_store::testing::run_inbox_conformance;
 use runhook_store::{PostgresConfig, PostgresInbox, PostgresStore, SqliteInbox, SqliteStore};
@@ -28,8 +28,8 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap())
 }
 
-fn record(key: &str, at: SystemTime) -> InboxRecord {
-    InboxRecord::new(
+fn record(key: &str, at: SystemTime) -> NewInboxEntry {
+    NewInboxEntry::new(
         IdempotencyKey::new(key),
         "run.completed",
         at,
@@ -346,11 +346,11 @@ async fn postgres_writes_committed_together_keep_their_own_answers() {
         return;
     };
     let t0 = now();
-    let mut records: Vec<InboxRecord> = (0..200)
+    let mut records: Vec<NewInboxEntry> = (0..200)
         .map(|i| record(&format!("group-{i}"), t0))
         .collect();
     records.extend((0..8).map(|_| record("repeated", t0)));
-    records.push(InboxRecord::new(
+    records.push(NewInboxEntry::new(
         IdempotencyKey::new("refused"),
         "run.\0completed",
         t0,

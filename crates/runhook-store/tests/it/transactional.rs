@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
-use runhook::inbox::{Inbox, InboxClaim, InboxRecord, InboxState, Settlement};
+use runhook::inbox::{Inbox, InboxClaim, InboxState, NewInboxEntry, Settlement};
 use runhook::store::IdempotencyKey;
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxProcessor, Processed};
@@ -115,7 +115,7 @@ impl Setup {
         let body = format!(
             r#"{{"event":"run.completed","run_id":"{run}","status":"COMPLETED","data":{{}}}}"#
         );
-        let record = InboxRecord::new(IdempotencyKey::new(run), "run.completed", at, body);
+        let record = NewInboxEntry::new(IdempotencyKey::new(run), "run.completed", at, body);
         self.inbox
             .insert(record.with_run_id(run), at)
             .await
@@ -304,7 +304,7 @@ async fn a_database_error_in_the_transaction_commits_nothing() {
     // A second event of the run whose handler ignores the failed insert (a duplicate payment)
     // and answers Ok: the transaction is aborted, so the done mark fails and nothing commits.
     let body = br#"{"event":"run.completed","run_id":"r1","status":"COMPLETED","data":{}}"#;
-    let record = InboxRecord::new(
+    let record = NewInboxEntry::new(
         IdempotencyKey::new("r1:again"),
         "run.completed",
         t0,

@@ -94,11 +94,11 @@ impl From<HandlerOutcome> for Attempted {
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use runhook::delivery::RetryPolicy;
-/// use runhook::inbox::{decide_attempt, Attempted, InboxEntry, InboxPolicy, InboxRecord, Settlement};
+/// use runhook::inbox::{decide_attempt, Attempted, InboxEntry, InboxPolicy, NewInboxEntry, Settlement};
 /// use runhook::store::IdempotencyKey;
 ///
 /// let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
-/// let record = InboxRecord::new(IdempotencyKey::new("r1"), "run.completed", received, &b"{}"[..]);
+/// let record = NewInboxEntry::new(IdempotencyKey::new("r1"), "run.completed", received, &b"{}"[..]);
 /// let mut entry = InboxEntry::pending(record);
 /// entry.attempts = 1;
 /// let policy = InboxPolicy::new(RetryPolicy::tinyfish(), Duration::from_secs(3600));
@@ -161,7 +161,7 @@ pub fn jitter_seed(key: &IdempotencyKey, attempt: u32) -> u64 {
 mod tests {
     use super::*;
     use crate::delivery::RetryPolicy;
-    use crate::inbox::InboxRecord;
+    use crate::inbox::NewInboxEntry;
 
     const SECOND: Duration = Duration::from_secs(1);
 
@@ -170,7 +170,8 @@ mod tests {
     }
 
     fn entry(key: &str, attempts: u32) -> InboxEntry {
-        let record = InboxRecord::new(IdempotencyKey::new(key), "run.completed", t(0), &b"{}"[..]);
+        let record =
+            NewInboxEntry::new(IdempotencyKey::new(key), "run.completed", t(0), &b"{}"[..]);
         let mut entry = InboxEntry::pending(record);
         entry.attempts = attempts;
         entry

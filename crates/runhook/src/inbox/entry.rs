@@ -56,7 +56,7 @@ impl FromStr for InboxState {
 /// A new row: an accepted event, as the receiver inserts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct InboxRecord {
+pub struct NewInboxEntry {
     /// The event's idempotency key: the row's identity.
     pub key: IdempotencyKey,
     /// The event's `run_id`, if it has one; rows of one run are processed one at a time.
@@ -71,15 +71,15 @@ pub struct InboxRecord {
     pub drift: Vec<DriftProblem>,
 }
 
-impl InboxRecord {
-    /// A record of `body`, an event named `event`, accepted at `received_at` under `key`.
+impl NewInboxEntry {
+    /// A new entry of `body`, an event named `event`, accepted at `received_at` under `key`.
     pub fn new(
         key: IdempotencyKey,
         event: impl Into<String>,
         received_at: SystemTime,
         body: impl Into<Bytes>,
     ) -> Self {
-        InboxRecord {
+        NewInboxEntry {
             key,
             run_id: None,
             event: event.into(),
@@ -89,20 +89,25 @@ impl InboxRecord {
         }
     }
 
-    /// The same record with the event's `run_id`.
+    /// The same entry with the event's `run_id`.
     pub fn with_run_id(mut self, run_id: impl Into<String>) -> Self {
         self.run_id = Some(run_id.into());
         self
     }
 
-    /// The same record with the drift problems found when it was accepted.
+    /// The same entry with the drift problems found when it was accepted.
     pub fn with_drift(mut self, drift: Vec<DriftProblem>) -> Self {
         self.drift = drift;
         self
     }
 }
 
-/// A row as the inbox holds it: the record, and how its processing stands.
+/// The former name of [`NewInboxEntry`] ("record" names log entries, such as
+/// `AttemptRecord`, in this crate).
+#[deprecated(since = "0.2.0", note = "renamed `NewInboxEntry`")]
+pub type InboxRecord = NewInboxEntry;
+
+/// A row as the inbox holds it: the new entry as inserted, and how its processing stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InboxEntry {
@@ -133,8 +138,8 @@ pub struct InboxEntry {
 }
 
 impl InboxEntry {
-    /// A pending row of `record`, due at once, with no attempt yet.
-    pub fn pending(record: InboxRecord) -> Self {
+    /// A pending row of the new entry `record`, due at once, with no attempt yet.
+    pub fn pending(record: NewInboxEntry) -> Self {
         InboxEntry {
             next_at: record.received_at,
             key: record.key,

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
+    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
     Purge, Settlement,
 };
 use crate::store::{ClaimToken, IdempotencyKey, StoreError};
@@ -127,7 +127,11 @@ fn later(now: SystemTime, span: Duration) -> SystemTime {
 
 #[async_trait]
 impl Inbox for MemoryInbox {
-    async fn insert(&self, record: InboxRecord, _now: SystemTime) -> Result<Inserted, StoreError> {
+    async fn insert(
+        &self,
+        record: NewInboxEntry,
+        _now: SystemTime,
+    ) -> Result<Inserted, StoreError> {
         let mut inner = self.lock();
         if let Some(row) = inner.rows.get(&record.key) {
             return Ok(Inserted::Duplicate(row.entry.state));
@@ -300,7 +304,7 @@ mod tests {
         let inbox = MemoryInbox::with_capacity(1);
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         let record = |key: &str| {
-            InboxRecord::new(IdempotencyKey::new(key), "run.completed", at, Bytes::new())
+            NewInboxEntry::new(IdempotencyKey::new(key), "run.completed", at, Bytes::new())
         };
         inbox.insert(record("a"), at).await.unwrap();
         let error = inbox.insert(record("b"), at).await.unwrap_err();

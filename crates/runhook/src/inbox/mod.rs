@@ -23,14 +23,14 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use runhook::inbox::{Inbox, InboxRecord, Inserted, MemoryInbox, Settlement};
+//! use runhook::inbox::{Inbox, NewInboxEntry, Inserted, MemoryInbox, Settlement};
 //! use runhook::store::IdempotencyKey;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), runhook::StoreError> {
 //! let inbox = MemoryInbox::new();
 //! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_774_434_600);
 //! let body = br#"{"event":"run.completed","run_id":"r1","status":"COMPLETED","data":{}}"#;
-//! let record = InboxRecord::new(IdempotencyKey::new("r1"), "run.completed", now, body.to_vec())
+//! let record = NewInboxEntry::new(IdempotencyKey::new("r1"), "run.completed", now, body.to_vec())
 //!     .with_run_id("r1");
 //!
 //! assert_eq!(inbox.insert(record.clone(), now).await?, Inserted::New);
@@ -51,8 +51,10 @@ mod operations;
 mod policy;
 
 pub use decide::{Attempted, decide_attempt, jitter_seed};
+#[allow(deprecated)]
+pub use entry::InboxRecord;
 pub use entry::{
-    InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, InboxState, Inserted,
+    InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
 };
 pub use memory::MemoryInbox;
 pub use operations::{Inbox, Purge, Settlement};

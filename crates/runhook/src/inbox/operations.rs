@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, Inserted};
+use super::{InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, NewInboxEntry};
 use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 
 /// How a worker ends an attempt on a row it holds.
@@ -48,7 +48,7 @@ pub trait Inbox: Send + Sync {
     /// Inserts `record` as a pending row due at once, unless its key is already there (in any
     /// state, until purged): then nothing is written and the answer is
     /// [`Inserted::Duplicate`]. The receiver acknowledges the event once this returns `Ok`.
-    async fn insert(&self, record: InboxRecord, now: SystemTime) -> Result<Inserted, StoreError>;
+    async fn insert(&self, record: NewInboxEntry, now: SystemTime) -> Result<Inserted, StoreError>;
 
     /// Claims up to `limit` due rows for `lease`, earliest due first (by `next_at`, then key: a
     /// new row is due when received, so new rows go in the order received). A row is due when it

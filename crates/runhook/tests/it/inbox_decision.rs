@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use proptest::prelude::*;
 use runhook::delivery::RetryPolicy;
 use runhook::inbox::{
-    Attempted, InboxEntry, InboxPolicy, InboxRecord, Settlement, decide_attempt, jitter_seed,
+    Attempted, InboxEntry, InboxPolicy, NewInboxEntry, Settlement, decide_attempt, jitter_seed,
 };
 use runhook::store::IdempotencyKey;
 use serde::Deserialize;
@@ -75,7 +75,7 @@ fn preset(name: &str) -> RetryPolicy {
 }
 
 fn entry(key: &str, attempts: u32, received_at: SystemTime) -> InboxEntry {
-    let record = InboxRecord::new(IdempotencyKey::new(key), "run.completed", received_at, "{}");
+    let record = NewInboxEntry::new(IdempotencyKey::new(key), "run.completed", received_at, "{}");
     let mut entry = InboxEntry::pending(record);
     entry.attempts = attempts;
     entry

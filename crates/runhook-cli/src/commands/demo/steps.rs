@@ -5,7 +5,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
+use http::HeaderValue;
+use http::header::CONTENT_TYPE;
 use runhook::RunId;
+use runhook::endpoint::AddressPolicy;
+use runhook_dispatch::Sender;
 use runhook_emulator::Emulator;
 use runhook_tinyfish::Client;
 
@@ -22,12 +26,16 @@ pub(super) async fn forge(
     token: &str,
     pem: &str,
 ) -> anyhow::Result<()> {
-    let certificate = reqwest::Certificate::from_pem(pem.as_bytes())
-        .context("cannot read the receiver's certificate")?;
-    let http = reqwest::Client::builder()
-        .tls_certs_only([certificate])
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
+    // The library's one-attempt sender, trusting the receiver's self-signed certificate and
+    // allowed to reach it on loopback.
+    let sender = Sender::builder()
+        .address_policy(AddressPolicy {
+            allow_loopback: true,
+            allow_private: false,
+        })
+        .add_root_certificates_pem(pem.as_bytes())
+        .context("cannot read the receiver's certificate")?
+        .built_in_roots(false)
         .build()
         .context("cannot build the forging client")?;
     let with_token = format!("{url}?token={token}");
@@ -46,14 +54,20 @@ pub(super) async fn forge(
             &run_id,
             time::OffsetDateTime::now_utc(),
         )?;
-        let status = http
-            .post(target)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
+        let target = sender
+            .target(target)
+            .with_context(|| format!("cannot POST to the receiver at {url}"))?;
+        let exchange = sender
+            .post(&target, body.into())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .timeout(Duration::from_secs(10))
             .send()
-            .await
-            .map(|response| response.status().as_u16())
-            .map_err(|error| error.to_string());
+            .await;
+        let status = match (exchange.status, exchange.error) {
+            (Some(status), _) => Ok(status),
+            (None, Some(error)) => Err(error.to_string()),
+            (None, None) => Err("no answer".to_owned()),
+        };
         let answer = match &status {
             Ok(status) => status.to_string(),
             Err(error) => format!("no answer ({error})"),

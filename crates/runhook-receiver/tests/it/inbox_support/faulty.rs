@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::inbox::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxRecord, Inserted, MemoryInbox,
+    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, MemoryInbox, NewInboxEntry,
     Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
@@ -41,7 +41,7 @@ fn unavailable() -> StoreError {
 
 #[async_trait]
 impl Inbox for FaultyInbox {
-    async fn insert(&self, record: InboxRecord, now: SystemTime) -> Result<Inserted, StoreError> {
+    async fn insert(&self, record: NewInboxEntry, now: SystemTime) -> Result<Inserted, StoreError> {
         if self.fail_insert.load(Ordering::SeqCst) {
             return Err(unavailable());
         }

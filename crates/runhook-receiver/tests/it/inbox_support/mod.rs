@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Uri};
-use runhook::inbox::{Inbox, InboxRecord};
+use runhook::inbox::{Inbox, NewInboxEntry};
 use runhook::store::IdempotencyKey;
 use runhook_receiver::inbox::InboxReport;
 use runhook_receiver::{Clock, Receiver, WebhookResponse};
@@ -55,7 +55,7 @@ pub(crate) fn event(run_id: &str, name: &str, status: &str) -> Bytes {
 /// Inserts the `run.completed` of `run_id` into `inbox` now.
 pub(crate) async fn insert(inbox: &dyn Inbox, clock: &FollowsTokio, run_id: &str) {
     let now = clock.now();
-    let record = InboxRecord::new(
+    let record = NewInboxEntry::new(
         IdempotencyKey::new(run_id),
         "run.completed",
         now,
