@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use runhook::delivery::AttemptResult;
 use runhook::endpoint::redact_url;
-use runhook_dispatch::{AttemptReport, DispatchOutcome};
+use runhook_dispatch::{AttemptReport, DispatchOutcome, status_text};
 use serde::Serialize;
 
 /// One `--json` line per attempt; the field order is the documented one.
@@ -212,16 +212,6 @@ fn human_outcome(url: &str, outcome: &DispatchOutcome) -> String {
     }
 }
 
-/// `503 Service Unavailable`: the status and its reason phrase.
-fn status_text(status: u16) -> String {
-    match http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|code| code.canonical_reason())
-    {
-        Some(reason) => format!("{status} {reason}"),
-        None => status.to_string(),
-    }
-}
 
 /// `12 ms`, `2 s`, `1.5 s`.
 fn human_duration(duration: Duration) -> String {
