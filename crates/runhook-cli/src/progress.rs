@@ -212,7 +212,6 @@ fn human_outcome(url: &str, outcome: &DispatchOutcome) -> String {
     }
 }
 
-
 /// `12 ms`, `2 s`, `1.5 s`.
 fn human_duration(duration: Duration) -> String {
     if duration >= Duration::from_secs(1) {
