@@ -22,7 +22,7 @@ use serde_json::Value;
 use support::app::App;
 use support::listen::{Listen, PATIENCE, client};
 use support::relay::{Draws, Relays, completed, free_port, inbox, send_runs, wait_until_drained};
-use support::{json_lines, stderr, stdout};
+use support::{json_lines, postgres_url, stderr, stdout};
 
 /// What one crash scenario counted (printed with `{:?}`, quoted in reports).
 #[derive(Debug)]
@@ -175,26 +175,6 @@ async fn a_relay_killed_five_times_loses_nothing_on_sqlite_slow() {
     // Against a stall (rows waiting out their leases one after another), not a measure of
     // speed: it takes about 15 s on an idle 2-core machine and 45 s on a loaded one.
     assert!(counts.seconds < 120.0, "{counts:?}");
-}
-
-fn postgres_url() -> Option<String> {
-    let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let reachable = std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:5432".parse().unwrap(),
-        Duration::from_secs(2),
-    )
-    .is_ok()
-        || !url.contains("127.0.0.1:5432");
-    if reachable {
-        return Some(url);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "PostgreSQL at {url} is needed in CI"
-    );
-    eprintln!("SKIPPED: no PostgreSQL at {url}");
-    None
 }
 
 /// `url` with `schema=NAME` added (the CLI strips it and keeps its tables there).

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::listen::{Listen, client};
+use support::postgres_url;
 
 fn redis_url() -> Option<String> {
     let url = std::env::var("RUNHOOK_TEST_REDIS_URL")
@@ -42,26 +43,6 @@ fn redis_url() -> Option<String> {
         "Redis at {url} is needed in CI"
     );
     eprintln!("SKIPPED: no Redis at {url}");
-    None
-}
-
-fn postgres_url() -> Option<String> {
-    let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let reachable = std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:5432".parse().unwrap(),
-        Duration::from_secs(2),
-    )
-    .is_ok()
-        || !url.contains("127.0.0.1:5432");
-    if reachable {
-        return Some(url);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "PostgreSQL at {url} is needed in CI"
-    );
-    eprintln!("SKIPPED: no PostgreSQL at {url}");
     None
 }
 

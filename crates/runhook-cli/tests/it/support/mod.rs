@@ -276,3 +276,30 @@ pub fn json_lines(output: &Output) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
         .collect()
 }
+
+/// The PostgreSQL of the tests (`RUNHOOK_TEST_POSTGRES_URL`, default the local `test` database),
+/// or `None` (said on stderr) when it cannot be reached outside CI; with `CI=true` an unreachable
+/// server fails the test.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("RUNHOOK_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let reachable = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:5432".parse().unwrap(),
+        Duration::from_secs(2),
+    )
+    .is_ok()
+        || !url.contains("127.0.0.1:5432");
+    if reachable {
+        return Some(url);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "PostgreSQL at {} is needed in CI",
+        runhook::endpoint::redact_url(&url)
+    );
+    eprintln!(
+        "SKIPPED: no PostgreSQL at {}",
+        runhook::endpoint::redact_url(&url)
+    );
+    None
+}
