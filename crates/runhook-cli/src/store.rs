@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use runhook::MemoryStore;
@@ -135,23 +136,52 @@ impl StoreUrl {
     /// server or an unusable file is an error now, at start.
     pub(crate) async fn open_inbox(&self) -> anyhow::Result<Arc<dyn Inbox>> {
         let described = self.describe();
+        let cannot = || format!("cannot use the inbox {described}");
         Ok(match self {
             StoreUrl::Memory => Arc::new(MemoryInbox::new()),
             StoreUrl::Redis(_) => bail!(
                 "--store {described}: the inbox needs sqlite: or postgres:// (Redis keeps \
                  idempotency keys only)"
             ),
-            StoreUrl::Sqlite(path) => Arc::new(
-                SqliteInbox::open(path)
-                    .await
-                    .with_context(|| format!("cannot use the inbox {described}"))?,
-            ),
-            StoreUrl::Postgres { url, schema } => Arc::new(
-                PostgresInbox::connect_with(url, postgres_config(schema.as_deref()))
-                    .await
-                    .with_context(|| format!("cannot use the inbox {described}"))?,
-            ),
+            StoreUrl::Sqlite(path) => Arc::new(SqliteInbox::open(path).await.with_context(cannot)?),
+            StoreUrl::Postgres { url, schema } => Arc::new(self.postgres_inbox(url, schema).await?),
         })
+    }
+
+    /// Opens the relay's inbox, with the library's maintenance task that purges its done rows
+    /// past `retention`: on PostgreSQL under a lease, so that of several relays sharing the
+    /// inbox one purges per interval.
+    pub(crate) async fn open_relay_inbox(
+        &self,
+        retention: Duration,
+    ) -> anyhow::Result<(Arc<dyn Inbox>, Maintenance)> {
+        let described = self.describe();
+        if let StoreUrl::Postgres { url, schema } = self {
+            let inbox = self.postgres_inbox(url, schema).await?;
+            let lease = inbox
+                .lease(MAINTENANCE_TASK, 2 * Maintenance::DEFAULT_EVERY)
+                .await
+                .with_context(|| format!("cannot use the inbox {described}"))?;
+            let inbox: Arc<dyn Inbox> = Arc::new(inbox);
+            let maintenance = Maintenance::new()
+                .inbox(described, inbox.clone(), retention)
+                .leader(Arc::new(lease));
+            return Ok((inbox, maintenance));
+        }
+        let inbox = self.open_inbox().await?;
+        let maintenance = Maintenance::new().inbox(described, inbox.clone(), retention);
+        Ok((inbox, maintenance))
+    }
+
+    /// The PostgreSQL inbox at `url`, in `schema` if the URL named one.
+    async fn postgres_inbox(
+        &self,
+        url: &str,
+        schema: &Option<String>,
+    ) -> anyhow::Result<PostgresInbox> {
+        PostgresInbox::connect_with(url, postgres_config(schema.as_deref()))
+            .await
+            .with_context(|| format!("cannot use the inbox {}", self.describe()))
     }
 }
 

@@ -23,8 +23,9 @@ enum Chore {
     Purge,
 }
 
-/// Publishes the depth every [`DEPTH_EVERY`] and purges every [`PURGE_EVERY`] (both at once at
-/// the start), until the workers stop claiming.
+/// Publishes the depth every [`DEPTH_EVERY`] and, unless the inbox settings hand the purge to
+/// another task ([`InboxConfig::purge`](super::InboxConfig::purge)), purges every
+/// [`PURGE_EVERY`] (both at once at the start), until the workers stop claiming.
 pub(super) async fn run(shared: Arc<Shared>) {
     let mut depth = interval(DEPTH_EVERY);
     let mut purge = interval(PURGE_EVERY);
@@ -40,7 +41,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
         let work = async {
             match chore {
                 Chore::Depth => shared.publish_depth().await,
-                Chore::Purge => shared.purge_done().await,
+                Chore::Purge if shared.config.inbox.purge => shared.purge_done().await,
+                Chore::Purge => {}
             }
         };
         tokio::select! {

@@ -343,3 +343,34 @@ fn inbox_mode_needs_a_runtime_and_a_processor_needs_an_inbox() {
         })
     ));
 }
+
+/// The workers purge done rows past their retention themselves (every 5 minutes), unless the
+/// settings hand the purge to another task (`InboxConfig::purge`, as `runhook listen` does with
+/// `runhook_store::Maintenance`).
+#[tokio::test(start_paused = true)]
+async fn the_workers_purge_done_rows_unless_the_purge_is_handed_to_another_task() {
+    for purge in [true, false] {
+        let clock = FollowsTokio::start();
+        let inbox = Arc::new(MemoryInbox::new());
+        let (reports, mut reported) = mpsc::unbounded_channel();
+        let mut config = ReceiverConfig::default();
+        config.inbox = config.inbox.with_retention(SECOND).with_purge(purge);
+        let ok = handler_fn(|_event| async { HandlerOutcome::Ok });
+        let receiver = Receiver::with_inbox(inbox.clone(), Arc::new(ok))
+            .config(config)
+            .clock(clock.clone())
+            .inbox_report_to(reports)
+            .build()
+            .unwrap();
+        post(&receiver, completed("r1")).await;
+        assert_eq!(next(&mut reported).await.outcome, InboxOutcome::Done);
+        // Past the workers' purge interval (5 minutes) and the row's retention.
+        sleep(Duration::from_secs(6 * 60)).await;
+        let row = inbox.get(&IdempotencyKey::new("r1")).await.unwrap();
+        match purge {
+            true => assert!(row.is_none(), "the workers purged the done row: {row:?}"),
+            false => assert_eq!(row.map(|row| row.state), Some(InboxState::Done)),
+        }
+        receiver.shutdown(SECOND).await;
+    }
+}

@@ -73,8 +73,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let (unbuilt, maintenance) = match relay {
             Some(relay) => {
                 let lines = Arc::clone(&lines);
-                let builder = relay.receiver(config, &store_url, lines, confirmer).await?;
-                (builder, None)
+                let (builder, maintenance) =
+                    relay.receiver(config, &store_url, lines, confirmer).await?;
+                (builder, Some(maintenance))
             }
             None => {
                 let lines = Arc::clone(&lines);
@@ -101,7 +102,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
         }
-        // PostgreSQL and SQLite: expired rows purged every minute until the stop signal.
+        // Expired keys (PostgreSQL and SQLite stores) or a relay's done inbox rows purged every
+        // minute until the stop signal; on PostgreSQL by one replica at a time.
         let purging = maintenance.map(|maintenance| {
             let mut purge_stop = stopping.subscribe();
             tokio::spawn(maintenance.run(async move {

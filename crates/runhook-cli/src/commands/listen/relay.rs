@@ -13,6 +13,7 @@ use runhook::inbox::InboxPolicy;
 use runhook_dispatch::relay::{self, Forwarder, TargetHealth};
 use runhook_dispatch::status_text;
 use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer};
+use runhook_store::Maintenance;
 
 use super::Args;
 use super::output::{Lines, Summaries};
@@ -84,16 +85,17 @@ impl Relay {
     }
 
     /// Opens the inbox and prepares the receiver in inbox mode, its workers forwarding to the
-    /// app and printing one line per attempt on `lines`. Its settings are checked here; building
-    /// it starts the workers.
+    /// app and printing one line per attempt on `lines`, and the maintenance task that purges
+    /// the inbox's done rows (the workers' own purge is off). Its settings are checked here;
+    /// building it starts the workers.
     pub(super) async fn receiver(
         self,
         mut config: ReceiverConfig,
         store: &StoreUrl,
         lines: Arc<Lines>,
         confirmer: Option<Arc<dyn RunConfirmer>>,
-    ) -> anyhow::Result<ReceiverBuilder> {
-        let inbox = store.open_inbox().await?;
+    ) -> anyhow::Result<(ReceiverBuilder, Maintenance)> {
+        let (inbox, maintenance) = store.open_relay_inbox(config.inbox.retention).await?;
         eprintln!("runhook: inbox {}", store.describe());
         if matches!(store, StoreUrl::Memory) {
             eprintln!(
@@ -113,6 +115,7 @@ impl Relay {
         if let Some(lease) = self.lease {
             config = config.with_inbox_lease(lease);
         }
+        config.inbox = config.inbox.with_purge(false);
         config.validate().context("invalid receiver settings")?;
         let receipts = Arc::clone(&lines);
         let summaries = Summaries::default();
@@ -121,7 +124,7 @@ impl Relay {
             .inbox_policy(self.policy)
             .observer(move |report| receipts.report(report, &summaries))
             .inbox_observer(move |report| lines.attempt(report));
-        Ok(super::confirm::with(builder, confirmer))
+        Ok((super::confirm::with(builder, confirmer), maintenance))
     }
 }
 
