@@ -1,17 +1,7 @@
 //! The one-attempt sender: a [`Sender`] POSTs a body to a checked [`Target`] once, within one
 //! deadline, and says what came of it ([`Exchange`]). The [`Dispatcher`](crate::Dispatcher)
 //! drives retries on top of it; the relay's forwarder and the emulator's webhook deliveries send
-//! with it directly.
-//!
-//! What it owns, so that every sender in runhook applies the same rules:
-//! - the address rules (docs/protocol.md §4.2): IP-literal URLs are checked by
-//!   [`Sender::target`], host names after DNS by the resolver of its HTTP clients (see
-//!   [`HostLookup`]), so DNS rebinding cannot reach a forbidden address;
-//! - HTTPS with rustls, no redirects, no proxy; plain `http` only to loopback, and only when the
-//!   policy opts in to loopback;
-//! - one deadline over connect, TLS, request, response head and body;
-//! - the answer-body cap ([`SenderBuilder::body_limit`]);
-//! - the error kinds ([`SendError`](crate::SendError)).
+//! with it directly. Its rules are listed on [`Sender`].
 
 mod post;
 mod target;
@@ -38,8 +28,18 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// 30 s.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Sends one request at a time under runhook's rules (see the [module docs](self)). Cheap to
-/// clone: clones share the connection pools.
+/// Sends one request at a time under runhook's rules. Cheap to clone: clones share the
+/// connection pools.
+///
+/// What it owns, so that every sender in runhook applies the same rules:
+/// - the address rules (docs/protocol.md §4.2): IP-literal URLs are checked by
+///   [`Sender::target`], host names after DNS by the resolver of its HTTP clients (see
+///   [`HostLookup`]), so DNS rebinding cannot reach a forbidden address;
+/// - HTTPS with rustls, no redirects, no proxy; plain `http` only to loopback, and only when the
+///   policy opts in to loopback;
+/// - one deadline over connect, TLS, request, response head and body;
+/// - the answer-body cap ([`SenderBuilder::body_limit`]);
+/// - the error kinds ([`SendError`](crate::SendError)).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

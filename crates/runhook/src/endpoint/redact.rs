@@ -1,18 +1,5 @@
 //! [`redact_url`]: a URL, a connection string or a line of text made fit to print, with every
 //! secret in it replaced by [`REDACTED`].
-//!
-//! What counts as a secret:
-//! - user-info, in any scheme, known or not: the password (`scheme://user:***@host`), and the
-//!   user name too when it looks like a token or is named like a secret (`scheme://***@host`);
-//! - the value of every query parameter, fragment parameter or `key=value` setting whose name
-//!   suggests a secret ([`is_secret_name`]: `password`, `token`, `api_key`, `X-Signature`, …);
-//! - a path segment, or a bare query parameter, that looks like a token: 16 characters or more
-//!   of the characters tokens are made of, mixing two of lower case, upper case and digits (a hex
-//!   or base64 secret, a UUID), or 32 or more of them in any mix.
-//!
-//! The input is never parsed strictly: text that is not a URL, a scheme nobody knows, a password
-//! holding `/`, `?`, `#` or `@`, and a libpq-style `host=db password='a b'` string all come out
-//! without their secrets. Where the input is ambiguous, more is hidden rather than less.
 
 use std::borrow::Cow;
 
@@ -46,10 +33,22 @@ pub fn is_secret_name(name: &str) -> bool {
     SECRET_WORDS.iter().any(|word| name.contains(word))
 }
 
-/// `input` with every secret replaced by [`REDACTED`] (`***`): the user-info of any URL,
-/// secret-named parameters, and token-like path segments (see the [module](self) docs). Works on
-/// a URL of any scheme, a path and query (`/hooks?token=…`), a libpq key-value string, or a
-/// whole sentence holding such things; text without secrets comes out unchanged.
+/// `input` with every secret replaced by [`REDACTED`] (`***`). Works on a URL of any scheme, a
+/// path and query (`/hooks?token=…`), a libpq key-value string, or a whole sentence holding such
+/// things; text without secrets comes out unchanged.
+///
+/// What counts as a secret:
+/// - user-info, in any scheme, known or not: the password (`scheme://user:***@host`), and the
+///   user name too when it looks like a token or is named like a secret (`scheme://***@host`);
+/// - the value of every query parameter, fragment parameter or `key=value` setting whose name
+///   suggests a secret ([`is_secret_name`]: `password`, `token`, `api_key`, `X-Signature`, …);
+/// - a path segment, or a bare query parameter, that looks like a token: 16 characters or more
+///   of the characters tokens are made of, mixing two of lower case, upper case and digits (a hex
+///   or base64 secret, a UUID), or 32 or more of them in any mix.
+///
+/// The input is never parsed strictly: text that is not a URL, a scheme nobody knows, a password
+/// holding `/`, `?`, `#` or `@`, and a libpq-style `host=db password='a b'` string all come out
+/// without their secrets. Where the input is ambiguous, more is hidden rather than less.
 ///
 /// ```
 /// use runhook::endpoint::redact_url;
