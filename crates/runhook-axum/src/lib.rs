@@ -36,18 +36,12 @@ mod rejection;
 mod route;
 mod serve;
 
-pub use extract::Webhook;
-pub use rejection::WebhookRejection;
+pub use extract::{Webhook, WebhookRejection};
 pub use route::{webhook_handler, webhook_route, webhook_route_with_state};
 pub use serve::serve;
 
 // What a user names in the five-line use, so one dependency is enough.
-pub use runhook::{Event, HandlerOutcome, RunEvent};
-pub use runhook_receiver::server::{Serve, ServerLimits};
-pub use runhook_receiver::{
-    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, Refusal,
-    WebhookChecks, handler_fn,
-};
+pub use runhook_receiver::adapter::prelude::*;
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]

@@ -35,17 +35,11 @@ mod rejection;
 mod serve;
 
 pub use endpoint::{WebhookEndpoint, webhook_route};
-pub use extract::Webhook;
-pub use rejection::WebhookRejection;
+pub use extract::{Webhook, WebhookRejection};
 pub use serve::{EndpointService, serve};
 
 // What a user names in the five-line use, so one dependency is enough.
-pub use runhook::{Event, HandlerOutcome, RunEvent};
-pub use runhook_receiver::server::{Serve, ServerLimits};
-pub use runhook_receiver::{
-    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, Refusal,
-    WebhookChecks, handler_fn,
-};
+pub use runhook_receiver::adapter::prelude::*;
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]

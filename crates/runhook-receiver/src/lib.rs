@@ -55,6 +55,7 @@
 //! With the `testing` feature, `testing::run_conformance_suite` checks an adapter over real
 //! HTTP against the shared table of cases (`vectors/receive.json` in this crate).
 
+pub mod adapter;
 mod body;
 mod budget;
 mod builder;

@@ -1,42 +1,34 @@
 //! The [`webhook()`] filter: a validated event from the raw request.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::Buf;
 use futures::TryStreamExt;
 use http_body::{Body, Frame};
 use http_body_util::StreamBody;
-use runhook::Event;
 use runhook_receiver::WebhookChecks;
 use warp::Filter;
 use warp::http::{HeaderMap, Method, Uri};
 
-use crate::WebhookRejection;
-
-/// A webhook that passed every check, in the order every runhook adapter's `Webhook` follows:
-/// the method first (405, before any of the body is read), then the raw body, read with the
-/// body limit (413), the body timeout and the process's body budget (503), never re-encoded,
-/// then [`runhook::receive()`] (401, 415, 400). Extracted by [`webhook()`].
-///
-/// The event is not deduplicated: a handler using it directly sees every delivery, retries
-/// included. [`webhook_route`](crate::webhook_route) deduplicates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Webhook(pub Event);
-
-impl Webhook {
-    /// The event.
-    pub fn into_inner(self) -> Event {
-        self.0
-    }
-}
-
-impl Deref for Webhook {
-    type Target = Event;
-
-    fn deref(&self) -> &Event {
-        &self.0
-    }
+runhook_receiver::webhook_types! {
+    /// A webhook that passed every check, in the order every runhook adapter's `Webhook` follows:
+    /// the method first (405, before any of the body is read), then the raw body, read with the
+    /// body limit (413), the body timeout and the process's body budget (503), never re-encoded,
+    /// then [`runhook::receive()`] (401, 415, 400). Extracted by [`webhook()`].
+    ///
+    /// The event is not deduplicated: a handler using it directly sees every delivery, retries
+    /// included. [`webhook_route`](crate::webhook_route) deduplicates.
+    Webhook;
+    /// Why the [`webhook()`](crate::webhook()) filter refused a request: a [`Refusal`] (the core's
+    /// rejection, 405, 413, 401, 415 or 400; or a body that did not arrive in time or did not fit
+    /// the body budget, 503), as a custom warp rejection. [`recover`] answers it with its status
+    /// code, its headers (`Allow: POST` for a 405, `Retry-After` where it helps) and the JSON body
+    /// every runhook receiver sends, e.g.
+    /// `{"outcome":"invalid","reason":"...","kind":"unsupported_media_type"}`.
+    ///
+    /// To answer differently, recover with a function of your own that calls
+    /// `rejection.find::<WebhookRejection>()`.
+    WebhookRejection;
 }
 
 /// A filter extracting a [`Webhook`] from any request, with the default [`WebhookChecks`] (8 MiB

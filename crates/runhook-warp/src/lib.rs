@@ -35,18 +35,13 @@ mod rejection;
 mod route;
 mod serve;
 
-pub use filter::{Webhook, webhook, webhook_with};
-pub use rejection::{WebhookRejection, recover};
+pub use filter::{Webhook, WebhookRejection, webhook, webhook_with};
+pub use rejection::recover;
 pub use route::webhook_route;
 pub use serve::serve;
 
 // What a user names in the five-line use, so one dependency is enough.
-pub use runhook::{Event, HandlerOutcome, RunEvent};
-pub use runhook_receiver::server::{Serve, ServerLimits};
-pub use runhook_receiver::{
-    HandlerContext, Handlers, Received, Receiver, ReceiverBuilder, ReceiverConfig, Refusal,
-    WebhookChecks, handler_fn,
-};
+pub use runhook_receiver::adapter::prelude::*;
 
 /// The README's example, compiled as a doctest.
 #[cfg(doctest)]
