@@ -27,15 +27,11 @@ threads=${THREADS:-1}
 workers=${WORKERS:-1}
 port=${PORT:-18180}
 warmup=${WARMUP:-2s}
-script="$root/scripts/wrk/fresh-run-id.lua"
 export RUNHOOK_PAYLOAD="$root/fixtures/valid/01-docs-run-completed.json"
 
-if ! command -v wrk >/dev/null; then
-    echo "wrk is not installed; installing it (apt-get install -y wrk)" >&2
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null
-fi
+# wrk (installed if missing), `load ROUTE DURATION` and `field NAME LINE`.
+source "$root/scripts/wrk/load.sh"
+
 
 if [ $# -gt 0 ]; then adapters=("$@"); else adapters=(axum warp poem); fi
 
@@ -47,16 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wrk against one route; prints the RESULT line of fresh-run-id.lua.
-load() {
-    local route=$1 length=$2
-    wrk -t"$threads" -c"$connections" -d"$length" --latency -s "$script" \
-        "http://127.0.0.1:$port/$route" | grep '^RESULT'
-}
-
-field() { # field NAME LINE
-    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"
-}
 
 summary=()
 failed=0

@@ -15,15 +15,11 @@ postgres=${RUNHOOK_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 redis=${RUNHOOK_TEST_REDIS_URL:-redis://127.0.0.1:6379}
 schema="runhook_bench_$$"
 prefix="runhook:bench:$$:"
-script="$root/scripts/wrk/fresh-run-id.lua"
 export RUNHOOK_PAYLOAD="$root/fixtures/valid/01-docs-run-completed.json"
 
-if ! command -v wrk >/dev/null; then
-    echo "wrk is not installed; installing it (apt-get install -y wrk)" >&2
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq wrk >/dev/null
-fi
+# wrk (installed if missing), `load ROUTE DURATION` and `field NAME LINE`.
+source "$root/scripts/wrk/load.sh"
+
 
 logs=$(mktemp -d)
 server=""
@@ -50,16 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wrk against one route; prints the RESULT line of fresh-run-id.lua.
-load() {
-    local route=$1 length=$2
-    wrk -t"$threads" -c"$connections" -d"$length" --latency -s "$script" \
-        "http://127.0.0.1:$port/$route" | grep '^RESULT'
-}
-
-field() { # field NAME LINE
-    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"
-}
 
 echo "== building the stores bench (release)" >&2
 exe=$(cargo bench -p runhook-cli --bench stores --no-run --message-format=json 2>"$logs/build" |

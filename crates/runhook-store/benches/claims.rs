@@ -14,8 +14,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure report
 
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -23,7 +24,8 @@ use runhook::MemoryStore;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore};
 use runhook_store::{PostgresConfig, PostgresStore, RedisStore, SqliteConfig, SqliteStore};
 
-const CALLERS: u64 = 64;
+use common::{CALLERS, concurrently};
+
 const LEASE: Duration = Duration::from_secs(5);
 const RETENTION: Duration = Duration::from_secs(60);
 
@@ -33,17 +35,10 @@ async fn store_pairs<S: IdempotencyStore + 'static>(
     iters: u64,
     run: u64,
 ) -> Duration {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CALLERS {
-        let (store, next) = (Arc::clone(&store), Arc::clone(&next));
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= iters {
-                    break;
-                }
+    concurrently(CALLERS, iters, |iterations| {
+        let store = Arc::clone(&store);
+        async move {
+            while let Some(i) = iterations.take() {
                 let key = IdempotencyKey::new(format!("bench:{run}:{i}"));
                 let now = SystemTime::now();
                 let Ok(Claim::Acquired(token)) = store.claim(&key, now, LEASE).await else {
@@ -51,10 +46,9 @@ async fn store_pairs<S: IdempotencyStore + 'static>(
                 };
                 store.complete(&key, token, now, RETENTION).await.unwrap();
             }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
+        }
+    })
+    .await
 }
 
 /// The raw Redis baseline: `SET key token NX PX lease` then `SET key done XX PX retention`.
@@ -63,17 +57,10 @@ async fn raw_redis_pairs(
     iters: u64,
     run: u64,
 ) -> Duration {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CALLERS {
-        let (mut connection, next) = (connection.clone(), Arc::clone(&next));
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= iters {
-                    break;
-                }
+    concurrently(CALLERS, iters, |iterations| {
+        let mut connection = connection.clone();
+        async move {
+            while let Some(i) = iterations.take() {
                 let key = format!("runhook:bench:raw:{run}:{i}");
                 let set: Option<String> = redis::cmd("SET")
                     .arg(&key)
@@ -95,26 +82,18 @@ async fn raw_redis_pairs(
                     .await
                     .unwrap();
             }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
+        }
+    })
+    .await
 }
 
 /// The raw PostgreSQL baseline: insert-or-nothing, then update, from 64 tasks on a 16-connection
 /// pool (the store's default pool size).
 async fn raw_postgres_pairs(pool: deadpool_postgres::Pool, iters: u64, run: u64) -> Duration {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CALLERS {
-        let (pool, next) = (pool.clone(), Arc::clone(&next));
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= iters {
-                    break;
-                }
+    concurrently(CALLERS, iters, |iterations| {
+        let pool = pool.clone();
+        async move {
+            while let Some(i) = iterations.take() {
                 let key = format!("raw:{run}:{i}");
                 let client = pool.get().await.unwrap();
                 client
@@ -133,10 +112,9 @@ async fn raw_postgres_pairs(pool: deadpool_postgres::Pool, iters: u64, run: u64)
                     .await
                     .unwrap();
             }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
+        }
+    })
+    .await
 }
 
 /// The raw SQLite baseline: insert-or-ignore then update, on one connection (one writer).

@@ -13,8 +13,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure report
 
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -22,7 +23,7 @@ use runhook::inbox::{Inbox, Inserted, NewInboxEntry};
 use runhook::store::IdempotencyKey;
 use runhook_store::{PostgresConfig, PostgresInbox, SqliteInbox};
 
-const CALLERS: u64 = 64;
+use common::{CALLERS, concurrently};
 
 /// A webhook body of a typical size (about 400 bytes).
 fn body(key: &str) -> Vec<u8> {
@@ -55,17 +56,10 @@ fn millis_now() -> i64 {
 
 /// Runs `iters` inserts of new keys into `inbox` from 64 tasks; the elapsed time.
 async fn inbox_inserts<I: Inbox + 'static>(inbox: Arc<I>, iters: u64, run: u64) -> Duration {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CALLERS {
-        let (inbox, next) = (Arc::clone(&inbox), Arc::clone(&next));
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= iters {
-                    break;
-                }
+    concurrently(CALLERS, iters, |iterations| {
+        let inbox = Arc::clone(&inbox);
+        async move {
+            while let Some(i) = iterations.take() {
                 let key = format!("inbox:{run}:{i}");
                 let now = SystemTime::now();
                 let record = NewInboxEntry::new(
@@ -77,10 +71,9 @@ async fn inbox_inserts<I: Inbox + 'static>(inbox: Arc<I>, iters: u64, run: u64) 
                 .with_run_id(key);
                 assert_eq!(inbox.insert(record, now).await.unwrap(), Inserted::New);
             }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
+        }
+    })
+    .await
 }
 
 /// The raw SQLite baseline: one connection, one row per transaction.
@@ -106,12 +99,9 @@ fn raw_sqlite_inserts(connection: &rusqlite::Connection, iters: u64, run: u64) -
 
 /// The raw PostgreSQL baseline: 64 tasks, 64 connections, one commit per insert.
 async fn raw_postgres_inserts(pool: deadpool_postgres::Pool, iters: u64, run: u64) -> Duration {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CALLERS {
-        let (pool, next) = (pool.clone(), Arc::clone(&next));
-        tasks.spawn(async move {
+    concurrently(CALLERS, iters, |iterations| {
+        let pool = pool.clone();
+        async move {
             let client = pool.get().await.unwrap();
             let insert = client
                 .prepare_cached(
@@ -122,11 +112,7 @@ async fn raw_postgres_inserts(pool: deadpool_postgres::Pool, iters: u64, run: u6
                 )
                 .await
                 .unwrap();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= iters {
-                    break;
-                }
+            while let Some(i) = iterations.take() {
                 let key = format!("raw:{run}:{i}");
                 let inserted = client
                     .execute(&insert, &[&key, &millis_now(), &body(&key)])
@@ -134,10 +120,9 @@ async fn raw_postgres_inserts(pool: deadpool_postgres::Pool, iters: u64, run: u6
                     .unwrap();
                 assert_eq!(inserted, 1);
             }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
+        }
+    })
+    .await
 }
 
 fn sqlite(c: &mut Criterion, runtime: &tokio::runtime::Runtime, run: u64, round: &mut u64) {

@@ -17,6 +17,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure report
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -43,23 +45,17 @@ fn record(key: &str, at: SystemTime) -> NewInboxEntry {
 
 /// Inserts `count` rows received (and so due) at `at`, from 32 tasks.
 async fn fill(inbox: Arc<dyn Inbox>, prefix: &str, count: u64, at: SystemTime) {
-    let next = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..FILLERS {
-        let (inbox, next, prefix) = (Arc::clone(&inbox), Arc::clone(&next), prefix.to_owned());
-        tasks.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    break;
-                }
+    common::concurrently(FILLERS, count, |iterations| {
+        let (inbox, prefix) = (Arc::clone(&inbox), prefix.to_owned());
+        async move {
+            while let Some(i) = iterations.take() {
                 let key = format!("{prefix}-{i}");
                 let inserted = inbox.insert(record(&key, at), at).await.unwrap();
                 assert_eq!(inserted, Inserted::New);
             }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
+        }
+    })
+    .await;
 }
 
 /// `iters` cycles of: insert a new row, claim the earliest due row, settle it done.
