@@ -48,6 +48,9 @@
 //! `Webhook` extractors, through [`WebhookChecks::check`] (one order of checks, one
 //! [`Refusal`]).
 //!
+//! [`maintenance::Maintenance`] is the one periodic task that purges stores and inboxes (with
+//! a leader lease, one replica per interval); inbox-mode workers run one for their inbox.
+//!
 //! With the `server` feature, `server::serve` is the HTTP server `runhook listen` runs, with
 //! header and idle timeouts, a connection limit, bounded HTTP/2 and a graceful shutdown with a
 //! grace period (`server::ServerLimits`); each adapter's `serve` is built on it.
@@ -69,6 +72,7 @@ mod extract;
 mod handler;
 mod handlers;
 pub mod inbox;
+pub mod maintenance;
 pub mod metrics;
 mod observe;
 mod pipeline;

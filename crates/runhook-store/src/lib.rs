@@ -86,8 +86,6 @@ pub mod testing;
 /// so an application needs no `deadpool-postgres` dependency of its own, pinned to this one's.
 #[cfg(feature = "postgres")]
 pub use deadpool_postgres::Transaction;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use maintenance::{Leadership, Maintenance, Purgeable};
 #[allow(deprecated)]
 pub use margin::GC_MARGIN;
 pub use margin::PURGE_MARGIN;
@@ -102,6 +100,8 @@ pub use postgres_inbox::{PostgresInbox, Transactional, TransactionalHandler};
 pub use postgres_store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use runhook_receiver::maintenance::{Leadership, Maintenance, Purgeable};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteConfig;
 #[allow(deprecated)]

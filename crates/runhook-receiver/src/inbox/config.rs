@@ -41,10 +41,10 @@ pub struct InboxConfig {
     /// How long done rows are kept (and so deduplicate redeliveries) before a purge sweep
     /// deletes them. Default 72 h. Dead rows are never purged by the workers.
     pub retention: Duration,
-    /// Whether the workers purge done rows past `retention` themselves, every 5 minutes on every
-    /// process. Default `true`. Set it to `false` when `runhook_store::Maintenance` purges this
-    /// inbox (one replica at a time on PostgreSQL, with its lease): then only that task does, as
-    /// `runhook listen --forward-to` does.
+    /// Whether the workers run a [`Maintenance`](crate::maintenance::Maintenance) of their own
+    /// that purges done rows past `retention`, every 5 minutes on every process. Default `true`.
+    /// Set it to `false` when a shared `Maintenance` purges this inbox (one replica at a time on
+    /// PostgreSQL, with its lease as the leader), as `runhook listen --forward-to` does.
     pub purge: bool,
     /// When a failed row is tried again and when it is given up (default
     /// [`InboxPolicy::default`]: waits from 1 s doubling to 1 h, ± 25 %, up to 100 attempts, 5
@@ -85,7 +85,7 @@ impl InboxConfig {
     }
 
     /// These settings with the workers' own purge of done rows on (`true`, the default) or off
-    /// (another task, such as `runhook_store::Maintenance`, purges the inbox).
+    /// (a shared [`Maintenance`](crate::maintenance::Maintenance) purges the inbox).
     pub fn with_purge(mut self, purge: bool) -> Self {
         self.purge = purge;
         self
