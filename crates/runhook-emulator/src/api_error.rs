@@ -1,5 +1,6 @@
 //! The error envelope: `{"error": {"code", "message", "details"}}`, with Zod-style issues in
-//! `details` for invalid input (`{code, path, message, ...}`).
+//! `details` for invalid input (`{code, path, message, ...}`). At most [`MAX_DETAILS`] issues
+//! are kept and shown; a last entry counts the rest.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +43,43 @@ impl Issue {
         .with("received", json!(received))
     }
 
+    /// One of a fixed list of strings was expected (`Invalid option: expected one of "a"|"b"`).
+    pub(crate) fn invalid_option(path: Vec<Value>, values: &[&str]) -> Self {
+        let listed = values
+            .iter()
+            .map(|value| format!("\"{value}\""))
+            .collect::<Vec<_>>()
+            .join("|");
+        Issue::new(
+            "invalid_value",
+            path,
+            format!("Invalid option: expected one of {listed}"),
+        )
+        .with("values", json!(values))
+    }
+
+    /// A number, string or array below its minimum (`origin`: `number`, `string` or `array`).
+    pub(crate) fn too_small(path: Vec<Value>, origin: &'static str, minimum: usize) -> Self {
+        Issue::new(
+            "too_small",
+            path,
+            format!("Too small: expected {}", bound(origin, ">=", minimum)),
+        )
+        .with("minimum", json!(minimum))
+        .with("origin", json!(origin))
+    }
+
+    /// A number, string or array above its maximum (`origin`: `number`, `string` or `array`).
+    pub(crate) fn too_big(path: Vec<Value>, origin: &'static str, maximum: usize) -> Self {
+        Issue::new(
+            "too_big",
+            path,
+            format!("Too big: expected {}", bound(origin, "<=", maximum)),
+        )
+        .with("maximum", json!(maximum))
+        .with("origin", json!(origin))
+    }
+
     /// The path written the way the top-level message names a field: `runs.0.url`.
     fn dotted(&self) -> String {
         self.path
@@ -66,6 +104,71 @@ impl Issue {
     }
 }
 
+/// `number to be >=1`, `string to have >=1 characters`, `array to have <=100 items`.
+fn bound(origin: &str, relation: &str, limit: usize) -> String {
+    match origin {
+        "string" => format!("string to have {relation}{limit} characters"),
+        "array" => format!("array to have {relation}{limit} items"),
+        other => format!("{other} to be {relation}{limit}"),
+    }
+}
+
+/// The most issues an INVALID_INPUT answer lists in `details` (and that a check keeps).
+pub(crate) const MAX_DETAILS: usize = 100;
+
+/// The issues found in one request: the first [`MAX_DETAILS`] kept, the rest only counted, so
+/// that neither a check nor its answer grows with a hostile body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Issues {
+    kept: Vec<Issue>,
+    found: usize,
+}
+
+impl Issues {
+    /// No issues yet.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an issue (kept if fewer than [`MAX_DETAILS`] are).
+    pub(crate) fn push(&mut self, issue: Issue) {
+        self.found = self.found.saturating_add(1);
+        if self.kept.len() < MAX_DETAILS {
+            self.kept.push(issue);
+        }
+    }
+
+    /// How many issues were found, kept or not.
+    pub(crate) fn found(&self) -> usize {
+        self.found
+    }
+
+    /// Whether no issue was found.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.found == 0
+    }
+
+    /// The issues kept, in the order found.
+    pub(crate) fn kept(&self) -> &[Issue] {
+        &self.kept
+    }
+
+    /// How many issues were found beyond those kept.
+    fn omitted(&self) -> usize {
+        self.found - self.kept.len()
+    }
+}
+
+impl From<Vec<Issue>> for Issues {
+    fn from(list: Vec<Issue>) -> Self {
+        let mut issues = Issues::new();
+        for issue in list {
+            issues.push(issue);
+        }
+        issues
+    }
+}
+
 /// The JSON type name of `value`, as validation messages say it.
 pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
@@ -84,7 +187,7 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    details: Option<Vec<Issue>>,
+    details: Option<Issues>,
     /// Extra top-level fields beside `error` (`run_ids: null` for `/run-batch`).
     beside: Vec<(&'static str, Value)>,
 }
@@ -100,9 +203,13 @@ impl ApiError {
         }
     }
 
-    /// 400 INVALID_INPUT with the issues in `details`; the message names the first few.
-    pub(crate) fn invalid(issues: Vec<Issue>) -> Self {
+    /// 400 INVALID_INPUT with the issues in `details` (at most [`MAX_DETAILS`], then one entry
+    /// `{code: "custom", path: [], message, omitted: N}` counting the rest); the message names
+    /// the first few.
+    pub(crate) fn invalid(issues: impl Into<Issues>) -> Self {
+        let issues = issues.into();
         let message = issues
+            .kept()
             .iter()
             .take(3)
             .map(|issue| match issue.dotted() {
@@ -181,8 +288,18 @@ impl ApiError {
         let mut error = Map::new();
         error.insert("code".into(), json!(self.code));
         error.insert("message".into(), json!(self.message));
-        if let Some(details) = &self.details {
-            let details = details.iter().map(Issue::to_json).collect();
+        if let Some(issues) = &self.details {
+            let mut details: Vec<Value> = issues.kept().iter().map(Issue::to_json).collect();
+            let omitted = issues.omitted();
+            if omitted > 0 {
+                let rest = Issue::new(
+                    "custom",
+                    Vec::new(),
+                    format!("{omitted} more issues not shown"),
+                )
+                .with("omitted", json!(omitted));
+                details.push(rest.to_json());
+            }
             error.insert("details".into(), Value::Array(details));
         }
         let mut body = Map::new();
@@ -229,5 +346,35 @@ mod tests {
         );
         assert_eq!(body["error"]["details"][0]["path"], json!(["url"]));
         assert_eq!(body["error"]["details"][0]["expected"], "string");
+    }
+
+    #[test]
+    fn details_are_capped_and_the_rest_counted() {
+        let mut issues = Issues::new();
+        for index in 0..MAX_DETAILS + 7 {
+            issues.push(Issue::invalid_type(vec![json!(index)], "string", None));
+        }
+        assert_eq!(issues.found(), MAX_DETAILS + 7);
+        let body = ApiError::invalid(issues).body();
+        let details = body["error"]["details"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(details.len(), MAX_DETAILS + 1);
+        assert_eq!(details[MAX_DETAILS]["omitted"], 7);
+        assert_eq!(details[MAX_DETAILS]["path"], json!([]));
+    }
+
+    #[test]
+    fn bounds_are_worded_by_origin() {
+        let issue = Issue::too_big(vec![json!("goal")], "string", 500);
+        assert_eq!(
+            issue.message,
+            "Too big: expected string to have <=500 characters"
+        );
+        let issue = Issue::too_small(vec![json!("n")], "number", 1);
+        assert_eq!(issue.message, "Too small: expected number to be >=1");
+        let issue = Issue::invalid_option(vec![], &["a", "b"]);
+        assert_eq!(issue.message, "Invalid option: expected one of \"a\"|\"b\"");
     }
 }

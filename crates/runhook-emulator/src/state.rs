@@ -59,7 +59,7 @@ pub(crate) enum Cancel {
     AlreadyCancelled(Run),
     AlreadyFinished(Run),
     /// A run of `/run` still going: such runs cannot be cancelled.
-    NotCancellable(Run),
+    NotCancellable,
 }
 
 /// Settings and state shared by the handlers, the run tasks and the webhook tasks.
@@ -208,7 +208,7 @@ impl Shared {
                 return Cancel::AlreadyFinished(entry.run.clone());
             }
             RunStatus::Pending | RunStatus::Running if !entry.run.cancellable() => {
-                return Cancel::NotCancellable(entry.run.clone());
+                return Cancel::NotCancellable;
             }
             RunStatus::Pending | RunStatus::Running => {}
         }

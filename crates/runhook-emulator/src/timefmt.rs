@@ -24,15 +24,9 @@ pub(crate) fn format(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
-/// An RFC 3339 timestamp, or a date (`2026-01-01`, midnight UTC).
+/// An RFC 3339 timestamp (a `date-time`: a date alone is not one).
 pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
-    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some(t);
-    }
-    if text.len() == 10 {
-        return OffsetDateTime::parse(&format!("{text}T00:00:00Z"), &Rfc3339).ok();
-    }
-    None
+    OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
 /// A duration as a step shows it: `1.2s`.
@@ -50,7 +44,7 @@ mod tests {
         assert_eq!(format(t), "2026-03-25T10:30:05.123Z");
         let t = parse("2026-03-25T12:30:05+02:00").unwrap_or(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(format(t), "2026-03-25T10:30:05Z");
-        assert!(parse("2026-01-01").is_some());
+        assert!(parse("2026-01-01").is_none());
         assert!(parse("yesterday").is_none());
         assert_eq!(seconds(Duration::from_millis(1234)), "1.2s");
     }

@@ -53,14 +53,29 @@ pub(super) fn default_error_message(category: &str) -> &'static str {
     }
 }
 
-/// A value that conforms to `schema` (the subset: `type`, `properties`, `required`, `items`,
-/// `enum`, `const`, `minimum`, `maximum`, `minItems`), with values taken from the default
-/// result where a property of the same name and type exists.
+/// The result of a run with `output_schema` `schema`: always an object, as the API's `result`
+/// is. A value that conforms to `schema` (the subset: `type`, `properties`, `required`,
+/// `items`, `enum`, `const`, `minimum`, `maximum`, `minItems`), with values taken from the
+/// default result where a property of the same name and type exists. A root that says nothing
+/// of the value's kind (`{}`, `true`, only unknown keywords) gives the default result; a root
+/// whose value is not an object (`{"type": "string"}`, an array schema, ...) gives
+/// `{"value": VALUE}`.
 pub(super) fn generate(schema: &Value, goal: &str, url: &str) -> Value {
     let defaults = default_result(goal, url);
+    let shapes =
+        |schema: &Map<String, Value>| KIND_KEYWORDS.iter().any(|key| schema.contains_key(*key));
+    if !schema.as_object().is_some_and(shapes) {
+        return defaults;
+    }
     let context = Context { url, defaults };
-    value(schema, "", &context, 0)
+    match value(schema, "", &context, 0) {
+        object @ Value::Object(_) => object,
+        other => json!({ "value": other }),
+    }
 }
+
+/// The keywords that say what kind of value a schema describes.
+const KIND_KEYWORDS: [&str; 6] = ["type", "properties", "required", "items", "enum", "const"];
 
 struct Context<'a> {
     url: &'a str,
@@ -70,21 +85,31 @@ struct Context<'a> {
 fn schema_type(schema: &Map<String, Value>) -> &str {
     match schema.get("type") {
         Some(Value::String(name)) => name,
-        Some(Value::Array(names)) => names
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|name| *name != "null")
-            .or_else(|| names.first().and_then(Value::as_str))
-            .unwrap_or("string"),
-        _ if schema.contains_key("properties") => "object",
+        Some(Value::Array(names)) => {
+            let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+            if names.contains(&"object") {
+                "object"
+            } else {
+                names
+                    .iter()
+                    .find(|name| **name != "null")
+                    .or_else(|| names.first())
+                    .copied()
+                    .unwrap_or("string")
+            }
+        }
+        _ if schema.contains_key("properties") || schema.contains_key("required") => "object",
         _ if schema.contains_key("items") => "array",
         _ => "string",
     }
 }
 
 fn value(schema: &Value, name: &str, context: &Context<'_>, depth: usize) -> Value {
-    let Some(schema) = schema.as_object() else {
-        return Value::Null;
+    let schema = match schema {
+        Value::Object(schema) => schema,
+        // `true` allows any value; `false` none (null stands for it).
+        Value::Bool(true) => return json!(sample_string(name, context)),
+        _ => return Value::Null,
     };
     if let Some(constant) = schema.get("const") {
         return constant.clone();
@@ -112,6 +137,13 @@ fn value(schema: &Value, name: &str, context: &Context<'_>, depth: usize) -> Val
             if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
                 for (key, property) in properties {
                     object.insert(key.clone(), value(property, key, context, depth + 1));
+                }
+            }
+            // A required property the schema does not describe: a sample by name.
+            let required = schema.get("required").and_then(Value::as_array);
+            for key in required.into_iter().flatten().filter_map(Value::as_str) {
+                if !object.contains_key(key) {
+                    object.insert(key.to_owned(), json!(sample_string(key, context)));
                 }
             }
             Value::Object(object)

@@ -157,6 +157,47 @@ fn generated_results_conform_to_the_schema() {
 }
 
 #[test]
+fn every_schema_gives_an_object_result() {
+    let result = |schema: Value| {
+        Scenario::default()
+            .plan(
+                "Extract the page title",
+                "https://example.com",
+                Some(&schema),
+                &[],
+            )
+            .unwrap()
+            .result
+    };
+    let title = json!({"title": "Example Domain"});
+    // No kind of value said: the default result.
+    assert_eq!(result(json!({})), title);
+    assert_eq!(result(json!({"x": null})), title);
+    assert_eq!(result(json!({"not": {}})), title);
+    // Another kind than an object: wrapped.
+    assert_eq!(
+        result(json!({"type": "string"})),
+        json!({"value": "example"})
+    );
+    assert_eq!(
+        result(json!({"type": "array", "items": {"type": "integer"}})),
+        json!({"value": [1]})
+    );
+    assert_eq!(result(json!({"enum": [3, 4]})), json!({"value": 3}));
+    assert_eq!(result(json!({"type": "null"})), json!({"value": null}));
+    assert_eq!(result(json!({"const": {"a": 1}})), json!({"a": 1}));
+    // A list of types with "object" in it, and `required` alone, describe objects.
+    assert!(result(json!({"type": ["string", "object"]})).is_object());
+    assert_eq!(
+        result(json!({"required": ["title", "email"]})),
+        json!({"title": "Example Domain", "email": "contact@example.com"})
+    );
+    // Boolean subschemas.
+    let value = result(json!({"properties": {"title": true, "never": false}}));
+    assert_eq!(value, json!({"title": "Example Domain", "never": null}));
+}
+
+#[test]
 fn step_actions_start_with_navigation_and_end_with_extraction_or_failure() {
     let actions = step_actions("https://example.com", 3, None);
     assert_eq!(actions[0], "Navigate to https://example.com");

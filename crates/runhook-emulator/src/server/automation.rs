@@ -9,22 +9,32 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::read_body;
-use crate::api_error::{ApiError, Issue, json_response};
+use crate::api_error::{ApiError, Issue, Issues, json_response};
 use crate::clock::until_true;
 use crate::engine;
 use crate::model::{Origin, Run, sync_response};
-use crate::request::{RunRequest, body_json, check_count, check_run};
-use crate::scenario::Plan;
+use crate::request::{RunRequest, body_json, check_count, check_output_schema, check_run};
+use crate::scenario::{Outcome, Plan};
 use crate::state::Shared;
 
-/// Checks one run body and plans it; problems go to `issues`.
+/// Why a run of `/run` may not be scripted to be cancelled.
+const SYNC_NOT_CANCELLED: &str = "Runs created with /v1/automation/run cannot be cancelled (they \
+     end COMPLETED or FAILED), so this run cannot be scripted to be cancelled ([cancel] or a \
+     scenario rule with outcome \"cancelled\"); use /run-async, /run-sse or /run-batch";
+
+/// Checks one run body and plans it; problems go to `issues`. `batch_schema` is the batch's
+/// `output_schema`, for an item that has none.
 pub(super) fn prepare(
     shared: &Shared,
     body: &Value,
     prefix: &[Value],
-    issues: &mut Vec<Issue>,
+    batch_schema: Option<&Value>,
+    issues: &mut Issues,
 ) -> Option<(RunRequest, Plan)> {
-    let request = check_run(body, prefix, shared.settings.loopback, issues)?;
+    let mut request = check_run(body, prefix, shared.settings.loopback, issues)?;
+    if request.output_schema.is_none() {
+        request.output_schema = batch_schema.cloned();
+    }
     let mut goal_path = prefix.to_vec();
     goal_path.push(json!("goal"));
     let plan = shared.settings.scenario.plan(
@@ -45,8 +55,8 @@ pub(super) fn prepare(
 /// Reads, checks and plans a single-run body.
 pub(super) async fn single(shared: &Shared, body: Body) -> Result<(RunRequest, Plan), ApiError> {
     let body = body_json(&read_body(body).await?)?;
-    let mut issues = Vec::new();
-    match prepare(shared, &body, &[], &mut issues) {
+    let mut issues = Issues::new();
+    match prepare(shared, &body, &[], None, &mut issues) {
         Some(prepared) if issues.is_empty() => Ok(prepared),
         _ => Err(ApiError::invalid(issues)),
     }
@@ -64,12 +74,17 @@ pub(super) fn launch(
     run
 }
 
-/// `POST /v1/automation/run`: answers when the run has finished.
+/// `POST /v1/automation/run`: answers when the run has finished, COMPLETED or FAILED. A run
+/// scripted to be cancelled is refused (such runs cannot be cancelled).
 pub(super) async fn run_sync(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     let (request, plan) = match single(&shared, body).await {
         Ok(prepared) => prepared,
         Err(error) => return error.into_response(),
     };
+    if plan.outcome == Outcome::Cancelled {
+        let issue = Issue::new("custom", vec![json!("goal")], SYNC_NOT_CANCELLED);
+        return ApiError::invalid(vec![issue]).into_response();
+    }
     let run = launch(&shared, &request, plan, Origin::Sync);
     match wait_until_finished(&shared, &run.run_id).await {
         Some(run) => json_response(StatusCode::OK, &sync_response(&run)),
@@ -107,9 +122,11 @@ pub(super) async fn run_async(State(shared): State<Arc<Shared>>, body: Body) -> 
     }
 }
 
-/// `POST /v1/automation/run-batch`: `{runs: [1..100 bodies]}`, all or nothing.
+/// `POST /v1/automation/run-batch`: `{runs: [1..100 bodies], output_schema?}`, all or nothing.
+/// The batch's `output_schema` applies to every item that has none. The count is checked before
+/// any item, so an oversized batch costs one issue.
 pub(super) async fn run_batch(State(shared): State<Arc<Shared>>, body: Body) -> Response {
-    let refuse = |issues| {
+    let refuse = |issues: Issues| {
         ApiError::invalid(issues)
             .beside("run_ids", Value::Null)
             .into_response()
@@ -118,21 +135,27 @@ pub(super) async fn run_batch(State(shared): State<Arc<Shared>>, body: Body) -> 
         Ok(body) => body,
         Err(error) => return error.beside("run_ids", Value::Null).into_response(),
     };
+    let mut issues = Issues::new();
+    let batch_schema = check_output_schema(
+        body.get("output_schema"),
+        vec![json!("output_schema")],
+        &mut issues,
+    );
     let runs = match body.get("runs") {
         Some(Value::Array(runs)) => runs,
         other => {
-            return refuse(vec![Issue::invalid_type(
-                vec![json!("runs")],
-                "array",
-                other,
-            )]);
+            issues.push(Issue::invalid_type(vec![json!("runs")], "array", other));
+            return refuse(issues);
         }
     };
-    let mut issues = Vec::new();
     check_count(runs.len(), vec![json!("runs")], &mut issues);
+    if !issues.is_empty() {
+        return refuse(issues);
+    }
     let mut prepared = Vec::with_capacity(runs.len());
     for (index, run) in runs.iter().enumerate() {
-        if let Some(one) = prepare(&shared, run, &[json!("runs"), json!(index)], &mut issues) {
+        let prefix = [json!("runs"), json!(index)];
+        if let Some(one) = prepare(&shared, run, &prefix, batch_schema.as_ref(), &mut issues) {
             prepared.push(one);
         }
     }

@@ -16,6 +16,8 @@ use crate::timefmt;
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
+/// The longest `goal` filter, in characters.
+const MAX_GOAL_FILTER: usize = 500;
 
 /// The query, checked.
 #[derive(Debug, Default)]
@@ -54,6 +56,9 @@ fn parse_query(raw: &str) -> Result<Query, Vec<Issue>> {
                         .with("values", json!(RunStatus::ALL.map(RunStatus::as_str))),
                 ),
             },
+            "goal" if value.chars().count() > MAX_GOAL_FILTER => {
+                issues.push(Issue::too_big(path, "string", MAX_GOAL_FILTER));
+            }
             "goal" => query.goal = Some(value.to_lowercase()),
             "created_after" | "created_before" => match timefmt::parse(&value) {
                 Some(t) if name == "created_after" => query.after = Some(t),

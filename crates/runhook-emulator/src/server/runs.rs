@@ -32,14 +32,10 @@ pub(super) async fn get_run(
         if name == "screenshots" {
             match value.as_ref() {
                 "base64" => screenshots = true,
-                "none" | "" => screenshots = false,
+                "none" => screenshots = false,
                 _ => {
-                    let issue = Issue::new(
-                        "invalid_value",
-                        vec![json!("screenshots")],
-                        "Invalid option: expected one of \"base64\"|\"none\"",
-                    )
-                    .with("values", json!(["base64", "none"]));
+                    let issue =
+                        Issue::invalid_option(vec![json!("screenshots")], &["base64", "none"]);
                     return ApiError::invalid(vec![issue]).into_response();
                 }
             }
@@ -56,8 +52,8 @@ enum Answer {
     /// The run was cancelled now, or had already ended: the cancel answer.
     Done(Value),
     NotFound,
-    /// A run of `/run` still going: the run's state as a cancel answer.
-    NotCancellable(Value),
+    /// A run of `/run` still going: it cannot be cancelled.
+    NotCancellable,
 }
 
 /// Handles one cancel request (and starts the webhook of a run it cancels).
@@ -74,9 +70,7 @@ fn cancel_one(shared: &Arc<Shared>, id: &str) -> Answer {
         Cancel::AlreadyFinished(run) => {
             Answer::Done(cancel_response(&run, Some("Run already finished")))
         }
-        Cancel::NotCancellable(run) => {
-            Answer::NotCancellable(cancel_response(&run, Some(NOT_CANCELLABLE)))
-        }
+        Cancel::NotCancellable => Answer::NotCancellable,
     }
 }
 
@@ -91,7 +85,7 @@ pub(super) async fn cancel_run(
     match cancel_one(&shared, &id) {
         Answer::Done(answer) => json_response(StatusCode::OK, &answer),
         Answer::NotFound => ApiError::run_not_found().into_response(),
-        Answer::NotCancellable(_) => {
+        Answer::NotCancellable => {
             let issue = Issue::new("custom", vec![json!("id")], NOT_CANCELLABLE);
             ApiError::invalid(vec![issue]).into_response()
         }
@@ -130,18 +124,43 @@ pub(super) async fn batch_get(State(shared): State<Arc<Shared>>, body: Body) -> 
     )
 }
 
-/// `POST /v1/runs/batch/cancel`: `{results: [cancel answers], not_found: [ids] | null}`.
+/// `POST /v1/runs/batch/cancel`: `{results: [cancel answers], not_found: [ids] | null}`, each
+/// answer CANCELLED, COMPLETED or FAILED. A run of `/run` still going cannot be cancelled: as
+/// with the single cancel, the request is refused with 400 (naming it), and no run is cancelled.
 pub(super) async fn batch_cancel(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     let ids = match run_ids(body).await {
         Ok(ids) => ids,
         Err(error) => return error.into_response(),
     };
+    // A run of /run that is going now is still going at its cancel below, or has finished
+    // (then it is answered "Run already finished"): never cancelled, never RUNNING.
+    let going_sync: Vec<Issue> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| {
+            shared
+                .get(id)
+                .is_some_and(|run| !run.cancellable() && !run.status.is_terminal())
+        })
+        .map(|(index, _)| {
+            Issue::new(
+                "custom",
+                vec![json!("run_ids"), json!(index)],
+                NOT_CANCELLABLE,
+            )
+        })
+        .collect();
+    if !going_sync.is_empty() {
+        return ApiError::invalid(going_sync).into_response();
+    }
     let mut results = Vec::new();
     let mut missing = Vec::new();
     for id in ids {
         match cancel_one(&shared, &id) {
-            Answer::Done(answer) | Answer::NotCancellable(answer) => results.push(answer),
+            Answer::Done(answer) => results.push(answer),
             Answer::NotFound => missing.push(id),
+            // Checked above: a run of /run cannot have become one that is going since.
+            Answer::NotCancellable => {}
         }
     }
     json_response(

@@ -79,10 +79,11 @@ async fn runs_of_the_blocking_endpoint_cannot_be_cancelled() {
             .unwrap()
             .contains("cannot be cancelled")
     );
-    let (_, batch) = post(&emulator, "/v1/runs/batch/cancel", json!({"run_ids": [id]})).await;
-    assert_eq!(batch["results"][0]["cancelled_at"], Value::Null);
+    let (status, batch) = post(&emulator, "/v1/runs/batch/cancel", json!({"run_ids": [id]})).await;
+    assert_eq!(status, 400, "{batch}");
+    assert_eq!(batch["error"]["details"][0]["path"], json!(["run_ids", 0]));
     assert!(
-        batch["results"][0]["message"]
+        batch["error"]["message"]
             .as_str()
             .unwrap()
             .contains("cannot be cancelled")

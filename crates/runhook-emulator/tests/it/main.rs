@@ -9,6 +9,7 @@ mod support;
 
 mod api;
 mod cancel;
+mod fidelity;
 mod list;
 mod persistence;
 mod scripting;

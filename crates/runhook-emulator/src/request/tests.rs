@@ -2,8 +2,8 @@ use serde_json::json;
 
 use super::*;
 
-fn check(body: Value, loopback: bool) -> Result<RunRequest, Vec<Issue>> {
-    let mut issues = Vec::new();
+fn check(body: Value, loopback: bool) -> Result<RunRequest, Issues> {
+    let mut issues = Issues::new();
     match check_run(&body, &[], loopback, &mut issues) {
         Some(request) if issues.is_empty() => Ok(request),
         _ => Err(issues),
@@ -24,7 +24,11 @@ fn a_minimal_body_passes_and_unknown_fields_are_accepted() {
 #[test]
 fn missing_and_mistyped_fields_are_each_reported() {
     let issues = check(json!({"goal": 3, "browser_profile": "fast"}), false).unwrap_err();
-    let paths: Vec<_> = issues.iter().map(|issue| issue.path.clone()).collect();
+    let paths: Vec<_> = issues
+        .kept()
+        .iter()
+        .map(|issue| issue.path.clone())
+        .collect();
     assert!(paths.contains(&vec![json!("url")]));
     assert!(paths.contains(&vec![json!("goal")]));
     assert!(paths.contains(&vec![json!("browser_profile")]));
@@ -65,4 +69,28 @@ fn run_id_lists_hold_one_to_a_hundred_strings() {
     assert!(check_run_ids(&json!({"ids": ["a"]})).is_err());
     let many: Vec<String> = (0..101).map(|i| i.to_string()).collect();
     assert!(check_run_ids(&json!({ "run_ids": many })).is_err());
+}
+
+#[test]
+fn boolean_schemas_are_kept_as_objects_and_null_is_refused() {
+    let body =
+        |schema: Value| json!({"url": "https://e.com", "goal": "g", "output_schema": schema});
+    let request = check(body(json!(true)), false).unwrap();
+    assert_eq!(request.output_schema, Some(json!({})));
+    let request = check(body(json!(false)), false).unwrap();
+    assert_eq!(request.output_schema, Some(json!({"not": {}})));
+    let issues = check(body(Value::Null), false).unwrap_err();
+    assert_eq!(issues.kept()[0].path, vec![json!("output_schema")]);
+    // Boolean subschemas are valid JSON Schema.
+    let nested = json!({"properties": {"a": true}, "items": false});
+    assert!(check(body(nested), false).is_ok());
+}
+
+#[test]
+fn an_oversized_id_list_is_refused_by_its_length_alone() {
+    let many: Vec<Value> = (0..10_000).map(|_| json!(1)).collect();
+    let error = check_run_ids(&json!({ "run_ids": many })).unwrap_err();
+    let details = error.body()["error"]["details"].clone();
+    assert_eq!(details.as_array().map(Vec::len), Some(1));
+    assert_eq!(details[0]["code"], "too_big");
 }
