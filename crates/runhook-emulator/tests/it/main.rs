@@ -8,6 +8,7 @@
 mod support;
 
 mod api;
+mod bounds;
 mod cancel;
 mod list;
 mod persistence;
