@@ -280,3 +280,49 @@ async fn idle_and_partial_head_connections_are_closed_after_the_header_timeout()
     assert_eq!(status, 200);
     emulator.shutdown().await;
 }
+
+/// The process's resident memory, in MiB (Linux).
+fn rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// The figure of the bound on runs: RSS after 100 000 runs at the default bound (10 000).
+/// Ignored (it takes a while and measures the whole test process): run it alone with
+/// `cargo test -p runhook-emulator --release --test it -- --ignored --exact
+/// bounds::rss_after_100000_runs --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a figure, not a check: run it alone"]
+async fn rss_after_100000_runs() {
+    let emulator =
+        start_with(runhook_emulator::EmulatorConfig::new([support::KEY]).speed(1_000_000.0)).await;
+    let before = rss_mib();
+    let mut created = 0;
+    let mut refused = 0;
+    while created < 100_000 {
+        let runs: Vec<Value> = (0..100)
+            .map(|i| json!({"url": "https://example.com", "goal": format!("Extract the title #{created}/{i}")}))
+            .collect();
+        let (status, answer) =
+            post(&emulator, "/v1/automation/run-batch", json!({"runs": runs})).await;
+        match status {
+            200 => created += 100,
+            429 => {
+                refused += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            _ => panic!("{status} {answer}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_mib();
+    let (_, page) = get(&emulator, "/v1/runs?limit=1").await;
+    println!(
+        "RSS before: {before:?} MiB, after 100000 runs: {after:?} MiB; runs kept: {}; batches refused (429) while full: {refused}",
+        page["pagination"]["total"]
+    );
+    assert_eq!(page["pagination"]["total"], 10_000);
+    emulator.shutdown().await;
+}
