@@ -179,9 +179,9 @@ async fn sqlite_lists_filter_and_page_in_sql_within_the_bound() {
     assert_eq!(ids(&rest), [created[3].clone(), created[2].clone()]);
     assert_eq!(rest["pagination"]["has_more"], false);
     let (_, page) = get(&emulator, "/v1/runs?status=FAILED").await;
-    assert_eq!(ids(&page), [failed.clone()]);
+    assert_eq!(ids(&page), [failed.as_str()]);
     let (_, page) = get(&emulator, "/v1/runs?goal=flight").await;
-    assert_eq!(ids(&page), [failed.clone()]);
+    assert_eq!(ids(&page), [failed.as_str()]);
     let (_, page) = get(&emulator, "/v1/runs?created_after=2100-01-01T00:00:00Z").await;
     assert_eq!(page["pagination"]["total"], 0);
     emulator.shutdown().await;
