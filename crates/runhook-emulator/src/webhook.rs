@@ -58,7 +58,7 @@ struct Job {
 struct Attempt {
     number: u32,
     at: String,
-    started: Instant,
+    started: tokio::time::Instant,
     fault: Option<&'static str>,
     status: Option<u16>,
     error: Option<String>,
@@ -114,7 +114,7 @@ impl Job {
         Attempt {
             number,
             at: timefmt::format(timefmt::now()),
-            started: Instant::now(),
+            started: tokio::time::Instant::now(),
             fault,
             status: None,
             error: None,

@@ -10,6 +10,7 @@ mod support;
 mod api;
 mod bounds;
 mod cancel;
+mod clock;
 mod list;
 mod persistence;
 mod scripting;
