@@ -9,13 +9,14 @@
 //! more.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use runhook::RetryPolicy;
 use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind};
 use runhook_dispatch::Exchange;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::activity::DeliveryRecord;
 use crate::clock::{VirtualClock, until_true};
@@ -58,7 +59,7 @@ struct Job {
 struct Attempt {
     number: u32,
     at: String,
-    started: tokio::time::Instant,
+    started: Instant,
     fault: Option<&'static str>,
     status: Option<u16>,
     error: Option<String>,
@@ -114,7 +115,7 @@ impl Job {
         Attempt {
             number,
             at: timefmt::format(timefmt::now()),
-            started: tokio::time::Instant::now(),
+            started: Instant::now(),
             fault,
             status: None,
             error: None,
