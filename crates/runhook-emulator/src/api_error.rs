@@ -273,6 +273,18 @@ impl ApiError {
         )
     }
 
+    /// 429 RATE_LIMIT_EXCEEDED: the emulator keeps `max_runs` runs and none has finished.
+    pub(crate) fn too_many_runs(max_runs: usize) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            format!(
+                "The emulator keeps at most {max_runs} runs (--max-runs) and every one is still \
+                 in progress; retry when one has finished"
+            ),
+        )
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", message)
     }

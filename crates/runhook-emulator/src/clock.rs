@@ -1,5 +1,6 @@
 //! Scripted time: durations from scenarios and the retry policy's waits run `speed` times
-//! faster than written.
+//! faster than written. Every clock here is tokio's, so a test with a paused clock
+//! (`tokio::time::pause`) drives the emulator's runs and webhook retries.
 
 use std::time::{Duration, Instant};
 
@@ -24,29 +25,28 @@ impl Speed {
     }
 }
 
-/// A clock that runs `speed` times faster than the wall clock from the moment it is made: the
-/// retry state machine reads it, so its waits shrink by the speed factor.
+/// A clock that runs `speed` times faster than tokio's from the moment it is made: the retry
+/// state machine reads it, so its waits shrink by the speed factor.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct VirtualClock {
-    origin: Instant,
+    origin: tokio::time::Instant,
     speed: Speed,
 }
 
 impl VirtualClock {
     pub(crate) fn start(speed: Speed) -> Self {
         VirtualClock {
-            origin: Instant::now(),
+            origin: tokio::time::Instant::now(),
             speed,
         }
     }
 
-    /// The virtual now.
+    /// The virtual now (as a `std` instant, which the retry state machine reads).
     pub(crate) fn now(&self) -> Instant {
         let real = self.origin.elapsed();
         let virtual_elapsed = real.mul_f64(self.speed.0);
-        self.origin
-            .checked_add(virtual_elapsed)
-            .unwrap_or(self.origin)
+        let origin = self.origin.into_std();
+        origin.checked_add(virtual_elapsed).unwrap_or(origin)
     }
 
     /// Sleeps until the virtual instant `at`.

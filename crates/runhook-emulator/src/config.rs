@@ -1,10 +1,12 @@
-//! How an emulator is set up: API keys, loopback webhooks, speed, scenario, store, observer.
+//! How an emulator is set up: API keys, loopback webhooks, speed, scenario, store, observer,
+//! bounds.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use runhook::RetryPolicy;
+use runhook_receiver::server::ServerLimits;
 
 use crate::activity::Activity;
 use crate::error::EmulatorError;
@@ -17,6 +19,9 @@ pub(crate) type Observer = Arc<dyn Fn(&Activity) + Send + Sync>;
 pub(crate) const MIN_SPEED: f64 = 0.01;
 /// The fastest speed factor accepted.
 pub(crate) const MAX_SPEED: f64 = 1_000_000.0;
+
+/// How many runs are kept by default ([`EmulatorConfig::max_runs`]).
+pub const DEFAULT_MAX_RUNS: usize = 10_000;
 
 /// Where runs are kept.
 #[non_exhaustive]
@@ -60,6 +65,8 @@ pub struct EmulatorConfig {
     pub(crate) store: StoreConfig,
     pub(crate) retry_policy: RetryPolicy,
     pub(crate) observer: Option<Observer>,
+    pub(crate) max_runs: usize,
+    pub(crate) server_limits: ServerLimits,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -74,6 +81,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("store", &self.store)
             .field("retry_policy", &self.retry_policy)
             .field("observer", &self.observer.is_some())
+            .field("max_runs", &self.max_runs)
+            .field("server_limits", &self.server_limits)
             .finish()
     }
 }
@@ -96,6 +105,8 @@ impl EmulatorConfig {
             store: StoreConfig::Memory,
             retry_policy: RetryPolicy::tinyfish(),
             observer: None,
+            max_runs: DEFAULT_MAX_RUNS,
+            server_limits: ServerLimits::default(),
         }
     }
 
@@ -153,6 +164,23 @@ impl EmulatorConfig {
         self
     }
 
+    /// How many runs are kept at most (default [`DEFAULT_MAX_RUNS`], at least 1), in memory
+    /// and in a SQLite store. Creating a run beyond it first evicts the oldest finished run;
+    /// when every run kept is still in progress, creating one is refused with 429
+    /// `RATE_LIMIT_EXCEEDED` (a batch needs room for all its runs).
+    pub fn max_runs(mut self, max_runs: usize) -> Self {
+        self.max_runs = max_runs;
+        self
+    }
+
+    /// The HTTP server's timeouts and limits (default: [`ServerLimits::default`], those of
+    /// `runhook listen`: a 10 s header timeout, a 30 s idle timeout, 4096 connections). The
+    /// shutdown's grace period is the emulator's own (2 s), whatever `limits.grace` says.
+    pub fn server_limits(mut self, limits: ServerLimits) -> Self {
+        self.server_limits = limits;
+        self
+    }
+
     /// Calls `observer` for every API call and every webhook attempt, as they happen.
     pub fn observer(mut self, observer: impl Fn(&Activity) + Send + Sync + 'static) -> Self {
         self.observer = Some(Arc::new(observer));
@@ -171,6 +199,9 @@ impl EmulatorConfig {
         }
         if !(MIN_SPEED..=MAX_SPEED).contains(&self.speed) {
             return Err(EmulatorError::BadSpeed(self.speed));
+        }
+        if self.max_runs == 0 {
+            return Err(EmulatorError::BadMaxRuns);
         }
         Ok(())
     }

@@ -15,6 +15,9 @@ pub enum EmulatorError {
     /// The speed factor is outside 0.01 to 1 000 000.
     #[error("the speed must be between 0.01 and 1000000 (got {0})")]
     BadSpeed(f64),
+    /// The maximum number of runs is 0.
+    #[error("the maximum number of runs must be at least 1")]
+    BadMaxRuns,
     /// The store URL is neither `memory` nor `sqlite:PATH`.
     #[error("unknown store {0:?}: use memory or sqlite:PATH")]
     BadStoreUrl(String),

@@ -35,6 +35,7 @@ mod engine;
 mod error;
 mod model;
 mod request;
+mod runs;
 mod scenario;
 mod server;
 mod state;
@@ -43,7 +44,8 @@ mod timefmt;
 mod webhook;
 
 pub use activity::{Activity, DeliveryRecord, RequestRecord};
-pub use config::{EmulatorConfig, StoreConfig};
+pub use config::{DEFAULT_MAX_RUNS, EmulatorConfig, StoreConfig};
 pub use error::{EmulatorError, ScenarioError};
+pub use runhook_receiver::server::ServerLimits;
 pub use scenario::Scenario;
 pub use server::Emulator;

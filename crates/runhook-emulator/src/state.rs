@@ -1,8 +1,9 @@
 //! The emulator's shared state: the runs (with their SSE frames and change signals), the
 //! delivery log, the store, the webhook sender and the settings.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use runhook::RetryPolicy;
 use runhook_dispatch::Sender;
@@ -14,43 +15,10 @@ use crate::clock::Speed;
 use crate::config::Observer;
 use crate::model::{Origin, Run, RunStatus, frames};
 use crate::request::{Loopback, RunRequest};
+use crate::runs::{ListQuery, Page, Runs};
 use crate::scenario::{FaultPlan, Scenario};
-use crate::store::SqliteStore;
+use crate::store::RunDb;
 use crate::timefmt;
-
-/// A run and what follows it live.
-struct Entry {
-    run: Run,
-    /// The SSE frames so far (empty for runs read back from the store).
-    frames: Vec<Value>,
-    /// Bumped on every change.
-    changed: watch::Sender<u64>,
-    /// Set when a cancel request stopped the run.
-    cancel: watch::Sender<bool>,
-}
-
-impl Entry {
-    fn new(run: Run) -> Self {
-        Entry {
-            run,
-            frames: Vec::new(),
-            changed: watch::Sender::new(0),
-            cancel: watch::Sender::new(false),
-        }
-    }
-
-    fn bump(&self) {
-        self.changed.send_modify(|version| *version += 1);
-    }
-}
-
-#[derive(Default)]
-struct Runs {
-    entries: HashMap<String, Entry>,
-    /// Run ids in creation order.
-    order: Vec<String>,
-    next_seq: u64,
-}
 
 /// What a cancel request did.
 pub(crate) enum Cancel {
@@ -70,8 +38,9 @@ pub(crate) struct Shared {
     /// How many webhook POSTs are in flight (a shutdown waits for them, briefly).
     pub(crate) posting: watch::Sender<usize>,
     runs: Mutex<Runs>,
-    deliveries: Mutex<Vec<DeliveryRecord>>,
-    store: Mutex<Option<SqliteStore>>,
+    /// The newest webhook attempts, at most [`Settings::max_deliveries`].
+    deliveries: Mutex<VecDeque<DeliveryRecord>>,
+    store: Mutex<Option<RunDb>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,22 +59,33 @@ pub(crate) struct Settings {
     pub(crate) base_url: String,
     /// Sends each webhook attempt.
     pub(crate) sender: Sender,
+    /// How many runs are kept at most.
+    pub(crate) max_runs: usize,
+    /// How many webhook attempts the delivery log keeps at most.
+    pub(crate) max_deliveries: usize,
+}
+
+/// How long a list waits for the SQLite store.
+const LIST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a run could not be created: `max_runs` runs are kept and none has finished.
+#[derive(Debug)]
+pub(crate) struct Full {
+    pub(crate) max_runs: usize,
 }
 
 impl Shared {
-    pub(crate) fn new(settings: Settings, store: Option<SqliteStore>, loaded: Vec<Run>) -> Self {
+    pub(crate) fn new(settings: Settings, store: Option<RunDb>, loaded: Vec<Run>) -> Self {
         let mut runs = Runs::default();
         for run in loaded {
-            runs.next_seq = runs.next_seq.max(run.seq + 1);
-            runs.order.push(run.run_id.clone());
-            runs.entries.insert(run.run_id.clone(), Entry::new(run));
+            runs.insert(run);
         }
         Shared {
             settings,
             stopping: watch::Sender::new(false),
             posting: watch::Sender::new(0),
             runs: Mutex::new(runs),
-            deliveries: Mutex::new(Vec::new()),
+            deliveries: Mutex::new(VecDeque::new()),
             store: Mutex::new(store),
         }
     }
@@ -116,62 +96,89 @@ impl Shared {
         }
     }
 
-    /// Writes what the store has queued and closes it.
-    pub(crate) fn close_store(&self) {
-        if let Some(mut store) = lock(&self.store).take() {
-            store.close();
-        }
+    /// The store, taken out to be closed (off the async runtime) when the emulator stops.
+    pub(crate) fn take_store(&self) -> Option<RunDb> {
+        lock(&self.store).take()
     }
 
-    /// Creates a PENDING run for `request`.
-    pub(crate) fn create(&self, request: &RunRequest, origin: Origin, faults: FaultPlan) -> Run {
+    /// Creates a PENDING run for each of `requests`, all or none: evicts the oldest finished
+    /// runs to stay within `max_runs`, and refuses when too few have finished.
+    pub(crate) fn create(
+        &self,
+        requests: &[(&RunRequest, FaultPlan)],
+        origin: Origin,
+    ) -> Result<Vec<Run>, Full> {
+        let max_runs = self.settings.max_runs;
         let mut runs = lock(&self.runs);
-        let seq = runs.next_seq;
-        runs.next_seq += 1;
-        let run = Run {
-            run_id: uuid::Uuid::new_v4().to_string(),
-            seq,
-            status: RunStatus::Pending,
-            goal: request.goal.clone(),
-            url: request.url.clone(),
-            origin,
-            created_at: timefmt::now(),
-            started_at: None,
-            finished_at: None,
-            cancelled_at: None,
-            result: None,
-            error: None,
-            streaming_url: None,
-            proxy_enabled: request.proxy_enabled,
-            proxy_country_code: request.proxy_country_code.clone(),
-            output_schema: request.output_schema.clone(),
-            webhook_url: request.webhook_url.clone(),
-            steps: Vec::new(),
-            faults,
-        };
-        self.persist(&run);
-        runs.order.push(run.run_id.clone());
-        runs.entries
-            .insert(run.run_id.clone(), Entry::new(run.clone()));
-        run
+        let room = max_runs.saturating_sub(runs.len()) + runs.finished();
+        if requests.len() > room {
+            return Err(Full { max_runs });
+        }
+        let mut created = Vec::with_capacity(requests.len());
+        for (request, faults) in requests {
+            while runs.len() >= max_runs {
+                let Some(evicted) = runs.evict_oldest_finished() else {
+                    break;
+                };
+                if let Some(store) = lock(&self.store).as_ref() {
+                    store.delete(evicted);
+                }
+            }
+            let seq = runs.next_seq();
+            let run = Run {
+                run_id: uuid::Uuid::new_v4().to_string(),
+                seq,
+                status: RunStatus::Pending,
+                goal: request.goal.clone(),
+                url: request.url.clone(),
+                origin,
+                created_at: runs.created_at(timefmt::now()),
+                started_at: None,
+                finished_at: None,
+                cancelled_at: None,
+                result: None,
+                error: None,
+                streaming_url: None,
+                proxy_enabled: request.proxy_enabled,
+                proxy_country_code: request.proxy_country_code.clone(),
+                output_schema: request.output_schema.clone(),
+                webhook_url: request.webhook_url.clone(),
+                steps: Vec::new(),
+                faults: *faults,
+            };
+            self.persist(&run);
+            runs.insert(run.clone());
+            created.push(run);
+        }
+        Ok(created)
     }
 
     /// A copy of run `id`.
     pub(crate) fn get(&self, id: &str) -> Option<Run> {
-        lock(&self.runs)
-            .entries
-            .get(id)
-            .map(|entry| entry.run.clone())
+        lock(&self.runs).get(id).map(|entry| entry.run.clone())
     }
 
-    /// Copies of every run, in creation order.
+    /// Copies of every run kept, in creation order.
     pub(crate) fn all(&self) -> Vec<Run> {
-        let runs = lock(&self.runs);
-        runs.order
-            .iter()
-            .filter_map(|id| runs.entries.get(id))
-            .map(|entry| entry.run.clone())
-            .collect()
+        lock(&self.runs).all()
+    }
+
+    /// The page of runs `query` asks for: from the SQL indexes with a SQLite store, else from
+    /// the indexes in memory.
+    pub(crate) async fn page(&self, query: ListQuery, limit: usize) -> Result<Page, String> {
+        // The store's lock is let go before the runs' is taken (the order elsewhere is runs,
+        // then store).
+        let asked = lock(&self.store)
+            .as_ref()
+            .map(|store| store.list(query.clone(), limit));
+        let Some(answer) = asked else {
+            return Ok(lock(&self.runs).page(&query, limit));
+        };
+        match tokio::time::timeout(LIST_TIMEOUT, answer).await {
+            Ok(Ok(page)) => page,
+            Ok(Err(_)) => Err("the store is closed".into()),
+            Err(_) => Err("the store did not answer in time".into()),
+        }
     }
 
     /// Changes run `id` with `change` (which may also add SSE frames), unless it has finished.
@@ -182,8 +189,9 @@ impl Shared {
         change: impl FnOnce(&mut Run, &mut Vec<Value>),
     ) -> Option<Run> {
         let mut runs = lock(&self.runs);
-        let entry = runs.entries.get_mut(id)?;
-        if entry.run.status.is_terminal() {
+        let entry = runs.get_mut(id)?;
+        let before = entry.run.status;
+        if before.is_terminal() {
             return None;
         }
         change(&mut entry.run, &mut entry.frames);
@@ -193,15 +201,17 @@ impl Shared {
         let run = entry.run.clone();
         self.persist(&run);
         entry.bump();
+        runs.restatus(run.seq, before, run.status);
         Some(run)
     }
 
     /// Handles a cancel request for run `id`.
     pub(crate) fn cancel(&self, id: &str) -> Cancel {
         let mut runs = lock(&self.runs);
-        let Some(entry) = runs.entries.get_mut(id) else {
+        let Some(entry) = runs.get_mut(id) else {
             return Cancel::NotFound;
         };
+        let before = entry.run.status;
         match entry.run.status {
             RunStatus::Cancelled => return Cancel::AlreadyCancelled(entry.run.clone()),
             RunStatus::Completed | RunStatus::Failed => {
@@ -224,13 +234,13 @@ impl Shared {
         self.persist(&run);
         entry.cancel.send_replace(true);
         entry.bump();
+        runs.restatus(run.seq, before, run.status);
         Cancel::Cancelled(run)
     }
 
     /// The frames of run `id` from index `from` on.
     pub(crate) fn frames(&self, id: &str, from: usize) -> Vec<Value> {
         lock(&self.runs)
-            .entries
             .get(id)
             .map(|entry| entry.frames.iter().skip(from).cloned().collect())
             .unwrap_or_default()
@@ -239,7 +249,6 @@ impl Shared {
     /// A receiver that sees every change of run `id`.
     pub(crate) fn watch(&self, id: &str) -> Option<watch::Receiver<u64>> {
         lock(&self.runs)
-            .entries
             .get(id)
             .map(|entry| entry.changed.subscribe())
     }
@@ -247,7 +256,6 @@ impl Shared {
     /// A receiver that turns `true` when run `id` is cancelled.
     pub(crate) fn cancelled(&self, id: &str) -> Option<watch::Receiver<bool>> {
         lock(&self.runs)
-            .entries
             .get(id)
             .map(|entry| entry.cancel.subscribe())
     }
@@ -255,12 +263,16 @@ impl Shared {
     /// Records a webhook attempt and tells the observer.
     pub(crate) fn record_delivery(&self, record: DeliveryRecord) {
         self.observe(&Activity::Delivery(record.clone()));
-        lock(&self.deliveries).push(record);
+        let mut deliveries = lock(&self.deliveries);
+        if deliveries.len() >= self.settings.max_deliveries.max(1) {
+            deliveries.pop_front();
+        }
+        deliveries.push_back(record);
     }
 
-    /// Every webhook attempt so far, in order.
+    /// The webhook attempts kept, oldest first.
     pub(crate) fn deliveries(&self) -> Vec<DeliveryRecord> {
-        lock(&self.deliveries).clone()
+        lock(&self.deliveries).iter().cloned().collect()
     }
 
     /// Tells the observer, if any.

@@ -9,31 +9,59 @@
 //! more.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use runhook::RetryPolicy;
 use runhook::delivery::{AttemptResult, Delivery, DeliveryAction, NetworkErrorKind};
 use runhook_dispatch::Exchange;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::activity::DeliveryRecord;
 use crate::clock::{VirtualClock, until_true};
-use crate::model::{Run, webhook_envelope};
+use crate::model::{Run, webhook_event};
 use crate::state::Shared;
 use crate::timefmt;
 
 /// Starts delivering the webhook of the finished `run`, if it has a `webhook_url`.
 pub(crate) fn start(shared: &Arc<Shared>, run: &Run) {
-    let (Some(url), Some(envelope)) = (run.webhook_url.clone(), webhook_envelope(run)) else {
+    let Some(url) = run.webhook_url.clone() else {
         return;
+    };
+    let built = webhook_event(run).and_then(|event| {
+        Ok((
+            event.event_type().to_string(),
+            event.to_vec().map_err(|e| e.to_string())?,
+        ))
+    });
+    let (event, body) = match built {
+        Ok(built) => built,
+        Err(error) => {
+            // Never a silent skip: the delivery log and the observer say why.
+            shared.record_delivery(DeliveryRecord {
+                run_id: run.run_id.clone(),
+                event: run.status.event().unwrap_or_default().to_owned(),
+                attempt: 0,
+                max_attempts: shared.settings.policy.max_attempts(),
+                at: timefmt::format(timefmt::now()),
+                result: format!("refused: cannot build the webhook: {error}"),
+                status: None,
+                fault: None,
+                error: Some(error),
+                elapsed_ms: 0,
+                retry_in_ms: None,
+                outcome: Some("refused".into()),
+            });
+            return;
+        }
     };
     let job = Job {
         shared: Arc::clone(shared),
         url,
         run_id: run.run_id.clone(),
-        event: envelope["event"].as_str().unwrap_or_default().to_owned(),
-        body: Bytes::from(envelope.to_string()),
+        event,
+        body: Bytes::from(body),
         drop: run.faults.drop,
         timeout: run.faults.timeout,
         duplicate: run.faults.duplicate,

@@ -46,6 +46,12 @@ pub(crate) struct Args {
     /// runs in progress at a restart come back FAILED).
     #[arg(long, value_name = "URL", default_value = "memory")]
     store: String,
+    /// Keep at most N runs (in memory and in the store): creating one more first evicts the
+    /// oldest finished run; when every run kept is still in progress, new runs get 429
+    /// RATE_LIMIT_EXCEEDED.
+    #[arg(long, value_name = "N", default_value_t = runhook_emulator::DEFAULT_MAX_RUNS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_runs: u64,
 }
 
 /// The keys of `--api-key`, else the one in `$TINYFISH_API_KEY`.
@@ -83,6 +89,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .speed(args.speed)
         .scenario(scenario)
         .store(store)
+        .max_runs(usize::try_from(args.max_runs).unwrap_or(usize::MAX))
         .observer(move |activity| printer.print(&describe(activity)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -37,6 +37,8 @@ fn usage_errors_exit_2() {
         vec!["--store", "postgres://nope"],
         vec!["--speed", "0"],
         vec!["--speed", "fast"],
+        vec!["--max-runs", "0"],
+        vec!["--max-runs", "many"],
         vec!["--colour"],
     ] {
         let mut full = vec!["emulate", "--addr", "127.0.0.1:0", "--api-key", "k"];
@@ -78,6 +80,18 @@ async fn the_key_may_come_from_the_environment_and_calls_are_logged() {
         status, 401,
         "the --api-key of the test is not configured here"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_runs_bounds_the_runs_kept() {
+    let emulate = Emulate::start(&["--max-runs", "1"]);
+    let body = json!({"url": "https://example.com", "goal": "slow [duration:10m]"});
+    let (status, answer) = emulate.post("/v1/automation/run-async", &body).await;
+    assert_eq!(status, 200, "{answer}");
+    // The one run kept is in progress: no room.
+    let (status, answer) = emulate.post("/v1/automation/run-async", &body).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(answer["error"]["code"], "RATE_LIMIT_EXCEEDED");
 }
 
 /// Starts a run on the emulator with `webhook_url` pointing at `listen`: its id.

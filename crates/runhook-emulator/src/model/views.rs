@@ -1,5 +1,5 @@
 //! The JSON the API shows of a run: the run object, the list entry, the answer of `/run`, the
-//! webhook envelope and the cancel answer.
+//! webhook (the core's `Event::from_run` of the run object) and the cancel answer.
 
 use std::time::Duration;
 
@@ -108,15 +108,13 @@ pub(crate) fn sync_response(run: &Run) -> Value {
     })
 }
 
-/// The webhook body of a finished run, or `None` while it runs.
-pub(crate) fn webhook_envelope(run: &Run) -> Option<Value> {
-    let event = run.status.event()?;
-    Some(json!({
-        "event": event,
-        "run_id": run.run_id,
-        "status": run.status.as_str(),
-        "data": run_object(run, false),
-    }))
+/// The webhook of a finished run, built by the core's [`runhook::Event::from_run`] from the run
+/// object: why it cannot be built otherwise (a run in progress, a run object the core cannot
+/// read).
+pub(crate) fn webhook_event(run: &Run) -> Result<runhook::Event, String> {
+    let data: runhook::Run =
+        serde_json::from_value(run_object(run, false)).map_err(|e| e.to_string())?;
+    runhook::Event::from_run(data).map_err(|e| e.to_string())
 }
 
 /// The answer of a cancel request for `run`, after it was handled.

@@ -68,10 +68,30 @@ pub(super) fn launch(
     request: &RunRequest,
     plan: Plan,
     origin: Origin,
-) -> Run {
-    let run = shared.create(request, origin, plan.faults);
-    engine::start(shared, &run, plan);
-    run
+) -> Result<Run, ApiError> {
+    let mut runs = launch_all(shared, vec![(request.clone(), plan)], origin)?;
+    runs.pop()
+        .ok_or_else(|| ApiError::internal("The run was not created"))
+}
+
+/// Creates the runs (all or none: 429 when the emulator is full of runs in progress) and
+/// starts their agents.
+pub(super) fn launch_all(
+    shared: &Arc<Shared>,
+    prepared: Vec<(RunRequest, Plan)>,
+    origin: Origin,
+) -> Result<Vec<Run>, ApiError> {
+    let requests: Vec<_> = prepared
+        .iter()
+        .map(|(request, plan)| (request, plan.faults))
+        .collect();
+    let runs = shared
+        .create(&requests, origin)
+        .map_err(|full| ApiError::too_many_runs(full.max_runs))?;
+    for (run, (_, plan)) in runs.iter().zip(prepared) {
+        engine::start(shared, run, plan);
+    }
+    Ok(runs)
 }
 
 /// `POST /v1/automation/run`: answers when the run has finished, COMPLETED or FAILED. A run
@@ -85,7 +105,10 @@ pub(super) async fn run_sync(State(shared): State<Arc<Shared>>, body: Body) -> R
         let issue = Issue::new("custom", vec![json!("goal")], SYNC_NOT_CANCELLED);
         return ApiError::invalid(vec![issue]).into_response();
     }
-    let run = launch(&shared, &request, plan, Origin::Sync);
+    let run = match launch(&shared, &request, plan, Origin::Sync) {
+        Ok(run) => run,
+        Err(error) => return error.into_response(),
+    };
     match wait_until_finished(&shared, &run.run_id).await {
         Some(run) => json_response(StatusCode::OK, &sync_response(&run)),
         None => ApiError::internal("The emulator is stopping").into_response(),
@@ -111,13 +134,13 @@ async fn wait_until_finished(shared: &Shared, id: &str) -> Option<Run> {
 /// `POST /v1/automation/run-async`: `{run_id, error: null}` at once.
 pub(super) async fn run_async(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     match single(&shared, body).await {
-        Ok((request, plan)) => {
-            let run = launch(&shared, &request, plan, Origin::Async);
-            json_response(
+        Ok((request, plan)) => match launch(&shared, &request, plan, Origin::Async) {
+            Ok(run) => json_response(
                 StatusCode::OK,
                 &json!({"run_id": run.run_id, "error": null}),
-            )
-        }
+            ),
+            Err(error) => error.into_response(),
+        },
         Err(error) => error.into_response(),
     }
 }
@@ -162,9 +185,9 @@ pub(super) async fn run_batch(State(shared): State<Arc<Shared>>, body: Body) -> 
     if !issues.is_empty() {
         return refuse(issues);
     }
-    let run_ids: Vec<String> = prepared
-        .into_iter()
-        .map(|(request, plan)| launch(&shared, &request, plan, Origin::Batch).run_id)
-        .collect();
+    let run_ids: Vec<String> = match launch_all(&shared, prepared, Origin::Batch) {
+        Ok(runs) => runs.into_iter().map(|run| run.run_id).collect(),
+        Err(error) => return error.beside("run_ids", Value::Null).into_response(),
+    };
     json_response(StatusCode::OK, &json!({"run_ids": run_ids, "error": null}))
 }

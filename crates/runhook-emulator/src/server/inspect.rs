@@ -1,6 +1,7 @@
-//! The emulator's own endpoints, without an API key: `GET /_emulator/runs` (every run, with
-//! what created it and its webhook), `GET /_emulator/deliveries` (every webhook attempt) and
-//! `GET /_emulator/stream/{id}` (the page a run's `streaming_url` points to).
+//! The emulator's own endpoints: `GET /_emulator/runs` (every run kept, with what created it
+//! and its webhook) and `GET /_emulator/deliveries` (the webhook attempts kept), which require
+//! the API key like `/v1` (webhook URLs may carry tokens); and `GET /_emulator/stream/{id}`
+//! (the page a run's `streaming_url` points to), which a browser opens without one.
 
 use std::sync::Arc;
 

@@ -7,10 +7,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use crate::api_error::{ApiError, Issue, json_response};
-use crate::model::{Run, RunStatus, run_summary};
+use crate::model::{RunStatus, run_summary};
+use crate::runs::{ListQuery as Query, Page};
 use crate::state::Shared;
 use crate::timefmt;
 
@@ -18,18 +18,6 @@ const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 /// The longest `goal` filter, in characters.
 const MAX_GOAL_FILTER: usize = 500;
-
-/// The query, checked.
-#[derive(Debug, Default)]
-struct Query {
-    status: Option<RunStatus>,
-    goal: Option<String>,
-    after: Option<OffsetDateTime>,
-    before: Option<OffsetDateTime>,
-    descending: bool,
-    cursor: Option<u64>,
-    limit: Option<usize>,
-}
 
 /// The cursor of the page after the run with creation number `seq`. Opaque to clients.
 fn cursor(seq: u64) -> String {
@@ -104,46 +92,16 @@ fn parse_query(raw: &str) -> Result<Query, Vec<Issue>> {
     }
 }
 
-fn matches(run: &Run, query: &Query) -> bool {
-    query.status.is_none_or(|status| run.status == status)
-        && query
-            .goal
-            .as_ref()
-            .is_none_or(|goal| run.goal.to_lowercase().contains(goal))
-        && query.after.is_none_or(|after| run.created_at > after)
-        && query.before.is_none_or(|before| run.created_at < before)
-}
-
-/// The page of `runs` (in creation order) that `query` asks for.
-fn page(mut runs: Vec<Run>, query: &Query) -> Value {
-    runs.retain(|run| matches(run, query));
-    let total = runs.len();
-    if query.descending {
-        runs.reverse();
-    }
-    let rest: Vec<Run> = match query.cursor {
-        None => runs,
-        Some(seq) => runs
-            .into_iter()
-            .filter(|run| {
-                if query.descending {
-                    run.seq < seq
-                } else {
-                    run.seq > seq
-                }
-            })
-            .collect(),
-    };
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    let has_more = rest.len() > limit;
-    let shown: Vec<&Run> = rest.iter().take(limit).collect();
-    let next_cursor = match shown.last() {
-        Some(last) if has_more => json!(cursor(last.seq)),
-        _ => Value::Null,
-    };
+/// The JSON of `page`.
+fn page_json(page: &Page) -> Value {
+    let next_cursor = page.next.map_or(Value::Null, |seq| json!(cursor(seq)));
     json!({
-        "data": shown.iter().map(|run| run_summary(run)).collect::<Vec<_>>(),
-        "pagination": {"total": total, "next_cursor": next_cursor, "has_more": has_more},
+        "data": page.runs.iter().map(run_summary).collect::<Vec<_>>(),
+        "pagination": {
+            "total": page.total,
+            "next_cursor": next_cursor,
+            "has_more": page.next.is_some(),
+        },
     })
 }
 
@@ -153,7 +111,15 @@ pub(super) async fn list_runs(
     RawQuery(raw): RawQuery,
 ) -> Response {
     match parse_query(raw.as_deref().unwrap_or_default()) {
-        Ok(query) => json_response(StatusCode::OK, &page(shared.all(), &query)),
+        Ok(query) => {
+            let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+            match shared.page(query, limit).await {
+                Ok(page) => json_response(StatusCode::OK, &page_json(&page)),
+                Err(error) => {
+                    ApiError::internal(format!("Cannot list the runs: {error}")).into_response()
+                }
+            }
+        }
         Err(issues) => ApiError::invalid(issues).into_response(),
     }
 }

@@ -1,4 +1,6 @@
-//! The HTTP server: the routes, the request log, the API-key check, start and shutdown.
+//! The HTTP server: the routes, the request log, the API-key check, start and shutdown. It is
+//! the hardened server of `runhook listen` ([`runhook_receiver::server::serve`]), with its
+//! header and idle timeouts and connection limit.
 
 mod automation;
 mod inspect;
@@ -27,11 +29,14 @@ use crate::config::{EmulatorConfig, StoreConfig};
 use crate::error::EmulatorError;
 use crate::request::Loopback;
 use crate::state::{Settings, Shared};
-use crate::store::SqliteStore;
+use crate::store::RunDb;
 use crate::webhook::wait_for_posts;
 
 /// The largest request body accepted (a full `/run-batch` fits).
 const BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// How many webhook attempts the delivery log keeps per run kept ([`EmulatorConfig::max_runs`]).
+const DELIVERIES_PER_RUN: usize = 4;
 
 /// How long connections in progress may take to finish when the emulator stops.
 const CONNECTION_GRACE: Duration = Duration::from_secs(2);
@@ -65,7 +70,11 @@ impl Emulator {
         let addr = listener.local_addr().map_err(EmulatorError::Listener)?;
         let (store, loaded) = match &config.store {
             StoreConfig::Sqlite(path) => {
-                let (store, runs) = SqliteStore::open(path)?;
+                let (path, max_runs) = (path.clone(), config.max_runs);
+                let (store, runs) =
+                    tokio::task::spawn_blocking(move || RunDb::open(&path, max_runs))
+                        .await
+                        .map_err(|e| EmulatorError::Listener(std::io::Error::other(e)))??;
                 (Some(store), runs)
             }
             StoreConfig::Memory => (None, Vec::new()),
@@ -90,12 +99,16 @@ impl Emulator {
             observer: config.observer,
             base_url: format!("http://{addr}"),
             sender,
+            max_runs: config.max_runs,
+            max_deliveries: config.max_runs.saturating_mul(DELIVERIES_PER_RUN),
         };
         let shared = Arc::new(Shared::new(settings, store, loaded));
         let app = router(Arc::clone(&shared));
         let (stop, stopped) = oneshot::channel::<()>();
+        let limits = config.server_limits.with_grace(CONNECTION_GRACE);
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let _ = runhook_receiver::server::serve(listener, app)
+                .limits(limits)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.await;
                 })
@@ -140,7 +153,9 @@ impl Emulator {
             server.abort();
         }
         wait_for_posts(&self.shared).await;
-        self.shared.close_store();
+        if let Some(mut store) = self.shared.take_store() {
+            let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        }
     }
 }
 
@@ -149,7 +164,13 @@ impl Drop for Emulator {
         if let Some(server) = self.server.take() {
             self.shared.stopping.send_replace(true);
             server.abort();
-            self.shared.close_store();
+            if let Some(mut store) = self.shared.take_store() {
+                // Closing joins the writer thread: off the async runtime when there is one.
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => drop(runtime.spawn_blocking(move || store.close())),
+                    Err(_) => store.close(),
+                }
+            }
         }
     }
 }
@@ -172,6 +193,12 @@ fn router(shared: Arc<Shared>) -> Router {
     let inspect = Router::new()
         .route("/_emulator/runs", get(inspect::runs))
         .route("/_emulator/deliveries", get(inspect::deliveries))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            middleware::require_api_key,
+        ))
+        // The page a run's `streaming_url` points to is opened in a browser, without a key; it
+        // shows no webhook URL.
         .route("/_emulator/stream/{id}", get(inspect::stream_page));
     api.merge(inspect)
         .fallback(not_found)

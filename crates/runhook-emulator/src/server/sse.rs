@@ -64,7 +64,10 @@ pub(super) async fn run_sse(State(shared): State<Arc<Shared>>, body: Body) -> Re
         Ok(prepared) => prepared,
         Err(error) => return error.into_response(),
     };
-    let run = launch(&shared, &request, plan, Origin::Sse);
+    let run = match launch(&shared, &request, plan, Origin::Sse) {
+        Ok(run) => run,
+        Err(error) => return error.into_response(),
+    };
     let Some(changes) = shared.watch(&run.run_id) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };

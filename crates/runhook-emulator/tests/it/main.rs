@@ -8,7 +8,9 @@
 mod support;
 
 mod api;
+mod bounds;
 mod cancel;
+mod clock;
 mod fidelity;
 mod list;
 mod persistence;

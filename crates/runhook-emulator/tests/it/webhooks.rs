@@ -203,7 +203,7 @@ async fn loopback_http_needs_the_opt_in() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_emulator_state_is_readable_without_a_key() {
+async fn the_emulator_state_is_readable_with_the_key() {
     let emulator = start().await;
     let id = queue(
         &emulator,
@@ -214,6 +214,7 @@ async fn the_emulator_state_is_readable_without_a_key() {
     finished(&emulator, &id).await;
     let runs: Vec<Value> = support::client()
         .get(format!("{}/_emulator/runs", emulator.base_url()))
+        .header("x-api-key", support::KEY)
         .send()
         .await
         .unwrap()

@@ -113,6 +113,7 @@ pub async fn wait_deliveries(emulator: &Emulator, done: impl Fn(&[Value]) -> boo
     loop {
         let response = client()
             .get(format!("{}/_emulator/deliveries", emulator.base_url()))
+            .header("x-api-key", KEY)
             .send()
             .await
             .unwrap();
