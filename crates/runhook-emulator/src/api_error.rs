@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use runhook::api::{ApiErrorCode, ErrorEnvelope};
 use serde_json::{Map, Value, json};
 
 /// One problem with the input: where (a path of keys and indexes) and what.
@@ -181,11 +182,10 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// An API error, answered as the envelope.
+/// An API error, answered as the envelope with the status of its code.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: ApiErrorCode,
     message: String,
     details: Option<Issues>,
     /// Extra top-level fields beside `error` (`run_ids: null` for `/run-batch`).
@@ -193,14 +193,21 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ApiErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
             code,
             message: message.into(),
             details: None,
             beside: Vec::new(),
         }
+    }
+
+    /// The HTTP status of the code (every code the emulator answers has one).
+    fn status(&self) -> StatusCode {
+        self.code
+            .http_status()
+            .and_then(|status| StatusCode::from_u16(status).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// 400 INVALID_INPUT with the issues in `details` (at most [`MAX_DETAILS`], then one entry
@@ -225,50 +232,39 @@ impl ApiError {
         };
         ApiError {
             details: Some(issues),
-            ..Self::new(StatusCode::BAD_REQUEST, "INVALID_INPUT", message)
+            ..Self::new(ApiErrorCode::InvalidInput, message)
         }
     }
 
     pub(crate) fn missing_api_key() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "MISSING_API_KEY",
-            "X-API-Key header is required",
-        )
+        Self::new(ApiErrorCode::MissingApiKey, "X-API-Key header is required")
     }
 
     pub(crate) fn invalid_api_key() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "Invalid or expired API key",
-        )
+        Self::new(ApiErrorCode::InvalidApiKey, "Invalid or expired API key")
     }
 
     pub(crate) fn run_not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Run not found")
+        Self::new(ApiErrorCode::NotFound, "Run not found")
     }
 
     pub(crate) fn route_not_found(method: &str, path: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
+            ApiErrorCode::NotFound,
             format!("No endpoint {method} {path}"),
         )
     }
 
     pub(crate) fn method_not_allowed(method: &str, path: &str) -> Self {
         Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
+            ApiErrorCode::MethodNotAllowed,
             format!("{path} does not accept {method}"),
         )
     }
 
     pub(crate) fn too_large(limit: usize) -> Self {
         Self::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            ApiErrorCode::PayloadTooLarge,
             format!("The request body is larger than {limit} bytes"),
         )
     }
@@ -276,8 +272,7 @@ impl ApiError {
     /// 429 RATE_LIMIT_EXCEEDED: the emulator keeps `max_runs` runs and none has finished.
     pub(crate) fn too_many_runs(max_runs: usize) -> Self {
         Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMIT_EXCEEDED",
+            ApiErrorCode::RateLimitExceeded,
             format!(
                 "The emulator keeps at most {max_runs} runs (--max-runs) and every one is still \
                  in progress; retry when one has finished"
@@ -286,7 +281,7 @@ impl ApiError {
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", message)
+        Self::new(ApiErrorCode::InternalError, message)
     }
 
     /// Adds a top-level field beside `error`.
@@ -297,9 +292,7 @@ impl ApiError {
 
     /// The envelope as JSON.
     pub(crate) fn body(&self) -> Value {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code));
-        error.insert("message".into(), json!(self.message));
+        let mut envelope = ErrorEnvelope::new(self.code.clone(), self.message.clone());
         if let Some(issues) = &self.details {
             let mut details: Vec<Value> = issues.kept().iter().map(Issue::to_json).collect();
             let omitted = issues.omitted();
@@ -312,14 +305,12 @@ impl ApiError {
                 .with("omitted", json!(omitted));
                 details.push(rest.to_json());
             }
-            error.insert("details".into(), Value::Array(details));
+            envelope = envelope.with_details(Value::Array(details));
         }
-        let mut body = Map::new();
         for (key, value) in &self.beside {
-            body.insert((*key).into(), value.clone());
+            envelope = envelope.with_beside(*key, value.clone());
         }
-        body.insert("error".into(), Value::Object(error));
-        Value::Object(body)
+        serde_json::to_value(&envelope).unwrap_or(Value::Null)
     }
 }
 
@@ -335,7 +326,7 @@ pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(self.status, &self.body())
+        json_response(self.status(), &self.body())
     }
 }
 

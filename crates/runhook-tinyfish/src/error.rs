@@ -1,10 +1,10 @@
 //! What can go wrong: building a client ([`BuildError`]) and calling the API ([`Error`],
 //! [`ApiError`], [`ApiErrorCode`]).
 
-use std::fmt;
 use std::time::Duration;
 
 use runhook::RunError;
+use runhook::api::{ApiErrorCode, ErrorEnvelope};
 use runhook::delivery::NetworkErrorKind;
 use serde_json::Value;
 
@@ -141,94 +141,16 @@ impl ApiError {
     }
 }
 
-/// The `code` of an API error. Codes this version does not know are kept in
-/// [`ApiErrorCode::Other`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ApiErrorCode {
-    /// 400: the request is invalid; `details` lists the issues.
-    InvalidInput,
-    /// 401: no `X-API-Key` header.
-    MissingApiKey,
-    /// 401: the API key is not valid.
-    InvalidApiKey,
-    /// 404: no such run (or not yours).
-    NotFound,
-    /// 429: too many requests; wait for `Retry-After`.
-    RateLimitExceeded,
-    /// 500: the API failed.
-    InternalError,
-    /// A code this version of runhook does not know, kept verbatim (403 codes among them).
-    Other(String),
-    /// The error body carried no code (it was not the documented JSON).
-    Unspecified,
-}
-
-impl ApiErrorCode {
-    /// The code as the API writes it (`""` for [`ApiErrorCode::Unspecified`]).
-    pub fn as_str(&self) -> &str {
-        match self {
-            ApiErrorCode::InvalidInput => "INVALID_INPUT",
-            ApiErrorCode::MissingApiKey => "MISSING_API_KEY",
-            ApiErrorCode::InvalidApiKey => "INVALID_API_KEY",
-            ApiErrorCode::NotFound => "NOT_FOUND",
-            ApiErrorCode::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
-            ApiErrorCode::InternalError => "INTERNAL_ERROR",
-            ApiErrorCode::Other(code) => code,
-            ApiErrorCode::Unspecified => "",
-        }
-    }
-
-    /// The code for the API's string.
-    pub fn from_wire(code: &str) -> Self {
-        match code {
-            "INVALID_INPUT" => ApiErrorCode::InvalidInput,
-            "MISSING_API_KEY" => ApiErrorCode::MissingApiKey,
-            "INVALID_API_KEY" => ApiErrorCode::InvalidApiKey,
-            "NOT_FOUND" => ApiErrorCode::NotFound,
-            "RATE_LIMIT_EXCEEDED" => ApiErrorCode::RateLimitExceeded,
-            "INTERNAL_ERROR" => ApiErrorCode::InternalError,
-            "" => ApiErrorCode::Unspecified,
-            other => ApiErrorCode::Other(other.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for ApiErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ApiErrorCode::Unspecified => f.write_str("(no code)"),
-            other => f.write_str(other.as_str()),
-        }
-    }
-}
-
-/// The error body, as the API writes it.
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    error: ErrorObject,
-}
-
-#[derive(serde::Deserialize)]
-struct ErrorObject {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    details: Option<Value>,
-}
-
 /// The longest excerpt of an undocumented error body kept as the message.
 const EXCERPT: usize = 300;
 
 impl ApiError {
     /// Reads an error answer: the documented JSON if it is that, else an excerpt of the body.
     pub(crate) fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
-        match serde_json::from_slice::<ErrorBody>(body) {
-            Ok(ErrorBody { error }) => ApiError {
+        match serde_json::from_slice::<ErrorEnvelope>(body) {
+            Ok(ErrorEnvelope { error, .. }) => ApiError {
                 status,
-                code: ApiErrorCode::from_wire(error.code.as_deref().unwrap_or("")),
+                code: error.code.unwrap_or(ApiErrorCode::Unspecified),
                 message: error.message.unwrap_or_default(),
                 details: error.details.filter(|details| !details.is_null()),
                 retry_after,
@@ -255,25 +177,6 @@ impl ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_round_trip_and_unknown_ones_are_kept() {
-        for code in [
-            "INVALID_INPUT",
-            "MISSING_API_KEY",
-            "INVALID_API_KEY",
-            "NOT_FOUND",
-            "RATE_LIMIT_EXCEEDED",
-            "INTERNAL_ERROR",
-            "INSUFFICIENT_CREDITS",
-        ] {
-            assert_eq!(ApiErrorCode::from_wire(code).as_str(), code);
-        }
-        assert_eq!(
-            ApiErrorCode::from_wire("INSUFFICIENT_CREDITS"),
-            ApiErrorCode::Other("INSUFFICIENT_CREDITS".into())
-        );
-    }
 
     #[test]
     fn an_undocumented_body_keeps_an_excerpt() {

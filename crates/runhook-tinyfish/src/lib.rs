@@ -68,9 +68,13 @@ mod transport;
 
 pub use automation::MAX_BATCH;
 pub use client::{Client, ClientBuilder};
-pub use error::{ApiError, ApiErrorCode, BuildError, Error};
+pub use error::{ApiError, BuildError, Error};
 pub use request::{BrowserProfile, ListRuns, ProxyConfig, RunRequest, SortDirection};
-pub use response::{CancelBatch, CancelOutcome, RunPage, RunsBatch};
+pub use response::{CancelBatch, RunPage, RunsBatch};
+/// The code of an API error (one list with the emulator's, in the core).
+pub use runhook::api::ApiErrorCode;
+/// The answer of a cancel request (the core's wire type).
+pub use runhook::api::CancelOutcome;
 pub use sse::{
     Complete, Heartbeat, Progress, RunEventStream, Started, StreamEvent, StreamingUrl, UnknownFrame,
 };

@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use eventsource_stream::Eventsource;
 use futures::stream::{BoxStream, Stream, StreamExt};
+use runhook::api::FrameType;
 use runhook::{Nullable, Run, RunError, RunId, RunStatus, Timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -36,11 +37,11 @@ impl StreamEvent {
     /// The frame's `type`, e.g. `PROGRESS`.
     pub fn kind(&self) -> &str {
         match self {
-            StreamEvent::Started(_) => "STARTED",
-            StreamEvent::StreamingUrl(_) => "STREAMING_URL",
-            StreamEvent::Progress(_) => "PROGRESS",
-            StreamEvent::Heartbeat(_) => "HEARTBEAT",
-            StreamEvent::Complete(_) => "COMPLETE",
+            StreamEvent::Started(_) => FrameType::Started.as_str(),
+            StreamEvent::StreamingUrl(_) => FrameType::StreamingUrl.as_str(),
+            StreamEvent::Progress(_) => FrameType::Progress.as_str(),
+            StreamEvent::Heartbeat(_) => FrameType::Heartbeat.as_str(),
+            StreamEvent::Complete(_) => FrameType::Complete.as_str(),
             StreamEvent::Unknown(frame) => &frame.kind,
         }
     }
@@ -49,14 +50,16 @@ impl StreamEvent {
     pub fn from_json(data: &str) -> Result<Self, serde_json::Error> {
         let value: Value = serde_json::from_str(data)?;
         let kind = value.get("type").and_then(Value::as_str).unwrap_or("");
-        Ok(match kind {
-            "STARTED" => StreamEvent::Started(Started::deserialize(&value)?),
-            "STREAMING_URL" => StreamEvent::StreamingUrl(StreamingUrl::deserialize(&value)?),
-            "PROGRESS" => StreamEvent::Progress(Progress::deserialize(&value)?),
-            "HEARTBEAT" => StreamEvent::Heartbeat(Heartbeat::deserialize(&value)?),
-            "COMPLETE" => StreamEvent::Complete(Complete::deserialize(&value)?),
-            other => StreamEvent::Unknown(UnknownFrame {
-                kind: other.to_owned(),
+        Ok(match FrameType::from_wire(kind) {
+            FrameType::Started => StreamEvent::Started(Started::deserialize(&value)?),
+            FrameType::StreamingUrl => {
+                StreamEvent::StreamingUrl(StreamingUrl::deserialize(&value)?)
+            }
+            FrameType::Progress => StreamEvent::Progress(Progress::deserialize(&value)?),
+            FrameType::Heartbeat => StreamEvent::Heartbeat(Heartbeat::deserialize(&value)?),
+            FrameType::Complete => StreamEvent::Complete(Complete::deserialize(&value)?),
+            _ => StreamEvent::Unknown(UnknownFrame {
+                kind: kind.to_owned(),
                 raw: value,
             }),
         })

@@ -5,6 +5,8 @@
 //! every behaviour is a pure function you can test on a virtual clock.
 //!
 //! - [`events`]: the typed envelope and run model, lossless and forward compatible.
+//! - [`api`]: the runs API's wire vocabulary beside the run: error codes and envelope, cancel
+//!   answers, `/run-sse` frame types.
 //! - [`delivery`]: sending: the retry policy and the delivery state machine (drain contract).
 //! - [`endpoint`]: where a sender may deliver: webhook URL rules and IP-address classes.
 //! - [`receive`](mod@receive): receiving: from an HTTP request to an accepted event or a
@@ -37,6 +39,7 @@
 //! # Ok::<(), runhook::EventError>(())
 //! ```
 
+pub mod api;
 pub mod delivery;
 pub mod endpoint;
 pub mod events;

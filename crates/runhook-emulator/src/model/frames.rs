@@ -1,6 +1,7 @@
 //! The frames of `/run-sse`: `data: {json}` with `type` STARTED, STREAMING_URL, PROGRESS,
 //! HEARTBEAT and COMPLETE.
 
+use runhook::api::FrameType;
 use serde_json::{Value, json};
 
 use super::run::Run;
@@ -11,24 +12,24 @@ fn now() -> String {
 }
 
 pub(crate) fn started(run_id: &str) -> Value {
-    json!({"type": "STARTED", "run_id": run_id, "timestamp": now()})
+    json!({"type": FrameType::Started.as_str(), "run_id": run_id, "timestamp": now()})
 }
 
 pub(crate) fn streaming_url(run_id: &str, url: &str) -> Value {
-    json!({"type": "STREAMING_URL", "run_id": run_id, "streaming_url": url, "timestamp": now()})
+    json!({"type": FrameType::StreamingUrl.as_str(), "run_id": run_id, "streaming_url": url, "timestamp": now()})
 }
 
 pub(crate) fn progress(run_id: &str, purpose: &str) -> Value {
-    json!({"type": "PROGRESS", "run_id": run_id, "purpose": purpose, "timestamp": now()})
+    json!({"type": FrameType::Progress.as_str(), "run_id": run_id, "purpose": purpose, "timestamp": now()})
 }
 
 pub(crate) fn heartbeat() -> Value {
-    json!({"type": "HEARTBEAT", "timestamp": now()})
+    json!({"type": FrameType::Heartbeat.as_str(), "timestamp": now()})
 }
 
 pub(crate) fn complete(run: &Run) -> Value {
     json!({
-        "type": "COMPLETE",
+        "type": FrameType::Complete.as_str(),
         "run_id": run.run_id,
         "status": run.status.as_str(),
         "result": run.result.clone().unwrap_or(Value::Null),
@@ -39,5 +40,5 @@ pub(crate) fn complete(run: &Run) -> Value {
 
 /// Whether `frame` is the last one of a stream.
 pub(crate) fn is_complete(frame: &Value) -> bool {
-    frame["type"] == "COMPLETE"
+    frame["type"] == FrameType::Complete.as_str()
 }

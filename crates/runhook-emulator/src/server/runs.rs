@@ -8,6 +8,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use runhook::api::CancelOutcome;
 use serde_json::{Value, json};
 
 use super::read_body;
@@ -64,11 +65,12 @@ fn cancel_one(shared: &Arc<Shared>, id: &str) -> Answer {
             webhook::start(shared, &run);
             Answer::Done(cancel_response(&run, None))
         }
-        Cancel::AlreadyCancelled(run) => {
-            Answer::Done(cancel_response(&run, Some("Run already cancelled")))
-        }
+        Cancel::AlreadyCancelled(run) => Answer::Done(cancel_response(
+            &run,
+            Some(CancelOutcome::ALREADY_CANCELLED),
+        )),
         Cancel::AlreadyFinished(run) => {
-            Answer::Done(cancel_response(&run, Some("Run already finished")))
+            Answer::Done(cancel_response(&run, Some(CancelOutcome::ALREADY_FINISHED)))
         }
         Cancel::NotCancellable => Answer::NotCancellable,
     }

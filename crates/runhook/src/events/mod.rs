@@ -28,7 +28,7 @@ mod run_id;
 mod schema_validation;
 mod status;
 mod step;
-mod string_enum;
+pub(crate) mod string_enum;
 mod timestamp;
 
 pub use browser_config::BrowserConfig;
