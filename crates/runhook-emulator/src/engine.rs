@@ -7,19 +7,22 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::clock::{Speed, until_true};
-use crate::model::{Run, RunStatus, Step, frames};
+use runhook::{Nullable, RunStatus, Step};
+use serde_json::Value;
+
+use crate::model::{StoredRun, frames};
 use crate::scenario::{Outcome, Plan, step_actions};
 use crate::state::Shared;
 use crate::{timefmt, webhook};
 
 /// Starts the agent of `run`.
-pub(crate) fn start(shared: &Arc<Shared>, run: &Run, plan: Plan) {
-    let Some(cancel) = shared.cancelled(&run.run_id) else {
+pub(crate) fn start(shared: &Arc<Shared>, run: &StoredRun, plan: Plan) {
+    let Some(cancel) = shared.cancelled(run.id()) else {
         return;
     };
     let agent = Agent {
         shared: Arc::clone(shared),
-        run_id: run.run_id.clone(),
+        run_id: run.id().to_owned(),
         url: run.url.clone(),
         cancel,
         stop: shared.stop_signal(),
@@ -64,9 +67,9 @@ impl Agent {
         let id = self.run_id.clone();
         let streaming_url = format!("{}/_emulator/stream/{id}", self.shared.settings.base_url);
         let running = self.shared.update(&id, |run, frames| {
-            run.status = RunStatus::Running;
-            run.started_at = Some(timefmt::now());
-            run.streaming_url = Some(streaming_url.clone());
+            run.set_status(RunStatus::Running);
+            run.run.started_at = Nullable::Value(timefmt::stamp(timefmt::now()));
+            run.run.streaming_url = Nullable::Value(streaming_url.clone());
             frames.push(frames::started(&id));
             frames.push(frames::streaming_url(&id, &streaming_url));
         });
@@ -78,7 +81,7 @@ impl Agent {
         let count = actions.len();
         for (index, action) in actions.into_iter().enumerate() {
             let last = index + 1 == count;
-            let started = timefmt::now();
+            let started = timefmt::stamp(timefmt::now());
             let progressed = self.shared.update(&id, |_, frames| {
                 frames.push(frames::progress(&id, &action));
             });
@@ -90,15 +93,14 @@ impl Agent {
             } else {
                 RunStatus::Completed
             };
-            let step = Step {
-                id: uuid::Uuid::new_v4().to_string(),
-                timestamp: started,
-                status,
-                action,
-                duration_ms: u64::try_from(step_time.as_millis()).unwrap_or(u64::MAX),
-            };
+            let mut step = Step::new(uuid::Uuid::new_v4().to_string(), started, status);
+            step.action = Nullable::Value(action);
+            step.screenshot = Nullable::Null;
+            // Shown to the millisecond, as it always was.
+            let millis = u64::try_from(step_time.as_millis()).unwrap_or(u64::MAX);
+            step.duration = Nullable::Value(timefmt::seconds(Duration::from_millis(millis)));
             let stepped = self.shared.update(&id, |run, frames| {
-                run.steps.push(step);
+                run.run.steps.get_or_insert_with(Vec::new).push(step);
                 if !last {
                     frames.push(frames::heartbeat());
                 }
@@ -118,20 +120,25 @@ impl Agent {
 }
 
 /// Puts the plan's outcome into `run`.
-fn finish(run: &mut Run, plan: &Plan) {
-    let now = timefmt::now();
-    run.finished_at = Some(now);
+fn finish(run: &mut StoredRun, plan: &Plan) {
+    let now = timefmt::stamp(timefmt::now());
+    run.run.finished_at = Nullable::Value(now.clone());
     match plan.outcome {
         Outcome::Completed => {
-            run.status = RunStatus::Completed;
-            run.result = Some(plan.result.clone());
+            // A scripted result is always an object (the scenario and the directives refuse
+            // anything else), as the API's `result` is.
+            let result = match &plan.result {
+                Value::Object(result) => result.clone(),
+                _ => serde_json::Map::new(),
+            };
+            run.complete(result);
         }
         Outcome::Failed => {
-            run.status = RunStatus::Failed;
-            run.error = Some(plan.error.clone());
+            run.set_status(RunStatus::Failed);
+            run.run.error = Nullable::Value(plan.error.clone());
         }
         Outcome::Cancelled => {
-            run.status = RunStatus::Cancelled;
+            run.set_status(RunStatus::Cancelled);
             run.cancelled_at = Some(now);
         }
     }

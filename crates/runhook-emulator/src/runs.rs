@@ -10,11 +10,13 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::model::{Run, RunStatus};
+use runhook::{RunStatus, Timestamp};
+
+use crate::model::StoredRun;
 
 /// A run and what follows it live.
 pub(crate) struct Entry {
-    pub(crate) run: Run,
+    pub(crate) run: StoredRun,
     /// The goal in lower case, for the `goal` filter.
     goal: String,
     /// The SSE frames so far (empty for runs read back from the store).
@@ -26,9 +28,9 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    fn new(run: Run) -> Self {
+    fn new(run: StoredRun) -> Self {
         Entry {
-            goal: run.goal.to_lowercase(),
+            goal: run.goal().to_lowercase(),
             run,
             frames: Vec::new(),
             changed: watch::Sender::new(0),
@@ -59,18 +61,29 @@ pub(crate) struct ListQuery {
 /// One page of a list.
 #[derive(Debug, Default)]
 pub(crate) struct Page {
-    pub(crate) runs: Vec<Run>,
+    pub(crate) runs: Vec<StoredRun>,
     /// How many runs match the filters (whatever the cursor).
     pub(crate) total: usize,
     /// The creation number to continue after, when more runs follow.
     pub(crate) next: Option<u64>,
 }
 
-fn status_slot(status: RunStatus) -> usize {
-    RunStatus::ALL
+/// The index of `status` in [`RunStatus::KNOWN`] (a status the emulator does not know, which
+/// it never sets, goes with PENDING).
+fn status_slot(status: &RunStatus) -> usize {
+    RunStatus::KNOWN
         .iter()
-        .position(|s| *s == status)
+        .position(|s| s == status)
         .unwrap_or_default()
+}
+
+/// The creation time of `run`, as an instant (the epoch for a run object without one, which
+/// the emulator never makes).
+fn created(run: &StoredRun) -> OffsetDateTime {
+    run.run
+        .created_at
+        .as_ref()
+        .map_or(OffsetDateTime::UNIX_EPOCH, Timestamp::as_offset_date_time)
 }
 
 /// The runs in memory and their indexes. Creation times never decrease with the creation
@@ -85,7 +98,7 @@ pub(crate) struct Runs {
     /// Creation numbers by creation time.
     by_time: BTreeSet<(OffsetDateTime, u64)>,
     next_seq: u64,
-    last_created: Option<OffsetDateTime>,
+    last_created: Option<Timestamp>,
 }
 
 impl Runs {
@@ -102,24 +115,31 @@ impl Runs {
     }
 
     /// The creation time of a new run made at `now`: never before the previous run's.
-    pub(crate) fn created_at(&mut self, now: OffsetDateTime) -> OffsetDateTime {
-        let at = self.last_created.map_or(now, |last| last.max(now));
-        self.last_created = Some(at);
+    pub(crate) fn created_at(&mut self, now: Timestamp) -> Timestamp {
+        let at = match self.last_created.take() {
+            Some(last) if last > now => last,
+            _ => now,
+        };
+        self.last_created = Some(at.clone());
         at
     }
 
     /// Keeps `run` (from a create, or read back from the store).
-    pub(crate) fn insert(&mut self, run: Run) {
+    pub(crate) fn insert(&mut self, run: StoredRun) {
         let seq = run.seq;
         self.next_seq = self.next_seq.max(seq + 1);
-        self.last_created = Some(
-            self.last_created
-                .map_or(run.created_at, |last| last.max(run.created_at)),
-        );
-        self.by_status[status_slot(run.status)].insert(seq);
-        self.by_time.insert((run.created_at, seq));
-        self.by_seq.insert(seq, run.run_id.clone());
-        self.entries.insert(run.run_id.clone(), Entry::new(run));
+        if let Some(created_at) = &run.run.created_at
+            && self
+                .last_created
+                .as_ref()
+                .is_none_or(|last| last < created_at)
+        {
+            self.last_created = Some(created_at.clone());
+        }
+        self.by_status[status_slot(run.status())].insert(seq);
+        self.by_time.insert((created(&run), seq));
+        self.by_seq.insert(seq, run.id().to_owned());
+        self.entries.insert(run.id().to_owned(), Entry::new(run));
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<&Entry> {
@@ -132,7 +152,7 @@ impl Runs {
     }
 
     /// Moves run `seq` from the index of status `old` to that of `new`.
-    pub(crate) fn restatus(&mut self, seq: u64, old: RunStatus, new: RunStatus) {
+    pub(crate) fn restatus(&mut self, seq: u64, old: &RunStatus, new: &RunStatus) {
         if old != new {
             self.by_status[status_slot(old)].remove(&seq);
             self.by_status[status_slot(new)].insert(seq);
@@ -141,8 +161,8 @@ impl Runs {
 
     /// How many runs have finished (and may be evicted).
     pub(crate) fn finished(&self) -> usize {
-        RunStatus::ALL
-            .into_iter()
+        RunStatus::KNOWN
+            .iter()
             .filter(|status| status.is_terminal())
             .map(|status| self.by_status[status_slot(status)].len())
             .sum()
@@ -150,20 +170,20 @@ impl Runs {
 
     /// Removes the oldest finished run: its id, or `None` when every run is in progress.
     pub(crate) fn evict_oldest_finished(&mut self) -> Option<String> {
-        let oldest = RunStatus::ALL
-            .into_iter()
+        let oldest = RunStatus::KNOWN
+            .iter()
             .filter(|status| status.is_terminal())
             .filter_map(|status| self.by_status[status_slot(status)].first().copied())
             .min()?;
         let id = self.by_seq.remove(&oldest)?;
         let entry = self.entries.remove(&id)?;
-        self.by_status[status_slot(entry.run.status)].remove(&oldest);
-        self.by_time.remove(&(entry.run.created_at, oldest));
+        self.by_status[status_slot(entry.run.status())].remove(&oldest);
+        self.by_time.remove(&(created(&entry.run), oldest));
         Some(id)
     }
 
     /// Every run, in creation order (for `/_emulator/runs`).
-    pub(crate) fn all(&self) -> Vec<Run> {
+    pub(crate) fn all(&self) -> Vec<StoredRun> {
         self.by_seq
             .values()
             .filter_map(|id| self.entries.get(id))
@@ -205,7 +225,7 @@ impl Runs {
         query: &ListQuery,
         bounds: (Bound<u64>, Bound<u64>),
     ) -> Box<dyn DoubleEndedIterator<Item = u64> + 'a> {
-        match query.status {
+        match &query.status {
             Some(status) => Box::new(self.by_status[status_slot(status)].range(bounds).copied()),
             None => Box::new(self.by_seq.range(bounds).map(|(seq, _)| *seq)),
         }
@@ -225,7 +245,7 @@ impl Runs {
             return Page::default();
         };
         let goal = query.goal.as_deref();
-        let total = match (goal, query.status, bounds) {
+        let total = match (goal, &query.status, bounds) {
             (None, None, (Bound::Unbounded, Bound::Unbounded)) => self.by_seq.len(),
             (None, Some(status), (Bound::Unbounded, Bound::Unbounded)) => {
                 self.by_status[status_slot(status)].len()

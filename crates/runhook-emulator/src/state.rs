@@ -13,7 +13,9 @@ use tokio::sync::watch;
 use crate::activity::{Activity, DeliveryRecord};
 use crate::clock::Speed;
 use crate::config::Observer;
-use crate::model::{Origin, Run, RunStatus, frames};
+use runhook::{Nullable, RunId, RunStatus};
+
+use crate::model::{NewRun, Origin, StoredRun, frames};
 use crate::request::{Loopback, RunRequest};
 use crate::runs::{ListQuery, Page, Runs};
 use crate::scenario::{FaultPlan, Scenario};
@@ -23,9 +25,9 @@ use crate::timefmt;
 /// What a cancel request did.
 pub(crate) enum Cancel {
     NotFound,
-    Cancelled(Run),
-    AlreadyCancelled(Run),
-    AlreadyFinished(Run),
+    Cancelled(StoredRun),
+    AlreadyCancelled(StoredRun),
+    AlreadyFinished(StoredRun),
     /// A run of `/run` still going: such runs cannot be cancelled.
     NotCancellable,
 }
@@ -75,7 +77,7 @@ pub(crate) struct Full {
 }
 
 impl Shared {
-    pub(crate) fn new(settings: Settings, store: Option<RunDb>, loaded: Vec<Run>) -> Self {
+    pub(crate) fn new(settings: Settings, store: Option<RunDb>, loaded: Vec<StoredRun>) -> Self {
         let mut runs = Runs::default();
         for run in loaded {
             runs.insert(run);
@@ -90,7 +92,7 @@ impl Shared {
         }
     }
 
-    fn persist(&self, run: &Run) {
+    fn persist(&self, run: &StoredRun) {
         if let Some(store) = lock(&self.store).as_ref() {
             store.save(run);
         }
@@ -107,7 +109,7 @@ impl Shared {
         &self,
         requests: &[(&RunRequest, FaultPlan)],
         origin: Origin,
-    ) -> Result<Vec<Run>, Full> {
+    ) -> Result<Vec<StoredRun>, Full> {
         let max_runs = self.settings.max_runs;
         let mut runs = lock(&self.runs);
         let room = max_runs.saturating_sub(runs.len()) + runs.finished();
@@ -125,25 +127,25 @@ impl Shared {
                 }
             }
             let seq = runs.next_seq();
-            let run = Run {
-                run_id: uuid::Uuid::new_v4().to_string(),
+            let created_at = runs.created_at(timefmt::stamp(timefmt::now()));
+            let Ok(run_id) = RunId::new(uuid::Uuid::new_v4().to_string()) else {
+                break;
+            };
+            let run = StoredRun {
+                run: NewRun {
+                    run_id,
+                    goal: request.goal.clone(),
+                    created_at,
+                    proxy_enabled: request.proxy_enabled,
+                    proxy_country_code: request.proxy_country_code.clone(),
+                    output_schema: request.output_schema.clone(),
+                }
+                .run_object(),
                 seq,
-                status: RunStatus::Pending,
-                goal: request.goal.clone(),
                 url: request.url.clone(),
                 origin,
-                created_at: runs.created_at(timefmt::now()),
-                started_at: None,
-                finished_at: None,
-                cancelled_at: None,
-                result: None,
-                error: None,
-                streaming_url: None,
-                proxy_enabled: request.proxy_enabled,
-                proxy_country_code: request.proxy_country_code.clone(),
-                output_schema: request.output_schema.clone(),
                 webhook_url: request.webhook_url.clone(),
-                steps: Vec::new(),
+                cancelled_at: None,
                 faults: *faults,
             };
             self.persist(&run);
@@ -154,12 +156,12 @@ impl Shared {
     }
 
     /// A copy of run `id`.
-    pub(crate) fn get(&self, id: &str) -> Option<Run> {
+    pub(crate) fn get(&self, id: &str) -> Option<StoredRun> {
         lock(&self.runs).get(id).map(|entry| entry.run.clone())
     }
 
     /// Copies of every run kept, in creation order.
-    pub(crate) fn all(&self) -> Vec<Run> {
+    pub(crate) fn all(&self) -> Vec<StoredRun> {
         lock(&self.runs).all()
     }
 
@@ -186,22 +188,22 @@ impl Shared {
     pub(crate) fn update(
         &self,
         id: &str,
-        change: impl FnOnce(&mut Run, &mut Vec<Value>),
-    ) -> Option<Run> {
+        change: impl FnOnce(&mut StoredRun, &mut Vec<Value>),
+    ) -> Option<StoredRun> {
         let mut runs = lock(&self.runs);
         let entry = runs.get_mut(id)?;
-        let before = entry.run.status;
+        let before = entry.run.status().clone();
         if before.is_terminal() {
             return None;
         }
         change(&mut entry.run, &mut entry.frames);
-        if entry.run.status.is_terminal() {
+        if entry.run.status().is_terminal() {
             entry.frames.push(frames::complete(&entry.run));
         }
         let run = entry.run.clone();
         self.persist(&run);
         entry.bump();
-        runs.restatus(run.seq, before, run.status);
+        runs.restatus(run.seq, &before, run.status());
         Some(run)
     }
 
@@ -211,30 +213,29 @@ impl Shared {
         let Some(entry) = runs.get_mut(id) else {
             return Cancel::NotFound;
         };
-        let before = entry.run.status;
-        match entry.run.status {
-            RunStatus::Cancelled => return Cancel::AlreadyCancelled(entry.run.clone()),
-            RunStatus::Completed | RunStatus::Failed => {
-                return Cancel::AlreadyFinished(entry.run.clone());
-            }
-            RunStatus::Pending | RunStatus::Running if !entry.run.cancellable() => {
-                return Cancel::NotCancellable;
-            }
-            RunStatus::Pending | RunStatus::Running => {}
+        let before = entry.run.status().clone();
+        if before == RunStatus::Cancelled {
+            return Cancel::AlreadyCancelled(entry.run.clone());
         }
-        let now = timefmt::now();
+        if before.is_terminal() {
+            return Cancel::AlreadyFinished(entry.run.clone());
+        }
+        if !entry.run.cancellable() {
+            return Cancel::NotCancellable;
+        }
+        let now = timefmt::stamp(timefmt::now());
         let run = &mut entry.run;
-        run.status = RunStatus::Cancelled;
-        run.cancelled_at = Some(now);
-        run.finished_at = Some(now);
-        run.result = None;
-        run.error = None;
+        run.set_status(RunStatus::Cancelled);
+        run.cancelled_at = Some(now.clone());
+        run.run.finished_at = Nullable::Value(now);
+        run.run.result = Nullable::Null;
+        run.run.error = Nullable::Null;
         entry.frames.push(frames::complete(&entry.run));
         let run = entry.run.clone();
         self.persist(&run);
         entry.cancel.send_replace(true);
         entry.bump();
-        runs.restatus(run.seq, before, run.status);
+        runs.restatus(run.seq, &before, run.status());
         Cancel::Cancelled(run)
     }
 

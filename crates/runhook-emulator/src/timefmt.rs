@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use runhook::Timestamp;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -15,6 +16,12 @@ pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(UtcOffset::UTC);
     let millis = t.millisecond();
     t.replace_millisecond(millis).unwrap_or(t)
+}
+
+/// `t` as the API shows it, a [`Timestamp`] in UTC to the millisecond (the epoch for an instant
+/// RFC 3339 cannot write, a year beyond 9999).
+pub(crate) fn stamp(t: OffsetDateTime) -> Timestamp {
+    Timestamp::from_offset_date_time(truncate(t)).unwrap_or_else(|_| Timestamp::unix_epoch())
 }
 
 /// `t` as RFC 3339 (`2026-03-25T10:30:05.123Z`).
@@ -42,6 +49,7 @@ mod tests {
     fn formats_and_parses() {
         let t = parse("2026-03-25T10:30:05.123456Z").unwrap_or(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(format(t), "2026-03-25T10:30:05.123Z");
+        assert_eq!(stamp(t).as_str(), "2026-03-25T10:30:05.123Z");
         let t = parse("2026-03-25T12:30:05+02:00").unwrap_or(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(format(t), "2026-03-25T10:30:05Z");
         assert!(parse("2026-01-01").is_none());

@@ -20,12 +20,12 @@ use tokio::time::Instant;
 
 use crate::activity::DeliveryRecord;
 use crate::clock::{VirtualClock, until_true};
-use crate::model::{Run, webhook_event};
+use crate::model::{StoredRun, webhook_event};
 use crate::state::Shared;
 use crate::timefmt;
 
 /// Starts delivering the webhook of the finished `run`, if it has a `webhook_url`.
-pub(crate) fn start(shared: &Arc<Shared>, run: &Run) {
+pub(crate) fn start(shared: &Arc<Shared>, run: &StoredRun) {
     let Some(url) = run.webhook_url.clone() else {
         return;
     };
@@ -40,8 +40,12 @@ pub(crate) fn start(shared: &Arc<Shared>, run: &Run) {
         Err(error) => {
             // Never a silent skip: the delivery log and the observer say why.
             shared.record_delivery(DeliveryRecord {
-                run_id: run.run_id.clone(),
-                event: run.status.event().unwrap_or_default().to_owned(),
+                run_id: run.id().to_owned(),
+                event: run
+                    .status()
+                    .event_type()
+                    .map(|event| event.as_str().to_owned())
+                    .unwrap_or_default(),
                 attempt: 0,
                 max_attempts: shared.settings.policy.max_attempts(),
                 at: timefmt::format(timefmt::now()),
@@ -59,7 +63,7 @@ pub(crate) fn start(shared: &Arc<Shared>, run: &Run) {
     let job = Job {
         shared: Arc::clone(shared),
         url,
-        run_id: run.run_id.clone(),
+        run_id: run.id().to_owned(),
         event,
         body: Bytes::from(body),
         drop: run.faults.drop,

@@ -4,7 +4,7 @@
 use runhook::api::FrameType;
 use serde_json::{Value, json};
 
-use super::run::Run;
+use super::run::StoredRun;
 use crate::timefmt;
 
 fn now() -> String {
@@ -27,13 +27,13 @@ pub(crate) fn heartbeat() -> Value {
     json!({"type": FrameType::Heartbeat.as_str(), "timestamp": now()})
 }
 
-pub(crate) fn complete(run: &Run) -> Value {
+pub(crate) fn complete(run: &StoredRun) -> Value {
     json!({
         "type": FrameType::Complete.as_str(),
-        "run_id": run.run_id,
-        "status": run.status.as_str(),
-        "result": run.result.clone().unwrap_or(Value::Null),
-        "error": run.error.as_ref().and_then(|e| serde_json::to_value(e).ok()).unwrap_or(Value::Null),
+        "run_id": run.id(),
+        "status": run.status().as_str(),
+        "result": run.run.result,
+        "error": run.run.error,
         "timestamp": now(),
     })
 }

@@ -8,12 +8,11 @@
 use std::time::Duration;
 
 use regex::RegexBuilder;
+use runhook::ErrorCategory;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{
-    CATEGORIES, ErrorSpec, MAX_DURATION, MAX_FAULTS, MAX_STEPS, Matcher, Outcome, Rule, Script,
-};
+use super::{ErrorSpec, MAX_DURATION, MAX_FAULTS, MAX_STEPS, Matcher, Outcome, Rule, Script};
 use crate::error::ScenarioError;
 
 #[derive(Debug, Deserialize)]
@@ -110,12 +109,16 @@ pub(super) fn outcome(text: &str) -> Option<Outcome> {
 
 pub(super) fn category(text: &str) -> Result<String, String> {
     let upper = text.to_ascii_uppercase();
-    if CATEGORIES.contains(&upper.as_str()) {
+    if ErrorCategory::from_wire(&upper).is_recognized() {
         Ok(upper)
     } else {
+        let known: Vec<&str> = ErrorCategory::KNOWN
+            .iter()
+            .map(ErrorCategory::as_str)
+            .collect();
         Err(format!(
             "unknown error category {text:?}: use one of {}",
-            CATEGORIES.join(", ")
+            known.join(", ")
         ))
     }
 }

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::api_error::Issue;
 use crate::error::ScenarioError;
-use crate::model::ErrorInfo;
 pub(crate) use results::step_actions;
+use runhook::{ErrorCategory, Nullable, RunError};
 
 /// How a scripted run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +109,7 @@ pub(crate) struct Plan {
     pub(crate) duration: Duration,
     pub(crate) steps: u32,
     pub(crate) result: Value,
-    pub(crate) error: ErrorInfo,
+    pub(crate) error: RunError,
     pub(crate) faults: FaultPlan,
 }
 
@@ -204,16 +204,15 @@ impl Scenario {
         let category = spec(&|e| e.category.clone()).unwrap_or_else(|| "AGENT_FAILURE".into());
         let message = spec(&|e| e.message.clone())
             .unwrap_or_else(|| results::default_error_message(&category).to_owned());
-        let error = ErrorInfo {
-            category,
-            message,
-            code: spec(&|e| e.code.clone()),
-            retry_after: parsed
-                .script
-                .error
-                .retry_after
-                .or_else(|| rule.and_then(|r| r.error.retry_after)),
-        };
+        let mut error = RunError::new(message);
+        error.category = Nullable::Value(ErrorCategory::from_wire(&category));
+        error.code = spec(&|e| e.code.clone()).map_or(Nullable::Absent, Nullable::Value);
+        error.retry_after = parsed
+            .script
+            .error
+            .retry_after
+            .or_else(|| rule.and_then(|r| r.error.retry_after))
+            .map_or(Nullable::Absent, |secs| Nullable::Value(secs.into()));
         let faults = FaultPlan {
             drop: pick(&|s| s.drop).unwrap_or(0),
             timeout: pick(&|s| s.timeout).unwrap_or(0),
@@ -233,14 +232,6 @@ impl Scenario {
         })
     }
 }
-
-/// The error categories TinyFish documents.
-pub(crate) const CATEGORIES: [&str; 4] = [
-    "SYSTEM_FAILURE",
-    "AGENT_FAILURE",
-    "BILLING_FAILURE",
-    "UNKNOWN",
-];
 
 #[cfg(test)]
 #[path = "tests.rs"]

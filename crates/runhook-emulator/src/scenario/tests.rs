@@ -29,8 +29,14 @@ fn directives_script_the_run() {
         "Get it [fail:SYSTEM_FAILURE] [code:service_busy] [duration:250ms] [steps:5] [webhook:drop=2,duplicate]",
     );
     assert_eq!(p.outcome, Outcome::Failed);
-    assert_eq!(p.error.category, "SYSTEM_FAILURE");
-    assert_eq!(p.error.code.as_deref(), Some("service_busy"));
+    assert_eq!(
+        p.error.category.value(),
+        Some(&runhook::ErrorCategory::SystemFailure)
+    );
+    assert_eq!(
+        p.error.code.value().map(String::as_str),
+        Some("service_busy")
+    );
     assert_eq!(p.duration, Duration::from_millis(250));
     assert_eq!(p.steps, 5);
     assert_eq!(

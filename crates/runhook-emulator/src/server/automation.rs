@@ -12,7 +12,7 @@ use super::read_body;
 use crate::api_error::{ApiError, Issue, Issues, json_response};
 use crate::clock::until_true;
 use crate::engine;
-use crate::model::{Origin, Run, sync_response};
+use crate::model::{Origin, StoredRun, sync_response};
 use crate::request::{RunRequest, body_json, check_count, check_output_schema, check_run};
 use crate::scenario::{Outcome, Plan};
 use crate::state::Shared;
@@ -68,7 +68,7 @@ pub(super) fn launch(
     request: &RunRequest,
     plan: Plan,
     origin: Origin,
-) -> Result<Run, ApiError> {
+) -> Result<StoredRun, ApiError> {
     let mut runs = launch_all(shared, vec![(request.clone(), plan)], origin)?;
     runs.pop()
         .ok_or_else(|| ApiError::internal("The run was not created"))
@@ -80,7 +80,7 @@ pub(super) fn launch_all(
     shared: &Arc<Shared>,
     prepared: Vec<(RunRequest, Plan)>,
     origin: Origin,
-) -> Result<Vec<Run>, ApiError> {
+) -> Result<Vec<StoredRun>, ApiError> {
     let requests: Vec<_> = prepared
         .iter()
         .map(|(request, plan)| (request, plan.faults))
@@ -109,19 +109,19 @@ pub(super) async fn run_sync(State(shared): State<Arc<Shared>>, body: Body) -> R
         Ok(run) => run,
         Err(error) => return error.into_response(),
     };
-    match wait_until_finished(&shared, &run.run_id).await {
+    match wait_until_finished(&shared, run.id()).await {
         Some(run) => json_response(StatusCode::OK, &sync_response(&run)),
         None => ApiError::internal("The emulator is stopping").into_response(),
     }
 }
 
 /// Waits until run `id` is finished; `None` if the emulator stops first.
-async fn wait_until_finished(shared: &Shared, id: &str) -> Option<Run> {
+async fn wait_until_finished(shared: &Shared, id: &str) -> Option<StoredRun> {
     let mut changes = shared.watch(id)?;
     let mut stop = shared.stop_signal();
     loop {
         let run = shared.get(id)?;
-        if run.status.is_terminal() {
+        if run.status().is_terminal() {
             return Some(run);
         }
         tokio::select! {
@@ -135,10 +135,7 @@ async fn wait_until_finished(shared: &Shared, id: &str) -> Option<Run> {
 pub(super) async fn run_async(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     match single(&shared, body).await {
         Ok((request, plan)) => match launch(&shared, &request, plan, Origin::Async) {
-            Ok(run) => json_response(
-                StatusCode::OK,
-                &json!({"run_id": run.run_id, "error": null}),
-            ),
+            Ok(run) => json_response(StatusCode::OK, &json!({"run_id": run.id(), "error": null})),
             Err(error) => error.into_response(),
         },
         Err(error) => error.into_response(),
@@ -186,7 +183,7 @@ pub(super) async fn run_batch(State(shared): State<Arc<Shared>>, body: Body) -> 
         return refuse(issues);
     }
     let run_ids: Vec<String> = match launch_all(&shared, prepared, Origin::Batch) {
-        Ok(runs) => runs.into_iter().map(|run| run.run_id).collect(),
+        Ok(runs) => runs.iter().map(|run| run.id().to_owned()).collect(),
         Err(error) => return error.beside("run_ids", Value::Null).into_response(),
     };
     json_response(StatusCode::OK, &json!({"run_ids": run_ids, "error": null}))

@@ -52,17 +52,22 @@ pub(super) async fn stream_page(
         return ApiError::run_not_found().into_response();
     };
     let steps: String = run
+        .run
         .steps
         .iter()
-        .map(|step| format!("<li>{}</li>", escape(&step.action)))
+        .flatten()
+        .map(|step| {
+            let action = step.action.value().map_or("", String::as_str);
+            format!("<li>{}</li>", escape(action))
+        })
         .collect();
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Run {id}</title></head>\
          <body><h1>runhook emulator: live view</h1><p>Run {id} ({status})</p>\
          <p>Goal: {goal}</p><ol>{steps}</ol></body></html>",
-        id = escape(&run.run_id),
-        status = run.status.as_str(),
-        goal = escape(&run.goal),
+        id = escape(run.id()),
+        status = run.status().as_str(),
+        goal = escape(run.goal()),
     );
     let mut response = (StatusCode::OK, page).into_response();
     response.headers_mut().insert(

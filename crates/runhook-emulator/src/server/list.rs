@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::api_error::{ApiError, Issue, json_response};
-use crate::model::{RunStatus, run_summary};
+use runhook::RunStatus;
+
+use crate::model::run_summary;
 use crate::runs::{ListQuery as Query, Page};
 use crate::state::Shared;
 use crate::timefmt;
@@ -37,12 +39,16 @@ fn parse_query(raw: &str) -> Result<Query, Vec<Issue>> {
     for (name, value) in url::form_urlencoded::parse(raw.as_bytes()) {
         let path = vec![json!(name.as_ref())];
         match name.as_ref() {
-            "status" => match RunStatus::parse(&value) {
-                Some(status) => query.status = Some(status),
-                None => issues.push(
-                    Issue::new("invalid_value", path, "Invalid option: expected one of PENDING, RUNNING, COMPLETED, FAILED, CANCELLED")
-                        .with("values", json!(RunStatus::ALL.map(RunStatus::as_str))),
-                ),
+            "status" => match RunStatus::from_wire(&value) {
+                status if status.is_recognized() => query.status = Some(status),
+                _ => {
+                    let values: Vec<&str> =
+                        RunStatus::KNOWN.iter().map(RunStatus::as_str).collect();
+                    let message = format!("Invalid option: expected one of {}", values.join(", "));
+                    issues.push(
+                        Issue::new("invalid_value", path, message).with("values", json!(values)),
+                    );
+                }
             },
             "goal" if value.chars().count() > MAX_GOAL_FILTER => {
                 issues.push(Issue::too_big(path, "string", MAX_GOAL_FILTER));
@@ -60,8 +66,12 @@ fn parse_query(raw: &str) -> Result<Query, Vec<Issue>> {
                 "asc" => query.descending = false,
                 "desc" => query.descending = true,
                 _ => issues.push(
-                    Issue::new("invalid_value", path, "Invalid option: expected one of \"asc\"|\"desc\"")
-                        .with("values", json!(["asc", "desc"])),
+                    Issue::new(
+                        "invalid_value",
+                        path,
+                        "Invalid option: expected one of \"asc\"|\"desc\"",
+                    )
+                    .with("values", json!(["asc", "desc"])),
                 ),
             },
             "cursor" => match parse_cursor(&value) {
@@ -75,12 +85,20 @@ fn parse_query(raw: &str) -> Result<Query, Vec<Issue>> {
                         .with("origin", json!("number")),
                 ),
                 Ok(n) if n > MAX_LIMIT as i64 => issues.push(
-                    Issue::new("too_big", path, format!("Too big: expected number to be <={MAX_LIMIT}"))
-                        .with("maximum", json!(MAX_LIMIT))
-                        .with("origin", json!("number")),
+                    Issue::new(
+                        "too_big",
+                        path,
+                        format!("Too big: expected number to be <={MAX_LIMIT}"),
+                    )
+                    .with("maximum", json!(MAX_LIMIT))
+                    .with("origin", json!("number")),
                 ),
                 Ok(n) => query.limit = usize::try_from(n).ok(),
-                Err(_) => issues.push(Issue::invalid_type(path, "number", Some(&json!(value.as_ref())))),
+                Err(_) => issues.push(Issue::invalid_type(
+                    path,
+                    "number",
+                    Some(&json!(value.as_ref())),
+                )),
             },
             _ => {}
         }

@@ -142,7 +142,7 @@ pub(super) async fn batch_cancel(State(shared): State<Arc<Shared>>, body: Body) 
         .filter(|(_, id)| {
             shared
                 .get(id)
-                .is_some_and(|run| !run.cancellable() && !run.status.is_terminal())
+                .is_some_and(|run| !run.cancellable() && !run.status().is_terminal())
         })
         .map(|(index, _)| {
             Issue::new(

@@ -68,13 +68,13 @@ pub(super) async fn run_sse(State(shared): State<Arc<Shared>>, body: Body) -> Re
         Ok(run) => run,
         Err(error) => return error.into_response(),
     };
-    let Some(changes) = shared.watch(&run.run_id) else {
+    let Some(changes) = shared.watch(run.id()) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let cursor = Cursor {
         stop: shared.stop_signal(),
         shared,
-        run_id: run.run_id,
+        run_id: run.id().to_owned(),
         next: 0,
         changes,
         done: false,

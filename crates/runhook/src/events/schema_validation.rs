@@ -21,6 +21,18 @@ pub struct SchemaValidation {
     pub extra: Map<String, Value>,
 }
 
+impl SchemaValidation {
+    /// A validation outcome with the documented fields and nothing else.
+    pub fn new(valid: bool, re_prompt_attempts: u64, errors: Vec<SchemaValidationIssue>) -> Self {
+        SchemaValidation {
+            valid,
+            re_prompt_attempts,
+            errors,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// One place where the result did not match the output schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(expecting = "a schema validation error object")]

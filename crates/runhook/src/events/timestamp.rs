@@ -77,6 +77,15 @@ impl Timestamp {
         })
     }
 
+    /// The Unix epoch, `1970-01-01T00:00:00Z`: a fallback for an instant RFC 3339 cannot write
+    /// (see [`Timestamp::from_offset_date_time`]).
+    pub fn unix_epoch() -> Self {
+        Timestamp {
+            instant: OffsetDateTime::UNIX_EPOCH,
+            text: "1970-01-01T00:00:00Z".into(),
+        }
+    }
+
     /// The instant, with the offset the text gave.
     pub fn as_offset_date_time(&self) -> OffsetDateTime {
         self.instant
@@ -209,5 +218,7 @@ mod tests {
     fn formats_instants() {
         let ts = Timestamp::from_offset_date_time(OffsetDateTime::UNIX_EPOCH).unwrap();
         assert_eq!(ts.as_str(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp::unix_epoch().as_str(), ts.as_str());
+        assert_eq!(Timestamp::unix_epoch(), ts);
     }
 }

@@ -3,6 +3,12 @@
 //! and each list query, so a list sees every change made before it. At start the newest
 //! `max_runs` runs are read back (older rows are deleted), and runs that were still in progress
 //! are marked FAILED with a `SYSTEM_FAILURE` ("the emulator restarted").
+//!
+//! A row's JSON is a [`StoredRun`]: `{"run": <the run object>, "seq", "url", "origin",
+//! "webhook_url", "cancelled_at", "faults"}`. Rows of older versions (one flat object) are read
+//! by [`legacy`], and written back in today's form when the run next changes.
+
+mod legacy;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -13,7 +19,9 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::error::EmulatorError;
-use crate::model::{ErrorInfo, Run, RunStatus};
+use runhook::{ErrorCategory, Nullable, RunError, RunStatus};
+
+use crate::model::StoredRun;
 use crate::runs::{ListQuery, Page};
 use crate::timefmt;
 
@@ -27,23 +35,36 @@ const QUEUE: usize = 16 * 1024;
 struct Row {
     run_id: String,
     seq: i64,
-    status: &'static str,
+    status: String,
     goal: String,
     created_ms: i64,
     json: String,
 }
 
 impl Row {
-    fn of(run: &Run) -> Option<Row> {
+    fn of(run: &StoredRun) -> Option<Row> {
         Some(Row {
-            run_id: run.run_id.clone(),
+            run_id: run.id().to_owned(),
             seq: i64::try_from(run.seq).unwrap_or(i64::MAX),
-            status: run.status.as_str(),
-            goal: run.goal.to_lowercase(),
-            created_ms: millis(run.created_at, false),
+            status: run.status().as_str().to_owned(),
+            goal: run.goal().to_lowercase(),
+            created_ms: millis(run.run.created_at.as_ref()?.as_offset_date_time(), false),
             json: serde_json::to_string(run).ok()?,
         })
     }
+}
+
+/// Reads a row's JSON, in today's form or an older version's; `None` for a row that is
+/// neither (it is skipped rather than stopping the emulator).
+fn decode(json: &str) -> Option<StoredRun> {
+    let run = serde_json::from_str::<StoredRun>(json).ok().or_else(|| {
+        Some(
+            serde_json::from_str::<legacy::LegacyRun>(json)
+                .ok()?
+                .into_stored(),
+        )
+    })?;
+    run.is_sound().then_some(run)
 }
 
 /// `t` in milliseconds since 1970, rounded down (or up with `ceil`).
@@ -111,9 +132,9 @@ fn migrate(connection: &Connection) -> Result<(), rusqlite::Error> {
          ALTER TABLE emulator_runs ADD COLUMN created_ms INTEGER;",
     )?;
     let mut statement = connection.prepare("SELECT run FROM emulator_runs")?;
-    let runs: Vec<Run> = statement
+    let runs: Vec<StoredRun> = statement
         .query_map([], |row| row.get::<_, String>(0))?
-        .filter_map(|json| serde_json::from_str(&json.ok()?).ok())
+        .filter_map(|json| decode(&json.ok()?))
         .collect();
     for run in &runs {
         if let Some(row) = Row::of(run) {
@@ -129,27 +150,27 @@ impl RunDb {
     /// Opens (or creates) the database at `path` and returns its newest `max_runs` runs in
     /// creation order (older ones are deleted), runs in progress already marked FAILED (and
     /// written back). Blocking: call it off the async runtime.
-    pub(crate) fn open(path: &Path, max_runs: usize) -> Result<(RunDb, Vec<Run>), EmulatorError> {
+    pub(crate) fn open(
+        path: &Path,
+        max_runs: usize,
+    ) -> Result<(RunDb, Vec<StoredRun>), EmulatorError> {
         let fail = |source| EmulatorError::Store {
             path: PathBuf::from(path),
             source,
         };
         let connection = open(path).map_err(fail)?;
         let mut runs = load(&connection, max_runs).map_err(fail)?;
-        let now = timefmt::now();
+        let now = timefmt::stamp(timefmt::now());
         for run in &mut runs {
-            if run.status.is_terminal() {
+            if run.status().is_terminal() {
                 continue;
             }
-            run.status = RunStatus::Failed;
-            run.finished_at = Some(now);
-            run.result = None;
-            run.error = Some(ErrorInfo {
-                category: "SYSTEM_FAILURE".into(),
-                message: RESTARTED.into(),
-                code: None,
-                retry_after: None,
-            });
+            run.set_status(RunStatus::Failed);
+            run.run.finished_at = Nullable::Value(now.clone());
+            run.run.result = Nullable::Null;
+            let mut error = RunError::new(RESTARTED);
+            error.category = Nullable::Value(ErrorCategory::SystemFailure);
+            run.run.error = Nullable::Value(error);
             if let Some(row) = Row::of(run) {
                 upsert(&connection, &row).map_err(fail)?;
             }
@@ -169,7 +190,7 @@ impl RunDb {
     }
 
     /// Queues `run` to be written.
-    pub(crate) fn save(&self, run: &Run) {
+    pub(crate) fn save(&self, run: &StoredRun) {
         if let Some(row) = Row::of(run) {
             let _ = self.sender.send(Message::Save(row));
         }
@@ -213,7 +234,7 @@ impl Drop for RunDb {
 }
 
 /// The newest `max_runs` runs, oldest first; older rows are deleted.
-fn load(connection: &Connection, max_runs: usize) -> Result<Vec<Run>, rusqlite::Error> {
+fn load(connection: &Connection, max_runs: usize) -> Result<Vec<StoredRun>, rusqlite::Error> {
     let limit = i64::try_from(max_runs).unwrap_or(i64::MAX);
     connection.execute(
         "DELETE FROM emulator_runs WHERE seq NOT IN
@@ -225,7 +246,7 @@ fn load(connection: &Connection, max_runs: usize) -> Result<Vec<Run>, rusqlite::
     let mut runs = Vec::new();
     for row in rows {
         // A row this version cannot read is skipped rather than stopping the emulator.
-        if let Ok(run) = serde_json::from_str::<Run>(&row?) {
+        if let Some(run) = decode(&row?) {
             runs.push(run);
         }
     }
@@ -255,7 +276,7 @@ fn filters(query: &ListQuery) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value as Sql;
     let mut clauses = Vec::new();
     let mut values = Vec::new();
-    if let Some(status) = query.status {
+    if let Some(status) = &query.status {
         clauses.push("status = ?");
         values.push(Sql::Text(status.as_str().to_owned()));
     }
@@ -311,7 +332,7 @@ fn list(connection: &Connection, query: &ListQuery, limit: usize) -> Result<Page
     let mut runs = Vec::new();
     for row in rows {
         // A row this version cannot read is left out of the page.
-        if let Ok(run) = serde_json::from_str::<Run>(&row?) {
+        if let Some(run) = decode(&row?) {
             runs.push(run);
         }
     }
