@@ -378,40 +378,4 @@ fn serve(connection: &Connection, receiver: &mpsc::Receiver<Message>) {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    /// The plan SQLite picks for a list query: it must use an index, never scan the table.
-    fn plan(connection: &Connection, query: &ListQuery) -> String {
-        let (clause, values) = filters(query);
-        let sql = format!(
-            "EXPLAIN QUERY PLAN SELECT run FROM emulator_runs{clause} ORDER BY seq DESC LIMIT 2"
-        );
-        let mut statement = connection.prepare(&sql).unwrap();
-        let rows = statement
-            .query_map(params_from_iter(values.iter()), |row| {
-                row.get::<_, String>(3)
-            })
-            .unwrap();
-        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
-    }
-
-    #[test]
-    fn lists_use_the_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let connection = open(&dir.path().join("runs.db")).unwrap();
-        let newest = plan(&connection, &ListQuery::default());
-        assert!(newest.contains("USING INDEX emulator_runs_seq"), "{newest}");
-        let by_status = ListQuery {
-            status: Some(RunStatus::Failed),
-            ..ListQuery::default()
-        };
-        let by_status = plan(&connection, &by_status);
-        assert!(
-            by_status.contains("USING INDEX emulator_runs_status_seq"),
-            "{by_status}"
-        );
-    }
-}
+mod tests;
