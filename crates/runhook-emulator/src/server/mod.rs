@@ -4,6 +4,7 @@ mod automation;
 mod inspect;
 mod list;
 mod middleware;
+mod openapi;
 mod runs;
 mod sse;
 
@@ -172,7 +173,8 @@ fn router(shared: Arc<Shared>) -> Router {
     let inspect = Router::new()
         .route("/_emulator/runs", get(inspect::runs))
         .route("/_emulator/deliveries", get(inspect::deliveries))
-        .route("/_emulator/stream/{id}", get(inspect::stream_page));
+        .route("/_emulator/stream/{id}", get(inspect::stream_page))
+        .route("/openapi.json", get(openapi::document));
     api.merge(inspect)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

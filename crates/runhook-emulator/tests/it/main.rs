@@ -10,6 +10,7 @@ mod support;
 mod api;
 mod cancel;
 mod list;
+mod openapi;
 mod persistence;
 mod scripting;
 mod sse;
