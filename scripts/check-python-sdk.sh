@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# TinyFish's official Python SDK against the emulator, unchanged: create a run with a
-# webhook_url, get it, list runs, a synchronous run and a streamed run. Not part of CI (it needs
-# PyPI); it installs the SDK into a virtualenv under target/.
+# TinyFish's official Python SDK against the emulator, unchanged: queue (with a webhook_url, whose
+# webhook must reach a local receiver), run, stream, get, and list with every filter and a cursor;
+# an output_schema of each kind (an object, the empty schema, `true`, a non-object root); a failed
+# and a cancelled run (scripts/sdk/official_python_sdk.py). Run by .ci/run; it installs the SDK
+# from PyPI into a virtualenv under the target directory and builds `runhook` itself. All traffic
+# is on 127.0.0.1.
 #
 #   scripts/check-python-sdk.sh
 #
@@ -17,7 +20,10 @@ version=${TINYFISH_SDK_VERSION:-0.11.0}
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet "tinyfish==$version"
+if ! "$venv/bin/pip" show tinyfish 2>/dev/null | grep -qx "Version: $version"; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "tinyfish==$version"
+fi
+export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 
 cargo build --quiet -p runhook-cli
 runhook="$target/debug/runhook"
@@ -51,9 +57,9 @@ pids+=($!)
 base=$(first_line "$logs/emulate.out" | grep -o 'http://[^ ]*')
 
 echo "emulator: $base  receiver: $webhook  tinyfish SDK $version"
+status=0
 TINYFISH_BASE_URL="$base" TINYFISH_API_KEY="$key" RUNHOOK_WEBHOOK_URL="$webhook" \
-    "$venv/bin/python" scripts/sdk/official_python_sdk.py
-status=$?
+    "$venv/bin/python" scripts/sdk/official_python_sdk.py || status=$?
 
 # The webhook of the queued run reached the receiver.
 for _ in $(seq 1 50); do

@@ -6,6 +6,7 @@ mod automation;
 mod inspect;
 mod list;
 mod middleware;
+mod openapi;
 mod runs;
 mod sse;
 
@@ -198,8 +199,9 @@ fn router(shared: Arc<Shared>) -> Router {
             middleware::require_api_key,
         ))
         // The page a run's `streaming_url` points to is opened in a browser, without a key; it
-        // shows no webhook URL.
-        .route("/_emulator/stream/{id}", get(inspect::stream_page));
+        // shows no webhook URL. The OpenAPI document is public too.
+        .route("/_emulator/stream/{id}", get(inspect::stream_page))
+        .route("/openapi.json", get(openapi::document));
     api.merge(inspect)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -13,6 +13,7 @@ mod cancel;
 mod clock;
 mod fidelity;
 mod list;
+mod openapi;
 mod persistence;
 mod scripting;
 mod sse;
