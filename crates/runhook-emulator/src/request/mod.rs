@@ -1,7 +1,8 @@
 //! Checking request bodies as TinyFish's published API description does: every problem becomes
 //! an [`Issue`], and a body with any issue is refused whole. Unknown fields are accepted
-//! (forward compatible); an optional field that is `null` counts as absent, except
-//! `output_schema`, which may not be `null`.
+//! (forward compatible). An optional field is absent or of its type: `null` is refused, as the
+//! description (whose optional fields are not nullable) and TinyFish's own checks do; the
+//! official SDKs leave unset fields out.
 
 mod options;
 mod schema;
@@ -47,9 +48,9 @@ fn at(prefix: &[Value], key: &str) -> Vec<Value> {
     path
 }
 
-/// Field `key` of `object`, unless absent or `null`.
+/// Field `key` of `object`, if present (`null` included: a caller refuses it as a wrong type).
 fn present<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    object.get(key).filter(|value| !value.is_null())
+    object.get(key)
 }
 
 /// Which loopback `webhook_url`s are accepted: plain `http://`, `https://`, both or neither.

@@ -41,7 +41,7 @@ pub(super) fn check_webhook_url(
     issues: &mut Issues,
 ) -> Option<String> {
     let text = match value {
-        None | Some(Value::Null) => return None,
+        None => return None,
         Some(Value::String(text)) => text,
         other => {
             issues.push(Issue::invalid_type(path, "string", other));

@@ -212,7 +212,7 @@ impl Scenario {
             .error
             .retry_after
             .or_else(|| rule.and_then(|r| r.error.retry_after))
-            .map_or(Nullable::Absent, |secs| Nullable::Value(secs.into()));
+            .map_or(Nullable::Null, |secs| Nullable::Value(secs.into()));
         let faults = FaultPlan {
             drop: pick(&|s| s.drop).unwrap_or(0),
             timeout: pick(&|s| s.timeout).unwrap_or(0),

@@ -120,7 +120,7 @@ impl LegacyError {
         error.code = self.code.map_or(Nullable::Absent, Nullable::Value);
         error.retry_after = self
             .retry_after
-            .map_or(Nullable::Absent, |secs| Nullable::Value(secs.into()));
+            .map_or(Nullable::Null, |secs| Nullable::Value(secs.into()));
         error
     }
 }

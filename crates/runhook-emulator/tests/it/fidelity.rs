@@ -167,6 +167,18 @@ async fn a_batch_output_schema_is_checked_and_applied_to_items_without_one() {
 async fn nested_request_fields_are_checked_as_documented() {
     let emulator = start().await;
     let refused = [
+        // `null` is not a value of any optional field (the SDKs leave unset fields out).
+        (json!({"webhook_url": null}), json!(["webhook_url"])),
+        (json!({"capture_config": null}), json!(["capture_config"])),
+        (
+            json!({"capture_config": {"screenshots": null}}),
+            json!(["capture_config", "screenshots"]),
+        ),
+        (
+            json!({"agent_config": {"mode": null}}),
+            json!(["agent_config", "mode"]),
+        ),
+        (json!({"browser_profile": null}), json!(["browser_profile"])),
         (
             json!({"proxy_config": {"enabled": true, "country_code": "IN"}}),
             json!(["proxy_config", "country_code"]),

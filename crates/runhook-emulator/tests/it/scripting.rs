@@ -63,7 +63,13 @@ async fn directives_script_failures_results_steps_and_outcomes() {
     assert_eq!(run["result"], Value::Null);
     assert_eq!(
         run["error"],
-        json!({"category": "SYSTEM_FAILURE", "message": "Browser crashed", "code": "service_busy"})
+        json!({
+            "category": "SYSTEM_FAILURE",
+            "message": "Browser crashed",
+            "code": "service_busy",
+            "retry_after": null
+        }),
+        "retry_after is always there, null when there is none (as TinyFish's run object shows)"
     );
     assert_eq!(run["num_of_steps"], 2);
     assert_eq!(run["steps"][1]["status"], "FAILED");
