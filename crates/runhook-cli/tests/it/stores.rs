@@ -180,12 +180,14 @@ async fn sqlite_survives_a_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_survives_a_kill_9() {
     let Some(url) = postgres_url() else { return };
+    let _heavy = support::heavy().await;
     survives_a_kill(&url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_on_postgres_process_each_of_500_runs_once() {
     let Some(url) = postgres_url() else { return };
+    let _heavy = support::heavy().await;
     three_replicas_process_each_run_once(&url, 500).await;
 }
 

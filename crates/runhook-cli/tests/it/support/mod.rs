@@ -21,9 +21,11 @@ pub mod emulate;
 pub mod listen;
 pub mod relay;
 
-/// Taken for its whole run by each whole-binary stress test (the relay crash scenarios): they
-/// share this test binary with every other test of the crate, and two of them at once on a
-/// 2-core machine would measure the machine rather than the relay.
+/// Taken for its whole run by each whole-binary stress test (the relay crash scenarios) and by
+/// each test that runs several `runhook` processes on PostgreSQL: they share this test binary
+/// with every other test of the crate; two of them at once on a 2-core machine would measure the
+/// machine rather than the relay, and their pools (16 connections per process) together would
+/// pass the server's `max_connections` (100 by default).
 pub async fn heavy() -> tokio::sync::MutexGuard<'static, ()> {
     static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     HEAVY.lock().await
