@@ -25,26 +25,8 @@ if ! "$venv/bin/pip" show tinyfish 2>/dev/null | grep -qx "Version: $version"; t
 fi
 export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 
-cargo build --quiet -p runhook-cli
-runhook="$target/debug/runhook"
-
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    rm -rf "$logs"
-}
-trap cleanup EXIT
-
-# The first stdout line of each command names its address (port 0: a free one).
-first_line() { # first_line FILE
-    for _ in $(seq 1 100); do
-        if [ -s "$1" ]; then head -n1 "$1"; return; fi
-        sleep 0.1
-    done
-    echo "no address printed in $1" >&2
-    exit 1
-}
+# runhook built; `logs`, `pids` (stopped at exit) and `first_line FILE`.
+source scripts/sdk/processes.sh
 
 key="sdk-check-$$"
 "$runhook" listen --addr 127.0.0.1:0 --store memory >"$logs/listen.out" 2>"$logs/listen.err" &

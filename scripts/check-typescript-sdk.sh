@@ -24,26 +24,8 @@ fi
 cp scripts/sdk/official_typescript_sdk.mjs "$dir/"
 version=$(node -p "require('$dir/node_modules/@tiny-fish/sdk/package.json').version")
 
-cargo build --quiet -p runhook-cli
-runhook="$target/debug/runhook"
-
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    rm -rf "$logs"
-}
-trap cleanup EXIT
-
-# The first stdout line names the address (port 0: a free one).
-first_line() { # first_line FILE
-    for _ in $(seq 1 100); do
-        if [ -s "$1" ]; then head -n1 "$1"; return; fi
-        sleep 0.1
-    done
-    echo "no address printed in $1" >&2
-    exit 1
-}
+# runhook built; `logs`, `pids` (stopped at exit) and `first_line FILE`.
+source scripts/sdk/processes.sh
 
 key="sdk-check-$$"
 "$runhook" emulate --addr 127.0.0.1:0 --api-key "$key" --speed 20 \
