@@ -1,0 +1,26 @@
+//! How the runs API writes "none": `null` where a list would be empty, and `null` or nothing
+//! where an object would hold nothing.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Reads a field that may be `null` (or absent, with `#[serde(default)]`) as its default.
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
+/// Writes an empty list as `null` (the API's `not_found` when every id was found).
+pub(crate) fn empty_as_null<S, T>(items: &[T], serializer: S) -> Result<S::Ok, S::Error>
+where
+    S: Serializer,
+    T: Serialize,
+{
+    if items.is_empty() {
+        serializer.serialize_none()
+    } else {
+        serializer.collect_seq(items)
+    }
+}
