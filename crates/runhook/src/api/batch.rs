@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::CancelOutcome;
-use super::null::{empty_as_null, null_as_default};
+use super::null::empty_as_null;
 use crate::RunId;
 
 /// The body of `POST /v1/runs/batch` and `POST /v1/runs/batch/cancel`: the runs to read or
@@ -38,11 +38,7 @@ pub struct BatchRuns<T, Id = RunId> {
     pub data: Vec<T>,
     /// The ids not found (or not yours). Written as `null` when empty; read as empty from
     /// `null` or nothing.
-    #[serde(
-        default,
-        serialize_with = "empty_as_null",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, with = "empty_as_null")]
     pub not_found: Vec<Id>,
 }
 
@@ -66,11 +62,7 @@ pub struct BatchCancelOutcomes<T = CancelOutcome, Id = RunId> {
     pub results: Vec<T>,
     /// The ids not found (or not yours). Written as `null` when empty; read as empty from
     /// `null` or nothing.
-    #[serde(
-        default,
-        serialize_with = "empty_as_null",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, with = "empty_as_null")]
     pub not_found: Vec<Id>,
 }
 
