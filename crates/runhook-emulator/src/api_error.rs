@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use runhook::api::{ApiErrorCode, ErrorEnvelope};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// One problem with the input: where (a path of keys and indexes) and what.
@@ -314,9 +315,16 @@ impl ApiError {
     }
 }
 
-/// A JSON response with `status`.
-pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+/// A JSON response with `status` (a 500 if `body` cannot be written as JSON, which a
+/// [`Value`] and the core's wire types always can).
+pub(crate) fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    let text = match serde_json::to_string(body) {
+        Ok(text) => text,
+        Err(error) => {
+            return ApiError::internal(format!("Cannot write the answer: {error}")).into_response();
+        }
+    };
+    let mut response = (status, text).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -1,11 +1,12 @@
 //! Creating runs: `POST /v1/automation/run`, `/run-async`, `/run-batch` and `/run-sse`. None
 //! is ever retried: a retry could start the run twice.
 
+use runhook::api::{RunCreated, RunsCreated};
 use runhook::{Run, RunId};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::response::{BatchCreatedBody, CreatedBody, run_from};
+use crate::response::{batch_created_from, created_from, run_from};
 use crate::transport::Call;
 use crate::{Client, Error, RunEventStream, RunRequest};
 
@@ -33,7 +34,7 @@ impl Client {
     pub async fn create_run_async(&self, request: &RunRequest) -> Result<RunId, Error> {
         let call = Call::post("/v1/automation/run-async", request)?;
         let reply = self.inner.once(call, self.inner.timeout).await?;
-        reply.json::<CreatedBody>()?.into_result(&reply.path)
+        created_from(reply.json::<RunCreated>()?, &reply.path)
     }
 
     /// Starts 1 to 100 runs at once (`POST /v1/automation/run-batch`), all or none: their ids,
@@ -43,7 +44,7 @@ impl Client {
         check_batch(requests.len(), "runs")?;
         let call = Call::post("/v1/automation/run-batch", &BatchRequest { runs: requests })?;
         let reply = self.inner.once(call, self.inner.timeout).await?;
-        reply.json::<BatchCreatedBody>()?.into_result(&reply.path)
+        batch_created_from(reply.json::<RunsCreated>()?, &reply.path)
     }
 
     /// Starts `request` and streams its progress (`POST /v1/automation/run-sse`): `STARTED`,

@@ -1,8 +1,9 @@
 //! What the API answers, beyond a run: a page of runs, the outcome of a cancel, batches.
 
-use runhook::api::CancelOutcome;
+use runhook::api::{
+    BatchCancelOutcomes, BatchRuns, CancelOutcome, ListPage, RunCreated, RunsCreated,
+};
 use runhook::{Run, RunId};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Error;
@@ -62,112 +63,58 @@ pub(crate) fn runs_from(values: &[Value], path: &str) -> Vec<Run> {
     values.iter().map(|value| run_from(value, path)).collect()
 }
 
-#[derive(Deserialize)]
-pub(crate) struct PageBody {
-    data: Vec<Value>,
-    #[serde(default)]
-    pagination: Option<Pagination>,
-}
-
-#[derive(Deserialize)]
-struct Pagination {
-    #[serde(default)]
-    total: Option<u64>,
-    #[serde(default)]
-    next_cursor: Option<String>,
-    #[serde(default)]
-    has_more: Option<bool>,
-}
-
-impl PageBody {
-    pub(crate) fn into_page(self, path: &str) -> RunPage {
-        let pagination = self.pagination.unwrap_or(Pagination {
-            total: None,
-            next_cursor: None,
-            has_more: None,
-        });
-        let next_cursor = pagination.next_cursor.filter(|cursor| !cursor.is_empty());
-        RunPage {
-            runs: runs_from(&self.data, path),
-            total: pagination.total,
-            has_more: pagination.has_more.unwrap_or(next_cursor.is_some()),
-            next_cursor,
-        }
+/// The page of runs of a `GET /v1/runs` answer. An empty `next_cursor` is none; without
+/// `has_more`, more pages follow if there is a cursor.
+pub(crate) fn page_from(page: ListPage<Value>, path: &str) -> RunPage {
+    let pagination = page.pagination;
+    let next_cursor = pagination.next_cursor.filter(|cursor| !cursor.is_empty());
+    RunPage {
+        runs: runs_from(&page.data, path),
+        total: pagination.total,
+        has_more: pagination.has_more.unwrap_or(next_cursor.is_some()),
+        next_cursor,
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct BatchBody {
-    data: Vec<Value>,
-    #[serde(default)]
-    not_found: Option<Vec<RunId>>,
-}
-
-impl BatchBody {
-    pub(crate) fn into_batch(self, path: &str) -> RunsBatch {
-        RunsBatch {
-            runs: runs_from(&self.data, path),
-            not_found: self.not_found.unwrap_or_default(),
-        }
+/// The runs of a `POST /v1/runs/batch` answer.
+pub(crate) fn batch_from(batch: BatchRuns<Value>, path: &str) -> RunsBatch {
+    RunsBatch {
+        runs: runs_from(&batch.data, path),
+        not_found: batch.not_found,
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CancelBatchBody {
-    results: Vec<CancelOutcome>,
-    #[serde(default)]
-    not_found: Option<Vec<RunId>>,
-}
-
-impl From<CancelBatchBody> for CancelBatch {
-    fn from(body: CancelBatchBody) -> Self {
+impl From<BatchCancelOutcomes> for CancelBatch {
+    fn from(answer: BatchCancelOutcomes) -> Self {
         CancelBatch {
-            results: body.results,
-            not_found: body.not_found.unwrap_or_default(),
+            results: answer.results,
+            not_found: answer.not_found,
         }
     }
 }
 
-/// What `/run-async` answers: a run id, or an error.
-#[derive(Deserialize)]
-pub(crate) struct CreatedBody {
-    #[serde(default)]
-    run_id: Option<RunId>,
-    #[serde(default)]
-    error: Option<runhook::RunError>,
-}
-
-impl CreatedBody {
-    pub(crate) fn into_result(self, path: &str) -> Result<RunId, Error> {
-        match (self.run_id, self.error) {
-            (Some(run_id), None) => Ok(run_id),
-            (_, Some(error)) => Err(Error::NotCreated(Box::new(error))),
-            (None, None) => Err(Error::Decode {
-                path: path.to_owned(),
-                message: "neither run_id nor error".to_owned(),
-            }),
-        }
+/// The run id of a `/run-async` answer, or its error.
+pub(crate) fn created_from(answer: RunCreated, path: &str) -> Result<RunId, Error> {
+    match (answer.run_id, answer.error) {
+        (Some(run_id), None) => Ok(run_id),
+        (_, Some(error)) => Err(Error::NotCreated(Box::new(error))),
+        (None, None) => Err(neither("run_id", path)),
     }
 }
 
-/// What `/run-batch` answers: the run ids, or an error.
-#[derive(Deserialize)]
-pub(crate) struct BatchCreatedBody {
-    #[serde(default)]
-    run_ids: Option<Vec<RunId>>,
-    #[serde(default)]
-    error: Option<runhook::RunError>,
+/// The run ids of a `/run-batch` answer, or its error.
+pub(crate) fn batch_created_from(answer: RunsCreated, path: &str) -> Result<Vec<RunId>, Error> {
+    match (answer.run_ids, answer.error) {
+        (Some(run_ids), None) => Ok(run_ids),
+        (_, Some(error)) => Err(Error::NotCreated(Box::new(error))),
+        (None, None) => Err(neither("run_ids", path)),
+    }
 }
 
-impl BatchCreatedBody {
-    pub(crate) fn into_result(self, path: &str) -> Result<Vec<RunId>, Error> {
-        match (self.run_ids, self.error) {
-            (Some(run_ids), None) => Ok(run_ids),
-            (_, Some(error)) => Err(Error::NotCreated(Box::new(error))),
-            (None, None) => Err(Error::Decode {
-                path: path.to_owned(),
-                message: "neither run_ids nor error".to_owned(),
-            }),
-        }
+/// An answer with neither `field` nor `error`.
+fn neither(field: &str, path: &str) -> Error {
+    Error::Decode {
+        path: path.to_owned(),
+        message: format!("neither {field} nor error"),
     }
 }

@@ -3,19 +3,14 @@
 //! All are retried under the client's policy: they read, or are idempotent.
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use runhook::api::{BatchCancelOutcomes, BatchRuns, ListPage, RunIds};
 use runhook::{Run, RunId};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::automation::check_batch;
-use crate::response::{BatchBody, CancelBatchBody, PageBody, run_from};
+use crate::response::{batch_from, page_from, run_from};
 use crate::transport::Call;
 use crate::{CancelBatch, CancelOutcome, Client, Error, ListRuns, RunPage, RunsBatch};
-
-#[derive(Serialize)]
-struct Ids<'a> {
-    run_ids: &'a [RunId],
-}
 
 impl Client {
     /// The run (`GET /v1/runs/{id}`), without screenshots. An unknown id is an
@@ -47,7 +42,7 @@ impl Client {
         let mut call = Call::get("/v1/runs");
         call.query = query.to_query()?;
         let reply = self.inner.retried(call).await?;
-        Ok(reply.json::<PageBody>()?.into_page(&reply.path))
+        Ok(page_from(reply.json::<ListPage<Value>>()?, &reply.path))
     }
 
     /// Every run matching `query`, page after page, following `next_cursor` until the last
@@ -111,17 +106,17 @@ impl Client {
     /// Up to 100 runs at once (`POST /v1/runs/batch`): those found, and the ids not found.
     pub async fn get_runs(&self, run_ids: &[RunId]) -> Result<RunsBatch, Error> {
         check_batch(run_ids.len(), "run ids")?;
-        let call = Call::post("/v1/runs/batch", &Ids { run_ids })?;
+        let call = Call::post("/v1/runs/batch", &RunIds::new(run_ids.to_vec()))?;
         let reply = self.inner.retried(call).await?;
-        Ok(reply.json::<BatchBody>()?.into_batch(&reply.path))
+        Ok(batch_from(reply.json::<BatchRuns<Value>>()?, &reply.path))
     }
 
     /// Cancels up to 100 runs at once (`POST /v1/runs/batch/cancel`): one outcome per run
     /// found, and the ids not found.
     pub async fn cancel_runs(&self, run_ids: &[RunId]) -> Result<CancelBatch, Error> {
         check_batch(run_ids.len(), "run ids")?;
-        let call = Call::post("/v1/runs/batch/cancel", &Ids { run_ids })?;
+        let call = Call::post("/v1/runs/batch/cancel", &RunIds::new(run_ids.to_vec()))?;
         let reply = self.inner.retried(call).await?;
-        Ok(reply.json::<CancelBatchBody>()?.into())
+        Ok(reply.json::<BatchCancelOutcomes>()?.into())
     }
 }

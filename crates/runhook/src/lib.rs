@@ -6,7 +6,7 @@
 //!
 //! - [`events`]: the typed envelope and run model, lossless and forward compatible.
 //! - [`api`]: the runs API's wire vocabulary beside the run: error codes and envelope, cancel
-//!   answers, `/run-sse` frame types.
+//!   answers, `/run-sse` frame types, list pages, batch and creation answers.
 //! - [`delivery`]: sending: the retry policy and the delivery state machine (drain contract).
 //! - [`endpoint`]: where a sender may deliver: webhook URL rules and IP-address classes.
 //! - [`receive`](mod@receive): receiving: from an HTTP request to an accepted event or a

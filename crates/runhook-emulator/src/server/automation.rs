@@ -6,6 +6,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use runhook::RunId;
+use runhook::api::{RunCreated, RunsCreated};
 use serde_json::{Value, json};
 
 use super::read_body;
@@ -74,6 +76,14 @@ pub(super) fn launch(
         .ok_or_else(|| ApiError::internal("The run was not created"))
 }
 
+/// The id of a run just created (the emulator makes every run with one).
+fn created_id(run: &StoredRun) -> Result<RunId, ApiError> {
+    run.run
+        .run_id
+        .clone()
+        .ok_or_else(|| ApiError::internal("The run was created without an id"))
+}
+
 /// Creates the runs (all or none: 429 when the emulator is full of runs in progress) and
 /// starts their agents.
 pub(super) fn launch_all(
@@ -134,10 +144,12 @@ async fn wait_until_finished(shared: &Shared, id: &str) -> Option<StoredRun> {
 /// `POST /v1/automation/run-async`: `{run_id, error: null}` at once.
 pub(super) async fn run_async(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     match single(&shared, body).await {
-        Ok((request, plan)) => match launch(&shared, &request, plan, Origin::Async) {
-            Ok(run) => json_response(StatusCode::OK, &json!({"run_id": run.id(), "error": null})),
-            Err(error) => error.into_response(),
-        },
+        Ok((request, plan)) => {
+            match launch(&shared, &request, plan, Origin::Async).and_then(|run| created_id(&run)) {
+                Ok(run_id) => json_response(StatusCode::OK, &RunCreated::new(run_id)),
+                Err(error) => error.into_response(),
+            }
+        }
         Err(error) => error.into_response(),
     }
 }
@@ -182,9 +194,10 @@ pub(super) async fn run_batch(State(shared): State<Arc<Shared>>, body: Body) -> 
     if !issues.is_empty() {
         return refuse(issues);
     }
-    let run_ids: Vec<String> = match launch_all(&shared, prepared, Origin::Batch) {
-        Ok(runs) => runs.iter().map(|run| run.id().to_owned()).collect(),
-        Err(error) => return error.beside("run_ids", Value::Null).into_response(),
-    };
-    json_response(StatusCode::OK, &json!({"run_ids": run_ids, "error": null}))
+    let run_ids = launch_all(&shared, prepared, Origin::Batch)
+        .and_then(|runs| runs.iter().map(created_id).collect::<Result<Vec<_>, _>>());
+    match run_ids {
+        Ok(run_ids) => json_response(StatusCode::OK, &RunsCreated::new(run_ids)),
+        Err(error) => error.beside("run_ids", Value::Null).into_response(),
+    }
 }

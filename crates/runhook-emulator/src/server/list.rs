@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::api_error::{ApiError, Issue, json_response};
 use runhook::RunStatus;
+use runhook::api::{ListPage, Pagination};
 
 use crate::model::run_summary;
 use crate::runs::{ListQuery as Query, Page};
@@ -110,17 +111,15 @@ fn parse_query(raw: &str) -> Result<Query, Vec<Issue>> {
     }
 }
 
-/// The JSON of `page`.
-fn page_json(page: &Page) -> Value {
-    let next_cursor = page.next.map_or(Value::Null, |seq| json!(cursor(seq)));
-    json!({
-        "data": page.runs.iter().map(run_summary).collect::<Vec<_>>(),
-        "pagination": {
-            "total": page.total,
-            "next_cursor": next_cursor,
-            "has_more": page.next.is_some(),
-        },
-    })
+/// The answer of `page`: its runs as the list shows them, and where the listing goes on.
+fn page_answer(page: &Page) -> ListPage<Value> {
+    ListPage::new(
+        page.runs.iter().map(run_summary).collect(),
+        Pagination::new(
+            u64::try_from(page.total).unwrap_or(u64::MAX),
+            page.next.map(cursor),
+        ),
+    )
 }
 
 /// `GET /v1/runs`.
@@ -132,7 +131,7 @@ pub(super) async fn list_runs(
         Ok(query) => {
             let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
             match shared.page(query, limit).await {
-                Ok(page) => json_response(StatusCode::OK, &page_json(&page)),
+                Ok(page) => json_response(StatusCode::OK, &page_answer(&page)),
                 Err(error) => {
                     ApiError::internal(format!("Cannot list the runs: {error}")).into_response()
                 }

@@ -8,7 +8,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use runhook::api::CancelOutcome;
+use runhook::api::{BatchCancelOutcomes, BatchRuns, CancelOutcome};
 use serde_json::{Value, json};
 
 use super::read_body;
@@ -98,14 +98,6 @@ async fn run_ids(body: Body) -> Result<Vec<String>, ApiError> {
     check_run_ids(&body_json(&read_body(body).await?)?)
 }
 
-fn not_found(ids: Vec<String>) -> Value {
-    if ids.is_empty() {
-        Value::Null
-    } else {
-        json!(ids)
-    }
-}
-
 /// `POST /v1/runs/batch`: `{data: [runs], not_found: [ids] | null}`.
 pub(super) async fn batch_get(State(shared): State<Arc<Shared>>, body: Body) -> Response {
     let ids = match run_ids(body).await {
@@ -120,9 +112,10 @@ pub(super) async fn batch_get(State(shared): State<Arc<Shared>>, body: Body) -> 
             None => missing.push(id),
         }
     }
+    // The ids not found are echoed as asked for, valid run ids or not.
     json_response(
         StatusCode::OK,
-        &json!({"data": data, "not_found": not_found(missing)}),
+        &BatchRuns::<Value, String>::new(data, missing),
     )
 }
 
@@ -167,6 +160,6 @@ pub(super) async fn batch_cancel(State(shared): State<Arc<Shared>>, body: Body) 
     }
     json_response(
         StatusCode::OK,
-        &json!({"results": results, "not_found": not_found(missing)}),
+        &BatchCancelOutcomes::<Value, String>::new(results, missing),
     )
 }
