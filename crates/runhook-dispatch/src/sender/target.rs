@@ -136,6 +136,21 @@ mod tests {
         allow_private: false,
     };
 
+    /// What the dispatcher's log lines print (`url = %target`): no secret query value (a URL
+    /// with user-info is refused before it is a target); the URL itself stays whole for the
+    /// request.
+    #[test]
+    fn the_logged_form_hides_secrets_and_the_url_keeps_them() {
+        let raw = "http://127.0.0.1:8080/hook?token=s3cr3t&api_key=hunter2&run=1";
+        let target = Target::check(raw, LOCAL).unwrap();
+        let shown = target.to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8080/hook"), "{shown}");
+        assert!(shown.contains("run=1"), "{shown}");
+        assert!(target.as_str().contains("token=s3cr3t"));
+    }
+
     #[test]
     fn loopback_http_is_allowed_with_the_opt_in_and_nothing_else_plain() {
         for ok in [
