@@ -4,5 +4,5 @@ pub(crate) mod frames;
 mod run;
 mod views;
 
-pub(crate) use run::{NewRun, Origin, StoredRun};
+pub(crate) use run::{NewRun, Origin, StoredRun, run_error};
 pub(crate) use views::{cancel_response, run_object, run_summary, sync_response, webhook_event};

@@ -2,7 +2,9 @@
 //! `GET /v1/runs/{id}` shows without screenshots) and what only the emulator needs to go on
 //! with it (stored in memory, or as JSON in SQLite).
 
-use runhook::{BrowserConfig, Nullable, RunId, RunStatus, SchemaValidation, Timestamp};
+use runhook::{
+    BrowserConfig, ErrorCategory, Nullable, RunError, RunId, RunStatus, SchemaValidation, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -130,4 +132,19 @@ impl StoredRun {
     pub(crate) fn cancellable(&self) -> bool {
         self.origin != Origin::Sync && !self.status().is_terminal()
     }
+}
+
+/// A scripted run's error, as the run object shows it: `retry_after` is always there, `null`
+/// when the script gives none (as TinyFish's run object does, and the TypeScript SDK requires).
+pub(crate) fn run_error(
+    category: &str,
+    message: String,
+    code: Option<String>,
+    retry_after: Option<u64>,
+) -> RunError {
+    let mut error = RunError::new(message);
+    error.category = Nullable::Value(ErrorCategory::from_wire(category));
+    error.code = code.map_or(Nullable::Absent, Nullable::Value);
+    error.retry_after = retry_after.map_or(Nullable::Null, |secs| Nullable::Value(secs.into()));
+    error
 }

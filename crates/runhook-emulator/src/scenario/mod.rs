@@ -16,7 +16,9 @@ use serde_json::Value;
 use crate::api_error::Issue;
 use crate::error::ScenarioError;
 pub(crate) use results::step_actions;
-use runhook::{ErrorCategory, Nullable, RunError};
+use runhook::RunError;
+
+use crate::model::run_error;
 
 /// How a scripted run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,15 +206,12 @@ impl Scenario {
         let category = spec(&|e| e.category.clone()).unwrap_or_else(|| "AGENT_FAILURE".into());
         let message = spec(&|e| e.message.clone())
             .unwrap_or_else(|| results::default_error_message(&category).to_owned());
-        let mut error = RunError::new(message);
-        error.category = Nullable::Value(ErrorCategory::from_wire(&category));
-        error.code = spec(&|e| e.code.clone()).map_or(Nullable::Absent, Nullable::Value);
-        error.retry_after = parsed
+        let retry_after = parsed
             .script
             .error
             .retry_after
-            .or_else(|| rule.and_then(|r| r.error.retry_after))
-            .map_or(Nullable::Null, |secs| Nullable::Value(secs.into()));
+            .or_else(|| rule.and_then(|r| r.error.retry_after));
+        let error = run_error(&category, message, spec(&|e| e.code.clone()), retry_after);
         let faults = FaultPlan {
             drop: pick(&|s| s.drop).unwrap_or(0),
             timeout: pick(&|s| s.timeout).unwrap_or(0),

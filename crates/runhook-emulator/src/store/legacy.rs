@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use runhook::{ErrorCategory, Nullable, RunError, RunId, RunStatus, Step};
+use runhook::{Nullable, RunError, RunId, RunStatus, Step};
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::model::{NewRun, Origin, StoredRun};
+use crate::model::{NewRun, Origin, StoredRun, run_error};
 use crate::scenario::FaultPlan;
 use crate::timefmt;
 
@@ -115,12 +115,6 @@ impl LegacyStep {
 
 impl LegacyError {
     fn into_error(self) -> RunError {
-        let mut error = RunError::new(self.message);
-        error.category = Nullable::Value(ErrorCategory::from_wire(&self.category));
-        error.code = self.code.map_or(Nullable::Absent, Nullable::Value);
-        error.retry_after = self
-            .retry_after
-            .map_or(Nullable::Null, |secs| Nullable::Value(secs.into()));
-        error
+        run_error(&self.category, self.message, self.code, self.retry_after)
     }
 }
