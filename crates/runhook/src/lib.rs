@@ -13,6 +13,8 @@
 //!   rejection.
 //! - [`store`]: the idempotency store: claim, complete, release, with leases and retention.
 //! - [`inbox`]: the inbox: events stored on receipt, then processed with retries by workers.
+//! - [`reconcile`]: the runs API as a second path: the watermark and watch list a sweep keeps,
+//!   and the [`Source`] of an event (a webhook, or recovered by a sweep).
 //! - [`outcome`]: the handler contract and the status code of every way a delivery ends.
 //!
 //! ```
@@ -46,6 +48,7 @@ pub mod events;
 pub mod inbox;
 pub mod outcome;
 pub mod receive;
+pub mod reconcile;
 pub mod store;
 
 #[allow(deprecated)]
@@ -61,4 +64,5 @@ pub use delivery::RetryPolicy;
 pub use endpoint::{AddressPolicy, WebhookUrl};
 pub use outcome::{HandlerOutcome, ReceiveOutcome};
 pub use receive::{Rejection, RequestChecks, UrlToken, Verdict, receive};
+pub use reconcile::Source;
 pub use store::{IdempotencyStore, KeyStrategy, MemoryStore, StoreError};

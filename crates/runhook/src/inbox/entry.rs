@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use crate::DriftProblem;
+use crate::reconcile::Source;
 use crate::store::{ClaimToken, IdempotencyKey};
 
 /// Where a row is in its life.
@@ -69,6 +70,8 @@ pub struct NewInboxEntry {
     pub body: Bytes,
     /// The drift problems found when it was accepted (empty for most events).
     pub drift: Vec<DriftProblem>,
+    /// How it reached the receiver: a webhook, or recovered by the reconciler.
+    pub source: Source,
 }
 
 impl NewInboxEntry {
@@ -86,6 +89,7 @@ impl NewInboxEntry {
             received_at,
             body: body.into(),
             drift: Vec::new(),
+            source: Source::Webhook,
         }
     }
 
@@ -98,6 +102,12 @@ impl NewInboxEntry {
     /// The same entry with the drift problems found when it was accepted.
     pub fn with_drift(mut self, drift: Vec<DriftProblem>) -> Self {
         self.drift = drift;
+        self
+    }
+
+    /// The same entry, as having reached the receiver from `source` (default: a webhook).
+    pub fn with_source(mut self, source: Source) -> Self {
+        self.source = source;
         self
     }
 }
@@ -123,6 +133,8 @@ pub struct InboxEntry {
     pub body: Bytes,
     /// The drift problems found when it was accepted.
     pub drift: Vec<DriftProblem>,
+    /// How it reached the receiver: a webhook, or recovered by the reconciler.
+    pub source: Source,
     /// Where it is in its life.
     pub state: InboxState,
     /// The attempts started so far (a claim starts one).
@@ -148,6 +160,7 @@ impl InboxEntry {
             received_at: record.received_at,
             body: record.body,
             drift: record.drift,
+            source: record.source,
             state: InboxState::Pending,
             attempts: 0,
             lease_until: None,
