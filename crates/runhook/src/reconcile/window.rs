@@ -15,7 +15,7 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(60);
 /// The creation time a sweep lists runs after: the watermark, or `now - lookback` for the first
 /// sweep.
 pub fn list_from(watermark: Option<SystemTime>, now: SystemTime, lookback: Duration) -> SystemTime {
-    watermark.unwrap_or_else(|| now.checked_sub(lookback).unwrap_or(SystemTime::UNIX_EPOCH))
+    watermark.unwrap_or_else(|| not_before_epoch(now.checked_sub(lookback)))
 }
 
 /// The watermark after a sweep that saw runs created up to `newest`: `newest - overlap`, never
