@@ -21,10 +21,14 @@ pub fn list_from(watermark: Option<SystemTime>, now: SystemTime, lookback: Durat
 /// The watermark after a sweep that saw runs created up to `newest`: `newest - overlap`, never
 /// behind `current` (a watermark only moves forward).
 pub fn advance(current: SystemTime, newest: SystemTime, overlap: Duration) -> SystemTime {
-    let candidate = newest
-        .checked_sub(overlap)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    candidate.max(current)
+    not_before_epoch(newest.checked_sub(overlap)).max(current)
+}
+
+/// `time`, or the Unix epoch if it is earlier or out of range (no run is created before it).
+fn not_before_epoch(time: Option<SystemTime>) -> SystemTime {
+    time.map_or(SystemTime::UNIX_EPOCH, |time| {
+        time.max(SystemTime::UNIX_EPOCH)
+    })
 }
 
 /// Whether a run watched since `since` has been watched for longer than `lookback` at `now`,
