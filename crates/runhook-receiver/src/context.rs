@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::time::SystemTime;
 
 use http::{Extensions, HeaderMap, Uri};
+use runhook::Source;
 use tokio_util::sync::CancellationToken;
 
 /// A request's path parameters, as the web framework matched them (e.g. `tenant` in
@@ -14,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 pub struct PathParams(pub Vec<(String, String)>);
 
 /// What a handler knows about the delivery of its event: the request's URI, headers and path
-/// parameters, when it arrived, which attempt it is (when known), a cancellation signal, and the
-/// request's extensions (where an adapter puts the application's state).
+/// parameters, when it arrived, which attempt it is (when known), how it arrived (a webhook, or
+/// recovered by the reconciler), a cancellation signal, and the request's extensions (where an
+/// adapter puts the application's state).
 #[derive(Debug, Clone)]
 pub struct HandlerContext {
     uri: Uri,
@@ -23,6 +25,7 @@ pub struct HandlerContext {
     extensions: Extensions,
     received_at: SystemTime,
     attempt: Option<u32>,
+    source: Source,
     cancellation: CancellationToken,
 }
 
@@ -35,6 +38,7 @@ impl HandlerContext {
             extensions: Extensions::new(),
             received_at,
             attempt: None,
+            source: Source::Webhook,
             cancellation: CancellationToken::new(),
         }
     }
@@ -48,6 +52,12 @@ impl HandlerContext {
     /// This context with the delivery attempt, 1 for the first.
     pub fn with_attempt(mut self, attempt: u32) -> Self {
         self.attempt = Some(attempt);
+        self
+    }
+
+    /// This context, for an event that arrived from `source` (default: a webhook).
+    pub fn with_source(mut self, source: Source) -> Self {
+        self.source = source;
         self
     }
 
@@ -102,6 +112,15 @@ impl HandlerContext {
     /// sender does not say; the durable inbox counts its own attempts).
     pub fn attempt(&self) -> Option<u32> {
         self.attempt
+    }
+
+    /// How the event arrived: [`Source::Webhook`], posted by the sender, or
+    /// [`Source::Reconciler`], recovered by a sweep of the runs API because its webhook never
+    /// arrived (the receiver was down, say). The event is the same either way; a recovered one
+    /// is built from the run as the API returns it. For a recovered event, the URI is `/` and
+    /// the headers are empty.
+    pub fn source(&self) -> Source {
+        self.source
     }
 
     /// Whether the handler has been asked to stop: its maximum run time is near its end, or the

@@ -48,6 +48,10 @@
 //! `Webhook` extractors, through [`WebhookChecks::check`] (one order of checks, one
 //! [`Refusal`]).
 //!
+//! [`reconcile::Reconciler`] sweeps the runs API for runs whose webhooks never arrived (the
+//! receiver was down for longer than the sender's retries) and sends them through
+//! [`Receiver::recover`], marked as recovered; a run that arrives both ways is processed once.
+//!
 //! [`maintenance::Maintenance`] is the one periodic task that purges stores and inboxes (with
 //! a leader lease, one replica per interval); inbox-mode workers run one for their inbox.
 //!
@@ -77,6 +81,7 @@ pub mod metrics;
 mod observe;
 mod pipeline;
 mod receiver;
+pub mod reconcile;
 mod response;
 mod supervisor;
 

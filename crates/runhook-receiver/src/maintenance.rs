@@ -225,7 +225,7 @@ async fn tick(
 
 /// Calls `work` at once and then every `interval` until `stop` resolves; work in progress when
 /// `stop` resolves is dropped. A tick missed while work ran is taken late, not in a burst.
-async fn repeat<F, Fut>(interval: Duration, mut work: F, stop: impl Future<Output = ()>)
+pub(crate) async fn repeat<F, Fut>(interval: Duration, mut work: F, stop: impl Future<Output = ()>)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,

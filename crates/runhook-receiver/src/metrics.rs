@@ -14,6 +14,10 @@
 //! | [`INBOX_DEPTH`] | gauge | `state`: `pending`, `in_flight`, `done`, `dead` | rows | the inbox's rows by state, sampled by the workers every 5 s (inbox mode) |
 //! | [`TIME_TO_ACK`] | histogram | | seconds | from the request's arrival to its answer, for every delivery answered 200 (accepted or duplicate) |
 //! | [`TIME_TO_DONE`] | histogram | | seconds | from receipt to processed: inline mode, arrival to the handler's `Ok`; inbox mode, the row's `received_at` to its settlement as done |
+//! | [`EVENTS_RECOVERED`] | counter | `outcome`: `accepted`, `duplicate`, or a failure's name as for `kind` | events | events a reconciler's sweep sent through the receiver ([`Receiver::recover`](crate::Receiver::recover)); they do not count in the three `runhook_events_*` counters above, which count webhooks |
+//! | [`RECONCILE_SWEEPS`] | counter | `result`: `done`, `failed`, `skipped` (another replica holds the lease) | sweeps | the reconciler's sweeps |
+//! | [`RECONCILE_API_CALLS`] | counter | | requests | the requests a reconciler made to the runs API (list pages and batch reads) |
+//! | [`RECONCILE_WATCHED`] | gauge | | runs | the runs on the reconciler's watch list after its last sweep |
 //!
 //! Every answered delivery counts once in exactly one of the three `runhook_events_*` counters (a
 //! handler that finishes after its answer does not count again). The `kind` of
@@ -52,6 +56,14 @@ pub const INBOX_DEPTH: &str = "runhook_inbox_depth";
 pub const TIME_TO_ACK: &str = "runhook_time_to_ack_seconds";
 /// Histogram, seconds: receipt to processed.
 pub const TIME_TO_DONE: &str = "runhook_time_to_done_seconds";
+/// Counter: events recovered by a reconciler's sweep, by [`OUTCOME`].
+pub const EVENTS_RECOVERED: &str = "runhook_events_recovered_total";
+/// Counter: a reconciler's sweeps, by [`RESULT`].
+pub const RECONCILE_SWEEPS: &str = "runhook_reconcile_sweeps_total";
+/// Counter: a reconciler's requests to the runs API.
+pub const RECONCILE_API_CALLS: &str = "runhook_reconcile_api_calls_total";
+/// Gauge: the runs on a reconciler's watch list.
+pub const RECONCILE_WATCHED: &str = "runhook_reconcile_watched";
 
 /// The label of [`EVENTS_REJECTED`]: why the delivery was not answered 200.
 pub const KIND: &str = "kind";
@@ -59,6 +71,8 @@ pub const KIND: &str = "kind";
 pub const OUTCOME: &str = "outcome";
 /// The label of [`INBOX_DEPTH`]: `pending`, `in_flight`, `done` or `dead`.
 pub const STATE: &str = "state";
+/// The label of [`RECONCILE_SWEEPS`]: `done`, `failed` or `skipped`.
+pub const RESULT: &str = "result";
 
 /// Registers the description and unit of every metric above with the installed recorder (call
 /// it once, after installing the recorder; recording works without it).
@@ -98,6 +112,26 @@ pub fn describe() {
         TIME_TO_DONE,
         Unit::Seconds,
         "Time from an event's receipt to its processing."
+    );
+    describe_counter!(
+        EVENTS_RECOVERED,
+        Unit::Count,
+        "Events recovered by the reconciler's sweeps, by outcome."
+    );
+    describe_counter!(
+        RECONCILE_SWEEPS,
+        Unit::Count,
+        "The reconciler's sweeps: done, failed, skipped."
+    );
+    describe_counter!(
+        RECONCILE_API_CALLS,
+        Unit::Count,
+        "The reconciler's requests to the runs API."
+    );
+    describe_gauge!(
+        RECONCILE_WATCHED,
+        Unit::Count,
+        "Runs on the reconciler's watch list."
     );
 }
 
@@ -150,6 +184,28 @@ pub(crate) fn answered(
         }
     }
     ::metrics::histogram!(TIME_TO_ACK).record(elapsed.as_secs_f64());
+}
+
+/// Records an event recovered by a reconciler's sweep, by how its delivery ended.
+pub(crate) fn recovered(outcome: ReceiveOutcome) {
+    counter!(EVENTS_RECOVERED, OUTCOME => outcome.as_str()).increment(1);
+}
+
+/// Records a reconciler's sweep, by its result (`done`, `failed`, `skipped`).
+pub(crate) fn reconcile_sweep(result: &'static str) {
+    counter!(RECONCILE_SWEEPS, RESULT => result).increment(1);
+}
+
+/// Records a reconciler's request to the runs API.
+pub(crate) fn reconcile_api_call() {
+    counter!(RECONCILE_API_CALLS).increment(1);
+}
+
+/// Records the length of a reconciler's watch list.
+pub(crate) fn reconcile_watched(runs: u64) {
+    // A gauge is an f64; watch lists stay far below 2^53.
+    #[allow(clippy::cast_precision_loss)]
+    gauge!(RECONCILE_WATCHED).set(runs as f64);
 }
 
 /// The [`KIND`] of a request refused by `receive`: a short name of its status.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use runhook::receive::RejectionKind;
 use runhook::store::IdempotencyKey;
-use runhook::{DriftProblem, ReceiveOutcome};
+use runhook::{DriftProblem, ReceiveOutcome, Source};
 use tracing::Level;
 
 /// How one delivery ended. A delivery whose handler outlived the deadline gives two reports: the
@@ -32,6 +32,9 @@ pub struct Report {
     pub reason: String,
     /// Whether this reports a handler that finished after its response had been sent.
     pub late: bool,
+    /// How the event arrived: a webhook, or recovered by the reconciler (see
+    /// [`Receiver::recover`](crate::Receiver::recover)).
+    pub source: Source,
     /// Time from arrival to this report.
     pub elapsed: Duration,
 }

@@ -289,6 +289,31 @@ impl Receiver {
         self.pipeline.receive(request, body).await
     }
 
+    /// Delivers an event that a reconciler recovered from the runs API, down the same path as a
+    /// webhook: in inline mode its key is claimed in the idempotency store and the handler runs
+    /// under the claim; in inbox mode it is inserted into the inbox. Either way the store decides
+    /// whether it is new, so a run that arrives both by webhook and by sweep is processed once.
+    /// The handler's [`HandlerContext::source`](crate::HandlerContext::source), the inbox row and
+    /// the [`Report`](crate::Report) say [`Source::Reconciler`](runhook::Source::Reconciler),
+    /// and [`metrics::EVENTS_RECOVERED`](crate::metrics::EVENTS_RECOVERED) counts it instead of
+    /// the webhook counters.
+    ///
+    /// The request checks and the confirmation by API are skipped (the event is built from the
+    /// API's own run, with `runhook::Event::from_run`). The answer is the status a webhook would
+    /// have got: 200 processed, stored or a duplicate; 503 to try again later; 422 rejected by
+    /// the handler. `runhook_receiver::reconcile::Reconciler` calls it for each run a sweep
+    /// recovers.
+    pub async fn recover(&self, event: runhook::Event) -> WebhookResponse {
+        self.pipeline.recover(event).await
+    }
+
+    /// Whether the idempotency store (inline mode) or the inbox (inbox mode) already holds
+    /// `event`'s key: processed, in progress or stored. A reconciler asks before it fetches a
+    /// run in full; the answer is advice (the claim or insert of [`Receiver::recover`] decides).
+    pub async fn has_seen(&self, event: &runhook::Event) -> Result<bool, StoreError> {
+        self.pipeline.has_seen(event).await
+    }
+
     /// The 413 response, for adapters whose framework enforced the body limit itself. `len` is
     /// the body's length if known.
     pub fn too_large(&self, len: Option<u64>) -> WebhookResponse {

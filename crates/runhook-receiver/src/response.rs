@@ -24,6 +24,8 @@ pub struct WebhookResponse {
     pub headers: HeaderMap,
     /// The JSON body.
     pub body: Bytes,
+    /// How the delivery ended (the body's `outcome`).
+    pub outcome: ReceiveOutcome,
 }
 
 impl WebhookResponse {
@@ -61,6 +63,7 @@ impl WebhookResponse {
             status,
             headers,
             body: Bytes::from(fields.to_json().unwrap_or_default()),
+            outcome,
         }
     }
 

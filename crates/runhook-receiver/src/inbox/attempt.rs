@@ -86,6 +86,7 @@ impl Shared {
         let context =
             HandlerContext::new(Uri::from_static("/"), HeaderMap::new(), entry.received_at)
                 .with_attempt(entry.attempts)
+                .with_source(entry.source)
                 .with_cancellation(cancellation.clone());
         let processing = self.processor.process(claim, Received::new(event, context));
         let running = AssertUnwindSafe(processing).catch_unwind();

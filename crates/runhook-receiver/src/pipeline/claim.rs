@@ -29,7 +29,7 @@ impl Pipeline {
         } = accepted;
         let config = &self.config;
         let now = self.clock.now();
-        let event = Received::new(event, request.context(now));
+        let event = Received::new(event, request.context(now).with_source(facts.source));
         let Some(key) = facts.key.clone() else {
             tracing::debug!("no idempotency key for this event; handled without deduplication");
             return self

@@ -34,8 +34,9 @@ impl Pipeline {
         facts.key = Some(key.clone());
         let now = self.clock.now();
         let event = facts.event.clone().unwrap_or_default();
-        let mut record =
-            NewInboxEntry::new(key.clone(), event, now, body).with_drift(facts.drift.clone());
+        let mut record = NewInboxEntry::new(key.clone(), event, now, body)
+            .with_drift(facts.drift.clone())
+            .with_source(facts.source);
         if let Some(run_id) = &facts.run_id {
             record = record.with_run_id(run_id.clone());
         }

@@ -10,6 +10,7 @@ mod claim;
 mod confirming;
 mod enqueue;
 mod handler;
+mod recover;
 mod request;
 mod respond;
 
@@ -215,6 +216,7 @@ impl Pipeline {
             key: config.key.key(&event),
             started: request.arrived,
             drift: drift.to_vec(),
+            source: runhook::Source::Webhook,
         };
         let span = Span::current();
         span.record("event", event.name());

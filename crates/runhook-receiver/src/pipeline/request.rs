@@ -5,8 +5,8 @@ use std::fmt;
 use std::time::SystemTime;
 
 use http::{Extensions, HeaderMap, Method, Uri};
-use runhook::DriftProblem;
 use runhook::store::IdempotencyKey;
+use runhook::{DriftProblem, Source};
 use tokio::time::Instant;
 use tracing::{Span, field};
 
@@ -59,6 +59,8 @@ pub(crate) struct Facts {
     pub(crate) started: Instant,
     /// The drift problems of an accepted event (empty for most).
     pub(crate) drift: Vec<DriftProblem>,
+    /// How the event arrived.
+    pub(crate) source: Source,
 }
 
 impl Facts {
@@ -70,6 +72,7 @@ impl Facts {
             key: None,
             started,
             drift: Vec::new(),
+            source: Source::Webhook,
         }
     }
 }

@@ -96,7 +96,11 @@ impl Pipeline {
     ) {
         let elapsed = facts.started.elapsed();
         if !late {
-            crate::metrics::answered(decision.outcome, rejection.map(|r| r.kind), elapsed);
+            if facts.source.is_recovered() {
+                crate::metrics::recovered(decision.outcome);
+            } else {
+                crate::metrics::answered(decision.outcome, rejection.map(|r| r.kind), elapsed);
+            }
         }
         let Some(observer) = &self.observer else {
             log(
@@ -120,6 +124,7 @@ impl Pipeline {
             reason: detail.into_owned(),
             late,
             elapsed,
+            source: facts.source,
         };
         observer.observe(&report);
         report.log();
