@@ -201,12 +201,8 @@ async fn ended_runs_not_seen_are_recovered_once_and_marked_as_recovered() {
     // Before the lookback: not listed by the first sweep.
     setup.api.add(run("old", RunStatus::Completed, 100));
     // r3's webhook arrived.
-    assert_eq!(
-        setup
-            .webhook(&setup.api.runs.lock().unwrap()[2].clone())
-            .await,
-        200
-    );
+    let r3 = run("r3", RunStatus::Completed, 7_200);
+    assert_eq!(setup.webhook(&r3).await, 200);
 
     let reconciler = setup.reconciler();
     let report = reconciler.sweep().await.unwrap();
