@@ -13,6 +13,7 @@ mod out;
 mod overrides;
 mod payload;
 mod progress;
+mod reconcile;
 mod repeat;
 mod signals;
 mod store;
@@ -46,6 +47,10 @@ enum Command {
     /// Look into a relay's inbox (`listen --forward-to`): list rows, show one, replay dead
     /// ones, purge done ones.
     Inbox(commands::inbox::Args),
+    /// Sweep the TinyFish runs API once for runs that ended but whose webhooks never arrived
+    /// (the receiver was down), process each once as `listen` would (or store it in the
+    /// relay's inbox with --inbox), and exit. Needs TINYFISH_API_KEY.
+    Reconcile(commands::reconcile::Args),
     /// Check payload files against the schema and the consistency rules.
     Validate(commands::validate::Args),
     /// Serve a local TinyFish-compatible runs API: scripted runs, SSE, and webhooks with
@@ -71,6 +76,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => commands::trigger::run(args),
         Command::Listen(args) => commands::listen::run(*args),
         Command::Inbox(args) => commands::inbox::run(args),
+        Command::Reconcile(args) => commands::reconcile::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Emulate(args) => commands::emulate::run(args),
         Command::Demo(args) => commands::demo::run(args),

@@ -9,10 +9,33 @@ use anyhow::{Context, bail};
 use runhook::MemoryStore;
 use runhook::endpoint::redact_url;
 use runhook::inbox::{Inbox, MemoryInbox};
+use runhook::reconcile::{MemoryReconcileState, ReconcileState};
 use runhook::store::IdempotencyStore;
 use runhook_store::{
-    Maintenance, PostgresConfig, PostgresInbox, PostgresStore, RedisStore, SqliteInbox, SqliteStore,
+    Leadership, Maintenance, PostgresConfig, PostgresInbox, PostgresStore, RedisStore, SqliteInbox,
+    SqliteStore,
 };
+
+/// Where a reconciler keeps its watermark and watch list, in the database of `--store`, and the
+/// lease that lets one replica sweep at a time (PostgreSQL).
+pub(crate) struct ReconcileHome {
+    /// The watermark and watch list.
+    pub(crate) state: Arc<dyn ReconcileState>,
+    /// The lease, where replicas may share the store.
+    pub(crate) leader: Option<Arc<dyn Leadership>>,
+}
+
+/// What a reconciler asks of the store: its state's scope, and the lease's time to live.
+#[derive(Debug, Clone)]
+pub(crate) struct ReconcileAsk {
+    /// The scope of its state (one per runs API).
+    pub(crate) scope: String,
+    /// How long the lease is held at each sweep.
+    pub(crate) lease: Duration,
+}
+
+/// The task name of the reconciler's lease on PostgreSQL.
+const RECONCILE_TASK: &str = "runhook-reconcile";
 
 /// The store `runhook listen` and `runhook inbox` use unless `--store` says otherwise.
 pub(crate) const DEFAULT_STORE: &str = "sqlite:./runhook.db";
@@ -83,21 +106,50 @@ impl StoreUrl {
     /// Opens the store; an unreachable server or an unusable file is an error now, at start.
     /// With it, the library's maintenance task if the store must be purged periodically
     /// (PostgreSQL, with a lease so that one replica purges per interval; SQLite).
+    ///
+    /// With `reconcile`, also the reconciler's state and lease in the same database (Redis
+    /// holds none: an error).
     pub(crate) async fn open(
         &self,
-    ) -> anyhow::Result<(Arc<dyn IdempotencyStore>, Option<Maintenance>)> {
+        reconcile: Option<&ReconcileAsk>,
+    ) -> anyhow::Result<(
+        Arc<dyn IdempotencyStore>,
+        Option<Maintenance>,
+        Option<ReconcileHome>,
+    )> {
         let described = self.describe();
         let cannot = || format!("cannot use the store {described}");
         Ok(match self {
-            StoreUrl::Memory => (Arc::new(MemoryStore::new()), None),
-            StoreUrl::Redis(url) => (
-                Arc::new(RedisStore::connect(url).await.with_context(cannot)?),
-                None,
-            ),
+            StoreUrl::Memory => (Arc::new(MemoryStore::new()), None, memory_home(reconcile)),
+            StoreUrl::Redis(url) => {
+                if reconcile.is_some() {
+                    bail!(
+                        "--store {described}: the reconciler keeps its watermark and watch list \
+                         in sqlite: or postgres:// (Redis keeps idempotency keys only)"
+                    );
+                }
+                (
+                    Arc::new(RedisStore::connect(url).await.with_context(cannot)?),
+                    None,
+                    None,
+                )
+            }
             StoreUrl::Sqlite(path) => {
                 let store = Arc::new(SqliteStore::open(path).await.with_context(cannot)?);
+                let home = match reconcile {
+                    Some(ask) => Some(ReconcileHome {
+                        state: Arc::new(
+                            store
+                                .reconcile_state(&ask.scope)
+                                .await
+                                .with_context(cannot)?,
+                        ),
+                        leader: None,
+                    }),
+                    None => None,
+                };
                 let maintenance = Maintenance::new().store(described.clone(), store.clone());
-                (store, Some(maintenance))
+                (store, Some(maintenance), home)
             }
             StoreUrl::Postgres { url, schema } => {
                 let config = postgres_config(schema.as_deref());
@@ -110,10 +162,27 @@ impl StoreUrl {
                     .lease(MAINTENANCE_TASK, 2 * Maintenance::DEFAULT_EVERY)
                     .await
                     .with_context(cannot)?;
+                let home = match reconcile {
+                    Some(ask) => Some(ReconcileHome {
+                        state: Arc::new(
+                            store
+                                .reconcile_state(&ask.scope)
+                                .await
+                                .with_context(cannot)?,
+                        ),
+                        leader: Some(Arc::new(
+                            store
+                                .lease(RECONCILE_TASK, ask.lease)
+                                .await
+                                .with_context(cannot)?,
+                        )),
+                    }),
+                    None => None,
+                };
                 let maintenance = Maintenance::new()
                     .store(described.clone(), store.clone())
                     .leader(Arc::new(lease));
-                (store, Some(maintenance))
+                (store, Some(maintenance), home)
             }
         })
     }
@@ -151,26 +220,69 @@ impl StoreUrl {
     /// Opens the relay's inbox, with the library's maintenance task that purges its done rows
     /// past `retention`: on PostgreSQL under a lease, so that of several relays sharing the
     /// inbox one purges per interval.
+    ///
+    /// With `reconcile`, also the reconciler's state and lease in the same database.
     pub(crate) async fn open_relay_inbox(
         &self,
         retention: Duration,
-    ) -> anyhow::Result<(Arc<dyn Inbox>, Maintenance)> {
+        reconcile: Option<&ReconcileAsk>,
+    ) -> anyhow::Result<(Arc<dyn Inbox>, Maintenance, Option<ReconcileHome>)> {
         let described = self.describe();
-        if let StoreUrl::Postgres { url, schema } = self {
-            let inbox = self.postgres_inbox(url, schema).await?;
-            let lease = inbox
-                .lease(MAINTENANCE_TASK, 2 * Maintenance::DEFAULT_EVERY)
-                .await
-                .with_context(|| format!("cannot use the inbox {described}"))?;
-            let inbox: Arc<dyn Inbox> = Arc::new(inbox);
-            let maintenance = Maintenance::new()
-                .inbox(described, inbox.clone(), retention)
-                .leader(Arc::new(lease));
-            return Ok((inbox, maintenance));
+        let cannot = || format!("cannot use the inbox {described}");
+        match self {
+            StoreUrl::Postgres { url, schema } => {
+                let inbox = self.postgres_inbox(url, schema).await?;
+                let lease = inbox
+                    .lease(MAINTENANCE_TASK, 2 * Maintenance::DEFAULT_EVERY)
+                    .await
+                    .with_context(cannot)?;
+                let home = match reconcile {
+                    Some(ask) => Some(ReconcileHome {
+                        state: Arc::new(
+                            inbox
+                                .reconcile_state(&ask.scope)
+                                .await
+                                .with_context(cannot)?,
+                        ),
+                        leader: Some(Arc::new(
+                            inbox
+                                .lease(RECONCILE_TASK, ask.lease)
+                                .await
+                                .with_context(cannot)?,
+                        )),
+                    }),
+                    None => None,
+                };
+                let inbox: Arc<dyn Inbox> = Arc::new(inbox);
+                let maintenance = Maintenance::new()
+                    .inbox(described, inbox.clone(), retention)
+                    .leader(Arc::new(lease));
+                Ok((inbox, maintenance, home))
+            }
+            StoreUrl::Sqlite(path) => {
+                let inbox = SqliteInbox::open(path).await.with_context(cannot)?;
+                let home = match reconcile {
+                    Some(ask) => Some(ReconcileHome {
+                        state: Arc::new(
+                            inbox
+                                .reconcile_state(&ask.scope)
+                                .await
+                                .with_context(cannot)?,
+                        ),
+                        leader: None,
+                    }),
+                    None => None,
+                };
+                let inbox: Arc<dyn Inbox> = Arc::new(inbox);
+                let maintenance = Maintenance::new().inbox(described, inbox.clone(), retention);
+                Ok((inbox, maintenance, home))
+            }
+            _ => {
+                let inbox = self.open_inbox().await?;
+                let maintenance = Maintenance::new().inbox(described, inbox.clone(), retention);
+                Ok((inbox, maintenance, memory_home(reconcile)))
+            }
         }
-        let inbox = self.open_inbox().await?;
-        let maintenance = Maintenance::new().inbox(described, inbox.clone(), retention);
-        Ok((inbox, maintenance))
     }
 
     /// The PostgreSQL inbox at `url`, in `schema` if the URL named one.
@@ -183,6 +295,14 @@ impl StoreUrl {
             .await
             .with_context(|| format!("cannot use the inbox {}", self.describe()))
     }
+}
+
+/// The reconciler's state in this process, if one is asked for (a store in memory).
+fn memory_home(reconcile: Option<&ReconcileAsk>) -> Option<ReconcileHome> {
+    reconcile.map(|_| ReconcileHome {
+        state: Arc::new(MemoryReconcileState::new()),
+        leader: None,
+    })
 }
 
 /// The task name of `listen`'s maintenance lease on PostgreSQL.

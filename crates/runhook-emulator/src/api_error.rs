@@ -281,6 +281,17 @@ impl ApiError {
         )
     }
 
+    /// 429 RATE_LIMIT_EXCEEDED for a read the emulator throttles on purpose.
+    pub(crate) fn throttled(retry_after_secs: u64) -> Self {
+        Self::new(
+            ApiErrorCode::RateLimitExceeded,
+            format!(
+                "Too many requests (the emulator's --throttle-reads); retry after \
+                 {retry_after_secs} s"
+            ),
+        )
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(ApiErrorCode::InternalError, message)
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use runhook::RetryPolicy;
 use runhook_receiver::server::ServerLimits;
@@ -67,6 +68,7 @@ pub struct EmulatorConfig {
     pub(crate) observer: Option<Observer>,
     pub(crate) max_runs: usize,
     pub(crate) server_limits: ServerLimits,
+    pub(crate) throttle_reads: Option<(f64, Duration)>,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -83,6 +85,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("observer", &self.observer.is_some())
             .field("max_runs", &self.max_runs)
             .field("server_limits", &self.server_limits)
+            .field("throttle_reads", &self.throttle_reads)
             .finish()
     }
 }
@@ -107,6 +110,7 @@ impl EmulatorConfig {
             observer: None,
             max_runs: DEFAULT_MAX_RUNS,
             server_limits: ServerLimits::default(),
+            throttle_reads: None,
         }
     }
 
@@ -187,6 +191,14 @@ impl EmulatorConfig {
         self
     }
 
+    /// Answers a `fraction` (0.0–1.0) of the reads a reconciler makes (`GET /v1/runs` and
+    /// `POST /v1/runs/batch`) with 429 `RATE_LIMIT_EXCEEDED` and `Retry-After: retry_after`
+    /// (whole seconds, at least 1), spread evenly, as a rate-limited API would. Off by default.
+    pub fn throttle_reads(mut self, fraction: f64, retry_after: Duration) -> Self {
+        self.throttle_reads = Some((fraction, retry_after));
+        self
+    }
+
     /// Checks the keys and the speed.
     pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
         if self.api_keys.is_empty() {
@@ -202,6 +214,11 @@ impl EmulatorConfig {
         }
         if self.max_runs == 0 {
             return Err(EmulatorError::BadMaxRuns);
+        }
+        if let Some((fraction, _)) = self.throttle_reads
+            && !(0.0..=1.0).contains(&fraction)
+        {
+            return Err(EmulatorError::BadThrottle(fraction));
         }
         Ok(())
     }

@@ -18,6 +18,9 @@ pub enum EmulatorError {
     /// The maximum number of runs is 0.
     #[error("the maximum number of runs must be at least 1")]
     BadMaxRuns,
+    /// The share of reads to throttle is not from 0.0 to 1.0.
+    #[error("the share of reads to throttle must be from 0.0 to 1.0, not {0}")]
+    BadThrottle(f64),
     /// The store URL is neither `memory` nor `sqlite:PATH`.
     #[error("unknown store {0:?}: use memory or sqlite:PATH")]
     BadStoreUrl(String),

@@ -65,6 +65,8 @@ pub(crate) struct Settings {
     pub(crate) max_runs: usize,
     /// How many webhook attempts the delivery log keeps at most.
     pub(crate) max_deliveries: usize,
+    /// The reads answered 429 on purpose, if any.
+    pub(crate) throttle: Option<crate::server::Throttle>,
 }
 
 /// How long a list waits for the SQLite store.

@@ -29,6 +29,10 @@
 //! [`RunConfirmer`](runhook_receiver::RunConfirmer): confirm every webhook by API in a
 //! runhook-receiver with `ReceiverBuilder::confirm_with(Arc::new(client))`.
 //!
+//! With the `reconcile` feature (on by default) the client is a
+//! [`RunSource`](runhook_receiver::reconcile::RunSource): the runs a
+//! [`Reconciler`](runhook_receiver::reconcile::Reconciler) sweeps for webhooks that never arrived.
+//!
 //! ```no_run
 //! use futures::TryStreamExt;
 //! use runhook::RunStatus;
@@ -60,6 +64,8 @@ mod client;
 #[cfg(feature = "confirm")]
 mod confirm;
 mod error;
+#[cfg(feature = "reconcile")]
+mod reconcile;
 mod request;
 mod response;
 mod runs;

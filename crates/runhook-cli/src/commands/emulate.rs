@@ -52,6 +52,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = runhook_emulator::DEFAULT_MAX_RUNS as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_runs: u64,
+    /// Answer a share P (0.0-1.0) of the reads GET /v1/runs and POST /v1/runs/batch with 429
+    /// RATE_LIMIT_EXCEEDED and Retry-After, spread evenly, as a rate-limited API would (to
+    /// test a client's or a reconciler's patience).
+    #[arg(long, value_name = "P", value_parser = crate::commands::listen::probability)]
+    throttle_reads: Option<f64>,
+    /// The Retry-After of --throttle-reads, in seconds (default 1).
+    #[arg(long, value_name = "SECS", default_value_t = 1, requires = "throttle_reads",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    throttle_retry_after: u64,
 }
 
 /// The keys of `--api-key`, else the one in `$TINYFISH_API_KEY`.
@@ -91,6 +100,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .store(store)
         .max_runs(usize::try_from(args.max_runs).unwrap_or(usize::MAX))
         .observer(move |activity| printer.print(&describe(activity)));
+    let config = match args.throttle_reads {
+        Some(share) => config.throttle_reads(share, Duration::from_secs(args.throttle_retry_after)),
+        None => config,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

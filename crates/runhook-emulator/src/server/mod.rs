@@ -9,6 +9,9 @@ mod middleware;
 mod openapi;
 mod runs;
 mod sse;
+mod throttle;
+
+pub(crate) use throttle::Throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -102,6 +105,9 @@ impl Emulator {
             sender,
             max_runs: config.max_runs,
             max_deliveries: config.max_runs.saturating_mul(DELIVERIES_PER_RUN),
+            throttle: config
+                .throttle_reads
+                .map(|(fraction, retry_after)| throttle::Throttle::new(fraction, retry_after)),
         };
         let shared = Arc::new(Shared::new(settings, store, loaded));
         let app = router(Arc::clone(&shared));
@@ -182,8 +188,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/automation/run-async", post(automation::run_async))
         .route("/v1/automation/run-sse", post(sse::run_sse))
         .route("/v1/automation/run-batch", post(automation::run_batch))
-        .route("/v1/runs", get(list::list_runs))
-        .route("/v1/runs/batch", post(runs::batch_get))
+        .merge(
+            Router::new()
+                .route("/v1/runs", get(list::list_runs))
+                .route("/v1/runs/batch", post(runs::batch_get))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    Arc::clone(&shared),
+                    throttle::throttle_reads,
+                )),
+        )
         .route("/v1/runs/batch/cancel", post(runs::batch_cancel))
         .route("/v1/runs/{id}", get(runs::get_run))
         .route("/v1/runs/{id}/cancel", post(runs::cancel_run))

@@ -46,6 +46,11 @@ pub struct InboxConfig {
     /// Set it to `false` when a shared `Maintenance` purges this inbox (one replica at a time on
     /// PostgreSQL, with its lease as the leader), as `runhook listen --forward-to` does.
     pub purge: bool,
+    /// Whether the workers claim and process rows. Default `true`. Set it to `false` for a
+    /// receiver that only stores events for other processes' workers, such as a one-shot
+    /// reconcile sweep (`runhook reconcile --inbox`) beside a running relay: then no worker
+    /// runs in this process, and `purge` does not apply.
+    pub claim: bool,
     /// When a failed row is tried again and when it is given up (default
     /// [`InboxPolicy::default`]: waits from 1 s doubling to 1 h, ± 25 %, up to 100 attempts, 5
     /// minutes per attempt, given up 72 h after receipt).
@@ -63,6 +68,13 @@ impl InboxConfig {
     /// These settings processing up to `concurrency` rows at once.
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency;
+        self
+    }
+
+    /// These settings with the workers claiming rows (`true`, the default) or not (a receiver
+    /// that only stores events for another process to process).
+    pub fn with_claim(mut self, claim: bool) -> Self {
+        self.claim = claim;
         self
     }
 
@@ -131,6 +143,7 @@ impl Default for InboxConfig {
             poll: Self::DEFAULT_POLL,
             retention: Self::DEFAULT_RETENTION,
             purge: true,
+            claim: true,
             policy: InboxPolicy::default(),
         }
     }

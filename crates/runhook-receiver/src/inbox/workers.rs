@@ -125,8 +125,10 @@ impl InboxWorkersBuilder {
             attempts: TaskTracker::new(),
         });
         let loops = TaskTracker::new();
-        loops.spawn_on(claim_loop(Arc::clone(&shared)), &runtime);
-        loops.spawn_on(maintenance::run(Arc::clone(&shared)), &runtime);
+        if shared.config.inbox.claim {
+            loops.spawn_on(claim_loop(Arc::clone(&shared)), &runtime);
+            loops.spawn_on(maintenance::run(Arc::clone(&shared)), &runtime);
+        }
         loops.close();
         Ok(InboxWorkers { shared, loops })
     }

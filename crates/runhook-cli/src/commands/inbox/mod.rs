@@ -223,7 +223,7 @@ fn parse_state(text: &str) -> Result<InboxState, String> {
 }
 
 /// Parses a duration: a whole number followed by `ms`, `s`, `m`, `h` or `d` (`72h`, `30m`, `7d`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -1,8 +1,9 @@
 //! The options of `runhook listen`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use super::fail_rate;
+use super::probability;
 use crate::store::DEFAULT_STORE;
 
 /// Arguments of `runhook listen`.
@@ -28,7 +29,7 @@ pub(crate) struct Args {
     pub(crate) fail_first: Option<u64>,
     /// Misbehave: answer each delivery (after --fail-first's) 503 with probability P (0.0-1.0),
     /// drawn from --seed.
-    #[arg(long, value_name = "P", value_parser = fail_rate)]
+    #[arg(long, value_name = "P", value_parser = probability)]
     pub(crate) fail_rate: Option<f64>,
     /// The seed of --fail-rate's draws (default: from the clock, printed on stderr), so that a
     /// sequence of failures can be replayed.
@@ -107,4 +108,12 @@ pub(crate) struct Args {
     /// 127.0.0.1:9464; keep it on loopback or a private network).
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics_addr: Option<SocketAddr>,
+    /// Sweep the TinyFish runs API every DURATION (e.g. 30s, 5m) for runs that ended but whose
+    /// webhook never arrived (this receiver was down for longer than TinyFish retries), and
+    /// process each once, as a webhook, marked as recovered; a run still in progress is watched
+    /// until it ends. The first sweep looks back 72 h. Needs TINYFISH_API_KEY (and
+    /// TINYFISH_BASE_URL for another API, such as `runhook emulate`). The watermark and watch
+    /// list are kept in --store; on PostgreSQL one replica sweeps at a time.
+    #[arg(long, value_name = "DURATION", value_parser = crate::commands::inbox::parse_duration)]
+    pub(crate) reconcile_every: Option<Duration>,
 }

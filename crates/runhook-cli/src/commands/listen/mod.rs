@@ -10,7 +10,7 @@ mod confirm;
 mod forwarded;
 mod metrics;
 mod misbehave;
-mod output;
+pub(crate) mod output;
 mod relay;
 
 use std::sync::{Arc, PoisonError};
@@ -20,12 +20,14 @@ use anyhow::{Context, bail};
 use runhook::HandlerOutcome;
 use runhook::receive::UrlToken;
 use runhook_axum::{ServerLimits, webhook_route};
-use runhook_receiver::{Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn};
+use runhook_receiver::{
+    Handler, Receiver, ReceiverBuilder, ReceiverConfig, RunConfirmer, handler_fn,
+};
 
 use runhook_store::Maintenance;
 
 use crate::exit::Exit;
-use crate::store::StoreUrl;
+use crate::store::{ReconcileAsk, ReconcileHome, StoreUrl};
 pub(crate) use args::Args;
 use misbehave::{Injector, Misbehaviour};
 use output::{Lines, Summaries, summarize};
@@ -50,6 +52,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     let confirmer =
         confirm::confirmer(args.confirm_with_api, config.receive.limits.max_body_bytes)?;
     let rules = misbehaviour(&args, &config);
+    // The runs client first: a missing key is a usage error before anything starts.
+    let reconcile = match args.reconcile_every {
+        Some(every) => {
+            let client = crate::reconcile::client("--reconcile-every")?;
+            let ask = crate::reconcile::ask(&client, every);
+            Some((client, every, ask))
+        }
+        None => None,
+    };
+    let ask = reconcile.as_ref().map(|(_, _, ask)| ask.clone());
     // Several workers, so that connections being flooded do not delay a valid delivery.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,23 +78,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     // that cannot bind its address leaves no database file behind. The receiver is built only
     // after the listening line: a relay's workers start forwarding (and printing lines) as soon
     // as the receiver is built, and the listening line comes first.
-    let (listener, unbuilt, maintenance) = runtime.block_on(async {
+    let (listener, unbuilt, maintenance, home) = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let (unbuilt, maintenance) = match relay {
+        let (unbuilt, maintenance, home) = match relay {
             Some(relay) => {
                 let lines = Arc::clone(&lines);
-                let (builder, maintenance) =
-                    relay.receiver(config, &store_url, lines, confirmer).await?;
-                (builder, Some(maintenance))
+                let (builder, maintenance, home) = relay
+                    .receiver(config, &store_url, lines, confirmer, ask.as_ref())
+                    .await?;
+                (builder, Some(maintenance), home)
             }
             None => {
                 let lines = Arc::clone(&lines);
-                plain_receiver(&args, config, &store_url, lines, confirmer).await?
+                plain_receiver(&args, config, &store_url, lines, confirmer, ask.as_ref()).await?
             }
         };
-        anyhow::Ok((listener, unbuilt, maintenance))
+        anyhow::Ok((listener, unbuilt, maintenance, home))
     })?;
     let injector = Injector::new(rules, Arc::clone(&lines));
     let limits = limits(&args);
@@ -96,8 +109,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         lines.listening(&format!("http://{addr}{path}"));
         let receiver = unbuilt.build().context("invalid receiver settings")?;
         let draining = receiver.clone();
+        let app_receiver = receiver.clone();
         let grace = limits.grace;
-        let app = router(&path, receiver, injector, Arc::clone(&lines));
+        let app = router(&path, app_receiver, injector, Arc::clone(&lines));
         let (stopping, mut stop_signal) = tokio::sync::watch::channel(false);
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
@@ -110,6 +124,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 let _ = purge_stop.wait_for(|stopped| *stopped).await;
             }))
         });
+        // Sweeps of the runs API beside the receiver, until the stop signal.
+        let sweeping = match (reconcile, home) {
+            (Some((client, every, _)), Some(home)) => {
+                eprintln!(
+                    "runhook: sweeping {} every {} for runs whose webhooks never arrived",
+                    runhook::endpoint::redact_url(client.base_url()),
+                    humantime_ms(every)
+                );
+                let reconciler = crate::reconcile::reconciler(
+                    client,
+                    home,
+                    receiver.clone(),
+                    runhook::reconcile::DEFAULT_LOOKBACK,
+                );
+                let mut sweep_stop = stopping.subscribe();
+                let printer = Arc::clone(&lines);
+                Some(tokio::spawn(reconciler.run(
+                    every,
+                    async move {
+                        let _ = sweep_stop.wait_for(|stopped| *stopped).await;
+                    },
+                    move |result| {
+                        if let Some(line) = crate::reconcile::sweep_line(result, printer.is_json())
+                        {
+                            printer.emit(&line);
+                        }
+                    },
+                )))
+            }
+            _ => None,
+        };
         let closing = Arc::clone(&lines);
         let stop = async move {
             tokio::select! {
@@ -133,6 +178,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let summary = receiver_drained.await.ok();
         if let Some(purging) = purging {
             purging.abort();
+        }
+        if let Some(sweeping) = sweeping {
+            sweeping.abort();
         }
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
@@ -160,14 +208,43 @@ async fn plain_receiver(
     store_url: &StoreUrl,
     lines: Arc<Lines>,
     confirmer: Option<Arc<dyn RunConfirmer>>,
-) -> anyhow::Result<(ReceiverBuilder, Option<Maintenance>)> {
+    reconcile: Option<&ReconcileAsk>,
+) -> anyhow::Result<(ReceiverBuilder, Option<Maintenance>, Option<ReconcileHome>)> {
     let summaries = Summaries::default();
-    let written = Arc::clone(&summaries);
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
-    let handler = handler_fn(move |event| {
+    let handler = summarizing_handler(Arc::clone(&summaries), delay);
+    let (store, maintenance, home) = store_url.open(reconcile).await?;
+    eprintln!("runhook: idempotency store {}", store_url.describe());
+    let builder = Receiver::builder(handler)
+        .config(config)
+        .store(store)
+        .observer(move |report| lines.report(report, &summaries));
+    Ok((confirm::with(builder, confirmer), maintenance, home))
+}
+
+/// A duration as given on the command line, in the largest whole unit (`2s`, `5m`, `1500ms`).
+fn humantime_ms(every: Duration) -> String {
+    let ms = every.as_millis();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if ms >= size && ms % size == 0 {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+/// listen's handler: writes each event's summary for its line (after waiting `delay`) and
+/// answers `Ok`.
+pub(crate) fn summarizing_handler(summaries: Summaries, delay: Duration) -> impl Handler {
+    handler_fn(move |event| {
         let key = (event.run_id().map(str::to_owned), event.name().to_owned());
         let summary = summarize(&event);
-        written
+        summaries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, summary);
@@ -177,14 +254,7 @@ async fn plain_receiver(
             }
             HandlerOutcome::Ok
         }
-    });
-    let (store, maintenance) = store_url.open().await?;
-    eprintln!("runhook: idempotency store {}", store_url.describe());
-    let builder = Receiver::builder(handler)
-        .config(config)
-        .store(store)
-        .observer(move |report| lines.report(report, &summaries));
-    Ok((confirm::with(builder, confirmer), maintenance))
+    })
 }
 
 /// The routes: the webhook path (behind the misbehaviour layer when one is asked for), and a
@@ -246,8 +316,9 @@ fn misbehaviour(args: &Args, config: &ReceiverConfig) -> Misbehaviour {
     }
 }
 
-/// Parses `--fail-rate P`: a number from 0.0 to 1.0.
-fn fail_rate(text: &str) -> Result<f64, String> {
+/// Parses a probability or share (`--fail-rate P`, `emulate --throttle-reads P`): a number from
+/// 0.0 to 1.0.
+pub(crate) fn probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
         _ => Err(format!("{text:?} is not a probability from 0.0 to 1.0")),

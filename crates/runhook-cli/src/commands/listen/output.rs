@@ -37,6 +37,8 @@ struct Line<'a> {
     /// For an accepted event, the fields inside `data` that did not match their documented
     /// type, with their JSON pointers (empty for most).
     drift: &'a [DriftProblem],
+    /// How the event arrived: `webhook`, or `reconciler` (recovered by a sweep).
+    source: &'static str,
 }
 
 /// A few words on what the event carries.
@@ -117,7 +119,7 @@ impl Lines {
     }
 
     /// Writes one line and flushes it; on failure, drops this and every later line.
-    pub(super) fn emit(&self, line: &str) {
+    pub(crate) fn emit(&self, line: &str) {
         if self.is_gone() {
             return;
         }
@@ -178,6 +180,7 @@ impl Lines {
             summary: None,
             late: false,
             drift: &[],
+            source: runhook::Source::Webhook.as_str(),
         };
         self.emit(&self.format(&fields));
     }
@@ -201,6 +204,7 @@ impl Lines {
             summary: summary.as_deref(),
             late: report.late,
             drift: &report.drift,
+            source: report.source.as_str(),
         };
         self.emit(&self.format(&fields));
     }
@@ -218,6 +222,7 @@ impl Lines {
                 summary: fields.summary,
                 late: fields.late,
                 drift: fields.drift,
+                source: fields.source,
             };
             return serde_json::to_string(&line).unwrap_or_default();
         }
@@ -232,6 +237,9 @@ impl Lines {
         line.push_str(fields.summary.unwrap_or(fields.reason));
         if fields.late {
             line.push_str(" (finished after the deadline)");
+        }
+        if fields.source == runhook::Source::Reconciler.as_str() {
+            line.push_str(" (recovered by the reconciler)");
         }
         if !fields.drift.is_empty() {
             let pointers: Vec<&str> = fields
@@ -256,6 +264,7 @@ struct Fields<'a> {
     summary: Option<&'a str>,
     late: bool,
     drift: &'a [DriftProblem],
+    source: &'static str,
 }
 
 /// The line's first word: `accepted`, `duplicate` (already processed), `in_flight` (being

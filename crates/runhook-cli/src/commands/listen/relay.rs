@@ -17,7 +17,7 @@ use runhook_store::Maintenance;
 
 use super::Args;
 use super::output::{Lines, Summaries};
-use crate::store::StoreUrl;
+use crate::store::{ReconcileAsk, ReconcileHome, StoreUrl};
 
 /// A relay's settings, checked before anything starts.
 #[derive(Debug)]
@@ -94,8 +94,11 @@ impl Relay {
         store: &StoreUrl,
         lines: Arc<Lines>,
         confirmer: Option<Arc<dyn RunConfirmer>>,
-    ) -> anyhow::Result<(ReceiverBuilder, Maintenance)> {
-        let (inbox, maintenance) = store.open_relay_inbox(config.inbox.retention).await?;
+        reconcile: Option<&ReconcileAsk>,
+    ) -> anyhow::Result<(ReceiverBuilder, Maintenance, Option<ReconcileHome>)> {
+        let (inbox, maintenance, home) = store
+            .open_relay_inbox(config.inbox.retention, reconcile)
+            .await?;
         eprintln!("runhook: inbox {}", store.describe());
         if matches!(store, StoreUrl::Memory) {
             eprintln!(
@@ -124,7 +127,7 @@ impl Relay {
             .inbox_policy(self.policy)
             .observer(move |report| receipts.report(report, &summaries))
             .inbox_observer(move |report| lines.attempt(report));
-        Ok((super::confirm::with(builder, confirmer), maintenance))
+        Ok((super::confirm::with(builder, confirmer), maintenance, home))
     }
 }
 
