@@ -1,9 +1,10 @@
 //! An inbox row as the durable inboxes store it: times as integer milliseconds since the Unix
-//! epoch, the drift problems as JSON text, the state by name.
+//! epoch, the drift problems as JSON text, the state and the source by name.
 
 use bytes::Bytes;
 use runhook::DriftProblem;
 use runhook::inbox::{InboxEntry, InboxState, NewInboxEntry};
+use runhook::reconcile::Source;
 use runhook::store::IdempotencyKey;
 
 use crate::millis::time_from_millis;
@@ -24,6 +25,7 @@ pub(crate) struct RawEntry {
     pub(crate) token: i64,
     pub(crate) last_error: Option<String>,
     pub(crate) finished_at: Option<i64>,
+    pub(crate) source: String,
 }
 
 impl RawEntry {
@@ -32,13 +34,18 @@ impl RawEntry {
         let drift: Vec<DriftProblem> = serde_json::from_str(&self.drift)
             .map_err(|error| format!("the drift of row {:?} is not valid: {error}", self.key))?;
         let state: InboxState = self.state.parse()?;
+        let source: Source = self
+            .source
+            .parse()
+            .map_err(|error| format!("the source of row {:?} is not valid: {error}", self.key))?;
         let record = NewInboxEntry::new(
             IdempotencyKey::new(self.key),
             self.event,
             time_from_millis(self.received_at),
             Bytes::from(self.body),
         )
-        .with_drift(drift);
+        .with_drift(drift)
+        .with_source(source);
         let record = match self.run_id {
             Some(run_id) => record.with_run_id(run_id),
             None => record,
@@ -62,7 +69,7 @@ pub(crate) fn drift_json(drift: &[DriftProblem]) -> Result<String, String> {
 
 /// The columns every read returns, in [`RawEntry`]'s order.
 pub(crate) const COLUMNS: &str = "key, run_id, event, received_at, body, drift, state, attempts, \
-                                  next_at, lease_until, token, last_error, finished_at";
+                                  next_at, lease_until, token, last_error, finished_at, source";
 
 /// The bounds of a claim, in milliseconds: `None` for a limit of 0 (nothing to claim).
 pub(crate) fn claim_bounds(

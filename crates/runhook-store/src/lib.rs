@@ -27,7 +27,21 @@
 //!   effects: a [`TransactionalHandler`] writes through the transaction that also marks the row
 //!   done.
 //!
-//! **One writer, one migrator.** The SQLite store and inbox share one writer thread
+//! **Reconcile states**, behind the core's
+//! [`ReconcileState`](runhook::reconcile::ReconcileState) trait (a reconciler's watermark and
+//! watch list, kept between sweeps), each with exactly the semantics of
+//! [`MemoryReconcileState`](runhook::reconcile::MemoryReconcileState), each for one **scope**
+//! (one reconciler's state; several share a database, e.g. one per API account, without seeing
+//! one another's):
+//!
+//! - [`SqliteReconcileState`] (feature `sqlite`): from
+//!   [`SqliteStore::reconcile_state`] or [`SqliteInbox::reconcile_state`], on the same file and
+//!   writer thread.
+//! - [`PostgresReconcileState`] (feature `postgres`): from
+//!   [`PostgresStore::reconcile_state`] or [`PostgresInbox::reconcile_state`], on the same pool
+//!   and schema, for every replica that sweeps.
+//!
+//! **One writer, one migrator.** The SQLite store, inbox and reconcile state share one writer thread
 //! implementation (one per opened file, at most [`sqlite::QUEUE`] queued operations, at most
 //! [`sqlite::BATCH_LIMIT`] per transaction, each under its own savepoint). Every table's schema
 //! comes from the `.sql` files under the crate's `migrations/` folder, run by one migrator per
@@ -41,8 +55,9 @@
 //! it is processed, for as long as retries take (days), and Redis keeps its data in memory with
 //! persistence that is asynchronous by default: use SQLite or PostgreSQL for the inbox.
 //!
-//! With the `testing` feature, `testing::run_store_conformance` and
-//! `testing::run_inbox_conformance` check any store or inbox against the shared semantics (for stores, written-out cases and
+//! With the `testing` feature, `testing::run_store_conformance`,
+//! `testing::run_inbox_conformance` and `testing::run_reconcile_state_conformance` check any
+//! store, inbox or reconcile state against the shared semantics (for stores, written-out cases and
 //! generated operation sequences compared with a reference model, `testing::run_store_model`);
 //! this crate runs them against the in-memory reference and every backend.
 //!
@@ -69,13 +84,19 @@ mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_inbox;
 #[cfg(feature = "postgres")]
+mod postgres_reconcile;
+#[cfg(feature = "postgres")]
 mod postgres_store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod reconcile_row;
 #[cfg(feature = "redis")]
 mod redis_store;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "sqlite")]
 mod sqlite_inbox;
+#[cfg(feature = "sqlite")]
+mod sqlite_reconcile;
 #[cfg(feature = "sqlite")]
 mod sqlite_store;
 
@@ -97,6 +118,8 @@ pub use postgres::{PostgresConfig, PostgresLease};
 #[cfg(feature = "postgres")]
 pub use postgres_inbox::{PostgresInbox, Transactional, TransactionalHandler};
 #[cfg(feature = "postgres")]
+pub use postgres_reconcile::PostgresReconcileState;
+#[cfg(feature = "postgres")]
 pub use postgres_store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
@@ -109,5 +132,7 @@ pub use sqlite::SqliteConfig;
 pub use sqlite::SqliteStoreConfig;
 #[cfg(feature = "sqlite")]
 pub use sqlite_inbox::SqliteInbox;
+#[cfg(feature = "sqlite")]
+pub use sqlite_reconcile::SqliteReconcileState;
 #[cfg(feature = "sqlite")]
 pub use sqlite_store::SqliteStore;

@@ -25,6 +25,8 @@ pub struct PostgresConfig {
     pub(crate) schema: String,
     pub(crate) table: String,
     pub(crate) inbox_table: String,
+    pub(crate) reconcile_table: String,
+    pub(crate) reconcile_watch_table: String,
     pub(crate) max_connections: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) statement_timeout: Duration,
@@ -38,8 +40,8 @@ pub type PostgresStoreConfig = PostgresConfig;
 
 impl Default for PostgresConfig {
     /// Schema `public`, table `runhook_idempotency` (inbox table `runhook_inbox`, lease table
-    /// `runhook_lease`), 16
-    /// connections, a 5 s connect timeout (also the longest wait for a free connection), a 5 s
+    /// `runhook_lease`, reconcile state tables `runhook_reconcile` and
+    /// `runhook_reconcile_watch`), 16 connections, a 5 s connect timeout (also the longest wait for a free connection), a 5 s
     /// statement timeout, purge batches of 1000 rows, no root certificate file (TLS checks the
     /// server against the system's roots).
     fn default() -> Self {
@@ -48,6 +50,8 @@ impl Default for PostgresConfig {
             table: "runhook_idempotency".to_owned(),
             inbox_table: "runhook_inbox".to_owned(),
             lease_table: "runhook_lease".to_owned(),
+            reconcile_table: "runhook_reconcile".to_owned(),
+            reconcile_watch_table: "runhook_reconcile_watch".to_owned(),
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
@@ -77,6 +81,23 @@ impl PostgresConfig {
     /// bytes, and not the name of the idempotency table.
     pub fn inbox_table(mut self, table: impl Into<String>) -> Self {
         self.inbox_table = table.into();
+        self
+    }
+
+    /// The table of the [`PostgresReconcileState`](crate::PostgresReconcileState)s' watermarks
+    /// (one row per scope). Default `runhook_reconcile`; same rules as the schema, and not the
+    /// name of another of these tables.
+    pub fn reconcile_table(mut self, table: impl Into<String>) -> Self {
+        self.reconcile_table = table.into();
+        self
+    }
+
+    /// The table of the [`PostgresReconcileState`](crate::PostgresReconcileState)s' watch lists
+    /// (one row per scope and run). Default `runhook_reconcile_watch`; same rules as the schema,
+    /// at most 57 bytes (its index is named after it), and not the name of another of these
+    /// tables.
+    pub fn reconcile_watch_table(mut self, table: impl Into<String>) -> Self {
+        self.reconcile_watch_table = table.into();
         self
     }
 

@@ -34,7 +34,22 @@ impl Migrations {
         steps: &[
             include_str!("../../migrations/postgres/inbox/0001_rows.sql"),
             include_str!("../../migrations/postgres/inbox/0002_pending_index.sql"),
+            include_str!("../../migrations/postgres/inbox/0003_source.sql"),
         ],
+    };
+    /// The reconcile state's table of watermarks.
+    pub(crate) const RECONCILE: Migrations = Migrations {
+        what: "reconcile table",
+        steps: &[include_str!(
+            "../../migrations/postgres/reconcile/0001_watermarks.sql"
+        )],
+    };
+    /// The reconcile state's table of watched runs.
+    pub(crate) const RECONCILE_WATCH: Migrations = Migrations {
+        what: "reconcile watch table",
+        steps: &[include_str!(
+            "../../migrations/postgres/reconcile_watch/0001_watch.sql"
+        )],
     };
     /// The maintenance lease's table.
     pub(crate) const LEASE: Migrations = Migrations {

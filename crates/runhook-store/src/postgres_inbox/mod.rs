@@ -149,6 +149,16 @@ impl PostgresInbox {
         PostgresLease::new(self.database.clone(), &self.config, task, ttl).await
     }
 
+    /// The [`PostgresReconcileState`](crate::PostgresReconcileState) of `scope` on this inbox's
+    /// database and schema (its tables created or migrated now), for a reconciler's watermark
+    /// and watch list.
+    pub async fn reconcile_state(
+        &self,
+        scope: &str,
+    ) -> Result<crate::PostgresReconcileState, StoreError> {
+        crate::PostgresReconcileState::new(self.database.clone(), &self.config, scope).await
+    }
+
     async fn client(&self) -> Result<Object, StoreError> {
         self.database.client().await
     }

@@ -32,6 +32,7 @@ impl Inbox for PostgresInbox {
             run_id: record.run_id,
             event: record.event,
             body: record.body,
+            source: record.source.as_str(),
         };
         group::submit(&self.inserts, row).await
     }
@@ -188,6 +189,7 @@ pub(super) fn raw_entry(row: &Row) -> Result<RawEntry, tokio_postgres::Error> {
         token: row.try_get(10)?,
         last_error: row.try_get(11)?,
         finished_at: row.try_get(12)?,
+        source: row.try_get(13)?,
     })
 }
 

@@ -71,10 +71,12 @@ impl Statements {
             // A group's rows, one array per column; the keys of those that were new.
             insert_many: format!(
                 "INSERT INTO {table} (key, run_id, event, received_at, body, drift, state, \
-                                      attempts, next_at, token) \
-                 SELECT key, run_id, event, received_at, body, drift, 'pending', 0, received_at, 0 \
+                                      attempts, next_at, token, source) \
+                 SELECT key, run_id, event, received_at, body, drift, 'pending', 0, received_at, \
+                        0, source \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], \
-                             $6::text[]) AS new (key, run_id, event, received_at, body, drift) \
+                             $6::text[], $7::text[]) \
+                      AS new (key, run_id, event, received_at, body, drift, source) \
                  ON CONFLICT (key) DO NOTHING \
                  RETURNING key"
             ),

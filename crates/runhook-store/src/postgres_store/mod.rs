@@ -109,6 +109,16 @@ impl PostgresStore {
         PostgresLease::new(self.database.clone(), &self.config, task, ttl).await
     }
 
+    /// The [`PostgresReconcileState`](crate::PostgresReconcileState) of `scope` on this store's
+    /// database and schema (its tables created or migrated now), for a reconciler's watermark
+    /// and watch list.
+    pub async fn reconcile_state(
+        &self,
+        scope: &str,
+    ) -> Result<crate::PostgresReconcileState, StoreError> {
+        crate::PostgresReconcileState::new(self.database.clone(), &self.config, scope).await
+    }
+
     /// Removes the rows no answer depends on any more: completed keys past their retention and
     /// claims more than [`PURGE_MARGIN`] past their lease, at `now` by the caller's clock. Each
     /// `DELETE` removes at most the configured batch (1000 rows by default), so locks are held

@@ -21,7 +21,7 @@ pub(crate) use schema::migrate;
 pub(crate) use schema::{Component, version_of};
 pub(crate) use writer::Failure;
 
-use crate::{sqlite_inbox, sqlite_store};
+use crate::{sqlite_inbox, sqlite_reconcile, sqlite_store};
 
 /// Requests waiting for the writer thread, at most; a caller beyond that waits (asynchronously)
 /// for room.
@@ -30,11 +30,13 @@ pub const QUEUE: usize = 4096;
 /// The most queued operations the writer runs in one transaction (group commit).
 pub const BATCH_LIMIT: usize = 256;
 
-/// An operation of the store or of the inbox, or a migration, with its times in milliseconds.
+/// An operation of the store, the inbox or a reconcile state, or a migration, with its times in
+/// milliseconds.
 #[derive(Debug)]
 pub(crate) enum Op {
     Store(sqlite_store::ops::Op),
     Inbox(sqlite_inbox::ops::Op),
+    Reconcile(sqlite_reconcile::ops::Op),
     /// Brings a component's tables to the version this crate writes.
     Migrate(Component),
 }
@@ -44,6 +46,7 @@ pub(crate) enum Op {
 pub(crate) enum Reply {
     Store(sqlite_store::ops::Reply),
     Inbox(sqlite_inbox::ops::Reply),
+    Reconcile(sqlite_reconcile::ops::Reply),
     Migrated,
 }
 
@@ -53,6 +56,7 @@ impl Op {
         match self {
             Op::Store(op) => op.writes(),
             Op::Inbox(op) => op.writes(),
+            Op::Reconcile(op) => op.writes(),
             Op::Migrate(_) => true,
         }
     }
@@ -62,6 +66,7 @@ impl Op {
         match self {
             Op::Store(op) => sqlite_store::ops::apply(connection, op).map(Reply::Store),
             Op::Inbox(op) => sqlite_inbox::ops::apply(connection, op).map(Reply::Inbox),
+            Op::Reconcile(op) => sqlite_reconcile::ops::apply(connection, op).map(Reply::Reconcile),
             Op::Migrate(component) => {
                 schema::migrate(connection, component).map(|()| Reply::Migrated)
             }

@@ -23,6 +23,8 @@ pub(crate) enum Component {
     Store,
     /// [`SqliteInbox`](crate::SqliteInbox)'s tables.
     Inbox,
+    /// [`SqliteReconcileState`](crate::SqliteReconcileState)'s tables (every scope's).
+    Reconcile,
 }
 
 /// The idempotency store's migrations: migration `i` takes it from version `i` to `i + 1`.
@@ -32,7 +34,13 @@ const STORE: &[&str] = &[include_str!("../../migrations/sqlite/store/0001_keys.s
 const INBOX: &[&str] = &[
     include_str!("../../migrations/sqlite/inbox/0001_rows.sql"),
     include_str!("../../migrations/sqlite/inbox/0002_pending_index.sql"),
+    include_str!("../../migrations/sqlite/inbox/0003_source.sql"),
 ];
+
+/// The reconcile state's migrations.
+const RECONCILE: &[&str] = &[include_str!(
+    "../../migrations/sqlite/reconcile/0001_state.sql"
+)];
 
 impl Component {
     /// Its name in `runhook_schema`, and in messages.
@@ -40,6 +48,7 @@ impl Component {
         match self {
             Component::Store => "store",
             Component::Inbox => "inbox",
+            Component::Reconcile => "reconcile",
         }
     }
 
@@ -48,6 +57,7 @@ impl Component {
         let component = match self {
             Component::Store => "SQLite",
             Component::Inbox => "SQLite inbox",
+            Component::Reconcile => "SQLite reconcile state",
         };
         runhook::StoreError::Unavailable {
             message: format!("{component} {message}"),
@@ -58,6 +68,7 @@ impl Component {
         match self {
             Component::Store => STORE,
             Component::Inbox => INBOX,
+            Component::Reconcile => RECONCILE,
         }
     }
 }
@@ -67,6 +78,7 @@ pub(crate) const fn version_of(component: Component) -> i64 {
     match component {
         Component::Store => STORE.len() as i64,
         Component::Inbox => INBOX.len() as i64,
+        Component::Reconcile => RECONCILE.len() as i64,
     }
 }
 

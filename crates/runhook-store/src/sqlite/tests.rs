@@ -49,6 +49,7 @@ fn insert(key: &str) -> Op {
         received_at: 1_000,
         body: bytes::Bytes::from_static(b"{}"),
         drift: "[]".to_owned(),
+        source: "webhook",
     })
 }
 

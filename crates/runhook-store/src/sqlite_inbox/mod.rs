@@ -103,6 +103,15 @@ impl SqliteInbox {
         Ok(SqliteInbox { writer })
     }
 
+    /// The [`SqliteReconcileState`](crate::SqliteReconcileState) of `scope` on the same file,
+    /// served by this inbox's writer thread; its tables are created or migrated now.
+    pub async fn reconcile_state(
+        &self,
+        scope: &str,
+    ) -> Result<crate::SqliteReconcileState, StoreError> {
+        crate::SqliteReconcileState::sharing(self.writer.clone(), scope).await
+    }
+
     /// The database file, or `None` in memory.
     pub fn path(&self) -> Option<&Path> {
         self.writer.path()
@@ -178,6 +187,7 @@ impl Inbox for SqliteInbox {
             received_at: millis_since_epoch(record.received_at),
             body: record.body,
             drift,
+            source: record.source.as_str(),
         };
         match self.call(op).await? {
             Reply::Inserted(None) => Ok(Inserted::New),

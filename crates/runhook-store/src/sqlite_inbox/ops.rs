@@ -17,6 +17,7 @@ pub(crate) enum Op {
         received_at: i64,
         body: Bytes,
         drift: String,
+        source: &'static str,
     },
     Claim(ClaimBounds),
     Renew {
@@ -105,14 +106,18 @@ pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
             received_at,
             body,
             drift,
+            source,
         } => insert(
             connection,
-            key,
-            run_id.as_deref(),
-            event,
-            *received_at,
-            body,
-            drift,
+            NewRow {
+                key,
+                run_id: run_id.as_deref(),
+                event,
+                received_at: *received_at,
+                body,
+                drift,
+                source,
+            },
         ),
         Op::Claim(bounds) => claim(connection, *bounds).map(Reply::Rows),
         Op::Renew {
@@ -170,23 +175,43 @@ fn changed(
     Ok(Reply::Changed(rows as u64))
 }
 
-fn insert(
-    connection: &Connection,
-    key: &str,
-    run_id: Option<&str>,
-    event: &str,
+/// A new row's columns.
+struct NewRow<'a> {
+    key: &'a str,
+    run_id: Option<&'a str>,
+    event: &'a str,
     received_at: i64,
-    body: &[u8],
-    drift: &str,
-) -> Result<Reply, Failure> {
+    body: &'a [u8],
+    drift: &'a str,
+    source: &'a str,
+}
+
+fn insert(connection: &Connection, row: NewRow<'_>) -> Result<Reply, Failure> {
+    let NewRow {
+        key,
+        run_id,
+        event,
+        received_at,
+        body,
+        drift,
+        source,
+    } = row;
     let inserted = connection
         .prepare_cached(
             "INSERT INTO runhook_inbox (key, run_id, event, received_at, body, drift, state,
-                                        attempts, next_at, token)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?4, 0)
+                                        attempts, next_at, token, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?4, 0, ?7)
              ON CONFLICT (key) DO NOTHING",
         )?
-        .execute(params![key, run_id, event, received_at, body, drift])?;
+        .execute(params![
+            key,
+            run_id,
+            event,
+            received_at,
+            body,
+            drift,
+            source
+        ])?;
     if inserted == 1 {
         return Ok(Reply::Inserted(None));
     }
@@ -320,6 +345,7 @@ fn raw_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
         token: row.get(10)?,
         last_error: row.get(11)?,
         finished_at: row.get(12)?,
+        source: row.get(13)?,
     })
 }
 

@@ -116,6 +116,15 @@ impl SqliteStore {
         crate::SqliteInbox::sharing(self.writer.clone()).await
     }
 
+    /// The [`SqliteReconcileState`](crate::SqliteReconcileState) of `scope` on the same file,
+    /// served by this store's writer thread; its tables are created or migrated now.
+    pub async fn reconcile_state(
+        &self,
+        scope: &str,
+    ) -> Result<crate::SqliteReconcileState, StoreError> {
+        crate::SqliteReconcileState::sharing(self.writer.clone(), scope).await
+    }
+
     /// The database file, or `None` in memory.
     pub fn path(&self) -> Option<&Path> {
         self.writer.path()

@@ -98,6 +98,14 @@ where
     let c = suite.case();
     suite
         .end(
+            "the source (webhook or reconciler) round-trips",
+            &c,
+            rows::source(&c).await,
+        )
+        .await;
+    let c = suite.case();
+    suite
+        .end(
             "concurrent claims from 8 tasks",
             &c,
             claims::concurrent(&c).await,

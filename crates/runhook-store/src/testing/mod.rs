@@ -1,5 +1,7 @@
 //! The store conformance suite (feature `testing`): the semantics every [`IdempotencyStore`]
-//! must have, checked the same way against the in-memory store and every durable backend.
+//! must have, checked the same way against the in-memory store and every durable backend; and
+//! the suites of inboxes ([`run_inbox_conformance`]) and reconcile states
+//! ([`run_reconcile_state_conformance`]).
 //!
 //! Time is an argument of every store operation, so the suite runs on virtual times (offsets
 //! from the moment it starts): lease expiry and retention are checked without sleeping.
@@ -16,9 +18,11 @@ use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeySta
 mod inbox;
 mod model;
 mod model_run;
+mod reconcile;
 
 pub use inbox::run_inbox_conformance;
 pub use model_run::{MODEL_CASES, run_store_model};
+pub use reconcile::run_reconcile_state_conformance;
 
 const LEASE: Duration = Duration::from_secs(5);
 const RETENTION: Duration = Duration::from_secs(60);

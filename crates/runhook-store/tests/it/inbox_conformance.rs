@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use runhook::inbox::{Inbox, InboxState, Inserted, MemoryInbox, NewInboxEntry, Settlement};
+use runhook::reconcile::Source;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, StoreError};
 use runhook_store::testing::run_inbox_conformance;
 use runhook_store::{PostgresConfig, PostgresInbox, PostgresStore, SqliteInbox, SqliteStore};
@@ -129,6 +130,26 @@ async fn a_sqlite_inbox_and_store_share_one_file() {
 }
 
 #[tokio::test]
+async fn a_sqlite_row_of_an_unknown_source_is_an_error_not_a_guess() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runhook.db");
+    let t0 = now();
+    let inbox = SqliteInbox::open(&path).await.unwrap();
+    inbox.insert(record("odd", t0), t0).await.unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE runhook_inbox SET source = 'sweep'", [])
+        .unwrap();
+    let error = inbox.get(&IdempotencyKey::new("odd")).await.unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("SQLite") && message.contains("\"odd\"") && message.contains("sweep"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
 async fn a_sqlite_file_with_a_newer_inbox_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("runhook.db");
@@ -238,12 +259,13 @@ async fn a_sqlite_inbox_of_schema_version_1_is_migrated_with_its_rows() {
     let inbox = SqliteInbox::open(&path).await.unwrap();
     inbox.insert(record("old", t0), t0).await.unwrap();
     drop(inbox);
-    // Back to version 1: its claim index, and its version row.
+    // Back to version 1: its claim index, no source column, and its version row.
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute_batch(
             "DROP INDEX runhook_inbox_pending; DROP INDEX runhook_inbox_finished;
              CREATE INDEX runhook_inbox_due ON runhook_inbox (state, next_at);
+             ALTER TABLE runhook_inbox DROP COLUMN source;
              UPDATE runhook_schema SET version = 1 WHERE component = 'inbox';",
         )
         .unwrap();
@@ -266,10 +288,12 @@ async fn a_sqlite_inbox_of_schema_version_1_is_migrated_with_its_rows() {
         )
         .unwrap();
     assert_eq!(version, SqliteInbox::SCHEMA_VERSION);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let claims = inbox.claim_due(t0, LEASE, 10).await.unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].entry.key.as_str(), "old");
+    // A row of an earlier version was a webhook.
+    assert_eq!(claims[0].entry.source, Source::Webhook);
 }
 
 #[tokio::test]
@@ -283,12 +307,13 @@ async fn a_postgres_inbox_of_schema_version_1_is_migrated_with_its_rows() {
     inbox.insert(record("old", t0), t0).await.unwrap();
     drop(inbox);
     let client = support::connect().await;
-    // Back to version 1: its claim index, and its version row.
+    // Back to version 1: its claim index, no source column, and its version row.
     client
         .batch_execute(&format!(
             "DROP INDEX \"{schema}\".runhook_inbox_pending; \
              DROP INDEX \"{schema}\".runhook_inbox_finished; \
              CREATE INDEX runhook_inbox_due ON \"{schema}\".runhook_inbox (state, next_at); \
+             ALTER TABLE \"{schema}\".runhook_inbox DROP COLUMN source; \
              UPDATE \"{schema}\".runhook_schema_version SET version = 1 \
                WHERE name = 'runhook_inbox'"
         ))
@@ -331,9 +356,10 @@ async fn a_postgres_inbox_of_schema_version_1_is_migrated_with_its_rows() {
             "runhook_inbox_run"
         ]
     );
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].entry.key.as_str(), "old");
+    assert_eq!(claims[0].entry.source, Source::Webhook);
 }
 
 /// Inserts and settlements sent together are committed in groups: a key repeated within a group

@@ -12,5 +12,6 @@ mod exactly_once;
 mod inbox_conformance;
 mod model;
 mod postgres_tls;
+mod reconcile_conformance;
 mod sqlite;
 mod transactional;

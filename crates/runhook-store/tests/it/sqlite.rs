@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use runhook::inbox::Inbox;
+use runhook::reconcile::Source;
 use runhook::store::{Claim, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 use runhook_store::{PURGE_MARGIN, SqliteInbox, SqliteStore};
 
@@ -307,6 +308,11 @@ async fn a_file_of_the_previous_schemas_is_migrated_with_its_rows() {
         .unwrap()
         .unwrap();
     assert_eq!(dead.last_error.as_deref(), Some("HTTP 500"));
+    // Rows of a version before the source column were webhooks.
+    assert_eq!(
+        (old.source, dead.source),
+        (Source::Webhook, Source::Webhook)
+    );
     let claims = inbox.claim_due(t0, LEASE, 10).await.unwrap();
     assert_eq!(claims.len(), 1);
     assert!(claims[0].token.get() > 3);

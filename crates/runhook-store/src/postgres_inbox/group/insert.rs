@@ -24,6 +24,7 @@ pub(in crate::postgres_inbox) struct NewRow {
     pub(in crate::postgres_inbox) received_at: i64,
     pub(in crate::postgres_inbox) body: Bytes,
     pub(in crate::postgres_inbox) drift: String,
+    pub(in crate::postgres_inbox) source: &'static str,
 }
 
 /// Inserts `group` in one statement and answers each request; if that fails, inserts each
@@ -118,10 +119,13 @@ async fn insert<'a>(
         let received: Vec<i64> = remaining.iter().map(|row| row.received_at).collect();
         let bodies: Vec<&[u8]> = remaining.iter().map(|row| &row.body[..]).collect();
         let drifts: Vec<&str> = remaining.iter().map(|row| row.drift.as_str()).collect();
+        let sources: Vec<&str> = remaining.iter().map(|row| row.source).collect();
         let inserted = client
             .query(
                 &insert,
-                &[&keys, &run_ids, &events, &received, &bodies, &drifts],
+                &[
+                    &keys, &run_ids, &events, &received, &bodies, &drifts, &sources,
+                ],
             )
             .await
             .map_err(unavailable)?

@@ -5,6 +5,7 @@ use runhook::DriftProblem;
 use runhook::inbox::{
     Inbox, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, Purge, Settlement,
 };
+use runhook::reconcile::Source;
 
 use super::{Case, LEASE, check};
 
@@ -314,6 +315,51 @@ pub(super) async fn round_trip<I: Inbox + 'static>(c: &Case<I>) -> Result<(), St
         claims.len() == 2 && claims[0].entry.drift.len() == 2,
         || format!("claims: {claims:?}"),
     )
+}
+
+/// A row keeps how its event reached the receiver: a webhook by default, or recovered by the
+/// reconciler, through get, list and claim.
+pub(super) async fn source<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String> {
+    let cases = [
+        ("webhook", c.record("webhook", None, 0), Source::Webhook),
+        (
+            "recovered",
+            c.record("recovered", Some("run-r"), 0)
+                .with_source(Source::Reconciler),
+            Source::Reconciler,
+        ),
+    ];
+    for (name, record, source) in &cases {
+        c.insert_new(record.clone()).await?;
+        let got = c.get(name).await?.source;
+        check(got == *source, || {
+            format!("get of {name}: source {got}, expected {source}")
+        })?;
+    }
+    let listed = c
+        .inbox
+        .list(&InboxFilter::first(10))
+        .await
+        .map_err(|error| format!("list: {error}"))?;
+    let claims = c.claim(c.at(1), 10).await?;
+    for (name, _, source) in &cases {
+        let key = c.key(name);
+        let in_list = listed
+            .iter()
+            .find(|entry| entry.key == key)
+            .map(|e| e.source);
+        check(in_list == Some(*source), || {
+            format!("list: {name} has source {in_list:?}, expected {source}")
+        })?;
+        let claimed = claims
+            .iter()
+            .find(|claim| claim.entry.key == key)
+            .map(|claim| claim.entry.source);
+        check(claimed == Some(*source), || {
+            format!("claim_due: {name} has source {claimed:?}, expected {source}")
+        })?;
+    }
+    Ok(())
 }
 
 /// `got` is `expected`, field for field.

@@ -1,0 +1,3 @@
+-- The inbox, version 3: how each event reached the receiver ('webhook', or 'reconciler' for one
+-- recovered by a sweep of the runs API); rows of earlier versions were all webhooks.
+ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'webhook';
