@@ -24,7 +24,7 @@ pub const ANSWER_EXCERPT: usize = 1024;
 
 /// The address rules of a forward target: public addresses, and loopback (the operator's own
 /// app, usually next to the relay; plain `http` only there). Private networks are refused.
-const POLICY: AddressPolicy = AddressPolicy {
+pub(super) const POLICY: AddressPolicy = AddressPolicy {
     allow_loopback: true,
     allow_private: false,
 };
@@ -65,6 +65,7 @@ pub struct ForwarderBuilder {
     policy: RetryPolicy,
     observer: Option<HealthObserver>,
     down_after: u32,
+    probe_every: Duration,
     still_down_every: Duration,
 }
 
@@ -75,6 +76,7 @@ impl std::fmt::Debug for ForwarderBuilder {
             .field("connections", &self.connections)
             .field("observer", &self.observer.is_some())
             .field("down_after", &self.down_after)
+            .field("probe_every", &self.probe_every)
             .field("still_down_every", &self.still_down_every)
             .finish_non_exhaustive()
     }
@@ -123,6 +125,18 @@ impl ForwarderBuilder {
         self
     }
 
+    /// How often a target that is down is probed (default
+    /// [`DEFAULT_PROBE_EVERY`](Forwarder::DEFAULT_PROBE_EVERY)): a TCP connection to it (its
+    /// addresses checked as for a forward; nothing sent). With an inbox
+    /// ([`Forwarder::with_inbox`]), when its port opens after being closed, the oldest waiting
+    /// row is made due, so that an attempt finds the target back within about this long,
+    /// however far the rows' backoff has grown: one attempt per reopening, not per probe, so a
+    /// long outage does not spend a row's attempts.
+    pub fn probe_every(mut self, every: Duration) -> Self {
+        self.probe_every = every;
+        self
+    }
+
     /// How often a target still down is told ([`TargetHealth::StillDown`]); default
     /// [`DEFAULT_STILL_DOWN_EVERY`](Forwarder::DEFAULT_STILL_DOWN_EVERY).
     pub fn still_down_every(mut self, every: Duration) -> Self {
@@ -157,6 +171,7 @@ impl ForwarderBuilder {
             health: Arc::new(Health::new(
                 self.observer,
                 self.down_after,
+                self.probe_every,
                 self.still_down_every,
             )),
             inbox: None,
@@ -167,6 +182,9 @@ impl ForwarderBuilder {
 impl Forwarder {
     /// The default of [`ForwarderBuilder::down_after`]: 3 failures in a row.
     pub const DEFAULT_DOWN_AFTER: u32 = 3;
+
+    /// The default of [`ForwarderBuilder::probe_every`]: 2 s.
+    pub const DEFAULT_PROBE_EVERY: Duration = Duration::from_secs(2);
 
     /// The default of [`ForwarderBuilder::still_down_every`]: 30 s.
     pub const DEFAULT_STILL_DOWN_EVERY: Duration = Duration::from_secs(30);
@@ -182,6 +200,7 @@ impl Forwarder {
             policy: RetryPolicy::inbox(),
             observer: None,
             down_after: Self::DEFAULT_DOWN_AFTER,
+            probe_every: Self::DEFAULT_PROBE_EVERY,
             still_down_every: Self::DEFAULT_STILL_DOWN_EVERY,
         }
     }
@@ -190,7 +209,9 @@ impl Forwarder {
     /// after being down, the rows waiting for a later attempt are made due at once
     /// ([`Inbox::retry_pending`]), before the attempt that found the target up returns (the
     /// workers, woken by its end, claim them, at most their concurrency at a time); and while
-    /// the target is down, [`TargetHealth::StillDown`] counts the rows waiting.
+    /// the target is down, its oldest waiting row is made due every
+    /// [`probe_every`](ForwarderBuilder::probe_every) (to find out when the target is back) and
+    /// [`TargetHealth::StillDown`] counts the rows waiting.
     pub fn with_inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
         self.inbox = Some(inbox);
         self

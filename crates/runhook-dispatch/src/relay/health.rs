@@ -69,6 +69,8 @@ pub(super) struct Health {
     observer: Option<HealthObserver>,
     /// Failures in a row that make the target down.
     pub(super) down_after: u32,
+    /// How often a target down is probed.
+    pub(super) probe_every: Duration,
     /// How often a target still down is told.
     pub(super) still_down_every: Duration,
 }
@@ -88,6 +90,7 @@ impl std::fmt::Debug for Health {
             .field("state", &*self.lock())
             .field("observer", &self.observer.is_some())
             .field("down_after", &self.down_after)
+            .field("probe_every", &self.probe_every)
             .field("still_down_every", &self.still_down_every)
             .finish()
     }
@@ -97,12 +100,14 @@ impl Health {
     pub(super) fn new(
         observer: Option<HealthObserver>,
         down_after: u32,
+        probe_every: Duration,
         still_down_every: Duration,
     ) -> Self {
         Health {
             state: Mutex::new(State::default()),
             observer,
             down_after: down_after.max(1),
+            probe_every: probe_every.max(Duration::from_millis(1)),
             still_down_every: still_down_every.max(Duration::from_millis(1)),
         }
     }
@@ -219,7 +224,12 @@ mod tests {
         let observer = Box::new(move |_: &Target, _: &TargetHealth| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let health = Health::new(Some(observer), 3, Duration::from_secs(30));
+        let health = Health::new(
+            Some(observer),
+            3,
+            Duration::from_secs(2),
+            Duration::from_secs(30),
+        );
         let target = Target::check(
             "http://127.0.0.1:3000/hook",
             runhook::AddressPolicy::local_development(),

@@ -1,15 +1,18 @@
 //! Whether the target is up or down: the state behind [`TargetHealth::Down`], `StillDown` and
-//! `Up`, the periodic count while it is down, the pull-forward of waiting rows when it comes
-//! back, and the [`TARGET_UP`] gauge.
+//! `Up`, the probe and the periodic count while it is down, the pull-forward of waiting rows
+//! when it comes back, and the [`TARGET_UP`] gauge.
 //!
 //! Times are the tokio clock's ([`Instant`]): a test pauses it and moves it on.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
-use runhook::inbox::{Inbox, PendingFilter};
+use runhook::inbox::{Inbox, InboxFilter, InboxState, PendingFilter};
+use tokio::net::{TcpStream, lookup_host};
 use tokio::time::{Instant, sleep, timeout};
 
+use super::forwarder::POLICY;
 use super::health::{Health, TargetHealth};
 use crate::sender::Target;
 
@@ -23,6 +26,9 @@ pub const TARGET: &str = "target";
 /// How long the inbox may take to pull rows forward or count them before the forwarder goes on
 /// without the answer.
 const INBOX_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a probe's connection to the target may take to open.
+const PROBE_WAIT: Duration = Duration::from_secs(1);
 
 /// Registers the description of the relay's metrics ([`TARGET_UP`]) with the installed
 /// recorder (call it once, after installing the recorder; recording works without it).
@@ -144,9 +150,12 @@ async fn waiting(inbox: &dyn Inbox) -> Option<u64> {
     }
 }
 
-/// Spawns the task that tells [`TargetHealth::StillDown`] every `still_down_every` while outage
-/// `number` lasts (on the current tokio runtime; none outside one). It holds the health weakly:
-/// a dropped forwarder stops it.
+/// Spawns the task that, while outage `number` lasts, probes the target every `probe_every` (a
+/// TCP connection: when its port opens after being closed, the oldest waiting row of `inbox` is
+/// made due, so that its attempt finds out whether the target is back, however long the rows'
+/// backoff has grown) and tells
+/// [`TargetHealth::StillDown`] every `still_down_every` (on the current tokio runtime; none
+/// outside one). It holds the health weakly: a dropped forwarder stops it.
 pub(super) fn spawn_ticker(
     health: &Arc<Health>,
     target: &Target,
@@ -161,7 +170,7 @@ pub(super) fn spawn_ticker(
         target.clone(),
         inbox.cloned(),
         number,
-        health.still_down_every,
+        (health.probe_every, health.still_down_every),
     );
     runtime.spawn(ticker);
 }
@@ -171,16 +180,31 @@ async fn still_down(
     target: Target,
     inbox: Option<Arc<dyn Inbox>>,
     number: u64,
-    every: Duration,
+    (probe_every, still_down_every): (Duration, Duration),
 ) {
+    let mut next_count = still_down_every;
+    let mut was_reachable = false;
     loop {
-        sleep(every).await;
-        let on = health
+        sleep(probe_every.min(still_down_every)).await;
+        let Some(down_for) = health
             .upgrade()
-            .is_some_and(|health| health.lock().outage.down_for(number, Instant::now()).is_some());
-        if !on {
+            .and_then(|health| health.lock().outage.down_for(number, Instant::now()))
+        else {
             return;
+        };
+        if let Some(inbox) = &inbox {
+            // One attempt when the target's port opens again, not one per probe: a row's
+            // attempts are not spent on a target that is known to be down.
+            let reachable = reachable(&target).await;
+            if reachable && !was_reachable {
+                probe(inbox.as_ref()).await;
+            }
+            was_reachable = reachable;
         }
+        if down_for < next_count {
+            continue;
+        }
+        next_count = next_count.saturating_add(still_down_every);
         let waiting = match &inbox {
             Some(inbox) => waiting(inbox.as_ref()).await,
             None => None,
@@ -196,6 +220,38 @@ async fn still_down(
         tracing::warn!(url = %target, waiting, down_ms, "the forward target is still down");
         health.tell(&target, &TargetHealth::StillDown { waiting, down_for });
         drop(state);
+    }
+}
+
+/// Whether a TCP connection to `target` opens, within [`PROBE_WAIT`] (its addresses checked
+/// against the relay's address rules, as for a forward; nothing is sent, and it is closed at
+/// once).
+async fn reachable(target: &Target) -> bool {
+    let addresses: Vec<SocketAddr> = match target.ip() {
+        Some(ip) => vec![SocketAddr::new(ip, target.port())],
+        None => match timeout(PROBE_WAIT, lookup_host((target.host(), target.port()))).await {
+            Ok(Ok(found)) => found.collect(),
+            _ => return false,
+        },
+    };
+    for address in addresses.into_iter().filter(|a| POLICY.allows(a.ip())) {
+        if let Ok(Ok(_)) = timeout(PROBE_WAIT, TcpStream::connect(address)).await {
+            return true;
+        }
+    }
+    false
+}
+
+/// Makes the oldest pending row of `inbox` due now, if it waits for a later attempt (errors are
+/// ignored: the next probe tries again).
+async fn probe(inbox: &dyn Inbox) {
+    let oldest = InboxFilter::first(1).in_state(InboxState::Pending);
+    let Ok(Ok(rows)) = timeout(INBOX_WAIT, inbox.list(&oldest)).await else {
+        return;
+    };
+    if let Some(row) = rows.into_iter().next() {
+        let one = PendingFilter::all().with_key(row.key);
+        let _ = timeout(INBOX_WAIT, inbox.retry_pending(&one, SystemTime::now())).await;
     }
 }
 
@@ -218,12 +274,18 @@ mod tests {
         let observer = Box::new(move |_: &Target, change: &TargetHealth| {
             told.lock().unwrap().push(change.clone());
         });
-        Arc::new(Health::new(Some(observer), 3, SECOND * 30))
+        Arc::new(Health::new(Some(observer), 3, SECOND * 2, SECOND * 30))
     }
 
+    /// A target on a closed port: probes never find it open.
     fn target() -> Target {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         Target::check(
-            "http://127.0.0.1:3000/hook?token=s3cret",
+            &format!("http://127.0.0.1:{port}/hook?token=s3cret"),
             runhook::AddressPolicy::local_development(),
         )
         .unwrap()
@@ -315,7 +377,8 @@ mod tests {
             vec![TargetHealth::Up {
                 waiting: Some(20),
                 down_for: SECOND * 65
-            }]
+            }],
+            "its port stayed closed: no row was probed, all 20 waited"
         );
         let due = inbox.claim_due(SystemTime::now(), SECOND, 100).await;
         assert_eq!(due.unwrap().len(), 20, "every waiting row is due at once");

@@ -282,7 +282,10 @@ impl PendingFilter {
                     .as_deref()
                     .is_some_and(|run_id| run_id.starts_with(prefix))
             })
-            && self.event.as_deref().is_none_or(|event| entry.event == event)
+            && self
+                .event
+                .as_deref()
+                .is_none_or(|event| entry.event == event)
     }
 }
 

@@ -85,12 +85,12 @@ mod tests {
             parse_condition("event=run.failed"),
             Ok(Condition::Event("run.failed".into()))
         );
-        assert_eq!(
-            parse_condition("key=a=b"),
-            Ok(Condition::Key("a=b".into()))
-        );
+        assert_eq!(parse_condition("key=a=b"), Ok(Condition::Key("a=b".into())));
         let unknown = parse_condition("status=FAILED").unwrap_err();
-        assert!(unknown.starts_with("unknown filter \"status\""), "{unknown}");
+        assert!(
+            unknown.starts_with("unknown filter \"status\""),
+            "{unknown}"
+        );
         for bad in ["run_id", "event=", ""] {
             assert!(parse_condition(bad).is_err(), "{bad}");
         }

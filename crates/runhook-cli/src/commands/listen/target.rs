@@ -118,7 +118,10 @@ mod tests {
             serde_json::json!({"kind": "target_down", "target": TARGET,
                                "error": "cannot connect to the app: refused"})
         );
-        assert!(line.text().starts_with("target_down    http://127.0.0.1:3000/hook?token=***: cannot connect"));
+        assert!(
+            line.text()
+                .starts_with("target_down    http://127.0.0.1:3000/hook?token=***: cannot connect")
+        );
         let still = TargetHealth::StillDown {
             waiting: Some(20),
             down_for: Duration::from_millis(30_000),
