@@ -8,6 +8,7 @@
 mod support;
 
 mod attacks;
+mod catch_up;
 mod confirm_api;
 mod defects;
 mod demo;

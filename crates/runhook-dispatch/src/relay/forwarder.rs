@@ -1,18 +1,20 @@
 //! The forwarder: one POST per claimed row, and what the app's answer means for the row.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::header::{HeaderName, HeaderValue};
 use runhook::delivery::{AttemptResult, RetryDecision};
-use runhook::inbox::InboxClaim;
+use runhook::inbox::{Inbox, InboxClaim};
 use runhook::{AddressPolicy, Event, HandlerOutcome, RetryPolicy};
 use runhook_receiver::Received;
 use runhook_receiver::inbox::{InboxProcessor, Processed};
 
 use super::health::{Health, HealthObserver, TargetHealth};
-use super::policy::DEFAULT_FORWARD_TIMEOUT;
+use super::outage;
+use super::policy::{DEFAULT_FORWARD_TIMEOUT, MISCONFIGURED};
 use crate::classify::{SendError, status_text};
 use crate::error::BuildError;
 use crate::sender::{Exchange, Sender, Target, TargetError};
@@ -22,7 +24,7 @@ pub const ANSWER_EXCERPT: usize = 1024;
 
 /// The address rules of a forward target: public addresses, and loopback (the operator's own
 /// app, usually next to the relay; plain `http` only there). Private networks are refused.
-const POLICY: AddressPolicy = AddressPolicy {
+pub(super) const POLICY: AddressPolicy = AddressPolicy {
     allow_loopback: true,
     allow_private: false,
 };
@@ -45,13 +47,13 @@ pub enum RelayError {
 
 /// Forwards claimed inbox rows to the app; see the [module docs](super). An
 /// [`InboxProcessor`]: give it to a receiver in inbox mode.
-#[derive(Debug)]
 pub struct Forwarder {
     sender: Sender,
     target: Target,
     timeout: Duration,
     policy: RetryPolicy,
-    health: Health,
+    health: Arc<Health>,
+    inbox: Option<Arc<dyn Inbox>>,
 }
 
 /// Builds a [`Forwarder`].
@@ -62,6 +64,9 @@ pub struct ForwarderBuilder {
     connections: usize,
     policy: RetryPolicy,
     observer: Option<HealthObserver>,
+    down_after: u32,
+    probe_every: Duration,
+    still_down_every: Duration,
 }
 
 impl std::fmt::Debug for ForwarderBuilder {
@@ -70,6 +75,20 @@ impl std::fmt::Debug for ForwarderBuilder {
             .field("timeout", &self.timeout)
             .field("connections", &self.connections)
             .field("observer", &self.observer.is_some())
+            .field("down_after", &self.down_after)
+            .field("probe_every", &self.probe_every)
+            .field("still_down_every", &self.still_down_every)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("target", &self.target)
+            .field("timeout", &self.timeout)
+            .field("health", &self.health)
+            .field("inbox", &self.inbox.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -97,8 +116,37 @@ impl ForwarderBuilder {
         self
     }
 
-    /// Called with the target once per change of what the app's answers say about the relay's
-    /// configuration ([`TargetHealth`]), not once per row. Keep it quick (a log line).
+    /// How many forwards in a row must fail for the target (no answer: a network error or a
+    /// timeout; or a 5xx other than 501) before it is down ([`TargetHealth::Down`]); default
+    /// [`DEFAULT_DOWN_AFTER`](Forwarder::DEFAULT_DOWN_AFTER), at least 1. A failure now and
+    /// then between 2xx answers (one row the app cannot take) leaves the target up.
+    pub fn down_after(mut self, failures: u32) -> Self {
+        self.down_after = failures.max(1);
+        self
+    }
+
+    /// How often a target that is down is probed (default
+    /// [`DEFAULT_PROBE_EVERY`](Forwarder::DEFAULT_PROBE_EVERY)): a TCP connection to it (its
+    /// addresses checked as for a forward; nothing sent). With an inbox
+    /// ([`Forwarder::with_inbox`]), when its port opens after being closed, the oldest waiting
+    /// row is made due, so that an attempt finds the target back within about this long,
+    /// however far the rows' backoff has grown: one attempt per reopening, not per probe, so a
+    /// long outage does not spend a row's attempts.
+    pub fn probe_every(mut self, every: Duration) -> Self {
+        self.probe_every = every;
+        self
+    }
+
+    /// How often a target still down is told ([`TargetHealth::StillDown`]); default
+    /// [`DEFAULT_STILL_DOWN_EVERY`](Forwarder::DEFAULT_STILL_DOWN_EVERY).
+    pub fn still_down_every(mut self, every: Duration) -> Self {
+        self.still_down_every = every;
+        self
+    }
+
+    /// Called with the target once per change of what the app's answers say ([`TargetHealth`]:
+    /// the relay looks misconfigured; the target is down, still down, up again), not once per
+    /// row. Keep it quick (a log line).
     pub fn on_health_change(
         mut self,
         observer: impl Fn(&Target, &TargetHealth) + Send + Sync + 'static,
@@ -114,17 +162,33 @@ impl ForwarderBuilder {
             .max_idle_per_host(self.connections)
             .build()?;
         let target = sender.target(&self.url)?;
+        outage::record_up(&target, true);
         Ok(Forwarder {
             sender,
             target,
             timeout: self.timeout,
             policy: self.policy,
-            health: Health::new(self.observer),
+            health: Arc::new(Health::new(
+                self.observer,
+                self.down_after,
+                self.probe_every,
+                self.still_down_every,
+            )),
+            inbox: None,
         })
     }
 }
 
 impl Forwarder {
+    /// The default of [`ForwarderBuilder::down_after`]: 3 failures in a row.
+    pub const DEFAULT_DOWN_AFTER: u32 = 3;
+
+    /// The default of [`ForwarderBuilder::probe_every`]: 2 s.
+    pub const DEFAULT_PROBE_EVERY: Duration = Duration::from_secs(2);
+
+    /// The default of [`ForwarderBuilder::still_down_every`]: 30 s.
+    pub const DEFAULT_STILL_DOWN_EVERY: Duration = Duration::from_secs(30);
+
     /// A forwarder to `url`: `https` to a public address, or plain `http` to a loopback host
     /// (`localhost`, `127.0.0.0/8`, `[::1]`); checked by [`build`](ForwarderBuilder::build),
     /// and every address a host name resolves to is checked again on each connection.
@@ -135,7 +199,29 @@ impl Forwarder {
             connections: 16,
             policy: RetryPolicy::inbox(),
             observer: None,
+            down_after: Self::DEFAULT_DOWN_AFTER,
+            probe_every: Self::DEFAULT_PROBE_EVERY,
+            still_down_every: Self::DEFAULT_STILL_DOWN_EVERY,
         }
+    }
+
+    /// The same forwarder, knowing the inbox whose rows it forwards: when the target answers 2xx
+    /// after being down, the rows waiting for a later attempt are made due at once
+    /// ([`Inbox::retry_pending`]), before the attempt that found the target up returns (the
+    /// workers, woken by its end, claim them, at most their concurrency at a time); and while
+    /// the target is down, its oldest waiting row is made due every
+    /// [`probe_every`](ForwarderBuilder::probe_every) (to find out when the target is back) and
+    /// [`TargetHealth::StillDown`] counts the rows waiting.
+    pub fn with_inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
+        self.inbox = Some(inbox);
+        self
+    }
+
+    /// Whether the target is down now ([`TargetHealth::Down`] told, [`TargetHealth::Up`] not
+    /// yet): a failed attempt then is the target's failure, already told, rather than news
+    /// about its row.
+    pub fn is_down(&self) -> bool {
+        self.health.is_down()
     }
 
     /// Where rows are forwarded.
@@ -173,12 +259,23 @@ impl Forwarder {
             .timeout(self.timeout)
             .send()
             .await;
+        let inbox = self.inbox.as_ref();
         match exchange.status {
             Some(status) => {
                 self.health.answered(&self.target, status);
+                if (200..300).contains(&status) {
+                    self.health.succeeded(&self.target, inbox).await;
+                } else if (500..600).contains(&status) && !MISCONFIGURED.contains(&status) {
+                    let error = format!("the app answered {}", status_text(status));
+                    self.health.failed(&self.target, &error, inbox);
+                }
                 self.judge(status, &exchange).answered(status)
             }
-            None => Processed::Outcome(HandlerOutcome::retry(self.failure(&exchange))),
+            None => {
+                let error = self.failure(&exchange);
+                self.health.failed(&self.target, &error, inbox);
+                Processed::Outcome(HandlerOutcome::retry(error))
+            }
         }
     }
 

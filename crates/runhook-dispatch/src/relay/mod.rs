@@ -17,6 +17,15 @@
 //! | other 4xx | dead: the app refused the event for good |
 //! | timeout, network error, refused address | retried |
 //!
+//! The target itself is up or down ([`TargetHealth`]): after
+//! [`down_after`](ForwarderBuilder::down_after) forwards in a row got no answer or a 5xx, it is
+//! down, told once (`Down`), then every
+//! [`still_down_every`](ForwarderBuilder::still_down_every) with the rows waiting (`StillDown`);
+//! its first 2xx after that makes the rows waiting for a later attempt due at once
+//! ([`Forwarder::with_inbox`]), so that an app back from an outage gets its backlog now rather
+//! than at each row's backed-off time, and is told once (`Up`, with how many rows waited and
+//! for how long). The [`TARGET_UP`] gauge follows it.
+//!
 //! A retried or dead row's error keeps the start of the app's answer body
 //! ([`ANSWER_EXCERPT`] bytes).
 //!
@@ -29,10 +38,12 @@
 
 mod forwarder;
 mod health;
+mod outage;
 mod policy;
 mod target;
 
 pub use forwarder::{ANSWER_EXCERPT, Forwarder, ForwarderBuilder, RelayError};
 pub use health::TargetHealth;
+pub use outage::{TARGET, TARGET_UP, describe_metrics};
 pub use policy::{DEFAULT_FORWARD_TIMEOUT, MAX_WAIT, MISCONFIGURED, WORKER_MARGIN, policy};
 pub use target::forwards_to_itself;

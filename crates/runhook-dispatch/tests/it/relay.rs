@@ -19,7 +19,7 @@ fn forwarder(url: &str, told: &Arc<Mutex<Vec<TargetHealth>>>) -> Forwarder {
     Forwarder::builder(url)
         .timeout(Duration::from_secs(5))
         .policy(policy.retry)
-        .on_health_change(move |_target, change| told.lock().unwrap().push(*change))
+        .on_health_change(move |_target, change| told.lock().unwrap().push(change.clone()))
         .build()
         .unwrap()
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use runhook::inbox::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    Purge, Settlement,
+    PendingFilter, Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use tokio_postgres::Row;
@@ -139,6 +139,19 @@ impl Inbox for PostgresInbox {
     async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
         let now = millis_since_epoch(now);
         self.execute(&self.sql.replay_dead, &[&now]).await
+    }
+
+    async fn retry_pending(
+        &self,
+        filter: &PendingFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let key = filter.key.as_ref().map(IdempotencyKey::as_str);
+        let prefix = filter.run_id_prefix.as_deref();
+        let event = filter.event.as_deref();
+        let now = millis_since_epoch(now);
+        self.execute(&self.sql.retry_pending, &[&key, &prefix, &event, &now])
+            .await
     }
 
     /// Deletes in batches of the configured purge batch (1000 rows by default), so locks are

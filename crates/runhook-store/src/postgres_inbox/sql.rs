@@ -55,6 +55,7 @@ pub(super) struct Statements {
     pub(super) list: String,
     pub(super) replay: String,
     pub(super) replay_dead: String,
+    pub(super) retry_pending: String,
     pub(super) purge: String,
     pub(super) depth: String,
     pub(super) lock: String,
@@ -135,6 +136,15 @@ impl Statements {
                 "UPDATE {table} SET state = 'pending', attempts = 0, next_at = $1, \
                    lease_until = NULL, finished_at = NULL \
                  WHERE state = 'dead'"
+            ),
+            // The waiting pending rows of the filter, due now.
+            retry_pending: format!(
+                "UPDATE {table} SET next_at = $4 \
+                 WHERE state = 'pending' AND next_at > $4 \
+                   AND (lease_until IS NULL OR lease_until <= $4) \
+                   AND ($1::text IS NULL OR key = $1) \
+                   AND ($2::text IS NULL OR left(run_id, length($2)) = $2) \
+                   AND ($3::text IS NULL OR event = $3)"
             ),
             purge: format!(
                 "DELETE FROM {table} WHERE ctid IN (\

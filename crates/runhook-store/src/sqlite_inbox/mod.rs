@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use runhook::inbox::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    Purge, Settlement,
+    PendingFilter, Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -288,6 +288,20 @@ impl Inbox for SqliteInbox {
     async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
         let op = Op::Replay {
             key: None,
+            now: millis_since_epoch(now),
+        };
+        self.changed(op).await
+    }
+
+    async fn retry_pending(
+        &self,
+        filter: &PendingFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let op = Op::RetryPending {
+            key: filter.key.as_ref().map(|key| key.as_str().to_owned()),
+            run_id_prefix: filter.run_id_prefix.clone(),
+            event: filter.event.clone(),
             now: millis_since_epoch(now),
         };
         self.changed(op).await

@@ -43,6 +43,13 @@ pub(crate) enum Op {
         key: Option<String>,
         now: i64,
     },
+    /// Makes the waiting pending rows of the filter due at `now`.
+    RetryPending {
+        key: Option<String>,
+        run_id_prefix: Option<String>,
+        event: Option<String>,
+        now: i64,
+    },
     Purge {
         state: &'static str,
         before: i64,
@@ -156,6 +163,21 @@ pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
                  finished_at = NULL
              WHERE state = 'dead' AND (?1 IS NULL OR key = ?1)",
             params![key, now],
+        ),
+        Op::RetryPending {
+            key,
+            run_id_prefix,
+            event,
+            now,
+        } => changed(
+            connection,
+            "UPDATE runhook_inbox SET next_at = ?4
+             WHERE state = 'pending' AND next_at > ?4
+               AND (lease_until IS NULL OR lease_until <= ?4)
+               AND (?1 IS NULL OR key = ?1)
+               AND (?2 IS NULL OR substr(run_id, 1, length(?2)) = ?2)
+               AND (?3 IS NULL OR event = ?3)",
+            params![key, run_id_prefix, event, now],
         ),
         Op::Purge { state, before } => changed(
             connection,

@@ -7,6 +7,7 @@
 //! never see each other's rows.
 
 mod claims;
+mod retry;
 mod rows;
 
 use std::sync::Arc;
@@ -78,6 +79,14 @@ where
     let c = suite.case();
     suite
         .end("replay and replay_dead", &c, rows::replay(&c).await)
+        .await;
+    let c = suite.case();
+    suite
+        .end(
+            "retry_pending: waiting rows due now, by filter",
+            &c,
+            retry::retry_pending(&c).await,
+        )
         .await;
     let c = suite.case();
     suite.end("purge", &c, rows::purge(&c).await).await;

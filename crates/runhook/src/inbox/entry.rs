@@ -248,6 +248,60 @@ impl InboxFilter {
     }
 }
 
+/// Which pending rows [`Inbox::retry_pending`](super::Inbox::retry_pending) makes due: every
+/// condition set must hold (none set: every pending row). Each is one an inbox checks cheaply: the
+/// key, a prefix of the `run_id`, the event's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingFilter {
+    /// Only the row of this key.
+    pub key: Option<IdempotencyKey>,
+    /// Only rows whose `run_id` starts with this (a row without a `run_id` never matches).
+    pub run_id_prefix: Option<String>,
+    /// Only rows of this event (`run.completed`…).
+    pub event: Option<String>,
+}
+
+impl PendingFilter {
+    /// Every pending row.
+    pub fn all() -> Self {
+        PendingFilter::default()
+    }
+
+    /// The same filter, for the row of `key` only.
+    pub fn with_key(mut self, key: IdempotencyKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The same filter, for rows whose `run_id` starts with `prefix` only.
+    pub fn with_run_id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.run_id_prefix = Some(prefix.into());
+        self
+    }
+
+    /// The same filter, for rows of the event `event` only.
+    pub fn with_event(mut self, event: impl Into<String>) -> Self {
+        self.event = Some(event.into());
+        self
+    }
+
+    /// Whether `entry` passes the filter's conditions (whatever its state).
+    pub fn admits(&self, entry: &InboxEntry) -> bool {
+        self.key.as_ref().is_none_or(|key| entry.key == *key)
+            && self.run_id_prefix.as_deref().is_none_or(|prefix| {
+                entry
+                    .run_id
+                    .as_deref()
+                    .is_some_and(|run_id| run_id.starts_with(prefix))
+            })
+            && self
+                .event
+                .as_deref()
+                .is_none_or(|event| entry.event == event)
+    }
+}
+
 /// How many rows an inbox holds, by state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    Purge, Settlement,
+    PendingFilter, Purge, Settlement,
 };
 use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -245,6 +245,27 @@ impl Inbox for MemoryInbox {
         for row in inner.rows.values_mut() {
             if row.entry.state == InboxState::Dead {
                 revive(&mut row.entry, now);
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    async fn retry_pending(
+        &self,
+        filter: &PendingFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let mut count = 0;
+        for row in inner.rows.values_mut() {
+            let entry = &mut row.entry;
+            if entry.state == InboxState::Pending
+                && entry.next_at > now
+                && !entry.is_leased(now)
+                && filter.admits(entry)
+            {
+                entry.next_at = now;
                 count += 1;
             }
         }

@@ -55,6 +55,7 @@ pub use decide::{Attempted, decide_attempt, jitter_seed};
 pub use entry::InboxRecord;
 pub use entry::{
     InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
+    PendingFilter,
 };
 pub use memory::MemoryInbox;
 pub use operations::{Inbox, Purge, Settlement};

@@ -4,7 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use super::{InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, NewInboxEntry};
+use super::{
+    InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, NewInboxEntry, PendingFilter,
+};
 use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 
 /// How a worker ends an attempt on a row it holds.
@@ -97,6 +99,22 @@ pub trait Inbox: Send + Sync {
 
     /// Makes every dead row pending again, as [`replay`](Self::replay) does; returns how many.
     async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError>;
+
+    /// Makes the pending rows `filter` selects that wait for a later attempt due at `now`: each
+    /// pending row no worker holds under a running lease whose `next_at` is after `now` gets
+    /// `next_at = now`, its attempts and last error kept. Returns how many. Rows held under a
+    /// lease, rows already due, and done or dead rows are left as they are (a dead row comes
+    /// back with [`replay`](Self::replay)).
+    ///
+    /// This pulls waiting rows forward: a relay calls it when its target answers again after an
+    /// outage, so that rows backed off during the outage go at once rather than at their
+    /// scheduled times; the workers still claim at most their concurrency at a time, and rows
+    /// of one run still go one at a time, in order. One atomic statement.
+    async fn retry_pending(
+        &self,
+        filter: &PendingFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError>;
 
     /// Deletes the rows of kind `which` that finished before `before`; returns how many. Pending
     /// rows are never purged.

@@ -1,9 +1,10 @@
 //! `runhook inbox`: look into the inbox a relay (`runhook listen --forward-to`) keeps, and act on
-//! it: list rows, show one, replay dead ones, purge done ones.
+//! it: list rows, show one, replay dead ones, retry waiting pending ones now, purge done ones.
 //!
 //! Exit codes: 0 done; 1 the store failed during the operation, or `show`/`replay` found no such
 //! row (or, for `replay`, a row that is not dead); 2 bad usage, or a store that cannot be opened.
 
+mod retry;
 mod view;
 
 use std::sync::Arc;
@@ -74,6 +75,24 @@ enum Command {
         #[arg(long)]
         all_dead: bool,
     },
+    /// Make pending rows that wait for a later attempt due now (attempts and last error kept):
+    /// the relay forwards them at once, at most its concurrency at a time. Rows being forwarded
+    /// now, done and dead rows are left alone (dead rows: `inbox replay`). Prints the count.
+    Retry {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The rows to retry: pending ones (required).
+        #[arg(long, required = true)]
+        pending: bool,
+        /// Only rows that match; repeat for several conditions, all of which must hold:
+        /// key=KEY (one row), run_id=PREFIX (rows whose run_id starts with PREFIX) or
+        /// event=NAME (e.g. event=run.completed). Without it: every pending row.
+        #[arg(long, value_name = "NAME=VALUE", value_parser = retry::parse_condition)]
+        filter: Vec<retry::Condition>,
+        /// One JSON object ({"kind":"retried","rows":N}) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete the done rows that finished more than DURATION ago (e.g. 72h, 30m, 7d).
     Purge {
         #[command(flatten)]
@@ -95,6 +114,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
             Command::List { store, .. }
             | Command::Show { store, .. }
             | Command::Replay { store, .. }
+            | Command::Retry { store, .. }
             | Command::Purge { store, .. } => &store.store,
         };
         let url = StoreUrl::parse(store)?;
@@ -151,6 +171,9 @@ async fn operate(command: Command, inbox: Arc<dyn Inbox>) -> anyhow::Result<Exit
         }
         Command::Replay { key: Some(key), .. } => replay_one(inbox.as_ref(), &key).await,
         Command::Replay { key: None, .. } => replay_dead(inbox.as_ref()).await,
+        Command::Retry { filter, json, .. } => {
+            retry::retry_pending(inbox.as_ref(), filter, json).await
+        }
         Command::Purge { done_before, .. } => {
             let before = SystemTime::now()
                 .checked_sub(done_before)
@@ -181,6 +204,12 @@ async fn replay_one(inbox: &dyn Inbox, key: &str) -> anyhow::Result<Exit> {
     }
     match inbox.get(&id).await.context("cannot read the inbox")? {
         None => eprintln!("runhook: no row with the key {key:?} in the inbox; nothing replayed"),
+        Some(entry) if entry.state == InboxState::Pending => eprintln!(
+            "runhook: the row {key:?} is pending, not dead; only dead rows are replayed. To try \
+             it now rather than at its next attempt ({}), run `runhook inbox retry --pending \
+             --filter key={key}`",
+            crate::timefmt::rfc3339(entry.next_at)
+        ),
         Some(entry) => eprintln!(
             "runhook: the row {key:?} is {}, not dead; only dead rows are replayed",
             entry.state

@@ -1,5 +1,5 @@
 //! The relay's line for each forward attempt: `forwarded`, `forward_failed` or `dead`, as text
-//! or JSON.
+//! or JSON; no `forward_failed` line while the target is down (see [`super::target`]).
 
 use runhook_receiver::inbox::{InboxOutcome, InboxReport};
 use serde::Serialize;
@@ -95,8 +95,12 @@ impl<'a> AttemptLine<'a> {
 }
 
 impl Lines {
-    /// The line of one forward attempt.
-    pub(crate) fn attempt(&self, report: &InboxReport) {
+    /// The line of one forward attempt; none for a failed attempt to be retried while the
+    /// target is down (`target_down`: its `target_down` line said so once).
+    pub(crate) fn attempt(&self, report: &InboxReport, target_down: bool) {
+        if target_down && matches!(report.outcome, InboxOutcome::Retry { .. }) {
+            return;
+        }
         let line = AttemptLine::of(report);
         let text = if self.is_json() {
             serde_json::to_string(&line).unwrap_or_default()

@@ -35,6 +35,7 @@ impl Metrics {
             .install_recorder()
             .context("cannot install the metrics recorder")?;
         runhook_receiver::metrics::describe();
+        runhook_dispatch::relay::describe_metrics();
         eprintln!("runhook: metrics at http://{bound}/metrics");
         Ok(Metrics { handle, listener })
     }

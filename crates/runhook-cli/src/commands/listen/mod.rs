@@ -12,6 +12,7 @@ mod metrics;
 mod misbehave;
 pub(crate) mod output;
 mod relay;
+mod target;
 
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
@@ -48,7 +49,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
     let store_url = StoreUrl::parse(&args.store)?;
-    let relay = Relay::from_args(&args, &store_url)?;
+    let lines = Lines::new(args.json);
+    let relay = Relay::from_args(&args, &store_url, &lines)?;
     let confirmer =
         confirm::confirmer(args.confirm_with_api, config.receive.limits.max_body_bytes)?;
     let rules = misbehaviour(&args, &config);
@@ -72,7 +74,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         Some(addr) => Some(runtime.block_on(metrics::Metrics::start(addr))?),
         None => None,
     };
-    let lines = Lines::new(args.json);
     config.validate().context("invalid receiver settings")?;
     // The address is bound first, and the store or inbox opened (or created) only then: a listen
     // that cannot bind its address leaves no database file behind. The receiver is built only

@@ -31,7 +31,11 @@ pub(super) struct Relay {
 impl Relay {
     /// The relay `--forward-to` asks for, if any; a refused URL, a target that is this relay
     /// itself, or a store that holds no inbox, is a usage error.
-    pub(super) fn from_args(args: &Args, store: &StoreUrl) -> anyhow::Result<Option<Relay>> {
+    pub(super) fn from_args(
+        args: &Args,
+        store: &StoreUrl,
+        lines: &Arc<Lines>,
+    ) -> anyhow::Result<Option<Relay>> {
         let Some(url) = &args.forward_to else {
             return Ok(None);
         };
@@ -48,8 +52,14 @@ impl Relay {
             .timeout(timeout)
             .connections(connections)
             .policy(policy.retry.clone())
-            .on_health_change(|target, change| {
-                eprintln!("{}", health_line(&target.without_query(), change));
+            .on_health_change({
+                let lines = Arc::clone(lines);
+                move |target, change| {
+                    // Down, still down, up: on stdout with the other forward lines.
+                    if !lines.target(&target.to_string(), change) {
+                        eprintln!("{}", health_line(&target.without_query(), change));
+                    }
+                }
             })
             .build()
             .with_context(|| {
@@ -122,11 +132,14 @@ impl Relay {
         config.validate().context("invalid receiver settings")?;
         let receipts = Arc::clone(&lines);
         let summaries = Summaries::default();
-        let builder = Receiver::with_inbox(inbox, Arc::new(self.forwarder))
+        // Knowing the inbox, the forwarder makes the waiting rows due when the app is back.
+        let forwarder = Arc::new(self.forwarder.with_inbox(Arc::clone(&inbox)));
+        let target = Arc::clone(&forwarder);
+        let builder = Receiver::with_inbox(inbox, forwarder)
             .config(config)
             .inbox_policy(self.policy)
             .observer(move |report| receipts.report(report, &summaries))
-            .inbox_observer(move |report| lines.attempt(report));
+            .inbox_observer(move |report| lines.attempt(report, target.is_down()));
         Ok((super::confirm::with(builder, confirmer), maintenance, home))
     }
 }

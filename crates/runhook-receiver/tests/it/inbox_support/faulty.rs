@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use runhook::inbox::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, MemoryInbox, NewInboxEntry,
-    Purge, Settlement,
+    PendingFilter, Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -95,6 +95,14 @@ impl Inbox for FaultyInbox {
 
     async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
         self.rows.replay_dead(now).await
+    }
+
+    async fn retry_pending(
+        &self,
+        filter: &PendingFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        self.rows.retry_pending(filter, now).await
     }
 
     async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError> {
