@@ -17,6 +17,7 @@ mod emulate;
 mod inbox_cli;
 mod listen;
 mod listen_edges;
+mod reconcile;
 mod relay;
 mod secrets;
 mod send;
