@@ -4,7 +4,9 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use runhook::store::StoreError;
-use runhook_receiver::maintenance::{Leadership, Purgeable};
+#[cfg(feature = "postgres")]
+use runhook_receiver::maintenance::Leadership;
+use runhook_receiver::maintenance::Purgeable;
 
 #[cfg(feature = "sqlite")]
 #[async_trait]

@@ -536,3 +536,30 @@ fn the_reconciler_without_an_api_key_is_a_usage_error_naming_the_variable() {
         stderr(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_into_the_inbox_stores_rows_marked_as_recovered() {
+    let emulate = Emulate::start(&["--allow-http-loopback", "--speed", "10"]);
+    let nowhere = format!("http://127.0.0.1:{}/webhooks/tinyfish", free_port());
+    let goals: Vec<String> = (0..3)
+        .map(|i| format!("to the inbox {i} [duration:1s]"))
+        .collect();
+    let ids = create_runs(&emulate, &nowhere, &goals).await;
+    wait_for_webhooks(&emulate, &ids).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("relay.db").display());
+    let output = reconcile(&emulate, &["--store", &store, "--inbox", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(accepted(&json_lines(&output)).len(), 3);
+    // Stored, not processed: pending rows for the relay, each marked as recovered.
+    let rows = crate::support::relay::pending(&store);
+    let stored: BTreeSet<String> = rows
+        .iter()
+        .map(|row| row["run_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored, ids.iter().cloned().collect());
+    assert!(
+        rows.iter().all(|row| row["source"] == "reconciler"),
+        "{rows:?}"
+    );
+}

@@ -105,6 +105,7 @@ fn summary(entry: &InboxEntry) -> Value {
         "lease_until": entry.lease_until.map(rfc3339),
         "finished_at": entry.finished_at.map(rfc3339),
         "last_error": entry.last_error,
+        "source": entry.source.as_str(),
     })
 }
 
@@ -133,6 +134,7 @@ pub(super) fn show(entry: &InboxEntry, json: bool) -> anyhow::Result<()> {
             "last_error",
             entry.last_error.clone().unwrap_or_else(|| "-".into()),
         ),
+        ("source", entry.source.to_string()),
     ];
     for (name, value) in fields {
         out::line(&format!("{name:<12} {value}"))?;
