@@ -213,7 +213,7 @@ fn human_outcome(url: &str, outcome: &DispatchOutcome) -> String {
 }
 
 /// `12 ms`, `2 s`, `1.5 s`.
-fn human_duration(duration: Duration) -> String {
+pub(crate) fn human_duration(duration: Duration) -> String {
     if duration >= Duration::from_secs(1) {
         let seconds = duration.as_secs_f64();
         if duration.subsec_millis() == 0 {

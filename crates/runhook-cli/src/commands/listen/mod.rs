@@ -131,7 +131,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 eprintln!(
                     "runhook: sweeping {} every {} for runs whose webhooks never arrived",
                     runhook::endpoint::redact_url(client.base_url()),
-                    humantime_ms(every)
+                    crate::progress::human_duration(every)
                 );
                 let reconciler = crate::reconcile::reconciler(
                     client,
@@ -221,22 +221,6 @@ async fn plain_receiver(
         .store(store)
         .observer(move |report| lines.report(report, &summaries));
     Ok((confirm::with(builder, confirmer), maintenance, home))
-}
-
-/// A duration as given on the command line, in the largest whole unit (`2s`, `5m`, `1500ms`).
-fn humantime_ms(every: Duration) -> String {
-    let ms = every.as_millis();
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-    ] {
-        if ms >= size && ms % size == 0 {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
 }
 
 /// listen's handler: writes each event's summary for its line (after waiting `delay`) and
