@@ -1,5 +1,6 @@
-//! `runhook demo` end to end through the real binary, as CI runs it: exit 0, the summary rows,
-//! the checks, and that it ends by itself (within 60 s: a bound against a hang or a real-time retry
+//! `runhook demo` end to end through the real binary, as CI runs it: exit 0, the summary rows
+//! (the run the reconciler recovered after its webhook gave up among them), the checks, and that
+//! it ends by itself (within 60 s: a bound against a hang or a real-time retry
 //! schedule, loose enough for a loaded machine; the demo takes a few seconds).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,6 +46,7 @@ fn the_demo_shows_every_path_and_passes() {
         ("cancelled", "run.cancelled", "1"),
         ("retried", "run.completed", "3"),
         ("duplicate", "run.completed", "1"),
+        ("recovered", "run.completed", "4"),
     ] {
         let cells = row(label);
         assert_eq!(cells[2], event, "{label}");
@@ -59,6 +61,12 @@ fn the_demo_shows_every_path_and_passes() {
     assert!(
         duplicate.contains("200 accepted, 200 duplicate"),
         "{duplicate}"
+    );
+    // Every attempt of its webhook failed; the reconciler's sweep sent it through the receiver.
+    let recovered = row("recovered").join(" ");
+    assert!(
+        recovered.contains("4 gave up 200 accepted from the reconciler; processed 1x"),
+        "{recovered}"
     );
     let forged: Vec<String> = rows
         .iter()
@@ -80,11 +88,52 @@ fn the_demo_shows_every_path_and_passes() {
     assert!(stdout.contains("forged    POST run.completed without the URL token -> 401"));
     assert_eq!(
         stdout.matches("handler   processed ").count(),
-        5,
+        6,
         "{stdout}"
     );
+
+    // The recovered path: the 4th attempt dropped, then the first sweep recovered the run (the
+    // handler saw it from the reconciler, once) and the second recovered nothing.
+    let short = row("recovered")[0];
+    assert!(
+        stdout.contains(&format!(
+            "webhook   attempt 4/4 run.completed {short} -> dropped (simulated network error)"
+        )),
+        "{stdout}"
+    );
+    let handled: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains("handler   processed ") && line.contains(short))
+        .collect();
+    assert_eq!(handled.len(), 1, "{stdout}");
+    assert!(
+        handled[0].ends_with(&format!(
+            "processed run.completed {short} from the reconciler"
+        )),
+        "{stdout}"
+    );
+    let sweeps: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| {
+            line.split_once("reconcile recovered ")
+                .map(|(_, rest)| rest)
+        })
+        .collect();
+    assert_eq!(sweeps.len(), 2, "{stdout}");
+    assert!(sweeps[0].starts_with("1 run(s);"), "{stdout}");
+    assert!(sweeps[1].starts_with("0 run(s);"), "{stdout}");
+    assert!(stdout.contains(&format!(
+        "check ok     recovered run: the sweep after its webhook gave up recovered it, and \
+         nothing else (recovered: {short})"
+    )));
+    assert!(stdout.contains(
+        "check ok     recovered run processed once, as run.completed from the reconciler \
+         (processed 1x: reconciler)"
+    ));
+    assert!(stdout.contains("check ok     a second sweep recovered nothing (recovered: none)"));
+
     assert!(!stdout.contains("check FAILED"), "{stdout}");
-    assert_eq!(stdout.matches("check ok").count(), 14, "{stdout}");
+    assert_eq!(stdout.matches("check ok").count(), 19, "{stdout}");
     assert!(
         stdout
             .trim_end()

@@ -2,36 +2,40 @@
 //! TinyFish emulator and a receiver in inbox mode (SQLite in a temporary directory) served over
 //! HTTPS with a self-signed certificate, creates runs through the runs client that show every
 //! path (completed, failed, cancelled, a delivery retried after two network failures, a
-//! duplicate delivery), forges two POSTs that must be refused, prints a timeline and a summary,
-//! and exits 0 only if every path behaved as documented.
+//! duplicate delivery, a webhook that never arrived, as when the receiver is down, recovered by
+//! the reconciler's sweep), forges two POSTs that must be refused, prints a timeline and a
+//! summary, and exits 0 only if every path behaved as documented.
 
 mod observed;
 mod report;
 mod steps;
+mod sweeps;
 mod timeline;
 mod tls;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use runhook::receive::UrlToken;
-use runhook::{Event, HandlerOutcome};
+use runhook::{Event, HandlerOutcome, Source};
 use runhook_emulator::{Activity, Emulator, EmulatorConfig};
 use runhook_receiver::{Received, Receiver, ReceiverConfig, handler_fn};
 use runhook_store::SqliteInbox;
 use runhook_tinyfish::{Client, RunRequest};
 
-use self::observed::{Observed, Path};
+use self::observed::{Observed, Path, Processing};
 use self::report::{DemoRun, short};
-use self::steps::{forge, wait};
+use self::steps::{Until, Waiter, forge};
+use self::sweeps::Sweeps;
 use self::timeline::Timeline;
 use crate::exit::Exit;
 use crate::out::StdoutClosed;
 
 /// How much faster than scripted the emulator runs.
 const SPEED: f64 = 2.0;
-/// The longest the demo waits for every path to finish.
+/// The longest the demo waits for every path to finish (the reconciler's sweeps too).
 const PATIENCE: Duration = Duration::from_secs(20);
 /// The receiver's webhook path.
 const PATH: &str = "/webhooks/tinyfish";
@@ -55,32 +59,47 @@ pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
     Ok(if passed { Exit::Success } else { Exit::Failure })
 }
 
-/// The receiver: inbox mode on SQLite, the URL token, confirm by API, a recording handler.
-async fn receiver(
-    dir: &std::path::Path,
+/// ` from the reconciler` for a recovered event, nothing for a webhook's.
+fn from(source: Source) -> &'static str {
+    if source.is_recovered() {
+        " from the reconciler"
+    } else {
+        ""
+    }
+}
+
+/// The receiver: inbox mode on `inbox`, the URL token, confirm by API, a recording handler.
+fn receiver(
+    inbox: Arc<SqliteInbox>,
     token: &str,
     client: Client,
     timeline: &Arc<Timeline>,
     seen: &Arc<Observed>,
 ) -> anyhow::Result<Receiver> {
-    let inbox = SqliteInbox::open(dir.join("inbox.db"))
-        .await
-        .context("cannot open the SQLite inbox")?;
     let (line, record) = (Arc::clone(timeline), Arc::clone(seen));
     let handler = handler_fn(move |received: Received<Event>| {
+        let source = received.context().source();
         let event = received.into_inner();
         let run_id = event.run_id().unwrap_or_default().to_owned();
-        record.processed(&run_id, event.name(), line.elapsed());
+        record.processed(
+            &run_id,
+            Processing {
+                event: event.name().to_owned(),
+                source,
+                at: line.elapsed(),
+            },
+        );
         line.line(&format!(
-            "handler   processed {} {}",
+            "handler   processed {} {}{}",
             event.name(),
-            short(&run_id)
+            short(&run_id),
+            from(source)
         ));
         async { HandlerOutcome::Ok }
     });
     let authenticator = UrlToken::in_query([token]).context("cannot use the URL token")?;
     let (line, record) = (Arc::clone(timeline), Arc::clone(seen));
-    Receiver::with_inbox(Arc::new(inbox), Arc::new(handler))
+    Receiver::with_inbox(inbox, Arc::new(handler))
         .config(ReceiverConfig::default().with_authenticator(authenticator))
         .confirm_with(Arc::new(client))
         .observer(move |report| {
@@ -93,6 +112,7 @@ async fn receiver(
                 text.push(' ');
                 text.push_str(part);
             }
+            text.push_str(from(report.source));
             line.line(&text);
         })
         .build()
@@ -139,8 +159,18 @@ async fn demo(timeline: Arc<Timeline>) -> anyhow::Result<bool> {
         emulator.base_url()
     ));
 
-    // The receiver, over HTTPS.
-    let receiver = receiver(dir.path(), &token, client.clone(), &timeline, &seen).await?;
+    // The receiver, over HTTPS, and the reconciler that sweeps the runs API into it.
+    let inbox = SqliteInbox::open(dir.path().join("inbox.db"))
+        .await
+        .context("cannot open the SQLite inbox")?;
+    let receiver = receiver(
+        Arc::new(inbox.clone()),
+        &token,
+        client.clone(),
+        &timeline,
+        &seen,
+    )?;
+    let reconciler = sweeps::reconciler_of(&client, &inbox, receiver.clone()).await?;
     let app = axum::Router::new().route(PATH, runhook_axum::webhook_route(receiver));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("https://{}{PATH}", listener.local_addr()?);
@@ -181,7 +211,39 @@ async fn demo(timeline: Arc<Timeline>) -> anyhow::Result<bool> {
         ));
     }
 
-    let finished = wait(&timeline, &client, &emulator, &seen, &runs).await;
+    let mut waiter = Waiter {
+        timeline: &timeline,
+        client: &client,
+        emulator: &emulator,
+        seen: &seen,
+        runs: &runs,
+        deadline: tokio::time::Instant::now() + PATIENCE,
+        statuses: HashMap::new(),
+    };
+    waiter.wait(Until::Webhooks).await;
+    // The recovered run's webhook gave up, as when the receiver is down: a sweep recovers it,
+    // and once it is processed, a second sweep finds nothing left.
+    if let Some((_, run_id)) = runs.iter().find(|(path, _)| *path == Path::Recovered) {
+        let log = emulator.deliveries();
+        let last = log.iter().rev().find(|r| r.run_id == run_id.as_ref());
+        let ended = match last.and_then(|r| Some((r.attempt, r.outcome.as_deref()?))) {
+            Some((attempt, "failed")) => {
+                format!("gave up after {attempt} attempts, as when the receiver is down")
+            }
+            Some((attempt, outcome)) => format!("ended {outcome} on attempt {attempt}"),
+            None => "has not ended".to_owned(),
+        };
+        timeline.line(&format!(
+            "reconcile the webhook of {} {ended}: sweeping the runs API",
+            short(run_id.as_ref())
+        ));
+    }
+    let first = sweeps::sweep(&timeline, &reconciler).await;
+    waiter.wait(Until::Recovered).await;
+    timeline.line("reconcile sweeping the runs API again");
+    let second = sweeps::sweep(&timeline, &reconciler).await;
+    let sweeps = Sweeps { first, second };
+    let finished = waiter.statuses;
     let log = emulator.deliveries();
     let demo_runs: Vec<DemoRun> = runs
         .iter()
@@ -192,7 +254,7 @@ async fn demo(timeline: Arc<Timeline>) -> anyhow::Result<bool> {
         })
         .collect();
     report::summary(&timeline, &demo_runs, &log, &seen);
-    let passed = report::checks(&timeline, &demo_runs, &log, &seen);
+    let passed = report::checks(&timeline, &demo_runs, &log, &seen, &sweeps);
     timeline.plain(if passed {
         "demo passed: every path behaved as documented"
     } else {

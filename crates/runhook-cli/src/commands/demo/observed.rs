@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use runhook::Source;
 use runhook_receiver::Report;
 
 /// The paths the demo shows, one run each.
@@ -20,16 +21,20 @@ pub(super) enum Path {
     Retried,
     /// Completes; its webhook is delivered twice (`[webhook:duplicate]`).
     Duplicate,
+    /// Completes; every attempt of its webhook fails at the network, as when the receiver is
+    /// down (`[webhook:drop=4]`), and the reconciler's sweep recovers it.
+    Recovered,
 }
 
 impl Path {
     /// Every path, in the order the runs are created.
-    pub(super) const ALL: [Path; 5] = [
+    pub(super) const ALL: [Path; 6] = [
         Path::Completed,
         Path::Failed,
         Path::Cancelled,
         Path::Retried,
         Path::Duplicate,
+        Path::Recovered,
     ];
 
     /// The label in the timeline and the summary.
@@ -40,6 +45,7 @@ impl Path {
             Path::Cancelled => "cancelled",
             Path::Retried => "retried",
             Path::Duplicate => "duplicate",
+            Path::Recovered => "recovered",
         }
     }
 
@@ -53,6 +59,7 @@ impl Path {
             Path::Duplicate => {
                 "Extract the product name and price [duration:3s] [webhook:duplicate]"
             }
+            Path::Recovered => "Extract the product name and price [duration:1s] [webhook:drop=4]",
         }
     }
 
@@ -62,6 +69,14 @@ impl Path {
             Path::Failed => "FAILED",
             Path::Cancelled => "CANCELLED",
             _ => "COMPLETED",
+        }
+    }
+
+    /// How its event reaches the handler: by its webhook, or recovered by the reconciler.
+    pub(super) fn source(self) -> Source {
+        match self {
+            Path::Recovered => Source::Reconciler,
+            _ => Source::Webhook,
         }
     }
 
@@ -82,6 +97,19 @@ pub(super) struct Verdict {
     pub(super) status: u16,
     /// `accepted`, `duplicate`, `invalid`, ...
     pub(super) outcome: &'static str,
+    /// A webhook's, or an event recovered by the reconciler.
+    pub(super) source: Source,
+}
+
+/// One call of the handler.
+#[derive(Debug, Clone)]
+pub(super) struct Processing {
+    /// The event's name.
+    pub(super) event: String,
+    /// How the event arrived.
+    pub(super) source: Source,
+    /// When.
+    pub(super) at: Duration,
 }
 
 /// A forged POST and its answer.
@@ -99,8 +127,8 @@ pub(super) struct Forged {
 struct Inner {
     /// Verdicts by run id.
     verdicts: HashMap<String, Vec<Verdict>>,
-    /// Handler calls by run id: the event and when.
-    processed: HashMap<String, Vec<(String, Duration)>>,
+    /// Handler calls by run id.
+    processed: HashMap<String, Vec<Processing>>,
     forged: Vec<Forged>,
 }
 
@@ -125,16 +153,17 @@ impl Observed {
             .push(Verdict {
                 status: report.status,
                 outcome: report.outcome.as_str(),
+                source: report.source,
             });
     }
 
-    /// Notes that the handler processed `event` of `run_id`.
-    pub(super) fn processed(&self, run_id: &str, event: &str, at: Duration) {
+    /// Notes that the handler processed an event of `run_id`.
+    pub(super) fn processed(&self, run_id: &str, processing: Processing) {
         self.lock()
             .processed
             .entry(run_id.to_owned())
             .or_default()
-            .push((event.to_owned(), at));
+            .push(processing);
     }
 
     /// Notes a forged POST's answer.
@@ -152,7 +181,7 @@ impl Observed {
     }
 
     /// The handler's calls for `run_id`.
-    pub(super) fn processed_of(&self, run_id: &str) -> Vec<(String, Duration)> {
+    pub(super) fn processed_of(&self, run_id: &str) -> Vec<Processing> {
         self.lock()
             .processed
             .get(run_id)

@@ -1,8 +1,11 @@
 //! The end of the demo: the summary table, and the checks that decide the exit code.
 
+use runhook::Source;
 use runhook_emulator::DeliveryRecord;
+use runhook_receiver::reconcile::SweepReport;
 
 use super::observed::{Observed, Path};
+use super::sweeps::Sweeps;
 use super::timeline::{Timeline, stamp};
 
 /// One run the demo created.
@@ -35,6 +38,27 @@ fn attempts(log: &[DeliveryRecord], run_id: &str) -> usize {
         .count()
 }
 
+/// The runs a sweep recovered (`None` if it failed), and them (or its error) in words.
+fn recovered(sweep: &Result<SweepReport, String>) -> (Option<&[String]>, String) {
+    match sweep {
+        Ok(report) if report.recovered.is_empty() => (Some(&[]), "none".to_owned()),
+        Ok(report) => {
+            let ids: Vec<&str> = report.recovered.iter().map(|id| short(id)).collect();
+            (Some(&report.recovered), ids.join(", "))
+        }
+        Err(error) => (None, format!("the sweep failed: {error}")),
+    }
+}
+
+/// How `source` is named in a check: `its webhook` or `the reconciler`.
+fn by(source: Source) -> &'static str {
+    if source.is_recovered() {
+        "the reconciler"
+    } else {
+        "its webhook"
+    }
+}
+
 /// Prints the summary table.
 pub(super) fn summary(
     timeline: &Timeline,
@@ -54,7 +78,14 @@ pub(super) fn summary(
         let verdicts: Vec<String> = seen
             .verdicts_of(&run.run_id)
             .iter()
-            .map(|verdict| format!("{} {}", verdict.status, verdict.outcome))
+            .map(|verdict| {
+                format!(
+                    "{} {}{}",
+                    verdict.status,
+                    verdict.outcome,
+                    super::from(verdict.source)
+                )
+            })
             .collect();
         let processed = seen.processed_of(&run.run_id);
         let duplicates = records(log, &run.run_id)
@@ -65,6 +96,12 @@ pub(super) fn summary(
         if duplicates > 0 {
             attempts.push_str(&format!(" +{duplicates} dup"));
         }
+        if records(log, &run.run_id)
+            .iter()
+            .any(|record| record.outcome.as_deref() == Some("failed"))
+        {
+            attempts.push_str(" gave up");
+        }
         rows.push([
             short(&run.run_id).to_owned(),
             run.path.label().to_owned(),
@@ -73,7 +110,7 @@ pub(super) fn summary(
             format!("{}; processed {}x", verdicts.join(", "), processed.len()),
             processed
                 .first()
-                .map_or_else(|| "-".to_owned(), |(_, at)| stamp(*at).trim().to_owned()),
+                .map_or_else(|| "-".to_owned(), |p| stamp(p.at).trim().to_owned()),
         ]);
     }
     for forged in seen.forged_posts() {
@@ -114,6 +151,7 @@ pub(super) fn checks(
     runs: &[DemoRun],
     log: &[DeliveryRecord],
     seen: &Observed,
+    sweeps: &Sweeps,
 ) -> bool {
     let mut all = true;
     let mut check = |passed: bool, what: String| {
@@ -135,14 +173,23 @@ pub(super) fn checks(
     }
     for run in runs {
         let processed = seen.processed_of(&run.run_id);
-        let events: Vec<&str> = processed.iter().map(|(event, _)| event.as_str()).collect();
+        let sources: Vec<&str> = processed.iter().map(|p| p.source.as_str()).collect();
         check(
-            events == [run.path.event()],
+            processed.len() == 1
+                && processed
+                    .iter()
+                    .all(|p| p.event == run.path.event() && p.source == run.path.source()),
             format!(
-                "{} run processed once, as {} (processed {}x)",
+                "{} run processed once, as {} from {} (processed {}x: {})",
                 run.path.label(),
                 run.path.event(),
-                events.len()
+                by(run.path.source()),
+                processed.len(),
+                if sources.is_empty() {
+                    "-".to_owned()
+                } else {
+                    sources.join(", ")
+                }
             ),
         );
     }
@@ -177,6 +224,35 @@ pub(super) fn checks(
             format!(
                 "duplicate run: two deliveries answered 200, the second as a duplicate ({answered_200} answered 200)"
             ),
+        );
+    }
+    if let Some(run) = runs.iter().find(|run| run.path == Path::Recovered) {
+        let records = records(log, &run.run_id);
+        let dropped = records
+            .iter()
+            .filter(|r| r.fault.as_deref() == Some("drop"))
+            .count();
+        let outcome = records
+            .iter()
+            .find_map(|r| r.outcome.as_deref())
+            .unwrap_or("none");
+        check(
+            dropped == 4 && outcome == "failed",
+            format!(
+                "recovered run: all 4 webhook attempts dropped, the delivery gave up (dropped {dropped}, outcome {outcome})"
+            ),
+        );
+        let (first, listed) = recovered(&sweeps.first);
+        check(
+            first == Some(std::slice::from_ref(&run.run_id)),
+            format!(
+                "recovered run: the sweep after its webhook gave up recovered it, and nothing else (recovered: {listed})"
+            ),
+        );
+        let (second, listed) = recovered(&sweeps.second);
+        check(
+            second.is_some_and(<[String]>::is_empty),
+            format!("a second sweep recovered nothing (recovered: {listed})"),
         );
     }
     let forged = seen.forged_posts();
