@@ -137,15 +137,11 @@ impl StoreUrl {
             StoreUrl::Sqlite(path) => {
                 let store = Arc::new(SqliteStore::open(path).await.with_context(cannot)?);
                 let home = match reconcile {
-                    Some(ask) => Some(ReconcileHome {
-                        state: Arc::new(
-                            store
-                                .reconcile_state(&ask.scope)
-                                .await
-                                .with_context(cannot)?,
-                        ),
-                        leader: None,
-                    }),
+                    Some(ask) => Some(home(
+                        store.reconcile_state(&ask.scope).await,
+                        None::<Result<runhook_store::PostgresLease, runhook::StoreError>>,
+                        cannot,
+                    )?),
                     None => None,
                 };
                 let maintenance = Maintenance::new().store(described.clone(), store.clone());
@@ -163,20 +159,11 @@ impl StoreUrl {
                     .await
                     .with_context(cannot)?;
                 let home = match reconcile {
-                    Some(ask) => Some(ReconcileHome {
-                        state: Arc::new(
-                            store
-                                .reconcile_state(&ask.scope)
-                                .await
-                                .with_context(cannot)?,
-                        ),
-                        leader: Some(Arc::new(
-                            store
-                                .lease(RECONCILE_TASK, ask.lease)
-                                .await
-                                .with_context(cannot)?,
-                        )),
-                    }),
+                    Some(ask) => Some(home(
+                        store.reconcile_state(&ask.scope).await,
+                        Some(store.lease(RECONCILE_TASK, ask.lease).await),
+                        cannot,
+                    )?),
                     None => None,
                 };
                 let maintenance = Maintenance::new()
@@ -237,20 +224,11 @@ impl StoreUrl {
                     .await
                     .with_context(cannot)?;
                 let home = match reconcile {
-                    Some(ask) => Some(ReconcileHome {
-                        state: Arc::new(
-                            inbox
-                                .reconcile_state(&ask.scope)
-                                .await
-                                .with_context(cannot)?,
-                        ),
-                        leader: Some(Arc::new(
-                            inbox
-                                .lease(RECONCILE_TASK, ask.lease)
-                                .await
-                                .with_context(cannot)?,
-                        )),
-                    }),
+                    Some(ask) => Some(home(
+                        inbox.reconcile_state(&ask.scope).await,
+                        Some(inbox.lease(RECONCILE_TASK, ask.lease).await),
+                        cannot,
+                    )?),
                     None => None,
                 };
                 let inbox: Arc<dyn Inbox> = Arc::new(inbox);
@@ -262,15 +240,11 @@ impl StoreUrl {
             StoreUrl::Sqlite(path) => {
                 let inbox = SqliteInbox::open(path).await.with_context(cannot)?;
                 let home = match reconcile {
-                    Some(ask) => Some(ReconcileHome {
-                        state: Arc::new(
-                            inbox
-                                .reconcile_state(&ask.scope)
-                                .await
-                                .with_context(cannot)?,
-                        ),
-                        leader: None,
-                    }),
+                    Some(ask) => Some(home(
+                        inbox.reconcile_state(&ask.scope).await,
+                        None::<Result<runhook_store::PostgresLease, runhook::StoreError>>,
+                        cannot,
+                    )?),
                     None => None,
                 };
                 let inbox: Arc<dyn Inbox> = Arc::new(inbox);
@@ -295,6 +269,23 @@ impl StoreUrl {
             .await
             .with_context(|| format!("cannot use the inbox {}", self.describe()))
     }
+}
+
+/// A reconciler's home from its opened `state` and, on PostgreSQL, its `lease`; an error of
+/// either in the words of `cannot`.
+fn home<S: ReconcileState + 'static, L: Leadership + 'static>(
+    state: Result<S, runhook::StoreError>,
+    lease: Option<Result<L, runhook::StoreError>>,
+    cannot: impl Fn() -> String,
+) -> anyhow::Result<ReconcileHome> {
+    let leader: Option<Arc<dyn Leadership>> = match lease {
+        Some(lease) => Some(Arc::new(lease.with_context(&cannot)?)),
+        None => None,
+    };
+    Ok(ReconcileHome {
+        state: Arc::new(state.with_context(&cannot)?),
+        leader,
+    })
 }
 
 /// The reconciler's state in this process, if one is asked for (a store in memory).

@@ -193,18 +193,14 @@ async fn tick(
     timeout: Duration,
 ) {
     if let Some(leader) = leader {
-        match tokio::time::timeout(timeout, leader.lead()).await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => {
+        match ask_lead(leader.as_ref(), timeout).await {
+            Ok(true) => {}
+            Ok(false) => {
                 tracing::debug!("another replica holds the maintenance lease; not purging");
                 return;
             }
-            Ok(Err(error)) => {
+            Err(error) => {
                 tracing::warn!(%error, "cannot take the maintenance lease; not purging");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(?timeout, "the maintenance lease did not answer in time");
                 return;
             }
         }
@@ -220,6 +216,20 @@ async fn tick(
                 "purging timed out; trying again at the next tick"
             ),
         }
+    }
+}
+
+/// Asks `leader` for the lead within `timeout`: `true` if this replica may run its task now; a
+/// lease that does not answer in time is an error.
+pub(crate) async fn ask_lead(
+    leader: &dyn Leadership,
+    timeout: Duration,
+) -> Result<bool, StoreError> {
+    match tokio::time::timeout(timeout, leader.lead()).await {
+        Ok(answer) => answer,
+        Err(_) => Err(StoreError::Unavailable {
+            message: format!("the lease did not answer within {timeout:?}"),
+        }),
     }
 }
 

@@ -317,8 +317,7 @@ async fn two_replicas_on_postgres_sweep_one_at_a_time_and_process_each_run_once_
     let Some(url) = postgres_url() else { return };
     let _heavy = support::heavy().await;
     let schema = format!("reconcile_{}", uuid::Uuid::new_v4().simple());
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let store = format!("{url}{separator}schema={schema}");
+    let store = support::in_schema(&url, &schema);
     let emulate = Emulate::start(&["--allow-http-loopback", "--speed", "10"]);
     let env = api_env(&emulate);
     let args = |_: usize| {
@@ -408,13 +407,7 @@ async fn two_replicas_on_postgres_sweep_one_at_a_time_and_process_each_run_once_
         ids.len(),
         ran.len()
     );
-    let _ = Command::new("psql")
-        .args([
-            url.as_str(),
-            "-c",
-            &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
-        ])
-        .output();
+    support::drop_schema(&url, &schema).await;
 }
 
 /// `runhook reconcile ARGS` with the API at `emulate`.

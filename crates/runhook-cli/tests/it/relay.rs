@@ -177,24 +177,6 @@ async fn a_relay_killed_five_times_loses_nothing_on_sqlite_slow() {
     assert!(counts.seconds < 120.0, "{counts:?}");
 }
 
-/// `url` with `schema=NAME` added (the CLI strips it and keeps its tables there).
-fn in_schema(url: &str, schema: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}schema={schema}")
-}
-
-/// Drops `schema` and everything in it.
-async fn drop_schema(url: &str, schema: &str) {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_relays_sharing_a_postgres_inbox_lose_nothing_when_killed_slow() {
     support::slow_test(
@@ -204,9 +186,9 @@ async fn three_relays_sharing_a_postgres_inbox_lose_nothing_when_killed_slow() {
     let Some(url) = postgres_url() else { return };
     let _heavy = support::heavy().await;
     let schema = format!("runhook_relay_{}", uuid::Uuid::new_v4().simple());
-    let store = in_schema(&url, &schema);
+    let store = support::in_schema(&url, &schema);
     let counts = crash_scenario("postgres", &store, 3, 2000, 5, 20_260_326).await;
-    drop_schema(&url, &schema).await;
+    support::drop_schema(&url, &schema).await;
     assert_eq!(counts.acked, 2000);
 }
 

@@ -260,17 +260,10 @@ impl Reconciler {
         let Some(leader) = &self.leader else {
             return Ok(true);
         };
-        match tokio::time::timeout(
-            crate::maintenance::Maintenance::DEFAULT_TIMEOUT,
-            leader.lead(),
-        )
-        .await
-        {
-            Ok(answer) => answer.map_err(ReconcileError::Lease),
-            Err(_) => Err(ReconcileError::Lease(runhook::StoreError::Unavailable {
-                message: "the lease did not answer in time".into(),
-            })),
-        }
+        let timeout = crate::maintenance::Maintenance::DEFAULT_TIMEOUT;
+        crate::maintenance::ask_lead(leader.as_ref(), timeout)
+            .await
+            .map_err(ReconcileError::Lease)
     }
 
     /// Sweeps at once and then every `every` until `stop` resolves, handing each sweep's result
