@@ -180,10 +180,10 @@ impl Health {
             return;
         };
         outage::went_down(target);
+        // The error may quote a URL (a client's message): printed without its secrets.
+        let error = runhook::endpoint::redact_url(error);
         tracing::warn!(url = %target, error, "the forward target is down");
-        let change = TargetHealth::Down {
-            error: error.to_owned(),
-        };
+        let change = TargetHealth::Down { error };
         self.tell(target, &change);
         drop(state);
         outage::spawn_ticker(self, target, inbox, outage);
