@@ -137,11 +137,7 @@ impl StoreUrl {
             StoreUrl::Sqlite(path) => {
                 let store = Arc::new(SqliteStore::open(path).await.with_context(cannot)?);
                 let home = match reconcile {
-                    Some(ask) => Some(home(
-                        store.reconcile_state(&ask.scope).await,
-                        None::<Result<runhook_store::PostgresLease, runhook::StoreError>>,
-                        cannot,
-                    )?),
+                    Some(ask) => Some(home(store.reconcile_state(&ask.scope).await, cannot)?),
                     None => None,
                 };
                 let maintenance = Maintenance::new().store(described.clone(), store.clone());
@@ -159,11 +155,10 @@ impl StoreUrl {
                     .await
                     .with_context(cannot)?;
                 let home = match reconcile {
-                    Some(ask) => Some(home(
-                        store.reconcile_state(&ask.scope).await,
-                        Some(store.lease(RECONCILE_TASK, ask.lease).await),
-                        cannot,
-                    )?),
+                    Some(ask) => Some(
+                        home(store.reconcile_state(&ask.scope).await, cannot)?
+                            .led_by(store.lease(RECONCILE_TASK, ask.lease).await, cannot)?,
+                    ),
                     None => None,
                 };
                 let maintenance = Maintenance::new()
@@ -224,11 +219,10 @@ impl StoreUrl {
                     .await
                     .with_context(cannot)?;
                 let home = match reconcile {
-                    Some(ask) => Some(home(
-                        inbox.reconcile_state(&ask.scope).await,
-                        Some(inbox.lease(RECONCILE_TASK, ask.lease).await),
-                        cannot,
-                    )?),
+                    Some(ask) => Some(
+                        home(inbox.reconcile_state(&ask.scope).await, cannot)?
+                            .led_by(inbox.lease(RECONCILE_TASK, ask.lease).await, cannot)?,
+                    ),
                     None => None,
                 };
                 let inbox: Arc<dyn Inbox> = Arc::new(inbox);
@@ -240,11 +234,7 @@ impl StoreUrl {
             StoreUrl::Sqlite(path) => {
                 let inbox = SqliteInbox::open(path).await.with_context(cannot)?;
                 let home = match reconcile {
-                    Some(ask) => Some(home(
-                        inbox.reconcile_state(&ask.scope).await,
-                        None::<Result<runhook_store::PostgresLease, runhook::StoreError>>,
-                        cannot,
-                    )?),
+                    Some(ask) => Some(home(inbox.reconcile_state(&ask.scope).await, cannot)?),
                     None => None,
                 };
                 let inbox: Arc<dyn Inbox> = Arc::new(inbox);
@@ -271,21 +261,29 @@ impl StoreUrl {
     }
 }
 
-/// A reconciler's home from its opened `state` and, on PostgreSQL, its `lease`; an error of
-/// either in the words of `cannot`.
-fn home<S: ReconcileState + 'static, L: Leadership + 'static>(
+/// A reconciler's home from its opened `state`, with no lease (yet); an error in the words of
+/// `cannot`.
+fn home<S: ReconcileState + 'static>(
     state: Result<S, runhook::StoreError>,
-    lease: Option<Result<L, runhook::StoreError>>,
     cannot: impl Fn() -> String,
 ) -> anyhow::Result<ReconcileHome> {
-    let leader: Option<Arc<dyn Leadership>> = match lease {
-        Some(lease) => Some(Arc::new(lease.with_context(&cannot)?)),
-        None => None,
-    };
     Ok(ReconcileHome {
-        state: Arc::new(state.with_context(&cannot)?),
-        leader,
+        state: Arc::new(state.with_context(cannot)?),
+        leader: None,
     })
+}
+
+impl ReconcileHome {
+    /// This home, its sweeps led by the opened `lease` (PostgreSQL); an error in the words of
+    /// `cannot`.
+    fn led_by<L: Leadership + 'static>(
+        mut self,
+        lease: Result<L, runhook::StoreError>,
+        cannot: impl Fn() -> String,
+    ) -> anyhow::Result<Self> {
+        self.leader = Some(Arc::new(lease.with_context(cannot)?));
+        Ok(self)
+    }
 }
 
 /// The reconciler's state in this process, if one is asked for (a store in memory).

@@ -184,13 +184,9 @@ impl<'a> Sweep<'a> {
                     .as_ref()
                     .map(RunId::to_string)
                     .unwrap_or_default();
-                let event = match Event::from_run(run) {
-                    Ok(event) => event,
-                    Err(error) => {
-                        tracing::warn!(%run_id, %error, "a watched run cannot become an event");
-                        done.push(run_id);
-                        continue;
-                    }
+                let Some(event) = event_of(run) else {
+                    done.push(run_id);
+                    continue;
                 };
                 if self.seen(&event).await? {
                     self.report.seen += 1;
@@ -259,12 +255,8 @@ impl<'a> Sweep<'a> {
                     .as_ref()
                     .is_some_and(|status| status.is_terminal());
                 if terminal {
-                    let event = match Event::from_run(run.clone()) {
-                        Ok(event) => event,
-                        Err(error) => {
-                            tracing::warn!(%run_id, %error, "a listed run cannot become an event");
-                            continue;
-                        }
+                    let Some(event) = event_of(run.clone()) else {
+                        continue;
                     };
                     if self.seen(&event).await? {
                         self.report.seen += 1;
@@ -337,16 +329,7 @@ impl<'a> Sweep<'a> {
                 continue;
             }
             let runs = self.fetch(chunk.to_vec()).await?;
-            let events: Vec<Event> = runs
-                .into_iter()
-                .filter_map(|run| match Event::from_run(run) {
-                    Ok(event) => Some(event),
-                    Err(error) => {
-                        tracing::warn!(%error, "a fetched run cannot become an event");
-                        None
-                    }
-                })
-                .collect();
+            let events: Vec<Event> = runs.into_iter().filter_map(event_of).collect();
             let receiver = &self.reconciler.receiver;
             let sent: Vec<(String, Sent)> = futures::stream::iter(events)
                 .map(|event| async move {
@@ -395,6 +378,15 @@ impl<'a> Sweep<'a> {
             .await
             .map_err(ReconcileError::State)
     }
+}
+
+/// The event of an ended run, as a webhook would carry it; `None` (logged) for a run that
+/// cannot become one (no run id or status: the API answered something else).
+fn event_of(run: Run) -> Option<Event> {
+    let run_id = run.run_id.as_ref().map(RunId::to_string);
+    Event::from_run(run)
+        .inspect_err(|error| tracing::warn!(?run_id, %error, "a run cannot become an event"))
+        .ok()
 }
 
 /// How the receiver's answer to a recovered event counts.
