@@ -383,13 +383,21 @@ async fn two_replicas_on_postgres_sweep_one_at_a_time_and_process_each_run_once_
     assert!(twice.is_empty(), "processed more than once: {twice:?}");
     let recovered = processed.values().filter(|s| s[0] == "reconciler").count();
     // The sweeps that ran (not skipped), from both replicas: none overlaps another.
-    let mut ran: Vec<(String, String, u64)> = sweeps(&all)
+    // Compared as instants: as text, `…:38Z` (a whole second) sorts after `…:38.427Z`.
+    let instant = |value: &Value| {
+        time::OffsetDateTime::parse(
+            value.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let mut ran: Vec<(time::OffsetDateTime, time::OffsetDateTime, u64)> = sweeps(&all)
         .into_iter()
         .filter(|sweep| sweep["skipped"] == false)
         .map(|sweep| {
             (
-                sweep["started_at"].as_str().unwrap().to_owned(),
-                sweep["finished_at"].as_str().unwrap().to_owned(),
+                instant(&sweep["started_at"]),
+                instant(&sweep["finished_at"]),
                 sweep["pid"].as_u64().unwrap(),
             )
         })
