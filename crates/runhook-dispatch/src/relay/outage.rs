@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
-use runhook::inbox::{Inbox, InboxFilter, InboxState, PendingFilter};
+use runhook::inbox::{Inbox, InboxFilter, InboxState, RowFilter};
 use tokio::net::{TcpStream, lookup_host};
 use tokio::time::{Instant, sleep, timeout};
 
@@ -127,7 +127,7 @@ impl Outage {
 /// Makes every row of `inbox` waiting for a later attempt due now; how many, or `None` if the
 /// inbox failed or took too long (logged: the rows then go at their scheduled times).
 pub(super) async fn pull_forward(inbox: &dyn Inbox) -> Option<u64> {
-    let every = PendingFilter::all();
+    let every = RowFilter::all();
     let pulling = inbox.retry_pending(&every, SystemTime::now());
     match timeout(INBOX_WAIT, pulling).await {
         Ok(Ok(count)) => Some(count),
@@ -250,7 +250,7 @@ async fn probe(inbox: &dyn Inbox) {
         return;
     };
     if let Some(row) = rows.into_iter().next() {
-        let one = PendingFilter::all().with_key(row.key);
+        let one = RowFilter::all().with_key(row.key);
         let _ = timeout(INBOX_WAIT, inbox.retry_pending(&one, SystemTime::now())).await;
     }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use runhook::inbox::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    PendingFilter, Purge, Settlement,
+    RowFilter, Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use tokio_postgres::Row;
@@ -143,7 +143,7 @@ impl Inbox for PostgresInbox {
 
     async fn retry_pending(
         &self,
-        filter: &PendingFilter,
+        filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
         let key = filter.key.as_ref().map(IdempotencyKey::as_str);

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use runhook::inbox::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    PendingFilter, Purge, Settlement,
+    RowFilter, Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -295,7 +295,7 @@ impl Inbox for SqliteInbox {
 
     async fn retry_pending(
         &self,
-        filter: &PendingFilter,
+        filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
         let op = Op::RetryPending {

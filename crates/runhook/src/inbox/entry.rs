@@ -54,6 +54,69 @@ impl FromStr for InboxState {
     }
 }
 
+/// A row's state as a console shows it: [`InboxState`], with the pending rows split in two by
+/// whether an attempt of theirs failed (a replay starts a row afresh: its last error is cleared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RowState {
+    /// Pending, and no attempt of its current series failed (none made yet, or one running).
+    Pending,
+    /// Pending after a failed attempt: waiting for the next one, or being tried again.
+    Retrying,
+    /// Processed.
+    Done,
+    /// Given up.
+    Dead,
+}
+
+impl RowState {
+    /// Every state, in order.
+    pub const ALL: [RowState; 4] = [
+        RowState::Pending,
+        RowState::Retrying,
+        RowState::Done,
+        RowState::Dead,
+    ];
+
+    /// The state's name: `pending`, `retrying`, `done` or `dead`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowState::Pending => "pending",
+            RowState::Retrying => "retrying",
+            RowState::Done => "done",
+            RowState::Dead => "dead",
+        }
+    }
+
+    /// The stored state of its rows.
+    pub fn inbox_state(self) -> InboxState {
+        match self {
+            RowState::Pending | RowState::Retrying => InboxState::Pending,
+            RowState::Done => InboxState::Done,
+            RowState::Dead => InboxState::Dead,
+        }
+    }
+}
+
+impl fmt::Display for RowState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RowState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RowState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown row state {s:?}: expected pending, retrying, done or dead")
+            })
+    }
+}
+
 /// A new row: an accepted event, as the receiver inserts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -147,6 +210,9 @@ pub struct InboxEntry {
     pub last_error: Option<String>,
     /// When it became done or dead.
     pub finished_at: Option<SystemTime>,
+    /// How many times a finished row was made pending again ([`Inbox::replay`](super::Inbox::replay)
+    /// and its kin): the attempts of a row come in series, one per life, numbered from 0.
+    pub replays: u32,
 }
 
 impl InboxEntry {
@@ -166,12 +232,24 @@ impl InboxEntry {
             lease_until: None,
             last_error: None,
             finished_at: None,
+            replays: 0,
         }
     }
 
     /// Whether a worker holds it at `now`: pending, with a lease that has not run out.
     pub fn is_leased(&self, now: SystemTime) -> bool {
         self.state == InboxState::Pending && self.lease_until.is_some_and(|until| until > now)
+    }
+
+    /// Its state as a console shows it: a pending row whose last attempt failed is
+    /// [`RowState::Retrying`].
+    pub fn row_state(&self) -> RowState {
+        match self.state {
+            InboxState::Pending if self.last_error.is_some() => RowState::Retrying,
+            InboxState::Pending => RowState::Pending,
+            InboxState::Done => RowState::Done,
+            InboxState::Dead => RowState::Dead,
+        }
     }
 }
 
@@ -248,12 +326,14 @@ impl InboxFilter {
     }
 }
 
-/// Which pending rows [`Inbox::retry_pending`](super::Inbox::retry_pending) makes due: every
-/// condition set must hold (none set: every pending row). Each is one an inbox checks cheaply: the
-/// key, a prefix of the `run_id`, the event's name.
+/// Conditions on a row's key, `run_id` and event, whatever its state: which pending rows
+/// [`Inbox::retry_pending`](super::Inbox::retry_pending) makes due, which dead rows
+/// [`Inbox::replay_dead_matching`](super::Inbox::replay_dead_matching) replays, which rows
+/// [`Inbox::browse`](super::Inbox::browse) shows. Every condition set must hold (none set: every
+/// row). Each is one an inbox checks cheaply: the key, a prefix of the `run_id`, the event's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct PendingFilter {
+pub struct RowFilter {
     /// Only the row of this key.
     pub key: Option<IdempotencyKey>,
     /// Only rows whose `run_id` starts with this (a row without a `run_id` never matches).
@@ -262,10 +342,10 @@ pub struct PendingFilter {
     pub event: Option<String>,
 }
 
-impl PendingFilter {
-    /// Every pending row.
+impl RowFilter {
+    /// Every row.
     pub fn all() -> Self {
-        PendingFilter::default()
+        RowFilter::default()
     }
 
     /// The same filter, for the row of `key` only.
@@ -314,4 +394,9 @@ pub struct InboxDepth {
     pub done: u64,
     /// Dead rows.
     pub dead: u64,
+    /// Of the pending rows, held or not (`pending` + `in_flight`), those whose last attempt
+    /// failed ([`RowState::Retrying`]).
+    pub retrying: u64,
+    /// When the oldest pending row (held or not) was received, if there is one.
+    pub oldest_pending: Option<SystemTime>,
 }

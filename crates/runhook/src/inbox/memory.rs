@@ -1,6 +1,6 @@
 //! The in-memory inbox: the reference semantics, for tests and examples.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    PendingFilter, Purge, Settlement,
+    ATTEMPT_HISTORY_LIMIT, ActivityMinute, ActivityWindow, BrowseQuery, Inbox, InboxAttempt,
+    InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry, Purge,
+    RowFilter, RowState, Settlement,
 };
 use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -33,6 +34,10 @@ struct Inner {
 struct Row {
     entry: InboxEntry,
     token: ClaimToken,
+    /// When the running (or last) attempt was claimed.
+    claimed_at: SystemTime,
+    /// The settled attempts, oldest first, at most [`ATTEMPT_HISTORY_LIMIT`].
+    history: VecDeque<InboxAttempt>,
 }
 
 impl MemoryInbox {
@@ -143,8 +148,10 @@ impl Inbox for MemoryInbox {
         }
         let key = record.key.clone();
         let row = Row {
+            claimed_at: record.received_at,
             entry: InboxEntry::pending(record),
             token: ClaimToken::new(0),
+            history: VecDeque::new(),
         };
         inner.rows.insert(key, row);
         Ok(Inserted::New)
@@ -163,6 +170,7 @@ impl Inbox for MemoryInbox {
             let token = ClaimToken::new(inner.last_token);
             if let Some(row) = inner.rows.get_mut(&key) {
                 row.token = token;
+                row.claimed_at = now;
                 row.entry.attempts = row.entry.attempts.saturating_add(1);
                 row.entry.lease_until = Some(later(now, lease));
                 claims.push(InboxClaim::new(row.entry.clone(), token));
@@ -191,7 +199,18 @@ impl Inbox for MemoryInbox {
         settlement: Settlement,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let entry = &mut inner.held(key, token)?.entry;
+        let row = inner.held(key, token)?;
+        if row.history.len() >= ATTEMPT_HISTORY_LIMIT {
+            row.history.pop_front();
+        }
+        row.history.push_back(InboxAttempt::settled(
+            row.entry.replays,
+            row.entry.attempts,
+            row.claimed_at,
+            now,
+            &settlement,
+        ));
+        let entry = &mut row.entry;
         entry.lease_until = None;
         match settlement {
             Settlement::Done => {
@@ -228,6 +247,47 @@ impl Inbox for MemoryInbox {
         Ok(entries)
     }
 
+    async fn browse(&self, query: &BrowseQuery) -> Result<Vec<InboxEntry>, StoreError> {
+        let inner = self.lock();
+        let mut entries: Vec<InboxEntry> = inner
+            .rows
+            .values()
+            .filter(|row| query.admits(&row.entry))
+            .map(|row| row.entry.clone())
+            .collect();
+        entries.sort_by(|a, b| (b.received_at, &b.key).cmp(&(a.received_at, &a.key)));
+        entries.truncate(query.effective_limit());
+        Ok(entries)
+    }
+
+    async fn activity(&self, window: ActivityWindow) -> Result<Vec<ActivityMinute>, StoreError> {
+        let inner = self.lock();
+        let mut minutes = window.empty_minutes();
+        for row in inner.rows.values() {
+            let entry = &row.entry;
+            if let Some(index) = window.index(entry.received_at) {
+                minutes[index].received += 1;
+            }
+            if let Some(index) = entry.finished_at.and_then(|at| window.index(at)) {
+                match entry.state {
+                    InboxState::Done => minutes[index].processed += 1,
+                    InboxState::Dead => minutes[index].dead += 1,
+                    InboxState::Pending => {}
+                }
+            }
+        }
+        Ok(minutes)
+    }
+
+    async fn attempts(&self, key: &IdempotencyKey) -> Result<Vec<InboxAttempt>, StoreError> {
+        Ok(self
+            .lock()
+            .rows
+            .get(key)
+            .map(|row| row.history.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
     async fn replay(&self, key: &IdempotencyKey, now: SystemTime) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         match inner.rows.get_mut(key) {
@@ -239,11 +299,30 @@ impl Inbox for MemoryInbox {
         }
     }
 
-    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
+    async fn replay_finished(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.rows.get_mut(key) {
+            Some(row) if row.entry.state != InboxState::Pending => {
+                revive(&mut row.entry, now);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn replay_dead_matching(
+        &self,
+        filter: &RowFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
         let mut inner = self.lock();
         let mut count = 0;
         for row in inner.rows.values_mut() {
-            if row.entry.state == InboxState::Dead {
+            if row.entry.state == InboxState::Dead && filter.admits(&row.entry) {
                 revive(&mut row.entry, now);
                 count += 1;
             }
@@ -253,7 +332,7 @@ impl Inbox for MemoryInbox {
 
     async fn retry_pending(
         &self,
-        filter: &PendingFilter,
+        filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
         let mut inner = self.lock();
@@ -285,10 +364,31 @@ impl Inbox for MemoryInbox {
         Ok((old - inner.rows.len()) as u64)
     }
 
+    async fn purge_key(&self, key: &IdempotencyKey) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.rows.get(key) {
+            Some(row) if row.entry.state != InboxState::Pending => {
+                inner.rows.remove(key);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {
         let inner = self.lock();
         let mut depth = InboxDepth::default();
         for row in inner.rows.values() {
+            if row.entry.state == InboxState::Pending {
+                depth.oldest_pending = Some(
+                    depth
+                        .oldest_pending
+                        .map_or(row.entry.received_at, |at| at.min(row.entry.received_at)),
+                );
+                if row.entry.row_state() == RowState::Retrying {
+                    depth.retrying += 1;
+                }
+            }
             let count = match row.entry.state {
                 InboxState::Pending if row.entry.is_leased(now) => &mut depth.in_flight,
                 InboxState::Pending => &mut depth.pending,
@@ -301,10 +401,12 @@ impl Inbox for MemoryInbox {
     }
 }
 
-/// A dead row made pending again, due at `now`, attempts counted from zero.
+/// A finished row made pending again, due at `now`, attempts counted from zero in a new series.
 fn revive(entry: &mut InboxEntry, now: SystemTime) {
     entry.state = InboxState::Pending;
     entry.attempts = 0;
+    entry.replays = entry.replays.saturating_add(1);
+    entry.last_error = None;
     entry.next_at = now;
     entry.lease_until = None;
     entry.finished_at = None;

@@ -44,18 +44,23 @@
 //! # Ok(()) }
 //! ```
 
+mod browse;
 mod decide;
 mod entry;
 mod memory;
 mod operations;
 mod policy;
 
+pub use browse::{
+    ATTEMPT_HISTORY_LIMIT, ActivityMinute, ActivityWindow, AttemptOutcome, BROWSE_LIMIT_MAX,
+    BrowseQuery, InboxAttempt,
+};
 pub use decide::{Attempted, decide_attempt, jitter_seed};
 #[allow(deprecated)]
 pub use entry::InboxRecord;
 pub use entry::{
     InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    PendingFilter,
+    RowFilter, RowState,
 };
 pub use memory::MemoryInbox;
 pub use operations::{Inbox, Purge, Settlement};

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{
-    InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, NewInboxEntry, PendingFilter,
+    ActivityMinute, ActivityWindow, BrowseQuery, InboxAttempt, InboxClaim, InboxDepth, InboxEntry,
+    InboxFilter, Inserted, NewInboxEntry, RowFilter,
 };
 use crate::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -78,7 +79,10 @@ pub trait Inbox: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Ends the attempt `token` holds on `key` as `settlement` says, if `token` still holds it;
-    /// otherwise [`StoreError::NotHeld`] and nothing changes.
+    /// otherwise [`StoreError::NotHeld`] and nothing changes. In the same transaction it adds
+    /// the attempt to the row's history ([`InboxAttempt::settled`]: claimed at the time of its
+    /// claim, settled at `now`), keeping the newest
+    /// [`ATTEMPT_HISTORY_LIMIT`](super::ATTEMPT_HISTORY_LIMIT).
     async fn settle(
         &self,
         key: &IdempotencyKey,
@@ -93,12 +97,44 @@ pub trait Inbox: Send + Sync {
     /// The rows `filter` selects, oldest first.
     async fn list(&self, filter: &InboxFilter) -> Result<Vec<InboxEntry>, StoreError>;
 
+    /// The rows `query` selects, newest first. A backend answers from its indexes: a page costs
+    /// about its length, whatever the number of rows.
+    async fn browse(&self, query: &BrowseQuery) -> Result<Vec<InboxEntry>, StoreError>;
+
+    /// What happened in each minute of `window`: rows received, and rows that became done and
+    /// dead (those still in that state), one [`ActivityMinute`] per minute, in order.
+    async fn activity(&self, window: ActivityWindow) -> Result<Vec<ActivityMinute>, StoreError>;
+
+    /// The history of the row of `key`: its settled attempts, oldest first (series, then
+    /// attempt); empty if there is no such row.
+    async fn attempts(&self, key: &IdempotencyKey) -> Result<Vec<InboxAttempt>, StoreError>;
+
     /// Makes the dead row of `key` pending again, due at `now`, with its attempts counted from
-    /// zero. Returns whether there was a dead row of `key`.
+    /// zero, its last error cleared and a new series of attempts ([`InboxEntry::replays`] counts
+    /// one more). Returns whether there was a dead row of `key`.
     async fn replay(&self, key: &IdempotencyKey, now: SystemTime) -> Result<bool, StoreError>;
 
+    /// Makes the finished row of `key`, done or dead, pending again, as [`replay`](Self::replay)
+    /// does: to run a handler again over an event it already processed (after fixing a bug, say).
+    /// Returns whether there was a finished row of `key`.
+    async fn replay_finished(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Makes every dead row that `filter` selects pending again, as [`replay`](Self::replay)
+    /// does, in one atomic statement; returns how many.
+    async fn replay_dead_matching(
+        &self,
+        filter: &RowFilter,
+        now: SystemTime,
+    ) -> Result<u64, StoreError>;
+
     /// Makes every dead row pending again, as [`replay`](Self::replay) does; returns how many.
-    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError>;
+    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
+        self.replay_dead_matching(&RowFilter::all(), now).await
+    }
 
     /// Makes the pending rows `filter` selects that wait for a later attempt due at `now`: each
     /// pending row no worker holds under a running lease whose `next_at` is after `now` gets
@@ -112,14 +148,19 @@ pub trait Inbox: Send + Sync {
     /// of one run still go one at a time, in order. One atomic statement.
     async fn retry_pending(
         &self,
-        filter: &PendingFilter,
+        filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError>;
 
-    /// Deletes the rows of kind `which` that finished before `before`; returns how many. Pending
-    /// rows are never purged.
+    /// Deletes the rows of kind `which` that finished before `before`, and their histories;
+    /// returns how many. Pending rows are never purged.
     async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError>;
 
-    /// How many rows it holds, by state, at `now`.
+    /// Deletes the row of `key` and its history if it is finished (done or dead); returns whether
+    /// it did. A pending row is never purged.
+    async fn purge_key(&self, key: &IdempotencyKey) -> Result<bool, StoreError>;
+
+    /// How many rows it holds, by state, at `now`, and the oldest pending row's age. Counted from
+    /// indexes.
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError>;
 }

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use anyhow::Context;
-use runhook::inbox::{Inbox, PendingFilter};
+use runhook::inbox::{Inbox, RowFilter};
 use runhook::store::IdempotencyKey;
 
 use crate::exit::Exit;
@@ -42,10 +42,10 @@ pub(super) fn parse_condition(text: &str) -> Result<Condition, String> {
 
 /// The inbox's filter of `conditions` (all must hold; a later condition of one name replaces an
 /// earlier one).
-fn filter(conditions: Vec<Condition>) -> PendingFilter {
+fn filter(conditions: Vec<Condition>) -> RowFilter {
     conditions
         .into_iter()
-        .fold(PendingFilter::all(), |filter, condition| match condition {
+        .fold(RowFilter::all(), |filter, condition| match condition {
             Condition::Key(key) => filter.with_key(IdempotencyKey::new(key)),
             Condition::RunIdPrefix(prefix) => filter.with_run_id_prefix(prefix),
             Condition::Event(event) => filter.with_event(event),
@@ -100,7 +100,7 @@ mod tests {
         ]);
         assert_eq!(
             filter,
-            PendingFilter::all()
+            RowFilter::all()
                 .with_run_id_prefix("a")
                 .with_event("run.completed")
         );

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use runhook::inbox::{
     Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, MemoryInbox, NewInboxEntry,
-    PendingFilter, Purge, Settlement,
+    RowFilter, Purge, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -99,7 +99,7 @@ impl Inbox for FaultyInbox {
 
     async fn retry_pending(
         &self,
-        filter: &PendingFilter,
+        filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
         self.rows.retry_pending(filter, now).await

@@ -1,6 +1,6 @@
 //! The case of [`Inbox::retry_pending`]: waiting rows pulled forward, and nothing else touched.
 
-use runhook::inbox::{Inbox, InboxState, PendingFilter, Settlement};
+use runhook::inbox::{Inbox, InboxState, RowFilter, Settlement};
 
 use super::{Case, check};
 
@@ -47,20 +47,20 @@ pub(super) async fn retry_pending<I: Inbox + 'static>(c: &Case<I>) -> Result<(),
     // Due already: inserted after the claims, due at its receipt.
     c.insert_new(c.record("due", None, 3)).await?;
 
-    let retried = |filter: PendingFilter, secs| async move {
+    let retried = |filter: RowFilter, secs| async move {
         c.inbox
             .retry_pending(&filter, c.at(secs))
             .await
             .map_err(|error| format!("retry_pending: {error}"))
     };
     let prefix = format!("{}alpha-", c.namespace);
-    let count = retried(PendingFilter::all().with_run_id_prefix(prefix), 4).await?;
+    let count = retried(RowFilter::all().with_run_id_prefix(prefix), 4).await?;
     check(count == 2, || {
         format!("run_id prefix: {count} rows, expected 2")
     })?;
-    let count = retried(PendingFilter::all().with_event("run.failed"), 4).await?;
+    let count = retried(RowFilter::all().with_event("run.failed"), 4).await?;
     check(count == 1, || format!("event: {count} rows, expected 1"))?;
-    let count = retried(PendingFilter::all().with_key(c.key("w-beta")), 4).await?;
+    let count = retried(RowFilter::all().with_key(c.key("w-beta")), 4).await?;
     check(count == 1, || format!("key: {count} rows, expected 1"))?;
     for name in ["w-alpha-1", "w-alpha-2", "w-failed", "w-beta"] {
         let entry = c.get(name).await?;
@@ -76,9 +76,9 @@ pub(super) async fn retry_pending<I: Inbox + 'static>(c: &Case<I>) -> Result<(),
         format!("a row no filter selected was moved: {norun:?}")
     })?;
     // Everything left: only the row without a run was still waiting.
-    let count = retried(PendingFilter::all(), 5).await?;
+    let count = retried(RowFilter::all(), 5).await?;
     check(count == 1, || format!("all: {count} rows, expected 1"))?;
-    let count = retried(PendingFilter::all(), 5).await?;
+    let count = retried(RowFilter::all(), 5).await?;
     check(count == 0, || {
         format!("all again: {count} rows, expected 0")
     })?;
