@@ -7,6 +7,7 @@
 //! quietly with 0.
 
 mod commands;
+mod console;
 mod delivery_args;
 mod exit;
 mod out;
@@ -47,6 +48,9 @@ enum Command {
     /// Look into a relay's inbox (`listen --forward-to`): list rows, show one, replay dead
     /// ones, purge done ones.
     Inbox(commands::inbox::Args),
+    /// Serve the web console over a relay's inbox: every event, its state and attempts, the
+    /// failed ones, and replay or purge from the browser.
+    Console(commands::console::Args),
     /// Sweep the TinyFish runs API once for runs that ended but whose webhooks never arrived
     /// (the receiver was down), process each once as `listen` would (or store it in the
     /// relay's inbox with --inbox), and exit. Needs TINYFISH_API_KEY.
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Trigger(args) => commands::trigger::run(args),
         Command::Listen(args) => commands::listen::run(*args),
         Command::Inbox(args) => commands::inbox::run(args),
+        Command::Console(args) => commands::console::run(args),
         Command::Reconcile(args) => commands::reconcile::run(args),
         Command::Validate(args) => commands::validate::run(args),
         Command::Emulate(args) => commands::emulate::run(args),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod completions;
+pub(crate) mod console;
 pub(crate) mod demo;
 pub(crate) mod emulate;
 pub(crate) mod inbox;

@@ -40,18 +40,33 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// The receiver's webhook path.
 const PATH: &str = "/webhooks/tinyfish";
 
-/// Arguments of `runhook demo` (none).
+/// Arguments of `runhook demo`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// After the checks, keep the receiver open and serve the web console over the demo's inbox
+    /// (on --console-addr), to look at each path in the browser; Ctrl-C stops.
+    #[arg(long)]
+    console: bool,
+    /// Where --console serves the console: a loopback address.
+    #[arg(long, value_name = "ADDR", default_value = crate::console::DEFAULT_CONSOLE_ADDR, requires = "console")]
+    console_addr: std::net::SocketAddr,
+}
 
 /// Runs the demo; exit 0 if every check passed, 1 otherwise.
-pub(crate) fn run(_args: Args) -> anyhow::Result<Exit> {
+pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
+    // The demo's console has no token: loopback only.
+    let console = if args.console {
+        crate::console::console_token(args.console_addr, None)?;
+        Some(args.console_addr)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let timeline = Arc::new(Timeline::new());
-    let passed = runtime.block_on(demo(Arc::clone(&timeline)))?;
+    let passed = runtime.block_on(demo(Arc::clone(&timeline), console))?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     if timeline.is_closed() {
         return Err(StdoutClosed.into());
@@ -119,7 +134,10 @@ fn receiver(
         .context("invalid receiver settings")
 }
 
-async fn demo(timeline: Arc<Timeline>) -> anyhow::Result<bool> {
+async fn demo(
+    timeline: Arc<Timeline>,
+    console: Option<std::net::SocketAddr>,
+) -> anyhow::Result<bool> {
     let seen = Arc::new(Observed::default());
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
     let token = uuid::Uuid::new_v4().simple().to_string();
@@ -260,7 +278,27 @@ async fn demo(timeline: Arc<Timeline>) -> anyhow::Result<bool> {
     } else {
         "demo FAILED: see the checks above"
     });
+    if let Some(addr) = console {
+        keep_open(&timeline, addr, Arc::new(inbox), &url).await?;
+    }
     server.abort();
     emulator.shutdown().await;
     Ok(passed)
+}
+
+/// `--console`: serves the console over the demo's inbox, the receiver still open, until Ctrl-C.
+async fn keep_open(
+    timeline: &Timeline,
+    addr: std::net::SocketAddr,
+    inbox: Arc<SqliteInbox>,
+    url: &str,
+) -> anyhow::Result<()> {
+    let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
+    let (listener, bound) = crate::console::bind(addr).await?;
+    let router = runhook_console::Console::over_inbox(inbox).router();
+    timeline.plain(&format!("console on http://{bound}"));
+    timeline.plain(&format!(
+        "the receiver stays open on {url} and the console on http://{bound}: press Ctrl-C to stop"
+    ));
+    crate::console::serve(listener, router, signals).await
 }

@@ -60,11 +60,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Make a dead row pending again (attempts counted from zero): it is forwarded again.
+    /// Make a dead row pending again (attempts counted from zero, a new series of attempts):
+    /// it is forwarded again. With --force, a done row too: its handler runs again.
     Replay {
         #[command(flatten)]
         store: StoreArg,
-        /// The dead row's key.
+        /// The dead row's key (with --force: a done or dead row's).
         #[arg(
             value_name = "KEY",
             required_unless_present = "all_dead",
@@ -74,6 +75,10 @@ enum Command {
         /// Every dead row.
         #[arg(long)]
         all_dead: bool,
+        /// Replay the row of KEY even if it is done (to run the handler again, after fixing a
+        /// bug): it goes through the inbox again, and its earlier attempts stay in its history.
+        #[arg(long, requires = "key")]
+        force: bool,
     },
     /// Make pending rows that wait for a later attempt due now (attempts and last error kept):
     /// the relay forwards them at once, at most its concurrency at a time. Rows being forwarded
@@ -160,7 +165,11 @@ async fn operate(command: Command, inbox: Arc<dyn Inbox>) -> anyhow::Result<Exit
                 .context("cannot read the inbox")?;
             match entry {
                 Some(entry) => {
-                    view::show(&entry, json)?;
+                    let history = inbox
+                        .attempts(&entry.key)
+                        .await
+                        .context("cannot read the inbox")?;
+                    view::show(&entry, &history, json)?;
                     Ok(Exit::Success)
                 }
                 None => {
@@ -169,7 +178,11 @@ async fn operate(command: Command, inbox: Arc<dyn Inbox>) -> anyhow::Result<Exit
                 }
             }
         }
-        Command::Replay { key: Some(key), .. } => replay_one(inbox.as_ref(), &key).await,
+        Command::Replay {
+            key: Some(key),
+            force,
+            ..
+        } => replay_one(inbox.as_ref(), &key, force).await,
         Command::Replay { key: None, .. } => replay_dead(inbox.as_ref()).await,
         Command::Retry { filter, json, .. } => {
             retry::retry_pending(inbox.as_ref(), filter, json).await
@@ -191,27 +204,30 @@ async fn operate(command: Command, inbox: Arc<dyn Inbox>) -> anyhow::Result<Exit
     }
 }
 
-/// `replay KEY`: the row must be dead.
-async fn replay_one(inbox: &dyn Inbox, key: &str) -> anyhow::Result<Exit> {
+/// `replay KEY`: the row must be dead; with `--force`, done or dead.
+async fn replay_one(inbox: &dyn Inbox, key: &str, force: bool) -> anyhow::Result<Exit> {
     let id = IdempotencyKey::new(key);
-    if inbox
-        .replay(&id, SystemTime::now())
-        .await
-        .context("cannot replay")?
-    {
+    let now = SystemTime::now();
+    let replayed = if force {
+        inbox.replay_finished(&id, now).await
+    } else {
+        inbox.replay(&id, now).await
+    };
+    if replayed.context("cannot replay")? {
         out::line(&format!("replayed {key}"))?;
         return Ok(Exit::Success);
     }
     match inbox.get(&id).await.context("cannot read the inbox")? {
         None => eprintln!("runhook: no row with the key {key:?} in the inbox; nothing replayed"),
         Some(entry) if entry.state == InboxState::Pending => eprintln!(
-            "runhook: the row {key:?} is pending, not dead; only dead rows are replayed. To try \
-             it now rather than at its next attempt ({}), run `runhook inbox retry --pending \
-             --filter key={key}`",
+            "runhook: the row {key:?} is pending, not finished; only done and dead rows are \
+             replayed. To try it now rather than at its next attempt ({}), run `runhook inbox \
+             retry --pending --filter key={key}`",
             crate::timefmt::rfc3339(entry.next_at)
         ),
         Some(entry) => eprintln!(
-            "runhook: the row {key:?} is {}, not dead; only dead rows are replayed",
+            "runhook: the row {key:?} is {}, not dead; only dead rows are replayed (add --force \
+             to replay a done row: its handler runs again)",
             entry.state
         ),
     }

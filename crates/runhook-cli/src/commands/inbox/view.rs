@@ -1,7 +1,7 @@
 //! How `runhook inbox list` and `show` print rows: a table or JSON Lines, and every field of one
 //! row with its body pretty-printed.
 
-use runhook::inbox::InboxEntry;
+use runhook::inbox::{InboxAttempt, InboxEntry};
 use serde_json::{Value, json};
 
 use crate::out;
@@ -110,10 +110,16 @@ fn summary(entry: &InboxEntry) -> Value {
 }
 
 /// Prints every field of `entry`, as text or one JSON object (`body` parsed when it is JSON).
-pub(super) fn show(entry: &InboxEntry, json: bool) -> anyhow::Result<()> {
+pub(super) fn show(
+    entry: &InboxEntry,
+    history: &[InboxAttempt],
+    json: bool,
+) -> anyhow::Result<()> {
     let body: Option<Value> = serde_json::from_slice(&entry.body).ok();
     if json {
         let mut object = summary(entry);
+        object["replays"] = Value::from(entry.replays);
+        object["history"] = history.iter().map(attempt_json).collect();
         object["drift"] = serde_json::to_value(&entry.drift).unwrap_or(Value::Null);
         object["body"] = body
             .unwrap_or_else(|| Value::String(String::from_utf8_lossy(&entry.body).into_owned()));
@@ -135,9 +141,30 @@ pub(super) fn show(entry: &InboxEntry, json: bool) -> anyhow::Result<()> {
             entry.last_error.clone().unwrap_or_else(|| "-".into()),
         ),
         ("source", entry.source.to_string()),
+        ("replays", entry.replays.to_string()),
     ];
     for (name, value) in fields {
         out::line(&format!("{name:<12} {value}"))?;
+    }
+    if history.is_empty() {
+        out::line(&format!("{:<12} none settled", "history"))?;
+    } else {
+        out::line("history")?;
+        for attempt in history {
+            out::line(&format!(
+                "  series {} attempt {} at {} ({} ms): {}{}",
+                attempt.series,
+                attempt.attempt,
+                rfc3339(attempt.started_at),
+                attempt.duration().as_millis(),
+                attempt.outcome.as_str(),
+                attempt
+                    .error
+                    .as_deref()
+                    .map(|error| format!(": {error}"))
+                    .unwrap_or_default()
+            ))?;
+        }
     }
     if entry.drift.is_empty() {
         out::line(&format!("{:<12} none", "drift"))?;
@@ -153,6 +180,20 @@ pub(super) fn show(entry: &InboxEntry, json: bool) -> anyhow::Result<()> {
         _ => String::from_utf8_lossy(&entry.body).into_owned(),
     };
     out::line(&text)
+}
+
+/// One settled attempt as JSON: series, attempt, started_at, finished_at, outcome, error,
+/// next_at.
+fn attempt_json(attempt: &InboxAttempt) -> Value {
+    json!({
+        "series": attempt.series,
+        "attempt": attempt.attempt,
+        "started_at": rfc3339(attempt.started_at),
+        "finished_at": rfc3339(attempt.finished_at),
+        "outcome": attempt.outcome.as_str(),
+        "error": attempt.error,
+        "next_at": attempt.next_at.map(rfc3339),
+    })
 }
 
 /// Valid JSON `json` re-indented by two spaces, its members in the order received.

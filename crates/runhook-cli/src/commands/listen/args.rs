@@ -104,6 +104,16 @@ pub(crate) struct Args {
     /// reached, 503 (the sender retries). Handlers and --forward-to get the API's run.
     #[arg(long)]
     pub(crate) confirm_with_api: bool,
+    /// Serve the web console on ADDR (e.g. 127.0.0.1:4040) beside the receiver: with an inbox
+    /// (--forward-to), its events, their attempts, replay and purge; without, an inspector of
+    /// the last deliveries (headers, body, status, outcome) with "send again". Loopback only,
+    /// unless --console-token-env is given.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) console: Option<SocketAddr>,
+    /// The environment variable holding the console's token (needed for an --console address
+    /// that is not loopback): every console request then needs it.
+    #[arg(long, value_name = "VAR", requires = "console")]
+    pub(crate) console_token_env: Option<String>,
     /// Serve metrics in the Prometheus text format at http://ADDR/metrics (e.g.
     /// 127.0.0.1:9464; keep it on loopback or a private network).
     #[arg(long, value_name = "ADDR")]

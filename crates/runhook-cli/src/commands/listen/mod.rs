@@ -7,6 +7,7 @@
 
 mod args;
 mod confirm;
+mod console;
 mod forwarded;
 mod metrics;
 mod misbehave;
@@ -32,6 +33,7 @@ use crate::store::{ReconcileAsk, ReconcileHome, StoreUrl};
 pub(crate) use args::Args;
 use misbehave::{Injector, Misbehaviour};
 use output::{Lines, Summaries, summarize};
+use console::Shown;
 use relay::Relay;
 
 /// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
@@ -48,6 +50,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         config = config.with_authenticator(url_token(var, std::env::var(var).ok())?);
         eprintln!("runhook: deliveries must carry ?token=<the value of ${var}>; others get 401");
     }
+    // Who may use the console: checked before anything is bound.
+    let console_token = match args.console {
+        Some(addr) => crate::console::console_token(addr, args.console_token_env.as_deref())?,
+        None => None,
+    };
     let store_url = StoreUrl::parse(&args.store)?;
     let lines = Lines::new(args.json);
     let relay = Relay::from_args(&args, &store_url, &lines)?;
@@ -79,10 +86,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
     // that cannot bind its address leaves no database file behind. The receiver is built only
     // after the listening line: a relay's workers start forwarding (and printing lines) as soon
     // as the receiver is built, and the listening line comes first.
-    let (listener, unbuilt, maintenance, home) = runtime.block_on(async {
+    let (listener, console, unbuilt, maintenance, home) = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let console = match args.console {
+            Some(addr) => Some(crate::console::bind(addr).await?),
+            None => None,
+        };
         let (unbuilt, maintenance, home) = match relay {
             Some(relay) => {
                 let lines = Arc::clone(&lines);
@@ -96,7 +107,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                 plain_receiver(&args, config, &store_url, lines, confirmer, ask.as_ref()).await?
             }
         };
-        anyhow::Ok((listener, unbuilt, maintenance, home))
+        anyhow::Ok((listener, console, unbuilt, maintenance, home))
     })?;
     let injector = Injector::new(rules, Arc::clone(&lines));
     let limits = limits(&args);
@@ -112,8 +123,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let draining = receiver.clone();
         let app_receiver = receiver.clone();
         let grace = limits.grace;
-        let app = router(&path, app_receiver, injector, Arc::clone(&lines));
+        let shown = console.as_ref().map(|_| Shown::of(&receiver));
+        let app = router(
+            &path,
+            app_receiver,
+            injector,
+            Arc::clone(&lines),
+            shown.as_ref().and_then(Shown::inspector),
+        );
         let (stopping, mut stop_signal) = tokio::sync::watch::channel(false);
+        let consoling = console.zip(shown).map(|((listener, bound), shown)| {
+            shown.serve(listener, bound, &app, &path, console_token, stopping.subscribe())
+        });
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
         }
@@ -183,6 +204,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         if let Some(sweeping) = sweeping {
             sweeping.abort();
         }
+        if let Some(consoling) = consoling {
+            consoling.abort();
+        }
         // Stopped because stdout is closed: quietly.
         if !lines.is_gone() {
             match summary {
@@ -249,6 +273,7 @@ fn router(
     receiver: Receiver,
     injector: Arc<Injector>,
     lines: Arc<Lines>,
+    inspector: Option<&runhook_console::Inspector>,
 ) -> axum::Router {
     let mut route = webhook_route(receiver);
     if injector.is_active() {
@@ -256,6 +281,10 @@ fn router(
             injector,
             misbehave::inject,
         ));
+    }
+    // Outermost: the inspector sees each delivery as the sender sent it and as it was answered.
+    if let Some(inspector) = inspector {
+        route = route.layer(inspector.layer());
     }
     let expected = path.to_owned();
     axum::Router::new().route(path, route).fallback(
