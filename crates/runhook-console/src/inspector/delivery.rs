@@ -8,7 +8,7 @@ use http::{HeaderMap, Method};
 /// A request the inspected route got, and its answer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Delivery {
+pub struct InspectedDelivery {
     /// Its number, from 1, in the order the requests came.
     pub id: u64,
     /// When the request came.
@@ -38,7 +38,7 @@ pub struct Delivery {
     pub latency: Duration,
 }
 
-impl Delivery {
+impl InspectedDelivery {
     /// Why it cannot be sent again, if it cannot: its body was cut, or not read whole.
     pub fn resend_refusal(&self) -> Option<&'static str> {
         if self.truncated {

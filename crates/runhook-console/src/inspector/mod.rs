@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use delivery::Delivery;
+pub use delivery::InspectedDelivery;
 pub(crate) use record::RecordedId;
 pub use record::{InspectLayer, InspectService};
 
@@ -20,7 +20,7 @@ pub struct InspectorLimits {
     /// The most deliveries kept (default 500). Zero keeps none.
     pub max_deliveries: usize,
     /// The most body bytes kept, over all kept deliveries (default 64 MiB). A body longer than
-    /// this is kept cut to it, and marked [`truncated`](Delivery::truncated).
+    /// this is kept cut to it, and marked [`truncated`](InspectedDelivery::truncated).
     pub max_body_bytes: usize,
 }
 
@@ -50,7 +50,7 @@ struct Inner {
 /// The kept deliveries, newest first, and their body bytes.
 #[derive(Default)]
 struct Log {
-    deliveries: VecDeque<Arc<Delivery>>,
+    deliveries: VecDeque<Arc<InspectedDelivery>>,
     body_bytes: usize,
 }
 
@@ -83,21 +83,21 @@ impl Inspector {
     }
 
     /// The kept deliveries, newest first.
-    pub fn deliveries(&self) -> Vec<Delivery> {
+    pub fn deliveries(&self) -> Vec<InspectedDelivery> {
         self.log()
             .deliveries
             .iter()
-            .map(|delivery| Delivery::clone(delivery))
+            .map(|delivery| InspectedDelivery::clone(delivery))
             .collect()
     }
 
     /// The kept delivery numbered `id`, if it is still kept.
-    pub fn delivery(&self, id: u64) -> Option<Delivery> {
+    pub fn delivery(&self, id: u64) -> Option<InspectedDelivery> {
         self.log()
             .deliveries
             .iter()
             .find(|delivery| delivery.id == id)
-            .map(|delivery| Delivery::clone(delivery))
+            .map(|delivery| InspectedDelivery::clone(delivery))
     }
 
     /// Its limits.
@@ -106,7 +106,7 @@ impl Inspector {
     }
 
     /// Up to `n` of the newest deliveries, shared (for the pages).
-    pub(crate) fn newest(&self, n: usize) -> Vec<Arc<Delivery>> {
+    pub(crate) fn newest(&self, n: usize) -> Vec<Arc<InspectedDelivery>> {
         self.log().deliveries.iter().take(n).cloned().collect()
     }
 
@@ -116,7 +116,7 @@ impl Inspector {
     }
 
     /// Keeps `delivery` as the newest, dropping the oldest while a bound is passed.
-    pub(crate) fn record(&self, delivery: Delivery) {
+    pub(crate) fn record(&self, delivery: InspectedDelivery) {
         let limits = self.inner.limits;
         if limits.max_deliveries == 0 {
             return;

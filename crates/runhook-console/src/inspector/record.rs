@@ -14,7 +14,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::{BodyExt, Limited};
 use tower::{Layer, Service};
 
-use super::{Delivery, Inspector};
+use super::{InspectedDelivery, Inspector};
 
 /// The longest response body read for its `outcome` and `reason` (a receiver's answer is a few
 /// hundred bytes; a longer one is passed on unread).
@@ -207,7 +207,7 @@ where
                     capture.complete,
                 )
             };
-            inspector.record(Delivery {
+            inspector.record(InspectedDelivery {
                 id,
                 received_at,
                 method,

@@ -12,7 +12,7 @@ use maud::html;
 use tower::ServiceExt;
 
 use crate::csrf::{self, FormFields};
-use crate::inspector::{Delivery, RecordedId, redact};
+use crate::inspector::{InspectedDelivery, RecordedId, redact};
 use crate::layout::{self, Nav};
 use crate::pages::inspector::inspector;
 use crate::pages::run::folded;
@@ -32,12 +32,12 @@ fn gone(shared: &Shared) -> Response {
     )
 }
 
-fn find(shared: &Shared, id: &str) -> Option<Delivery> {
+fn find(shared: &Shared, id: &str) -> Option<InspectedDelivery> {
     let id = id.parse::<u64>().ok()?;
     inspector(shared)?.delivery(id)
 }
 
-fn body_section(delivery: &Delivery) -> maud::Markup {
+fn body_section(delivery: &InspectedDelivery) -> maud::Markup {
     let text = String::from_utf8_lossy(&delivery.body);
     html! {
         h2 { "Body" }
@@ -66,7 +66,7 @@ pub(crate) async fn page(
     let refusal = delivery.resend_refusal();
     let body = html! {
         p { a href=(shared.url("/")) { "← Deliveries" } }
-        h1 { "Delivery " (delivery.id) }
+        h1 { "InspectedDelivery " (delivery.id) }
         section.card {
             dl.facts {
                 dt { "Received" } dd { (time_tag(delivery.received_at)) }
@@ -109,7 +109,7 @@ pub(crate) async fn page(
         StatusCode::OK,
         layout::page(
             &shared,
-            &format!("Delivery {}", delivery.id),
+            &format!("InspectedDelivery {}", delivery.id),
             Nav::Deliveries,
             message.as_deref(),
             body,
@@ -118,7 +118,7 @@ pub(crate) async fn page(
 }
 
 /// The request that sends `delivery` again at `webhook_path`, with its query and headers.
-fn replay_request(delivery: &Delivery, webhook_path: &str) -> Option<Request<Body>> {
+fn replay_request(delivery: &InspectedDelivery, webhook_path: &str) -> Option<Request<Body>> {
     let query = delivery.path.split_once('?').map(|(_, query)| query);
     let uri = match query {
         Some(query) => format!("{webhook_path}?{query}"),

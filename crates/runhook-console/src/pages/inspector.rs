@@ -8,7 +8,7 @@ use axum::response::Response;
 use http::StatusCode;
 use maud::{Markup, html};
 
-use crate::inspector::{Delivery, Inspector, redact};
+use crate::inspector::{InspectedDelivery, Inspector, redact};
 use crate::layout::{self, Nav};
 use crate::state::{AppState, Shared, Source};
 use crate::stream;
@@ -23,7 +23,7 @@ pub(crate) fn inspector(shared: &Shared) -> Option<&Inspector> {
 }
 
 /// The table's rows (the `<tbody>`'s inner HTML).
-fn rows(shared: &Shared, deliveries: &[Arc<Delivery>]) -> Markup {
+fn rows(shared: &Shared, deliveries: &[Arc<InspectedDelivery>]) -> Markup {
     html! {
         @for delivery in deliveries {
             @let outcome = delivery.outcome.as_deref().unwrap_or_default();
