@@ -10,6 +10,7 @@ mod support;
 mod attacks;
 mod catch_up;
 mod confirm_api;
+mod console;
 mod defects;
 mod demo;
 mod edges;

@@ -17,6 +17,8 @@ use std::time::Duration;
 use tokio_rustls::rustls;
 
 pub mod app;
+pub mod browser;
+pub mod console;
 pub mod emulate;
 pub mod listen;
 pub mod relay;
