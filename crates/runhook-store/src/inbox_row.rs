@@ -3,11 +3,15 @@
 
 use bytes::Bytes;
 use runhook::DriftProblem;
-use runhook::inbox::{InboxEntry, InboxState, NewInboxEntry};
+use std::time::SystemTime;
+
+use runhook::inbox::{
+    AttemptOutcome, InboxAttempt, InboxEntry, InboxState, NewInboxEntry, Settlement,
+};
 use runhook::reconcile::Source;
 use runhook::store::IdempotencyKey;
 
-use crate::millis::time_from_millis;
+use crate::millis::{millis_since_epoch, time_from_millis};
 
 /// A row's columns, as read from a backend.
 #[derive(Debug)]
@@ -26,6 +30,7 @@ pub(crate) struct RawEntry {
     pub(crate) last_error: Option<String>,
     pub(crate) finished_at: Option<i64>,
     pub(crate) source: String,
+    pub(crate) replays: i64,
 }
 
 impl RawEntry {
@@ -58,6 +63,7 @@ impl RawEntry {
         entry.lease_until = self.lease_until.map(time_from_millis);
         entry.last_error = self.last_error;
         entry.finished_at = self.finished_at.map(time_from_millis);
+        entry.replays = u32::try_from(self.replays.max(0)).unwrap_or(u32::MAX);
         Ok(entry)
     }
 }
@@ -69,7 +75,8 @@ pub(crate) fn drift_json(drift: &[DriftProblem]) -> Result<String, String> {
 
 /// The columns every read returns, in [`RawEntry`]'s order.
 pub(crate) const COLUMNS: &str = "key, run_id, event, received_at, body, drift, state, attempts, \
-                                  next_at, lease_until, token, last_error, finished_at, source";
+                                  next_at, lease_until, token, last_error, finished_at, source, \
+                                  replays";
 
 /// The bounds of a claim, in milliseconds: `None` for a limit of 0 (nothing to claim).
 pub(crate) fn claim_bounds(
@@ -127,18 +134,61 @@ pub(crate) fn purged_state(which: runhook::inbox::Purge) -> Result<&'static str,
     }
 }
 
-/// Adds `count` rows in `state` (leased or not) to `depth`.
-pub(crate) fn count_into(
-    depth: &mut runhook::inbox::InboxDepth,
-    state: &str,
-    leased: bool,
-    count: u64,
-) {
-    let slot = match (state, leased) {
-        ("pending", false) => &mut depth.pending,
-        ("pending", true) => &mut depth.in_flight,
-        ("done", _) => &mut depth.done,
-        _ => &mut depth.dead,
-    };
-    *slot += count;
+/// An entry of a row's attempt history, as read from a backend.
+#[derive(Debug)]
+pub(crate) struct RawAttempt {
+    pub(crate) series: i64,
+    pub(crate) attempt: i64,
+    pub(crate) started_at: i64,
+    pub(crate) finished_at: i64,
+    pub(crate) outcome: String,
+    pub(crate) error: Option<String>,
+    pub(crate) next_at: Option<i64>,
+}
+
+/// The columns of an attempt history every read returns, in [`RawAttempt`]'s order.
+pub(crate) const ATTEMPT_COLUMNS: &str =
+    "series, attempt, started_at, finished_at, outcome, error, next_at";
+
+impl RawAttempt {
+    /// The entry as the core's; a message if its outcome is one no inbox writes.
+    pub(crate) fn into_attempt(self) -> Result<InboxAttempt, String> {
+        let outcome = AttemptOutcome::parse(&self.outcome)
+            .ok_or_else(|| format!("unknown attempt outcome {:?}", self.outcome))?;
+        let count = |value: i64| u32::try_from(value.max(0)).unwrap_or(u32::MAX);
+        let mut attempt = InboxAttempt::settled(
+            count(self.series),
+            count(self.attempt),
+            time_from_millis(self.started_at),
+            time_from_millis(self.finished_at),
+            &Settlement::Done,
+        );
+        // As stored: the columns are those `InboxAttempt::settled` gave when it was recorded.
+        attempt.outcome = outcome;
+        attempt.error = self.error;
+        attempt.next_at = self.next_at.map(time_from_millis);
+        Ok(attempt)
+    }
+}
+
+/// What a settlement adds to a row's history besides the row's own columns (series, attempt,
+/// claim time): [`InboxAttempt::settled`]'s outcome, error and next due time, times in
+/// milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Recorded {
+    pub(crate) outcome: &'static str,
+    pub(crate) error: Option<String>,
+    pub(crate) next_at: Option<i64>,
+}
+
+impl Recorded {
+    /// The history values of `settlement`, settled at `now`.
+    pub(crate) fn of(settlement: &Settlement, now: SystemTime) -> Self {
+        let attempt = InboxAttempt::settled(0, 0, now, now, settlement);
+        Recorded {
+            outcome: attempt.outcome.as_str(),
+            error: attempt.error,
+            next_at: attempt.next_at.map(millis_since_epoch),
+        }
+    }
 }

@@ -73,6 +73,8 @@
 //! ```
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod inbox_console;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod inbox_row;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod maintenance;

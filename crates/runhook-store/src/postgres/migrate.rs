@@ -35,6 +35,7 @@ impl Migrations {
             include_str!("../../migrations/postgres/inbox/0001_rows.sql"),
             include_str!("../../migrations/postgres/inbox/0002_pending_index.sql"),
             include_str!("../../migrations/postgres/inbox/0003_source.sql"),
+            include_str!("../../migrations/postgres/inbox/0004_console.sql"),
         ],
     };
     /// The reconcile state's table of watermarks.

@@ -1,8 +1,12 @@
 //! [`PostgresInbox`]: a durable inbox on PostgreSQL, shared by any number of replicas, and
 //! [`Transactional`], its exactly-once processor.
 
+mod console;
 mod group;
+mod history;
 mod operations;
+#[cfg(test)]
+mod plans;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -50,7 +54,13 @@ pub use transactional::{Transactional, TransactionalHandler};
 ///   pending row of a `run_id` is ever due, and only while no other row of the run is leased,
 ///   exactly as in memory, also when claims race with replays or late inserts.
 /// - **Renew and settle** are one `UPDATE … WHERE key = $1 AND token = $2 AND state =
-///   'pending'`, fenced by the token.
+///   'pending'`, fenced by the token. A settlement adds its attempt to the table's history
+///   (`<table>_attempts`, the newest
+///   [`ATTEMPT_HISTORY_LIMIT`](runhook::inbox::ATTEMPT_HISTORY_LIMIT) per row, deleted with the
+///   row) in the same statement.
+/// - **What a console reads** (pages newest first, activity per minute, depth) is served by
+///   indexes (by receipt; by state and receipt; of retrying rows; of held rows; of finished rows
+///   by finish time), never by a scan of the table.
 ///
 /// The table is created by [`connect`](Self::connect) from the crate's `migrations/postgres`
 /// files and versioned in
@@ -106,7 +116,8 @@ impl PostgresInbox {
         let database = Database::new(url, &config, &[sql::SESSION])?;
         let qualified = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.inbox_table);
-        let sql = Arc::new(Statements::new(&qualified, &sequence));
+        let history = format!("{schema}.\"{}_attempts\"", config.inbox_table);
+        let sql = Arc::new(Statements::new(&qualified, &sequence, &history));
         let inbox = PostgresInbox {
             inserts: {
                 let (database, sql) = (database.clone(), Arc::clone(&sql));

@@ -4,8 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::inbox::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    RowFilter, Purge, Settlement,
+    ActivityMinute, ActivityWindow, BrowseQuery, Inbox, InboxAttempt, InboxClaim, InboxDepth,
+    InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry, Purge, RowFilter, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use tokio_postgres::Row;
@@ -13,7 +13,7 @@ use tokio_postgres::Row;
 use super::PostgresInbox;
 use super::group::{self, DoneRow, NewRow};
 use crate::inbox_row::{
-    RawEntry, claim_bounds, claims, count_into, drift_json, held_token, purged_state,
+    RawEntry, Recorded, claim_bounds, claims, drift_json, held_token, purged_state,
 };
 use crate::millis::{millis, millis_since_epoch};
 use crate::postgres::{unavailable, unavailable_message};
@@ -67,29 +67,32 @@ impl Inbox for PostgresInbox {
         now: SystemTime,
         settlement: Settlement,
     ) -> Result<(), StoreError> {
+        let recorded = Recorded::of(&settlement, now);
         let now = millis_since_epoch(now);
-        match settlement {
+        let sql = match settlement {
             Settlement::Done => {
                 let row = DoneRow {
                     key: key.as_str().to_owned(),
                     token: held_token(key, token)?,
                     finished_at: now,
                 };
-                group::submit(&self.dones, row).await
+                return group::submit(&self.dones, row).await;
             }
-            Settlement::Retry { at, error } => {
-                let at = millis_since_epoch(at);
-                let sql = &self.sql.retry;
-                self.fenced(sql, key, token, &[&at, &error]).await
+            Settlement::Retry { .. } => &self.sql.retry,
+            Settlement::Dead { .. } => &self.sql.dead,
+            other => {
+                return Err(unavailable_message(format!(
+                    "PostgreSQL: unknown settlement {other:?}"
+                )));
             }
-            Settlement::Dead { error } => {
-                let sql = &self.sql.dead;
-                self.fenced(sql, key, token, &[&now, &error]).await
-            }
-            other => Err(unavailable_message(format!(
-                "PostgreSQL: unknown settlement {other:?}"
-            ))),
-        }
+        };
+        let Recorded {
+            outcome,
+            error,
+            next_at,
+        } = recorded;
+        self.fenced(sql, key, token, &[&now, &outcome, &error, &next_at])
+            .await
     }
 
     async fn get(&self, key: &IdempotencyKey) -> Result<Option<InboxEntry>, StoreError> {
@@ -128,6 +131,18 @@ impl Inbox for PostgresInbox {
             .collect()
     }
 
+    async fn browse(&self, query: &BrowseQuery) -> Result<Vec<InboxEntry>, StoreError> {
+        self.browse_rows(query).await
+    }
+
+    async fn activity(&self, window: ActivityWindow) -> Result<Vec<ActivityMinute>, StoreError> {
+        self.activity_minutes(window).await
+    }
+
+    async fn attempts(&self, key: &IdempotencyKey) -> Result<Vec<InboxAttempt>, StoreError> {
+        self.attempt_history(key).await
+    }
+
     async fn replay(&self, key: &IdempotencyKey, now: SystemTime) -> Result<bool, StoreError> {
         let now = millis_since_epoch(now);
         Ok(self
@@ -136,16 +151,27 @@ impl Inbox for PostgresInbox {
             > 0)
     }
 
-    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
+    async fn replay_finished(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
         let now = millis_since_epoch(now);
-        self.execute(&self.sql.replay_dead, &[&now]).await
+        Ok(self
+            .execute(&self.sql.replay_finished, &[&key.as_str(), &now])
+            .await?
+            > 0)
     }
 
-    async fn retry_pending(
+    async fn replay_dead_matching(
         &self,
         filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
+        self.replay_matching(filter, now).await
+    }
+
+    async fn retry_pending(&self, filter: &RowFilter, now: SystemTime) -> Result<u64, StoreError> {
         let key = filter.key.as_ref().map(IdempotencyKey::as_str);
         let prefix = filter.run_id_prefix.as_deref();
         let event = filter.event.as_deref();
@@ -165,24 +191,12 @@ impl Inbox for PostgresInbox {
             .await
     }
 
+    async fn purge_key(&self, key: &IdempotencyKey) -> Result<bool, StoreError> {
+        Ok(self.execute(&self.sql.purge_key, &[&key.as_str()]).await? > 0)
+    }
+
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&self.sql.depth)
-            .await
-            .map_err(unavailable)?;
-        let rows = client
-            .query(&statement, &[&millis_since_epoch(now)])
-            .await
-            .map_err(unavailable)?;
-        let mut depth = InboxDepth::default();
-        for row in rows {
-            let state: &str = row.try_get(0).map_err(unavailable)?;
-            let leased: bool = row.try_get(1).map_err(unavailable)?;
-            let count: i64 = row.try_get(2).map_err(unavailable)?;
-            count_into(&mut depth, state, leased, count.unsigned_abs());
-        }
-        Ok(depth)
+        self.depth_counts(now).await
     }
 }
 
@@ -203,6 +217,7 @@ pub(super) fn raw_entry(row: &Row) -> Result<RawEntry, tokio_postgres::Error> {
         last_error: row.try_get(11)?,
         finished_at: row.try_get(12)?,
         source: row.try_get(13)?,
+        replays: i64::from(row.try_get::<_, i32>(14)?),
     })
 }
 

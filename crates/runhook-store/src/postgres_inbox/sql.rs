@@ -1,6 +1,10 @@
 //! The statements of [`PostgresInbox`](super::PostgresInbox), for one table.
 
-use crate::inbox_row::COLUMNS;
+use runhook::inbox::ATTEMPT_HISTORY_LIMIT;
+
+use super::history;
+use crate::inbox_console::{self, Dialect};
+use crate::inbox_row::{ATTEMPT_COLUMNS, COLUMNS};
 
 /// A row `r` is due at `$1`: pending, due, not leased, and for a row of a run, the run's oldest
 /// pending row while no row of the run is leased.
@@ -39,9 +43,28 @@ pub(super) const CLAIM_PLAN: &str = "SET LOCAL plan_cache_mode = force_custom_pl
      SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; \
      SET LOCAL enable_sort = off";
 
+/// Set in the transaction of the depth counts and of the activity: they are counted from the
+/// indexes (index-only where the visibility map allows), whatever the planner knows of the table.
+/// Counting the done rows (most of a table that keeps them for days) or a day of activity, the
+/// planner was seen to scan the whole table, bodies and all, when the table's pages were not yet
+/// marked all-visible by a vacuum.
+pub(super) const COUNT_PLAN: &str =
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
+
+/// How the statements shared with SQLite are written for `table`.
+pub(super) fn dialect(table: &str) -> Dialect<'_> {
+    Dialect {
+        table,
+        mark: '$',
+        indexed_by: None,
+    }
+}
+
 /// Every statement, with the table's name in it.
 #[derive(Debug)]
 pub(super) struct Statements {
+    /// The table, schema-qualified and quoted (for the statements built per query).
+    pub(super) table: String,
     pub(super) insert_many: String,
     pub(super) states: String,
     pub(super) candidates: String,
@@ -54,21 +77,26 @@ pub(super) struct Statements {
     pub(super) get: String,
     pub(super) list: String,
     pub(super) replay: String,
-    pub(super) replay_dead: String,
+    pub(super) replay_finished: String,
     pub(super) retry_pending: String,
     pub(super) purge: String,
+    pub(super) purge_key: String,
     pub(super) depth: String,
+    pub(super) activity: String,
+    pub(super) attempts: String,
     pub(super) lock: String,
 }
 
 impl Statements {
-    /// The statements on `table` (schema-qualified and quoted), its tokens from `sequence`.
-    pub(super) fn new(table: &str, sequence: &str) -> Self {
+    /// The statements on `table` (schema-qualified and quoted), its tokens from `sequence`, the
+    /// attempt histories in `history`.
+    pub(super) fn new(table: &str, sequence: &str, history: &str) -> Self {
         let due = due(table);
         // A settled row keeps its token but loses its lease: the token holds it no more.
         let held =
             "WHERE key = $1 AND token = $2 AND state = 'pending' AND lease_until IS NOT NULL";
         Statements {
+            table: table.to_owned(),
             // A group's rows, one array per column; the keys of those that were new.
             insert_many: format!(
                 "INSERT INTO {table} (key, run_id, event, received_at, body, drift, state, \
@@ -96,29 +124,21 @@ impl Statements {
             // With a snapshot taken after the locks: the rule again, on what is committed now.
             claim: format!(
                 "UPDATE {table} AS r \
-                 SET attempts = r.attempts + 1, lease_until = $2, token = nextval('{sequence}') \
+                 SET attempts = r.attempts + 1, lease_until = $2, token = nextval('{sequence}'), \
+                     claimed_at = $1 \
                  WHERE r.key = ANY($3) AND {due} \
                  RETURNING {COLUMNS}"
             ),
             renew: format!("UPDATE {table} SET lease_until = $3 {held}"),
-            done: format!(
-                "UPDATE {table} SET state = 'done', finished_at = $3, lease_until = NULL {held}"
-            ),
-            // A group's settlements, one array per column; the (key, token) pairs that held.
-            done_many: format!(
-                "UPDATE {table} AS r \
-                 SET state = 'done', finished_at = d.finished_at, lease_until = NULL \
-                 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS d (key, token, finished_at) \
-                 WHERE r.key = d.key AND r.token = d.token AND r.state = 'pending' \
-                   AND r.lease_until IS NOT NULL \
-                 RETURNING r.key, r.token"
-            ),
-            retry: format!(
-                "UPDATE {table} SET next_at = $3, last_error = $4, lease_until = NULL {held}"
-            ),
-            dead: format!(
-                "UPDATE {table} \
-                 SET state = 'dead', finished_at = $3, last_error = $4, lease_until = NULL {held}"
+            // $1 key, $2 token, $3 now, then what the history records: $4 outcome, $5 error,
+            // $6 next due time.
+            done: history::settle(table, history, "state = 'done', finished_at = $3"),
+            done_many: history::done_many(table, history),
+            retry: history::settle(table, history, "next_at = $6, last_error = $5"),
+            dead: history::settle(
+                table,
+                history,
+                "state = 'dead', finished_at = $3, last_error = $5",
             ),
             get: format!("SELECT {COLUMNS} FROM {table} WHERE key = $1"),
             list: format!(
@@ -128,14 +148,12 @@ impl Statements {
                  ORDER BY received_at, key LIMIT $4"
             ),
             replay: format!(
-                "UPDATE {table} SET state = 'pending', attempts = 0, next_at = $2, \
-                   lease_until = NULL, finished_at = NULL \
-                 WHERE key = $1 AND state = 'dead'"
+                "UPDATE {table} SET {} WHERE key = $1 AND state = 'dead'",
+                inbox_console::revive("$2")
             ),
-            replay_dead: format!(
-                "UPDATE {table} SET state = 'pending', attempts = 0, next_at = $1, \
-                   lease_until = NULL, finished_at = NULL \
-                 WHERE state = 'dead'"
+            replay_finished: format!(
+                "UPDATE {table} SET {} WHERE key = $1 AND state IN ('done', 'dead')",
+                inbox_console::revive("$2")
             ),
             // The waiting pending rows of the filter, due now.
             retry_pending: format!(
@@ -146,14 +164,27 @@ impl Statements {
                    AND ($2::text IS NULL OR left(run_id, length($2)) = $2) \
                    AND ($3::text IS NULL OR event = $3)"
             ),
+            // A batch of rows and their histories.
             purge: format!(
-                "DELETE FROM {table} WHERE ctid IN (\
-                   SELECT ctid FROM {table} WHERE state = $1 AND finished_at < $2 LIMIT $3) \
-                 AND state = $1 AND finished_at < $2"
+                "WITH gone AS (\
+                   DELETE FROM {table} WHERE ctid IN (\
+                     SELECT ctid FROM {table} WHERE state = $1 AND finished_at < $2 LIMIT $3) \
+                   AND state = $1 AND finished_at < $2 RETURNING key), \
+                 forgotten AS (DELETE FROM {history} WHERE key IN (SELECT key FROM gone)) \
+                 SELECT key FROM gone"
             ),
-            depth: format!(
-                "SELECT state, COALESCE(lease_until > $1, false), count(*) FROM {table} \
-                 GROUP BY 1, 2"
+            purge_key: format!(
+                "WITH gone AS (\
+                   DELETE FROM {table} WHERE key = $1 AND state IN ('done', 'dead') \
+                   RETURNING key), \
+                 forgotten AS (DELETE FROM {history} WHERE key IN (SELECT key FROM gone)) \
+                 SELECT key FROM gone"
+            ),
+            depth: inbox_console::depth(dialect(table)),
+            activity: inbox_console::activity(dialect(table)),
+            attempts: format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM {history} WHERE key = $1 \
+                 ORDER BY series, attempt LIMIT {ATTEMPT_HISTORY_LIMIT}"
             ),
             lock: format!(
                 "SELECT token, state, lease_until IS NOT NULL FROM {table} WHERE key = $1 FOR UPDATE"

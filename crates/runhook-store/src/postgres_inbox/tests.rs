@@ -44,9 +44,12 @@ fn assert_walks_the_index(plan: &str, case: &str) {
         plan.contains("Index Scan using runhook_inbox_pending on runhook_inbox r"),
         "{case}:\n{plan}"
     );
-    assert_eq!(
-        plan.matches("using runhook_inbox_run on").count(),
-        2,
+    // The check that no row of the run is held may instead walk the held rows (the partial
+    // index of version 4, as few as the rows being processed).
+    let lookups = plan.matches("using runhook_inbox_run on").count()
+        + plan.matches("using runhook_inbox_leased on").count();
+    assert!(
+        plan.matches("using runhook_inbox_run on").count() >= 1 && lookups == 2,
         "{case}: each run check should look the run up in the run index:\n{plan}"
     );
     for bad in ["Sort", "Seq Scan", "Bitmap", "hashed"] {
@@ -95,7 +98,7 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
     tokio::spawn(connection);
     settler
         .batch_execute(&format!(
-            "PREPARE done(text, bigint, bigint) AS {}",
+            "PREPARE done(text, bigint, bigint, text, text, bigint) AS {}",
             inbox.sql.done
         ))
         .await
@@ -107,7 +110,7 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
             .await
             .unwrap();
         settler
-            .batch_execute("EXECUTE done('k1', 1, 1)")
+            .batch_execute("EXECUTE done('k1', 1, 1, 'done', NULL, NULL)")
             .await
             .unwrap();
     }
@@ -123,7 +126,10 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
         .unwrap();
     let unanalyzed = plan(&mut client).await;
     let explained = settler
-        .query("EXPLAIN (COSTS OFF) EXECUTE done('k19000', 7, 1)", &[])
+        .query(
+            "EXPLAIN (COSTS OFF) EXECUTE done('k19000', 7, 1, 'done', NULL, NULL)",
+            &[],
+        )
         .await
         .unwrap();
     let settlement = lines(&explained);

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use futures::FutureExt;
-use runhook::inbox::InboxClaim;
+use runhook::inbox::{InboxClaim, Settlement};
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxProcessor, Processed};
 use runhook_receiver::{Clock, Received, SystemClock};
 
 use super::PostgresInbox;
+use crate::inbox_row::Recorded;
 use crate::millis::millis_since_epoch;
 use crate::postgres::describe;
 
@@ -135,9 +136,15 @@ impl<H: TransactionalHandler> Transactional<H> {
             .prepare_cached(&sql.done)
             .await
             .map_err(message)?;
-        let now = millis_since_epoch(self.clock.now());
+        let now = self.clock.now();
+        let Recorded {
+            outcome,
+            error,
+            next_at,
+        } = Recorded::of(&Settlement::Done, now);
+        let now = millis_since_epoch(now);
         let marked = transaction
-            .execute(&done, &[&key, &token, &now])
+            .execute(&done, &[&key, &token, &now, &outcome, &error, &next_at])
             .await
             .map_err(message)?;
         if marked != 1 {

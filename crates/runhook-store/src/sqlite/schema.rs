@@ -35,6 +35,7 @@ const INBOX: &[&str] = &[
     include_str!("../../migrations/sqlite/inbox/0001_rows.sql"),
     include_str!("../../migrations/sqlite/inbox/0002_pending_index.sql"),
     include_str!("../../migrations/sqlite/inbox/0003_source.sql"),
+    include_str!("../../migrations/sqlite/inbox/0004_console.sql"),
 ];
 
 /// The reconcile state's migrations.

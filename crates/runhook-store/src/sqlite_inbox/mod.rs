@@ -1,6 +1,11 @@
 //! [`SqliteInbox`]: a durable inbox in one SQLite file, embedded in the process.
 
+mod browse;
+mod console;
 pub(crate) mod ops;
+#[cfg(test)]
+mod plans;
+mod settle;
 
 use std::fmt;
 use std::path::Path;
@@ -8,13 +13,13 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::inbox::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry,
-    RowFilter, Purge, Settlement,
+    ActivityMinute, ActivityWindow, BrowseQuery, Inbox, InboxAttempt, InboxClaim, InboxDepth,
+    InboxEntry, InboxFilter, InboxState, Inserted, NewInboxEntry, Purge, RowFilter, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
 use crate::inbox_row::{
-    RawEntry, claim_bounds, claims, count_into, drift_json, held_token, purged_state,
+    RawEntry, Recorded, claim_bounds, claims, drift_json, held_token, purged_state,
 };
 use crate::millis::{millis, millis_since_epoch};
 use crate::sqlite::{self, Component, Open, SqliteConfig, Writer};
@@ -29,6 +34,12 @@ use ops::{End, Op, Reply};
 /// due first; only the oldest pending row of a `run_id` is due, and only while no other row of
 /// that run is leased; each claim counts an attempt and takes a new token from a counter row, so
 /// tokens are unique per database, across restarts.
+///
+/// **What a console reads.** Each settlement adds its attempt to `runhook_inbox_attempts` (the
+/// newest [`ATTEMPT_HISTORY_LIMIT`](runhook::inbox::ATTEMPT_HISTORY_LIMIT) per row, deleted with
+/// the row), in the settlement's savepoint. Pages newest first, activity per minute and the depth
+/// are read from indexes (by receipt; by state and receipt; of retrying rows; of held rows; of
+/// finished rows by finish time), never by a scan of the table.
 ///
 /// **One file with [`SqliteStore`](crate::SqliteStore).** The inbox keeps its own tables; every
 /// component of the file has its version in the `runhook_schema (component, version)` table, so
@@ -235,6 +246,7 @@ impl Inbox for SqliteInbox {
         settlement: Settlement,
     ) -> Result<(), StoreError> {
         let token_value = held_token(key, token)?;
+        let recorded = Recorded::of(&settlement, now);
         let end = match settlement {
             Settlement::Retry { at, error } => End::Retry {
                 at: millis_since_epoch(at),
@@ -249,6 +261,7 @@ impl Inbox for SqliteInbox {
             token: token_value,
             now: millis_since_epoch(now),
             end,
+            recorded,
         };
         self.fenced(key, op).await
     }
@@ -277,27 +290,39 @@ impl Inbox for SqliteInbox {
         rows.into_iter().map(|raw| self.entry(raw)).collect()
     }
 
+    async fn browse(&self, query: &BrowseQuery) -> Result<Vec<InboxEntry>, StoreError> {
+        self.browse_rows(query).await
+    }
+
+    async fn activity(&self, window: ActivityWindow) -> Result<Vec<ActivityMinute>, StoreError> {
+        self.activity_minutes(window).await
+    }
+
+    async fn attempts(&self, key: &IdempotencyKey) -> Result<Vec<InboxAttempt>, StoreError> {
+        self.attempt_history(key).await
+    }
+
     async fn replay(&self, key: &IdempotencyKey, now: SystemTime) -> Result<bool, StoreError> {
-        let op = Op::Replay {
-            key: Some(key.as_str().to_owned()),
-            now: millis_since_epoch(now),
-        };
-        Ok(self.changed(op).await? > 0)
+        self.revive(key, now, false).await
     }
 
-    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
-        let op = Op::Replay {
-            key: None,
-            now: millis_since_epoch(now),
-        };
-        self.changed(op).await
+    async fn replay_finished(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.revive(key, now, true).await
     }
 
-    async fn retry_pending(
+    async fn replay_dead_matching(
         &self,
         filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
+        self.replay_matching(filter, now).await
+    }
+
+    async fn retry_pending(&self, filter: &RowFilter, now: SystemTime) -> Result<u64, StoreError> {
         let op = Op::RetryPending {
             key: filter.key.as_ref().map(|key| key.as_str().to_owned()),
             run_id_prefix: filter.run_id_prefix.clone(),
@@ -316,20 +341,12 @@ impl Inbox for SqliteInbox {
         self.changed(op).await
     }
 
+    async fn purge_key(&self, key: &IdempotencyKey) -> Result<bool, StoreError> {
+        self.purge_one(key).await
+    }
+
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {
-        let op = Op::Depth {
-            now: millis_since_epoch(now),
-        };
-        match self.call(op).await? {
-            Reply::Depth(counts) => {
-                let mut depth = InboxDepth::default();
-                for (state, leased, count) in counts {
-                    count_into(&mut depth, &state, leased, count);
-                }
-                Ok(depth)
-            }
-            other => Err(self.unexpected(&other)),
-        }
+        self.depth_counts(now).await
     }
 }
 

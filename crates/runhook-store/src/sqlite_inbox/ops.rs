@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::inbox_row::{COLUMNS, ClaimBounds, RawEntry};
+use super::console;
+use crate::inbox_row::{COLUMNS, ClaimBounds, RawEntry, Recorded};
 use crate::sqlite::Failure;
 
 /// One operation, its times already in milliseconds since the epoch.
@@ -25,11 +26,13 @@ pub(crate) enum Op {
         token: i64,
         lease_until: i64,
     },
+    /// Ends the attempt, and adds it to the row's history as `recorded` says.
     Settle {
         key: String,
         token: i64,
         now: i64,
         end: End,
+        recorded: Recorded,
     },
     Get {
         key: String,
@@ -38,10 +41,6 @@ pub(crate) enum Op {
         state: Option<&'static str>,
         after: Option<(i64, String)>,
         limit: i64,
-    },
-    Replay {
-        key: Option<String>,
-        now: i64,
     },
     /// Makes the waiting pending rows of the filter due at `now`.
     RetryPending {
@@ -54,15 +53,18 @@ pub(crate) enum Op {
         state: &'static str,
         before: i64,
     },
-    Depth {
-        now: i64,
-    },
+    /// What a console reads, replays and purges.
+    Console(console::Op),
 }
 
 impl Op {
     /// Whether it may write (so its transaction takes the write lock at `BEGIN`).
     pub(crate) fn writes(&self) -> bool {
-        !matches!(self, Op::Get { .. } | Op::List { .. } | Op::Depth { .. })
+        match self {
+            Op::Get { .. } | Op::List { .. } => false,
+            Op::Console(op) => op.writes(),
+            _ => true,
+        }
     }
 }
 
@@ -83,14 +85,19 @@ pub(crate) enum Reply {
     Rows(Vec<RawEntry>),
     /// How many rows an update or delete touched.
     Changed(u64),
-    /// How many rows are in each state, leased or not.
-    Depth(Vec<(String, bool, u64)>),
+    /// The depth counts: pending, held, retrying, done, dead; the oldest pending row's receipt.
+    Depth([i64; 5], Option<i64>),
+    /// Activity counts: kind (`received`, `done`, `dead`), minute start, count.
+    Activity(Vec<(String, i64, i64)>),
+    /// A row's attempt history, oldest first.
+    Attempts(Vec<crate::inbox_row::RawAttempt>),
 }
 
 /// The rows that are due at `?1`, earliest due first, at most `?2`: pending, due, not leased,
 /// and for a row of a run, the run's oldest pending row while no row of the run is leased. The
-/// order is the partial index `runhook_inbox_pending`'s, so the scan stops at the limit.
-const DUE: &str = "SELECT key FROM runhook_inbox AS r
+/// order is the partial index `runhook_inbox_pending`'s, so the scan stops at the limit: named,
+/// since without statistics SQLite would rather walk the state index and sort the backlog.
+const DUE: &str = "SELECT key FROM runhook_inbox AS r INDEXED BY runhook_inbox_pending
      WHERE r.state = 'pending' AND r.next_at <= ?1
        AND (r.lease_until IS NULL OR r.lease_until <= ?1)
        AND (r.run_id IS NULL OR (
@@ -142,7 +149,8 @@ pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
             token,
             now,
             end,
-        } => settle(connection, key, *token, *now, end),
+            recorded,
+        } => super::settle::settle(connection, key, *token, *now, end, recorded),
         Op::Get { key } => {
             let sql = format!("SELECT {COLUMNS} FROM runhook_inbox WHERE key = ?1");
             let row = connection
@@ -156,14 +164,6 @@ pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
             after,
             limit,
         } => list(connection, *state, after.as_ref(), *limit).map(Reply::Rows),
-        Op::Replay { key, now } => changed(
-            connection,
-            "UPDATE runhook_inbox
-             SET state = 'pending', attempts = 0, next_at = ?2, lease_until = NULL,
-                 finished_at = NULL
-             WHERE state = 'dead' AND (?1 IS NULL OR key = ?1)",
-            params![key, now],
-        ),
         Op::RetryPending {
             key,
             run_id_prefix,
@@ -179,16 +179,25 @@ pub(crate) fn apply(connection: &Connection, op: Op) -> Result<Reply, Failure> {
                AND (?3 IS NULL OR event = ?3)",
             params![key, run_id_prefix, event, now],
         ),
-        Op::Purge { state, before } => changed(
-            connection,
-            "DELETE FROM runhook_inbox WHERE state = ?1 AND finished_at < ?2",
-            params![state, before],
-        ),
-        Op::Depth { now } => depth(connection, *now).map(Reply::Depth),
+        Op::Purge { state, before } => {
+            // The histories first, while their rows still say which they are.
+            connection
+                .prepare_cached(
+                    "DELETE FROM runhook_inbox_attempts WHERE key IN (
+                       SELECT key FROM runhook_inbox WHERE state = ?1 AND finished_at < ?2)",
+                )?
+                .execute(params![state, before])?;
+            changed(
+                connection,
+                "DELETE FROM runhook_inbox WHERE state = ?1 AND finished_at < ?2",
+                params![state, before],
+            )
+        }
+        Op::Console(op) => console::apply(connection, op),
     }
 }
 
-fn changed(
+pub(super) fn changed(
     connection: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -265,55 +274,18 @@ fn claim(savepoint: &Connection, bounds: ClaimBounds) -> Result<Vec<RawEntry>, F
         )?
         .query_row([count], |row| row.get(0))?;
     let sql = format!(
-        "UPDATE runhook_inbox SET attempts = attempts + 1, lease_until = ?2, token = ?3
+        "UPDATE runhook_inbox
+         SET attempts = attempts + 1, lease_until = ?2, token = ?3, claimed_at = ?4
          WHERE key = ?1 RETURNING {COLUMNS}"
     );
     let mut claimed = Vec::with_capacity(keys.len());
     {
         let mut update = savepoint.prepare_cached(&sql)?;
         for (token, key) in (last - count + 1..).zip(&keys) {
-            claimed.push(update.query_row(params![key, lease_until, token], raw_entry)?);
+            claimed.push(update.query_row(params![key, lease_until, token, now], raw_entry)?);
         }
     }
     Ok(claimed)
-}
-
-fn settle(
-    connection: &Connection,
-    key: &str,
-    token: i64,
-    now: i64,
-    end: &End,
-) -> Result<Reply, Failure> {
-    // A settled row keeps its token but loses its lease: the token holds it no more.
-    const HELD: &str =
-        "WHERE key = ?1 AND token = ?2 AND state = 'pending' AND lease_until IS NOT NULL";
-    match end {
-        End::Done => changed(
-            connection,
-            &format!(
-                "UPDATE runhook_inbox SET state = 'done', finished_at = ?3, lease_until = NULL \
-                 {HELD}"
-            ),
-            params![key, token, now],
-        ),
-        End::Retry { at, error } => changed(
-            connection,
-            &format!(
-                "UPDATE runhook_inbox SET next_at = ?3, last_error = ?4, lease_until = NULL \
-                 {HELD}"
-            ),
-            params![key, token, at, error],
-        ),
-        End::Dead { error } => changed(
-            connection,
-            &format!(
-                "UPDATE runhook_inbox
-                 SET state = 'dead', finished_at = ?3, last_error = ?4, lease_until = NULL {HELD}"
-            ),
-            params![key, token, now, error],
-        ),
-    }
 }
 
 fn list(
@@ -337,22 +309,7 @@ fn list(
     Ok(rows)
 }
 
-fn depth(connection: &Connection, now: i64) -> Result<Vec<(String, bool, u64)>, Failure> {
-    let mut depth = Vec::with_capacity(4);
-    let mut statement = connection.prepare_cached(
-        "SELECT state, COALESCE(lease_until > ?1, 0), COUNT(*) FROM runhook_inbox GROUP BY 1, 2",
-    )?;
-    let mut rows = statement.query([now])?;
-    while let Some(row) = rows.next()? {
-        let state: String = row.get(0)?;
-        let leased: bool = row.get(1)?;
-        let count: i64 = row.get(2)?;
-        depth.push((state, leased, count.unsigned_abs()));
-    }
-    Ok(depth)
-}
-
-fn raw_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
+pub(super) fn raw_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
     Ok(RawEntry {
         key: row.get(0)?,
         run_id: row.get(1)?,
@@ -368,6 +325,7 @@ fn raw_entry(row: &Row<'_>) -> rusqlite::Result<RawEntry> {
         last_error: row.get(11)?,
         finished_at: row.get(12)?,
         source: row.get(13)?,
+        replays: row.get(14)?,
     })
 }
 

@@ -7,6 +7,8 @@
 //! never see each other's rows.
 
 mod claims;
+mod console;
+mod history;
 mod retry;
 mod rows;
 
@@ -111,6 +113,54 @@ where
             &c,
             rows::source(&c).await,
         )
+        .await;
+    let c = suite.case();
+    suite
+        .end(
+            "browse: newest first, by state, filter and cursor",
+            &c,
+            console::browse_pages(&c).await,
+        )
+        .await;
+    let c = suite.case();
+    suite
+        .end("activity per minute", &c, console::activity(&c).await)
+        .await;
+    let c = suite.case();
+    suite
+        .end(
+            "depth: retrying rows and the oldest pending row",
+            &c,
+            console::depth_retrying(&c).await,
+        )
+        .await;
+    let c = suite.case();
+    suite
+        .end(
+            "attempt history: series across a replay",
+            &c,
+            history::attempts(&c).await,
+        )
+        .await;
+    let c = suite.case();
+    suite
+        .end(
+            "attempt history: the newest 100 kept",
+            &c,
+            history::bounded(&c).await,
+        )
+        .await;
+    let c = suite.case();
+    suite
+        .end(
+            "replay_finished and replay_dead_matching",
+            &c,
+            history::replays(&c).await,
+        )
+        .await;
+    let c = suite.case();
+    suite
+        .end("purge_key", &c, history::purge_key(&c).await)
         .await;
     let c = suite.case();
     suite

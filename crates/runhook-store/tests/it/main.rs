@@ -10,6 +10,7 @@ mod support;
 mod conformance;
 mod exactly_once;
 mod inbox_conformance;
+mod inbox_migration;
 mod model;
 mod postgres_tls;
 mod reconcile_conformance;

@@ -201,6 +201,7 @@ async fn a_postgres_state_uses_the_configured_tables() {
         tables,
         [
             "runhook_inbox",
+            "runhook_inbox_attempts",
             "runhook_schema_version",
             "sweep_watch",
             "sweeps"

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
-use runhook::inbox::{Inbox, InboxClaim, InboxState, NewInboxEntry, Settlement};
+use runhook::inbox::{Inbox, InboxAttempt, InboxClaim, InboxState, NewInboxEntry, Settlement};
 use runhook::store::IdempotencyKey;
 use runhook::{Event, HandlerOutcome};
 use runhook_receiver::inbox::{InboxProcessor, Processed};
@@ -164,6 +164,7 @@ async fn ok_commits_the_handlers_write_with_the_done_mark() {
         .with_clock(Fixed(finished));
     let processed = processor.process(&claim, received(&claim)).await;
     let entry = setup.inbox.get(&claim.entry.key).await.unwrap().unwrap();
+    let history = setup.inbox.attempts(&claim.entry.key).await.unwrap();
     let paid = setup.paid("r1").await;
     drop_schema(&setup.schema).await;
     assert_eq!(processed, Processed::Done);
@@ -172,6 +173,9 @@ async fn ok_commits_the_handlers_write_with_the_done_mark() {
     assert_eq!(entry.finished_at, Some(finished));
     assert_eq!(entry.lease_until, None);
     assert_eq!(processor.handler().calls.load(Ordering::SeqCst), 1);
+    // The attempt is in the row's history, written in the same transaction.
+    let done = InboxAttempt::settled(0, 1, t0, finished, &Settlement::Done);
+    assert_eq!(history, [done]);
 }
 
 #[tokio::test]

@@ -127,7 +127,10 @@ impl ActivityWindow {
     pub fn ending_at(now: SystemTime, minutes: u32) -> Self {
         let minutes = minutes.clamp(1, 1_440);
         let back = Duration::from_secs(60 * u64::from(minutes - 1));
-        Self::new(now.checked_sub(back).unwrap_or(SystemTime::UNIX_EPOCH), minutes)
+        Self::new(
+            now.checked_sub(back).unwrap_or(SystemTime::UNIX_EPOCH),
+            minutes,
+        )
     }
 
     /// Where the window ends (exclusive).
@@ -174,9 +177,13 @@ impl AttemptOutcome {
 
     /// The outcome named `name` (`done`, `retry` or `dead`).
     pub fn parse(name: &str) -> Option<Self> {
-        [AttemptOutcome::Done, AttemptOutcome::Retry, AttemptOutcome::Dead]
-            .into_iter()
-            .find(|outcome| outcome.as_str() == name)
+        [
+            AttemptOutcome::Done,
+            AttemptOutcome::Retry,
+            AttemptOutcome::Dead,
+        ]
+        .into_iter()
+        .find(|outcome| outcome.as_str() == name)
     }
 }
 
@@ -213,7 +220,9 @@ impl InboxAttempt {
     ) -> Self {
         let (outcome, error, next_at) = match settlement {
             Settlement::Done => (AttemptOutcome::Done, None, None),
-            Settlement::Retry { at, error } => (AttemptOutcome::Retry, Some(error.clone()), Some(*at)),
+            Settlement::Retry { at, error } => {
+                (AttemptOutcome::Retry, Some(error.clone()), Some(*at))
+            }
             Settlement::Dead { error } => (AttemptOutcome::Dead, Some(error.clone()), None),
         };
         InboxAttempt {
@@ -243,8 +252,14 @@ mod tests {
     fn a_window_starts_on_a_whole_minute_and_holds_its_minutes() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(3_600 + 59);
         let window = ActivityWindow::ending_at(now, 60);
-        assert_eq!(window.start, SystemTime::UNIX_EPOCH + Duration::from_secs(60));
-        assert_eq!(window.end(), SystemTime::UNIX_EPOCH + Duration::from_secs(3_660));
+        assert_eq!(
+            window.start,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(60)
+        );
+        assert_eq!(
+            window.end(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(3_660)
+        );
         assert_eq!(window.index(now), Some(59));
         assert_eq!(window.index(window.end()), None);
         assert_eq!(window.index(SystemTime::UNIX_EPOCH), None);

@@ -330,11 +330,7 @@ impl Inbox for MemoryInbox {
         Ok(count)
     }
 
-    async fn retry_pending(
-        &self,
-        filter: &RowFilter,
-        now: SystemTime,
-    ) -> Result<u64, StoreError> {
+    async fn retry_pending(&self, filter: &RowFilter, now: SystemTime) -> Result<u64, StoreError> {
         let mut inner = self.lock();
         let mut count = 0;
         for row in inner.rows.values_mut() {

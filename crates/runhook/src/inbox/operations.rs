@@ -146,11 +146,7 @@ pub trait Inbox: Send + Sync {
     /// outage, so that rows backed off during the outage go at once rather than at their
     /// scheduled times; the workers still claim at most their concurrency at a time, and rows
     /// of one run still go one at a time, in order. One atomic statement.
-    async fn retry_pending(
-        &self,
-        filter: &RowFilter,
-        now: SystemTime,
-    ) -> Result<u64, StoreError>;
+    async fn retry_pending(&self, filter: &RowFilter, now: SystemTime) -> Result<u64, StoreError>;
 
     /// Deletes the rows of kind `which` that finished before `before`, and their histories;
     /// returns how many. Pending rows are never purged.

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use runhook::inbox::{
-    Inbox, InboxClaim, InboxDepth, InboxEntry, InboxFilter, Inserted, MemoryInbox, NewInboxEntry,
-    RowFilter, Purge, Settlement,
+    ActivityMinute, ActivityWindow, BrowseQuery, Inbox, InboxAttempt, InboxClaim, InboxDepth,
+    InboxEntry, InboxFilter, Inserted, MemoryInbox, NewInboxEntry, Purge, RowFilter, Settlement,
 };
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
@@ -93,20 +93,44 @@ impl Inbox for FaultyInbox {
         self.rows.replay(key, now).await
     }
 
-    async fn replay_dead(&self, now: SystemTime) -> Result<u64, StoreError> {
-        self.rows.replay_dead(now).await
+    async fn browse(&self, query: &BrowseQuery) -> Result<Vec<InboxEntry>, StoreError> {
+        self.rows.browse(query).await
     }
 
-    async fn retry_pending(
+    async fn activity(&self, window: ActivityWindow) -> Result<Vec<ActivityMinute>, StoreError> {
+        self.rows.activity(window).await
+    }
+
+    async fn attempts(&self, key: &IdempotencyKey) -> Result<Vec<InboxAttempt>, StoreError> {
+        self.rows.attempts(key).await
+    }
+
+    async fn replay_finished(
+        &self,
+        key: &IdempotencyKey,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.rows.replay_finished(key, now).await
+    }
+
+    async fn replay_dead_matching(
         &self,
         filter: &RowFilter,
         now: SystemTime,
     ) -> Result<u64, StoreError> {
+        self.rows.replay_dead_matching(filter, now).await
+    }
+
+    async fn retry_pending(&self, filter: &RowFilter, now: SystemTime) -> Result<u64, StoreError> {
         self.rows.retry_pending(filter, now).await
     }
 
     async fn purge(&self, which: Purge, before: SystemTime) -> Result<u64, StoreError> {
         self.rows.purge(which, before).await
+    }
+
+    async fn purge_key(&self, key: &IdempotencyKey) -> Result<bool, StoreError> {
+        self.rows.purge_key(key).await
     }
 
     async fn depth(&self, now: SystemTime) -> Result<InboxDepth, StoreError> {

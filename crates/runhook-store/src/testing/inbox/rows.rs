@@ -113,7 +113,8 @@ pub(super) async fn settle<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String
     same(again.entry, expected)
 }
 
-/// Replay makes a dead row pending again, due now, attempts from zero; only dead rows.
+/// Replay makes a dead row pending again, due now, attempts from zero in a new series, its last
+/// error cleared; only dead rows.
 pub(super) async fn replay<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String> {
     for name in ["dead-1", "dead-2", "dead-3", "done", "pending"] {
         c.insert_new(c.record(name, None, 0)).await?;
@@ -140,7 +141,9 @@ pub(super) async fn replay<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String
     expected.attempts = 0;
     expected.next_at = c.at(3);
     expected.lease_until = None;
-    expected.last_error = Some("gave up".into());
+    // A new series: its last error cleared, one more replay.
+    expected.last_error = None;
+    expected.replays = 1;
     same(c.get("dead-1").await?, expected)?;
     let all = c.inbox.replay_dead(c.at(4)).await;
     check(all == Ok(2), || format!("replay_dead: {all:?}, expected 2"))?;
@@ -266,6 +269,7 @@ pub(super) async fn depth<I: Inbox + 'static>(c: &Case<I>) -> Result<(), String>
     let counts = |pending, in_flight, done, dead| {
         let mut depth = InboxDepth::default();
         (depth.pending, depth.in_flight, depth.done, depth.dead) = (pending, in_flight, done, dead);
+        depth.oldest_pending = Some(c.at(0));
         depth
     };
     let now = c.inbox.depth(c.at(2)).await;
