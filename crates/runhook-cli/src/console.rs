@@ -15,7 +15,10 @@ pub(crate) const DEFAULT_CONSOLE_ADDR: &str = "127.0.0.1:4040";
 /// none; any other address needs one, and is a usage error (exit 2) without it: the console
 /// replays and purges events, so it is never opened to the network unauthenticated. Checked
 /// before anything is bound.
-pub(crate) fn console_token(addr: SocketAddr, token_env: Option<&str>) -> anyhow::Result<Option<String>> {
+pub(crate) fn console_token(
+    addr: SocketAddr,
+    token_env: Option<&str>,
+) -> anyhow::Result<Option<String>> {
     let Some(var) = token_env else {
         if addr.ip().is_loopback() {
             return Ok(None);

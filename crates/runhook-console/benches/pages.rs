@@ -44,8 +44,13 @@ fn record(i: u64, at: SystemTime) -> NewInboxEntry {
     let body = format!(
         r#"{{"event":"{event}","run_id":"{id}","status":"{status}","data":{{"run_id":"{id}","status":"{status}","goal":"Find the price of the product","result":{{"product":"Widget","price":"$19.99"}},"error":null,"steps":[]}}}}"#
     );
-    NewInboxEntry::new(IdempotencyKey::new(id.as_str()), event, at, body.into_bytes())
-        .with_run_id(id)
+    NewInboxEntry::new(
+        IdempotencyKey::new(id.as_str()),
+        event,
+        at,
+        body.into_bytes(),
+    )
+    .with_run_id(id)
 }
 
 /// Inserts the rows `from..to`, from 32 tasks.
@@ -181,8 +186,7 @@ fn console(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     for size in SIZES {
         let file = dir.path().join(format!("inbox-{size}.db"));
-        let inbox: Arc<dyn Inbox> =
-            Arc::new(runtime.block_on(SqliteInbox::open(file)).unwrap());
+        let inbox: Arc<dyn Inbox> = Arc::new(runtime.block_on(SqliteInbox::open(file)).unwrap());
         runtime.block_on(fill(Arc::clone(&inbox), size, now));
         pages(c, &runtime, "sqlite", inbox, size);
     }

@@ -57,4 +57,4 @@ pub use builder::{
     Console, ConsoleBuilder, DEFAULT_MAX_STREAMS, DEFAULT_PAGE_SIZE, DEFAULT_STREAM_INTERVAL,
     MAX_PAGE_SIZE, STREAM_LIFETIME,
 };
-pub use inspector::{InspectedDelivery, InspectLayer, InspectService, Inspector, InspectorLimits};
+pub use inspector::{InspectLayer, InspectService, InspectedDelivery, Inspector, InspectorLimits};

@@ -110,11 +110,7 @@ fn summary(entry: &InboxEntry) -> Value {
 }
 
 /// Prints every field of `entry`, as text or one JSON object (`body` parsed when it is JSON).
-pub(super) fn show(
-    entry: &InboxEntry,
-    history: &[InboxAttempt],
-    json: bool,
-) -> anyhow::Result<()> {
+pub(super) fn show(entry: &InboxEntry, history: &[InboxAttempt], json: bool) -> anyhow::Result<()> {
     let body: Option<Value> = serde_json::from_slice(&entry.body).ok();
     if json {
         let mut object = summary(entry);

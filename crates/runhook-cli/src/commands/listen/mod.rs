@@ -31,9 +31,9 @@ use runhook_store::Maintenance;
 use crate::exit::Exit;
 use crate::store::{ReconcileAsk, ReconcileHome, StoreUrl};
 pub(crate) use args::Args;
+use console::Shown;
 use misbehave::{Injector, Misbehaviour};
 use output::{Lines, Summaries, summarize};
-use console::Shown;
 use relay::Relay;
 
 /// Serves the webhook path until Ctrl-C, SIGTERM or a closed stdout.
@@ -133,7 +133,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         );
         let (stopping, mut stop_signal) = tokio::sync::watch::channel(false);
         let consoling = console.zip(shown).map(|((listener, bound), shown)| {
-            shown.serve(listener, bound, &app, &path, console_token, stopping.subscribe())
+            shown.serve(
+                listener,
+                bound,
+                &app,
+                &path,
+                console_token,
+                stopping.subscribe(),
+            )
         });
         if let Some(metrics) = metrics {
             metrics.serve(stop_signal.clone());
