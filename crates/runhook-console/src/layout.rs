@@ -120,6 +120,16 @@ pub(crate) fn forbidden(shared: &Shared) -> Response {
     )
 }
 
+/// The 404 page of an event key the inbox does not hold.
+pub(crate) fn no_such_event(shared: &Shared) -> Response {
+    self::error(
+        shared,
+        StatusCode::NOT_FOUND,
+        "No such event",
+        "The inbox holds no event of this key (it may have been purged).",
+    )
+}
+
 /// The 503 of an inbox that did not answer.
 pub(crate) fn store_error(shared: &Shared, error: &runhook::StoreError) -> Response {
     let message = format!(

@@ -140,6 +140,18 @@ async fn a_dead_row_replayed_from_its_page_turns_done() {
             .wait_for_attribute(&row(&run), "data-state", "done")
             .await;
         assert_eq!((app.requests(&run), app.delivered(&run)), (2, 1));
+        // Its page shows both series of attempts: the refused delivery, and the replay.
+        browser
+            .goto(&format!("{}/events/{run}", relay.console))
+            .await;
+        let history = browser.wait_for("#history").await.text().await.unwrap();
+        for said in ["First delivery", "422", "Replay 1", "done"] {
+            assert!(history.contains(said), "no {said:?} in the history:\n{history}");
+        }
+        browser
+            .execute("document.getElementById('history').scrollIntoView(); return true")
+            .await;
+        browser.screenshot("event-history").await;
         // No page holds a live stream open while the relay stops.
         browser.goto("about:blank").await;
         relay.stop();
@@ -418,7 +430,6 @@ async fn the_inspector_shows_a_delivery_and_sends_it_again() {
         browser
             .wait_for_attribute(&first, "data-outcome", "accepted")
             .await;
-        browser.screenshot("inspector").await;
 
         browser
             .goto(&format!("{}/deliveries/{id}", receiver.console))
@@ -437,6 +448,7 @@ async fn the_inspector_shows_a_delivery_and_sends_it_again() {
                  && r.dataset.outcome === 'duplicate' && r.dataset.status === '200')"
             ))
             .await;
+        browser.screenshot("inspector").await;
         browser.goto("about:blank").await;
         receiver.stop();
     })

@@ -180,6 +180,34 @@ async fn a_row_refused_with_400_is_dead_until_replayed_then_delivered() {
         completed("dead-1").into_bytes()
     );
 
+    // A done row is replayed with --force: forwarded again, and its page of attempts shows each
+    // series (refused, delivered after the replay, delivered again after the forced one).
+    let forced = inbox(&["replay", "dead-1", "--force", "--store", &store]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert_eq!(stdout(&forced), "replayed dead-1\n");
+    let forwarded = next_attempt(&relay);
+    assert_eq!(
+        (forwarded["key"].as_str(), forwarded["attempt"].as_u64()),
+        (Some("dead-1"), Some(1)),
+        "{forwarded}"
+    );
+    assert_eq!(app.delivered().get("dead-1"), Some(&2));
+    let shown = json_lines(&inbox(&["show", "dead-1", "--json", "--store", &store]));
+    let row = &shown[0];
+    assert_eq!(row["replays"], 2, "{row}");
+    let series: Vec<(u64, &str)> = row["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attempt| {
+            (
+                attempt["series"].as_u64().unwrap(),
+                attempt["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(series, [(0, "dead"), (1, "done"), (2, "done")], "{row}");
+
     // purge: done rows older than the duration.
     let kept = inbox(&["purge", "--done-before", "72h", "--store", &store]);
     assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));

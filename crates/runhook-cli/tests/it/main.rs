@@ -13,6 +13,7 @@ mod confirm_api;
 mod console;
 mod defects;
 mod demo;
+mod demo_console;
 mod edges;
 mod emulate;
 mod inbox_cli;

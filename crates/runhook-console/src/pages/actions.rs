@@ -54,12 +54,7 @@ async fn act(shared: AppState, key: String, body: Bytes, action: Action) -> Resp
     match inbox.get(&id).await {
         Ok(Some(_)) => {}
         Ok(None) => {
-            return layout::error(
-                &shared,
-                StatusCode::NOT_FOUND,
-                "No such event",
-                "The inbox holds no event of this key (it may have been purged).",
-            );
+            return layout::no_such_event(&shared);
         }
         Err(error) => return layout::store_error(&shared, &error),
     }

@@ -35,7 +35,7 @@ fn facts(entry: &InboxEntry, now: SystemTime) -> Markup {
             dt { "Key" } dd { code { (entry.key.as_str()) } }
             dt { "Received" } dd { (time_tag(entry.received_at)) " (" (age(now, entry.received_at)) " ago)" }
             dt { "Source" } dd { (entry.source) }
-            dt { "Attempts" } dd { (entry.attempts) @if entry.replays > 0 { " (replayed " (entry.replays) " times)" } }
+            dt { "Attempts" } dd { (entry.attempts) @if entry.replays > 0 { " (replayed " (entry.replays) @if entry.replays == 1 { " time)" } @else { " times)" } } }
             @if entry.state == InboxState::Pending {
                 dt { "Next attempt" } dd { (time_tag(entry.next_at)) }
                 @if entry.is_leased(now) { dt { "Now" } dd { "being processed by a worker" } }
@@ -126,12 +126,7 @@ pub(crate) async fn page(
     let entry = match inbox.get(&key).await {
         Ok(Some(entry)) => entry,
         Ok(None) => {
-            return layout::error(
-                &shared,
-                StatusCode::NOT_FOUND,
-                "No such event",
-                "The inbox holds no event of this key (it may have been purged).",
-            );
+            return layout::no_such_event(&shared);
         }
         Err(error) => return layout::store_error(&shared, &error),
     };
@@ -146,7 +141,7 @@ pub(crate) async fn page(
         section.card { (facts(&entry, now)) }
         (run::section(&entry.body))
         section.card { (raw_body(&entry.body)) }
-        section.card { (attempts(&history)) }
+        section.card #history { (attempts(&history)) }
         section.card { (actions(&shared, &entry)) }
     };
     let message = flash(&query_fields(query.as_deref()));

@@ -220,9 +220,9 @@ async fn replay_one(inbox: &dyn Inbox, key: &str, force: bool) -> anyhow::Result
     match inbox.get(&id).await.context("cannot read the inbox")? {
         None => eprintln!("runhook: no row with the key {key:?} in the inbox; nothing replayed"),
         Some(entry) if entry.state == InboxState::Pending => eprintln!(
-            "runhook: the row {key:?} is pending, not finished; only done and dead rows are \
-             replayed. To try it now rather than at its next attempt ({}), run `runhook inbox \
-             retry --pending --filter key={key}`",
+            "runhook: the row {key:?} is pending, not dead; only dead rows are replayed (and \
+             done ones with --force). To try it now rather than at its next attempt ({}), run \
+             `runhook inbox retry --pending --filter key={key}`",
             crate::timefmt::rfc3339(entry.next_at)
         ),
         Some(entry) => eprintln!(

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::listen::{Listen, PATIENCE};
 
 /// Lines of a child's output, read on a thread of their own (the pipe never fills).
-fn read_lines(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+pub fn read_lines(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (sender, lines) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(output).lines() {
@@ -33,7 +33,7 @@ fn read_lines(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 
 /// Waits (at most [`PATIENCE`]) for the line of `lines` that starts with `start`; the rest of
 /// that line. Panics with the lines seen before it.
-fn line_starting(lines: &mpsc::Receiver<String>, start: &str) -> String {
+pub fn line_starting(lines: &mpsc::Receiver<String>, start: &str) -> String {
     let deadline = Instant::now() + PATIENCE;
     let mut seen = Vec::new();
     loop {
