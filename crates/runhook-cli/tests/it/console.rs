@@ -146,7 +146,10 @@ async fn a_dead_row_replayed_from_its_page_turns_done() {
             .await;
         let history = browser.wait_for("#history").await.text().await.unwrap();
         for said in ["First delivery", "422", "Replay 1", "done"] {
-            assert!(history.contains(said), "no {said:?} in the history:\n{history}");
+            assert!(
+                history.contains(said),
+                "no {said:?} in the history:\n{history}"
+            );
         }
         browser
             .execute("document.getElementById('history').scrollIntoView(); return true")

@@ -72,7 +72,10 @@ async fn the_demo_keeps_its_console_open_after_the_checks() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the demo still runs after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the demo still runs after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0), "the demo passed, then stopped");

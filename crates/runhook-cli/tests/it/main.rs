@@ -11,6 +11,7 @@ mod attacks;
 mod catch_up;
 mod confirm_api;
 mod console;
+mod console_postgres;
 mod defects;
 mod demo;
 mod demo_console;

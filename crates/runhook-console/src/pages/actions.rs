@@ -5,7 +5,6 @@ use std::time::SystemTime;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use http::StatusCode;
 use runhook::store::IdempotencyKey;
 
 use crate::csrf::{self, FormFields};
