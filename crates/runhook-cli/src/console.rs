@@ -46,6 +46,12 @@ pub(crate) fn with_token(builder: ConsoleBuilder, token: Option<String>) -> Cons
     }
 }
 
+/// The console's URL at `bound`, as every command prints it (through `redact_url`, as every
+/// printed URL).
+pub(crate) fn console_url(bound: SocketAddr) -> String {
+    runhook::endpoint::redact_url(&format!("http://{bound}"))
+}
+
 /// Binds the console's address (a usage error when it cannot be bound).
 pub(crate) async fn bind(addr: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr)

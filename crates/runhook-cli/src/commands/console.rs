@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use runhook_console::Console;
 
-use crate::console::{DEFAULT_CONSOLE_ADDR, bind, console_token, serve, with_token};
+use crate::console::{DEFAULT_CONSOLE_ADDR, bind, console_token, console_url, serve, with_token};
 use crate::exit::Exit;
 use crate::out;
 use crate::store::{DEFAULT_STORE, StoreUrl};
@@ -52,7 +52,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         let router = with_token(Console::over_inbox(inbox), token).router();
         let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
         let (listener, bound) = bind(args.addr).await?;
-        out::line(&format!("console on http://{bound}"))?;
+        out::line(&format!("console on {}", console_url(bound)))?;
         eprintln!("runhook: console over the inbox {}", url.describe());
         serve(listener, router, signals).await?;
         eprintln!("runhook: stopped");

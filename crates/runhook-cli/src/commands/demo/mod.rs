@@ -296,9 +296,11 @@ async fn keep_open(
     let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
     let (listener, bound) = crate::console::bind(addr).await?;
     let router = runhook_console::Console::over_inbox(inbox).router();
-    timeline.plain(&format!("console on http://{bound}"));
+    let console = crate::console::console_url(bound);
+    timeline.plain(&format!("console on {console}"));
     timeline.plain(&format!(
-        "the receiver stays open on {url} and the console on http://{bound}: press Ctrl-C to stop"
+        "the receiver stays open on {} and the console on {console}: press Ctrl-C to stop",
+        runhook::endpoint::redact_url(url)
     ));
     crate::console::serve(listener, router, signals).await
 }

@@ -52,7 +52,7 @@ impl Shown {
             Shown::Deliveries(inspector) => Console::over_inspector(inspector, app.clone(), path),
         };
         let router = crate::console::with_token(builder, token).router();
-        eprintln!("runhook: console on http://{bound}");
+        eprintln!("runhook: console on {}", crate::console::console_url(bound));
         tokio::spawn(crate::console::serve(listener, router, async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         }))
