@@ -127,12 +127,7 @@ async fn a_dead_row_replayed_from_its_page_turns_done() {
             .goto(&format!("{}/events/{run}", relay.console))
             .await;
         browser.screenshot("event").await;
-        browser.click("[data-action=\"replay\"]").await;
-        // The form's answer (a redirect with `done=`) before going elsewhere: a navigation
-        // started while the POST is in flight would race its redirect.
-        browser
-            .wait_until("return location.search.includes('done=')")
-            .await;
+        browser.submit("[data-action=\"replay\"]").await;
         browser
             .goto(&format!("{}/events?run_id={run}", relay.console))
             .await;
@@ -221,12 +216,7 @@ async fn replay_all_matching_replays_the_filtered_dead_rows_after_a_confirmation
             5,
             "replayed before the confirmation"
         );
-        browser.click("[data-action=\"confirm-replay\"]").await;
-        // The form's answer (a redirect with `done=`) before going elsewhere: a navigation
-        // started while the POST is in flight would race its redirect.
-        browser
-            .wait_until("return location.search.includes('done=')")
-            .await;
+        browser.submit("[data-action=\"confirm-replay\"]").await;
 
         browser
             .goto(&format!("{}/events?run_id={prefix}", relay.console))
@@ -437,12 +427,7 @@ async fn the_inspector_shows_a_delivery_and_sends_it_again() {
         browser
             .goto(&format!("{}/deliveries/{id}", receiver.console))
             .await;
-        browser.click("[data-action=\"resend\"]").await;
-        // The form's answer (a redirect with `done=`) before going elsewhere: a navigation
-        // started while the POST is in flight would race its redirect.
-        browser
-            .wait_until("return location.search.includes('done=')")
-            .await;
+        browser.submit("[data-action=\"resend\"]").await;
         browser.goto(&format!("{}/", receiver.console)).await;
         browser
             .wait_until(&format!(

@@ -51,7 +51,20 @@ async fn the_console_reads_and_replays_a_postgres_inbox() {
             .unwrap();
     }
 
-    let console = Console::start(&in_schema(&url, &schema));
+    // The console's store URL with a password (trust authentication ignores it): it appears on
+    // no page and no line.
+    const PASSWORD: &str = "s3cret-console-pw";
+    let with_password = url.replacen(
+        "postgres://postgres@",
+        &format!("postgres://postgres:{PASSWORD}@"),
+        1,
+    );
+    assert!(
+        with_password.contains(PASSWORD),
+        "{}",
+        runhook::endpoint::redact_url(&url)
+    );
+    let console = Console::start(&in_schema(&with_password, &schema));
     let page = |path: &str| {
         let url = format!("{}{path}", console.url);
         async move {
@@ -74,6 +87,9 @@ async fn the_console_reads_and_replays_a_postgres_inbox() {
     let overview = page("/").await;
     assert!(!overview.contains("postgres://"), "{overview}");
     assert!(!events.contains(&schema), "the store URL is on the page");
+    for text in [&overview, &events] {
+        assert!(!text.contains(PASSWORD), "the password is on a page");
+    }
 
     // Replay the dead row with the form's CSRF token: the shared inbox has it pending again.
     let start = events.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
@@ -101,6 +117,15 @@ async fn the_console_reads_and_replays_a_postgres_inbox() {
     assert!(
         history.contains("First delivery") && history.contains("422 Unprocessable Entity"),
         "{history}"
+    );
+    let said = console.stderr().join("\n");
+    assert!(
+        said.contains("runhook: console over the inbox postgres://"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(PASSWORD),
+        "the password is on stderr: {said}"
     );
     drop(console);
     drop_schema(&url, &schema).await;

@@ -236,29 +236,10 @@ async fn metrics_are_served_in_the_prometheus_format() {
 /// `runhook listen ARGS`, waited for at most [`PATIENCE`] (killed then): its exit code (`None`
 /// if it had to be killed) and stderr.
 fn listen_exit(args: &[&str]) -> (Option<i32>, String) {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
-        .arg("listen")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log.reopen().unwrap()))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (code, std::fs::read_to_string(log.path()).unwrap())
+    let args: Vec<&str> = std::iter::once("listen")
+        .chain(args.iter().copied())
+        .collect();
+    crate::support::exit_of(&args, &[])
 }
 
 /// A relay whose target is its own address and path would answer its own forwards (a

@@ -236,6 +236,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking {css:?}: {e}"));
     }
 
+    /// Clicks the button `css` of a form whose answer redirects with `done=` (the console's
+    /// actions), and waits for that answer: a navigation started while the POST is in flight
+    /// would race its redirect.
+    pub async fn submit(&self, css: &str) {
+        self.click(css).await;
+        self.wait_until("return location.search.includes('done=')")
+            .await;
+    }
+
     /// The visible text of the page.
     pub async fn text(&self) -> String {
         match self

@@ -105,30 +105,10 @@ impl Drop for Console {
 /// `runhook console ARGS` expected to exit at once: its exit code (`None` if it was still
 /// running after [`PATIENCE`], then killed) and stderr.
 pub fn console_exit(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
-        .arg("console")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log.reopen().unwrap()))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    (code, std::fs::read_to_string(log.path()).unwrap())
+    let args: Vec<&str> = std::iter::once("console")
+        .chain(args.iter().copied())
+        .collect();
+    super::exit_of(&args, env)
 }
 
 /// A `runhook listen` with `--console 127.0.0.1:0`: the receiver (or relay) and its console.

@@ -325,3 +325,31 @@ pub async fn drop_schema(url: &str, schema: &str) {
         .await
         .unwrap();
 }
+
+/// `runhook ARGS` (the subcommand first) with `env` set, expected to exit at once: its exit code
+/// (`None` if it was still running after [`listen::PATIENCE`], then killed) and stderr.
+pub fn exit_of(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runhook"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log.reopen().unwrap()))
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + listen::PATIENCE;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    (code, std::fs::read_to_string(log.path()).unwrap())
+}
