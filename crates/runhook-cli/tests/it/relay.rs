@@ -14,13 +14,13 @@
 use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::app::App;
-use support::listen::{Listen, PATIENCE, client};
+use support::listen::{Listen, client};
 use support::relay::{Draws, Relays, completed, free_port, inbox, send_runs, wait_until_drained};
 use support::{json_lines, postgres_url, stderr, stdout};
 
