@@ -3,6 +3,10 @@
 
 use std::io::Write;
 
+mod printer;
+
+pub(crate) use printer::{FLUSH_TIMEOUT, Printer};
+
 /// Standard output was closed by its reader: stop quietly, exit 0 (see `main`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StdoutClosed;

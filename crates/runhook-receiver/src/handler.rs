@@ -10,9 +10,10 @@ use crate::Received;
 
 /// Processes an accepted, deduplicated event and says how it went.
 ///
-/// Called at most once at a time per idempotency key, in a task of its own: a panic is caught
-/// (the claim is released and the sender asked to retry), and a handler still running when the
-/// deadline passes goes on in the background; its outcome then settles the claim.
+/// Called at most once at a time per idempotency key. It is polled once in the request, and
+/// goes on in a task of its own if it did not finish then: a panic is caught (the claim is
+/// released and the sender asked to retry), and a handler still running when the deadline passes
+/// goes on in the background; its outcome then settles the claim.
 ///
 /// See [`Handlers`](crate::Handlers) for one closure per event type, and [`handler_fn`] for one
 /// closure for all.

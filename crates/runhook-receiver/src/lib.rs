@@ -9,7 +9,8 @@
 //! 2. claims the event's idempotency key in an [`IdempotencyStore`](runhook::IdempotencyStore)
 //!    (a duplicate gets 200 without a call, one still in flight 503 + `Retry-After`, a store
 //!    failure 503: never processed without deduplication);
-//! 3. calls the [`Handler`] in its own task, under a deadline (8 s by default);
+//! 3. calls the [`Handler`] under a deadline (8 s by default): polled once in the request, then
+//!    in a task of its own if it has not finished;
 //! 4. completes or releases the claim and answers from the handler's [`HandlerOutcome`]:
 //!    `Ok` 200, `Retry` 503, `Reject` 422; a panic or a passed deadline 503.
 //!

@@ -29,7 +29,8 @@ use crate::{
 ///
 /// Cheap to clone (an `Arc` inside); adapters clone it into their routes and call
 /// [`Receiver::receive_body`] (or [`Receiver::receive`]) with the raw request. Must be used
-/// within a tokio runtime: the handler runs in a task of its own.
+/// within a tokio runtime: a handler that does not finish at its first poll goes on in a task
+/// of its own.
 #[derive(Clone)]
 pub struct Receiver {
     pipeline: Arc<Pipeline>,

@@ -5,17 +5,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use runhook_emulator::{
     Activity, DeliveryRecord, Emulator, EmulatorConfig, RequestRecord, Scenario, StoreConfig,
 };
-use tokio::sync::Notify;
 
 use crate::exit::Exit;
-use crate::out;
+use crate::out::{FLUSH_TIMEOUT, Printer};
 
 /// The environment variable read for an API key when no `--api-key` is given.
 const KEY_VAR: &str = "TINYFISH_API_KEY";
@@ -91,7 +89,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         None => Scenario::default(),
     };
     let store = StoreConfig::parse(&args.store)?;
-    let closed = Arc::new(Closed::default());
+    let closed = Arc::new(Printer::stdout());
     let printer = Arc::clone(&closed);
     let config = EmulatorConfig::new(keys)
         .allow_http_loopback(args.allow_http_loopback)
@@ -99,7 +97,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         .scenario(scenario)
         .store(store)
         .max_runs(usize::try_from(args.max_runs).unwrap_or(usize::MAX))
-        .observer(move |activity| printer.print(&describe(activity)));
+        .observer(move |activity| printer.print(describe(activity)));
     let config = match args.throttle_reads {
         Some(share) => config.throttle_reads(share, Duration::from_secs(args.throttle_retry_after)),
         None => config,
@@ -116,52 +114,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         // Installed before the first line, so that a signal sent as soon as it is read stops
         // the emulator gracefully.
         let signals = crate::signals::stop_signals().context("cannot listen for signals")?;
-        closed.print(&format!(
+        closed.print(format!(
             "emulating the TinyFish API on {}",
             emulator.base_url()
         ));
         tokio::select! {
             () = signals => {}
-            () = closed.wait() => {}
+            () = closed.closed() => {}
         }
         emulator.shutdown().await;
-        if !closed.is_closed() {
+        if !closed.is_gone() {
             eprintln!("runhook: stopped");
         }
         Ok::<_, anyhow::Error>(Exit::Success)
     });
+    // Every line printed so far reaches stdout before the process exits.
+    closed.flush(FLUSH_TIMEOUT);
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
-}
-
-/// Whether stdout was closed by its reader, and a way to wait for it.
-#[derive(Default)]
-struct Closed {
-    closed: AtomicBool,
-    notify: Notify,
-}
-
-impl Closed {
-    /// Prints `line`; a closed stdout stops the command.
-    fn print(&self, line: &str) {
-        if self.is_closed() {
-            return;
-        }
-        if out::line(line).is_err() {
-            self.closed.store(true, Ordering::SeqCst);
-            self.notify.notify_one();
-        }
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
-    }
-
-    async fn wait(&self) {
-        while !self.is_closed() {
-            self.notify.notified().await;
-        }
-    }
 }
 
 fn millis(duration: Duration) -> String {

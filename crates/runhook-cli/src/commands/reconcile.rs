@@ -96,10 +96,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         anyhow::Ok(result)
     });
     runtime.shutdown_timeout(Duration::from_millis(100));
-    let result = result?;
-    if let Some(line) = crate::reconcile::sweep_line(&result, args.json) {
-        lines.emit(&line);
+    if let Ok(result) = &result
+        && let Some(line) = crate::reconcile::sweep_line(result, args.json)
+    {
+        lines.emit(line);
     }
+    // Every line printed so far reaches stdout before the process exits.
+    lines.flush();
+    let result = result?;
     if let Ok(report) = &result
         && report.skipped
         && !args.json

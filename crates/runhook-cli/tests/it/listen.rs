@@ -270,3 +270,47 @@ async fn drift_is_accepted_and_listed_in_json_lines() {
     let (status, _) = listen.stop("-TERM");
     assert!(status.success());
 }
+
+/// Lines are written by a thread of their own, off the requests' path, and none is lost at the
+/// exit: a burst of deliveries, then SIGTERM at once, and every delivery answered 200 has its
+/// `accepted` line on stdout, in full, by the time the process has exited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answered_delivery_has_its_line_even_with_sigterm_right_after() {
+    const DELIVERIES: usize = 400;
+    let listen = Listen::start(&["--json"]);
+    let documented: Value = serde_json::from_slice(&documented()).unwrap();
+    let client = client();
+    let mut posts = tokio::task::JoinSet::new();
+    let mut sent = std::collections::BTreeSet::new();
+    for i in 0..DELIVERIES {
+        let run_id = format!("burst-{i:04}");
+        let mut body = documented.clone();
+        body["run_id"] = Value::from(run_id.as_str());
+        body["data"]["run_id"] = Value::from(run_id.as_str());
+        sent.insert(run_id);
+        let (client, url) = (client.clone(), listen.url.clone());
+        posts.spawn(async move {
+            let response = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        });
+    }
+    let statuses = posts.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let (status, rest) = listen.stop("-TERM");
+    assert!(status.success(), "{status:?}");
+    // The lines read before the signal are still queued in the reader: `stop` reads them all.
+    let accepted: std::collections::BTreeSet<String> = rest
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .inspect(|line| assert_eq!(line["kind"], "accepted", "{line}"))
+        .map(|line| line["run_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rest.len(), DELIVERIES, "one line per delivery");
+    assert_eq!(accepted, sent);
+}

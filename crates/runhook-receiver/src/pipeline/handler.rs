@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use futures::FutureExt;
@@ -29,13 +30,13 @@ struct Settled {
 }
 
 impl Pipeline {
-    /// Runs the handler in a task of its own, which also settles the claim, and waits for it
-    /// until the deadline.
+    /// Runs the handler, which also settles the claim, and waits for it until the deadline.
     ///
-    /// One task per delivery: the handler is polled inside it with its panics caught, so a panic
-    /// is answered like a failed task; the handler goes on in the background past the deadline
-    /// (up to its maximum run time), and it is not cancelled when the request's future is
-    /// dropped (the client went away).
+    /// The handler is polled once in the request itself: one that finishes at once (it queues
+    /// the event, say) is answered without a task of its own. One still running goes on in a task
+    /// of its own, so that it keeps running past the deadline (up to its maximum run time) and is
+    /// not cancelled when the request's future is dropped (the client went away). Either way its
+    /// panics are caught and answered like a failed task.
     pub(super) async fn run_handler(
         self: &Arc<Self>,
         handler: &Arc<dyn Handler>,
@@ -45,25 +46,43 @@ impl Pipeline {
         deadline: Instant,
         facts: Facts,
     ) -> WebhookResponse {
-        let (sender, answer) = oneshot::channel::<Settled>();
         let pipeline = Arc::clone(self);
         let handler = Arc::clone(handler);
-        let task_facts = facts.clone();
-        self.tasks.spawn(
-            async move {
-                pipeline
-                    .handle(
-                        handler.as_ref(),
-                        event,
-                        body,
-                        claim.as_ref(),
-                        task_facts,
-                        sender,
-                    )
-                    .await;
-            }
-            .in_current_span(),
+        let started = facts.started;
+        // The handler's own panics are caught inside; this catches one in the call that makes
+        // its future (a hand-written `Handler::handle`), which would otherwise reach the server.
+        let mut running = Box::pin(
+            AssertUnwindSafe(
+                async move {
+                    pipeline
+                        .handle(handler.as_ref(), event, claim.as_ref(), started)
+                        .await
+                }
+                .in_current_span(),
+            )
+            .catch_unwind(),
         );
+        match futures::poll!(running.as_mut()) {
+            Poll::Ready(Ok(settled)) => {
+                return self.respond_decided(facts, settled.decision, settled.detail, None);
+            }
+            Poll::Ready(Err(_panic)) => {
+                let detail = "the handler panicked; the event was not processed, retry later";
+                return self.respond(facts, &Disposition::Panicked, detail.into());
+            }
+            Poll::Pending => {}
+        }
+        let (sender, answer) = oneshot::channel::<Settled>();
+        let pipeline = Arc::clone(self);
+        let task_facts = facts.clone();
+        self.tasks.spawn(async move {
+            // A panic escaping the handler's future: the dropped sender answers the request.
+            let Ok(settled) = running.await else { return };
+            if let Err(settled) = sender.send(settled) {
+                // The response went out already (deadline passed, or the client left).
+                pipeline.finished_late(task_facts, settled, body);
+            }
+        });
         match timeout_at(deadline, answer).await {
             Ok(Ok(settled)) => self.respond_decided(facts, settled.decision, settled.detail, None),
             Ok(Err(_)) => {
@@ -82,16 +101,15 @@ impl Pipeline {
         }
     }
 
-    /// The body of the handler task.
+    /// Runs the handler under its supervisor and settles the claim: what was decided. `started`
+    /// is when the delivery arrived.
     async fn handle(
         &self,
         handler: &dyn Handler,
         event: Received<Event>,
-        body: Bytes,
         claim: Option<&Held>,
-        facts: Facts,
-        sender: oneshot::Sender<Settled>,
-    ) {
+        started: Instant,
+    ) -> Settled {
         // Called on the `dyn Handler` itself, not through `impl Handler for Arc<H>`, which would
         // box a second future around the handler's own.
         let cancellation = self.stop.child_token();
@@ -108,7 +126,7 @@ impl Pipeline {
                 let decision = decide(&Disposition::Handled(&outcome));
                 metrics::handler_run(HandlerRun::of(&outcome));
                 if outcome == HandlerOutcome::Ok {
-                    metrics::done_after(facts.started.elapsed());
+                    metrics::done_after(started.elapsed());
                 }
                 (decision, detail)
             }
@@ -146,13 +164,9 @@ impl Pipeline {
         if let (Some((key, _)), ClaimAction::Complete) = (claim, disposition.claim) {
             self.dead_letters.resolve(key);
         }
-        let settled = Settled {
+        Settled {
             decision: disposition,
             detail,
-        };
-        if let Err(settled) = sender.send(settled) {
-            // The response went out already (deadline passed, or the client left).
-            self.finished_late(facts, settled, body);
         }
     }
 

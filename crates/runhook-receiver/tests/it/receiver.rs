@@ -527,3 +527,66 @@ fn the_futures_are_send_so_any_framework_can_await_them() {
     fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
     assert_clone_send_sync::<Receiver>();
 }
+
+/// A handler is polled once in the request: one that finishes at once runs without a task of its
+/// own (none is alive while it runs), and one that is still running after its first poll goes on
+/// in a task of its own; both are answered from their outcome.
+#[tokio::test(flavor = "current_thread")]
+async fn a_handler_that_finishes_at_once_runs_in_the_request_and_a_slower_one_in_a_task() {
+    let alive = Arc::new(Mutex::new(Vec::<(String, usize)>::new()));
+    let seen = Arc::clone(&alive);
+    let receiver = Receiver::new(handler_fn(move |run: Received<Event>| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let run_id = run.run_id().unwrap_or_default().to_owned();
+            if run_id == "later" {
+                tokio::task::yield_now().await;
+            }
+            let tasks = tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks();
+            seen.lock().unwrap().push((run_id.clone(), tasks));
+            if run_id == "later" {
+                HandlerOutcome::reject("refused after a yield")
+            } else {
+                HandlerOutcome::Ok
+            }
+        }
+    }));
+    let at_once = post(&receiver, body("run.completed", "at-once")).await;
+    assert_eq!(at_once.status, 200);
+    let later = post(&receiver, body("run.completed", "later")).await;
+    assert_eq!(later.status, 422, "{}", json(&later));
+    assert_eq!(
+        *alive.lock().unwrap(),
+        vec![("at-once".to_owned(), 0), ("later".to_owned(), 1)]
+    );
+}
+
+/// A hand-written `Handler` whose `handle` panics before it returns its future: 503 (the sender
+/// retries), and the receiver goes on serving.
+#[tokio::test]
+async fn a_handler_that_panics_before_its_future_exists_is_answered_503() {
+    struct PanicsEarly;
+    impl runhook_receiver::Handler for PanicsEarly {
+        fn handle<'life0, 'async_trait>(
+            &'life0 self,
+            event: Received<Event>,
+        ) -> Pin<Box<dyn Future<Output = HandlerOutcome> + Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            if event.run_id() == Some("early") {
+                panic!("no future for this one");
+            }
+            Box::pin(async { HandlerOutcome::Ok })
+        }
+    }
+    let receiver = Receiver::new(PanicsEarly);
+    let response = post(&receiver, body("run.completed", "early")).await;
+    assert_eq!(response.status, 503, "{}", json(&response));
+    assert_eq!(json(&response)["outcome"], "handler_panicked");
+    let next = post(&receiver, body("run.completed", "fine")).await;
+    assert_eq!(next.status, 200, "{}", json(&next));
+}

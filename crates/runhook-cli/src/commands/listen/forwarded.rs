@@ -107,6 +107,6 @@ impl Lines {
         } else {
             line.text()
         };
-        self.emit(&text);
+        self.emit(text);
     }
 }

@@ -177,7 +177,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
                     move |result| {
                         if let Some(line) = crate::reconcile::sweep_line(result, printer.is_json())
                         {
-                            printer.emit(&line);
+                            printer.emit(line);
                         }
                     },
                 )))
@@ -227,6 +227,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Exit> {
         }
         Ok(Exit::Success)
     });
+    // Every line printed so far reaches stdout before the process exits.
+    lines.flush();
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
 }

@@ -2,7 +2,6 @@
 //! an injected failure, a request to another path), as text or JSON.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use runhook::endpoint::redact_url;
@@ -10,9 +9,8 @@ use runhook::{DriftProblem, Event, ReceiveOutcome};
 use runhook_receiver::Report;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Notify;
 
-use crate::out;
+use crate::out::{FLUSH_TIMEOUT, Printer};
 
 /// Result summaries written by the handler, read by the observer, keyed by run id and event.
 pub(crate) type Summaries = Arc<Mutex<HashMap<(Option<String>, String), String>>>;
@@ -69,17 +67,15 @@ fn shorten(value: &Value) -> String {
     }
 }
 
-/// Where listen's lines go: stdout, as text or JSON Lines. When a line cannot be written (the
-/// reader has gone: `runhook listen | head -1`), every later line is dropped and
-/// [`closed`](Self::closed) completes, so that the server stops.
-#[derive(Debug, Default)]
+/// Where listen's lines go: stdout, as text or JSON Lines, written off the request path by a
+/// [`Printer`]. When a line cannot be written (the reader has gone: `runhook listen | head -1`),
+/// every later line is dropped and [`closed`](Self::closed) completes, so that the server stops.
+#[derive(Debug)]
 pub(crate) struct Lines {
     /// JSON Lines instead of text.
     json: bool,
-    /// Set once a write failed.
-    gone: AtomicBool,
-    /// Woken once a write failed.
-    closing: Notify,
+    /// The writer of the lines.
+    printer: Printer,
 }
 
 /// The `--json` line of a request to another path than the webhook's.
@@ -97,20 +93,18 @@ impl Lines {
     pub(crate) fn new(json: bool) -> Arc<Lines> {
         Arc::new(Lines {
             json,
-            ..Lines::default()
+            printer: Printer::stdout(),
         })
     }
 
     /// Whether a line could not be written.
     pub(crate) fn is_gone(&self) -> bool {
-        self.gone.load(Ordering::Acquire)
+        self.printer.is_gone()
     }
 
     /// Completes once a line could not be written.
     pub(crate) async fn closed(&self) {
-        if !self.is_gone() {
-            self.closing.notified().await;
-        }
+        self.printer.closed().await;
     }
 
     /// Whether lines are JSON.
@@ -118,15 +112,15 @@ impl Lines {
         self.json
     }
 
-    /// Writes one line and flushes it; on failure, drops this and every later line.
-    pub(crate) fn emit(&self, line: &str) {
-        if self.is_gone() {
-            return;
-        }
-        if out::line(line).is_err() {
-            self.gone.store(true, Ordering::Release);
-            self.closing.notify_one();
-        }
+    /// Queues one line for stdout; dropped if the reader has gone.
+    pub(crate) fn emit(&self, line: String) {
+        self.printer.print(line);
+    }
+
+    /// Waits (at most [`FLUSH_TIMEOUT`]) until every line so far is on stdout: called outside
+    /// the async runtime, before the process exits.
+    pub(crate) fn flush(&self) {
+        self.printer.flush(FLUSH_TIMEOUT);
     }
 
     /// The first line: `listening on URL`, or `{"kind":"listening","url":URL}`.
@@ -136,7 +130,7 @@ impl Lines {
         } else {
             format!("listening on {url}")
         };
-        self.emit(&line);
+        self.emit(line);
     }
 
     /// A request to `path`, which is not the webhook path `expected`: answered 404. The path
@@ -159,7 +153,7 @@ impl Lines {
                 "rejected  404 {method} {path}: not the webhook path; deliveries go to {expected}"
             )
         };
-        self.emit(&line);
+        self.emit(line);
     }
 
     /// A delivery answered `status` on purpose (--respond, --fail-first, --fail-rate).
@@ -182,7 +176,7 @@ impl Lines {
             drift: &[],
             source: runhook::Source::Webhook.as_str(),
         };
-        self.emit(&self.format(&fields));
+        self.emit(self.format(&fields));
     }
 
     /// The line for one report of the receiver (and the summary of an accepted event).
@@ -206,7 +200,7 @@ impl Lines {
             drift: &report.drift,
             source: report.source.as_str(),
         };
-        self.emit(&self.format(&fields));
+        self.emit(self.format(&fields));
     }
 
     /// A delivery line, as JSON or text.

@@ -96,7 +96,7 @@ impl Lines {
         } else {
             line.text()
         };
-        self.emit(&text);
+        self.emit(text);
         true
     }
 }
