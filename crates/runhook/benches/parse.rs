@@ -60,7 +60,12 @@ fn parse(c: &mut Criterion) {
             b.iter(|| Event::from_slice(black_box(bytes)))
         });
         // The receiver's default parse: typed, plus the repeated-key check.
-        assert!(Event::from_slice_lenient(bytes).unwrap().drift_problems().is_empty());
+        assert!(
+            Event::from_slice_lenient(bytes)
+                .unwrap()
+                .drift_problems()
+                .is_empty()
+        );
         group.bench_with_input(
             BenchmarkId::new("lenient_checked", name),
             bytes,
