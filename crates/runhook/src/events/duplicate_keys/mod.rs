@@ -74,6 +74,21 @@ enum Segment<'de> {
     Index(usize),
 }
 
+/// The JSON pointer of `path`.
+fn pointer(path: &[Segment<'_>]) -> String {
+    let mut pointer = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => push_token(&mut pointer, key),
+            Segment::Index(index) => {
+                pointer.push('/');
+                pointer.push_str(&index.to_string());
+            }
+        }
+    }
+    pointer
+}
+
 /// The state of one parse.
 struct Walk<'de> {
     /// Where the value being read is.
@@ -88,6 +103,14 @@ struct Walk<'de> {
 }
 
 impl<'de> Walk<'de> {
+    /// `read`, with `segment` on the path.
+    fn below<T>(&mut self, segment: Segment<'de>, read: impl FnOnce(&mut Self) -> T) -> T {
+        self.path.push(segment);
+        let value = read(self);
+        self.path.pop();
+        value
+    }
+
     /// Notes `key`, just read in the object whose keys start at `start` of [`Walk::keys`] (and
     /// are in `many` once the object has more than [`SCAN_LIMIT`]), and records it if repeated.
     fn note_key(
@@ -114,16 +137,7 @@ impl<'de> Walk<'de> {
             }
         };
         if repeated {
-            let mut object = String::new();
-            for segment in &self.path {
-                match segment {
-                    Segment::Key(key) => push_token(&mut object, key),
-                    Segment::Index(index) => {
-                        object.push('/');
-                        object.push_str(&index.to_string());
-                    }
-                }
-            }
+            let object = pointer(&self.path);
             if !self
                 .found
                 .iter()
@@ -193,14 +207,14 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TrackedMap<'_, 'de, A> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         let key = self.current.take().unwrap_or_default();
-        self.walk.path.push(Segment::Key(key));
-        let value = self.inner.next_value_seed(Tracked {
-            inner: seed,
-            walk: &mut *self.walk,
-            key: false,
-        });
-        self.walk.path.pop();
-        value
+        let inner = &mut self.inner;
+        self.walk.below(Segment::Key(key), |walk| {
+            inner.next_value_seed(Tracked {
+                inner: seed,
+                walk,
+                key: false,
+            })
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -222,13 +236,14 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for TrackedSeq<'_, 'de, A> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        self.walk.path.push(Segment::Index(self.index));
-        let element = self.inner.next_element_seed(Tracked {
-            inner: seed,
-            walk: &mut *self.walk,
-            key: false,
+        let inner = &mut self.inner;
+        let element = self.walk.below(Segment::Index(self.index), |walk| {
+            inner.next_element_seed(Tracked {
+                inner: seed,
+                walk,
+                key: false,
+            })
         });
-        self.walk.path.pop();
         self.index += 1;
         element
     }

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Deserializer;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::DuplicateKey;
+use super::{DuplicateKey, SCAN_LIMIT, Segment, pointer};
 
 /// Walks `body` (already known to be valid JSON) and returns the first repeated key, if any.
 pub(crate) fn find(body: &[u8]) -> Option<DuplicateKey> {
@@ -30,33 +30,10 @@ pub(crate) fn find_up_to(body: &[u8], limit: usize) -> Vec<DuplicateKey> {
     state.found
 }
 
-/// Objects with up to this many keys are checked by a linear scan, larger ones with a set.
-const SCAN_LIMIT: usize = 16;
-
-/// One step of the path from the root to the current value.
-enum Segment<'de> {
-    Key(Cow<'de, str>),
-    Index(usize),
-}
-
 struct State<'de> {
     path: Vec<Segment<'de>>,
     found: Vec<DuplicateKey>,
     limit: usize,
-}
-
-impl State<'_> {
-    fn pointer(&self) -> String {
-        let mut pointer = String::new();
-        for segment in &self.path {
-            pointer.push('/');
-            match segment {
-                Segment::Key(key) => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
-                Segment::Index(index) => pointer.push_str(&index.to_string()),
-            }
-        }
-        pointer
-    }
 }
 
 struct Walk<'a, 'de>(&'a mut State<'de>);
@@ -143,7 +120,7 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
                 many.contains(&key)
             };
             if repeated {
-                let object = self.0.pointer();
+                let object = pointer(&self.0.path);
                 let key_text = key.clone().into_owned();
                 if !self
                     .0
