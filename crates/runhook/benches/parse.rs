@@ -1,4 +1,5 @@
-//! Parsing a webhook body into the typed event, side by side with `serde_json::Value`.
+//! Parsing a webhook body into the typed event (strict, and lenient with the repeated-key check),
+//! side by side with `serde_json::Value`.
 //!
 //! Run: `cargo bench -p runhook --bench parse`
 
@@ -58,6 +59,18 @@ fn parse(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("typed_event", name), bytes, |b, bytes| {
             b.iter(|| Event::from_slice(black_box(bytes)))
         });
+        // The receiver's default parse: typed, plus the repeated-key check.
+        assert!(
+            Event::from_slice_lenient(bytes)
+                .unwrap()
+                .drift_problems()
+                .is_empty()
+        );
+        group.bench_with_input(
+            BenchmarkId::new("lenient_checked", name),
+            bytes,
+            |b, bytes| b.iter(|| Event::from_slice_lenient(black_box(bytes))),
+        );
         group.bench_with_input(
             BenchmarkId::new("serde_json_value", name),
             bytes,

@@ -1,4 +1,4 @@
-//! The receive pipeline of the core (`receive`: checks, parse, duplicate-key pass) and the
+//! The receive pipeline of the core (`receive`: checks, parse with the repeated-key check) and the
 //! in-memory store (claim + complete), each alone.
 //!
 //! Run: `cargo bench -p runhook --bench receive`
@@ -46,7 +46,7 @@ fn pipeline(c: &mut Criterion) {
             )
         })
     });
-    group.bench_function("docs_completed_no_duplicate_key_pass", |b| {
+    group.bench_function("docs_completed_no_duplicate_key_check", |b| {
         b.iter(|| {
             receive(
                 &Method::POST,

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::duplicate_keys::{self, DuplicateKey};
 use super::nullable::non_null;
 use super::{Drift, DriftProblem, EventError, EventType, Run, RunId, RunStatus};
 
@@ -121,30 +122,50 @@ impl Event {
     /// [`Event::Unknown`]. The error names the check that failed and the JSON pointer of the
     /// problem.
     pub fn from_slice(body: &[u8]) -> Result<Self, EventError> {
-        match serde_json::from_slice::<EnvelopeIn>(body) {
-            Ok(envelope) => match envelope.event {
-                EventType::Unrecognized(name) => {
-                    let raw = serde_json::from_slice(body).map_err(|e| EventError::syntax(&e))?;
-                    Ok(Event::Unknown(UnknownEvent {
-                        event: name.into(),
-                        raw,
-                    }))
-                }
-                _ => Self::from_envelope(envelope),
+        Self::parse(body, false)
+    }
+
+    /// [`Event::from_slice`]; with `refuse_repeats`, a key repeated within one object anywhere in
+    /// the body is also refused ([`EventError::DuplicateKey`], the first in document order), once
+    /// every other check has passed. The typed parse and the repeated-key check are one pass.
+    pub(crate) fn parse(body: &[u8], refuse_repeats: bool) -> Result<Self, EventError> {
+        Self::read_once(body, refuse_repeats).unwrap_or_else(|| {
+            // The slow path: find out why, and where. The pass above stopped early, so repeats
+            // are looked for again, in the parse to a value.
+            let (value, repeats) =
+                duplicate_keys::deserialize::<Value>(body, usize::from(refuse_repeats));
+            let value = value.map_err(|e| EventError::syntax(&e))?;
+            let event = if let Some(event) = Self::unknown_event_name(&value) {
+                Event::Unknown(UnknownEvent { event, raw: value })
+            } else if !value.is_object() {
+                return Err(EventError::not_an_object(&value));
+            } else {
+                Self::typed(&mut serde_json::Deserializer::from_slice(body))?
+            };
+            refuse_first(repeats, event)
+        })
+    }
+
+    /// The one pass of [`Event::parse`]: its outcome, or `None` when the typed parse failed (the
+    /// caller finds out why).
+    pub(super) fn read_once(body: &[u8], refuse_repeats: bool) -> Option<Result<Self, EventError>> {
+        let (parsed, repeats) =
+            duplicate_keys::deserialize::<EnvelopeIn>(body, usize::from(refuse_repeats));
+        let envelope = parsed.ok()?;
+        let event = match envelope.event {
+            EventType::Unrecognized(name) => match serde_json::from_slice(body) {
+                Ok(raw) => Event::Unknown(UnknownEvent {
+                    event: name.into(),
+                    raw,
+                }),
+                Err(err) => return Some(Err(EventError::syntax(&err))),
             },
-            Err(_) => {
-                // The slow path: find out why, and where.
-                let value: Value =
-                    serde_json::from_slice(body).map_err(|e| EventError::syntax(&e))?;
-                if let Some(event) = Self::unknown_event_name(&value) {
-                    return Ok(Event::Unknown(UnknownEvent { event, raw: value }));
-                }
-                if !value.is_object() {
-                    return Err(EventError::not_an_object(&value));
-                }
-                Self::typed(&mut serde_json::Deserializer::from_slice(body))
-            }
-        }
+            _ => match Self::from_envelope(envelope) {
+                Ok(event) => event,
+                Err(err) => return Some(Err(err)),
+            },
+        };
+        Some(refuse_first(repeats, event))
     }
 
     /// Parses a webhook body from a string; see [`Event::from_slice`].
@@ -310,6 +331,14 @@ impl Event {
         };
         event.check_consistency()?;
         Ok(event)
+    }
+}
+
+/// `event`, unless a key was repeated (`repeats` in document order).
+fn refuse_first(repeats: Vec<DuplicateKey>, event: Event) -> Result<Event, EventError> {
+    match repeats.into_iter().next() {
+        Some(DuplicateKey { object, key }) => Err(EventError::DuplicateKey { object, key }),
+        None => Ok(event),
     }
 }
 

@@ -19,7 +19,7 @@ use super::{
 const MAX_PROBLEMS: usize = 64;
 
 /// At most this many repeated keys are looked for.
-const MAX_DUPLICATES: usize = 64;
+pub(super) const MAX_DUPLICATES: usize = 64;
 
 /// The envelope as the lenient parse reads it: `data` stays a JSON object until the envelope is
 /// known to be sound.
@@ -50,12 +50,7 @@ impl Event {
     /// received `data` is kept verbatim in [`RunEvent::raw_data`] and is what the event
     /// serializes to. A body [`Event::from_slice`] accepts gives the same event, with no drift.
     pub fn from_slice_lenient(body: &[u8]) -> Result<Self, EventError> {
-        if let Ok(event) = Event::from_slice(body)
-            && duplicate_keys::find(body).is_none()
-        {
-            return Ok(event);
-        }
-        slow_path(body, true)
+        parse(body, true)
     }
 }
 
@@ -89,20 +84,22 @@ impl Run {
     }
 }
 
-/// The slow path of [`Event::from_slice_lenient`], for a body the strict parse (or the repeated-key
-/// check) refused. Without `check_duplicates`, a repeated key is not looked for (the last copy
-/// wins, as in any `serde_json::Value`).
-pub(crate) fn slow_path(body: &[u8], check_duplicates: bool) -> Result<Event, EventError> {
-    let duplicates = if check_duplicates {
-        duplicate_keys::find_up_to(body, MAX_DUPLICATES)
-    } else {
-        Vec::new()
-    };
-    lenient(body, &duplicates)
+/// [`Event::from_slice_lenient`]; without `check_duplicates`, a repeated key is not looked for
+/// (the last copy wins, as in any `serde_json::Value`).
+///
+/// The fast path is the one pass of the strict parse (with the repeated-key check); a body it
+/// refuses takes the slow path, which parses it to a value once, noting the repeated keys.
+pub(crate) fn parse(body: &[u8], check_duplicates: bool) -> Result<Event, EventError> {
+    if let Some(Ok(event)) = Event::read_once(body, check_duplicates) {
+        return Ok(event);
+    }
+    let limit = if check_duplicates { MAX_DUPLICATES } else { 0 };
+    let (value, duplicates) = duplicate_keys::deserialize::<Value>(body, limit);
+    lenient(value.map_err(|e| EventError::syntax(&e))?, &duplicates)
 }
 
-fn lenient(body: &[u8], duplicates: &[DuplicateKey]) -> Result<Event, EventError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| EventError::syntax(&e))?;
+/// The slow path on the parsed body, given the repeated keys found in it.
+pub(super) fn lenient(value: Value, duplicates: &[DuplicateKey]) -> Result<Event, EventError> {
     if let Some(event) = Event::unknown_event_name(&value) {
         // An unknown event has no typed `data`: a repeated key anywhere is refused, as before.
         if let Some(duplicate) = duplicates.first() {

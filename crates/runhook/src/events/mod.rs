@@ -17,7 +17,7 @@
 
 mod browser_config;
 mod drift;
-pub(crate) mod duplicate_keys;
+mod duplicate_keys;
 mod event;
 mod event_error;
 mod lenient;
@@ -37,7 +37,7 @@ pub use drift::{Drift, DriftProblem};
 pub use event::BuildError;
 pub use event::{Event, EventBuildError, RunEvent, UnknownEvent};
 pub use event_error::{Check, EventError};
-pub(crate) use lenient::slow_path as lenient_slow_path;
+pub(crate) use lenient::parse as parse_lenient;
 pub use nullable::Nullable;
 pub use run::Run;
 pub use run_error::{ErrorCategory, RunError};

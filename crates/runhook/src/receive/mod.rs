@@ -70,7 +70,6 @@ pub use url_token::{TokenPlace, UrlToken, UrlTokenError};
 
 use http::{HeaderMap, Method, Uri};
 
-use crate::events::duplicate_keys;
 use crate::events::{Event, EventError, RunId};
 
 /// What [`receive`] decided about a request.
@@ -174,28 +173,14 @@ fn check(
     parse(body, config).map_err(|error| refusal(&error, body))
 }
 
-/// The body's event, under the configured strictness.
-fn parse(body: &[u8], config: &RequestChecks) -> Result<Event, EventError> {
-    // The normal path, in both modes: the strict parse and (if on) one repeated-key pass.
-    let strict = Event::from_slice(body);
-    let duplicate = match &strict {
-        Ok(_) if config.reject_duplicate_keys => duplicate_keys::find(body),
-        _ => None,
-    };
+/// The body's event, under the configured strictness. In both modes the normal path is one pass:
+/// the typed parse with (if on) the repeated-key check.
+pub(crate) fn parse(body: &[u8], config: &RequestChecks) -> Result<Event, EventError> {
     if config.strict {
-        let event = strict?;
-        return match duplicate {
-            Some(duplicate) => Err(EventError::DuplicateKey {
-                object: duplicate.object,
-                key: duplicate.key,
-            }),
-            None => Ok(event),
-        };
-    }
-    match strict {
-        Ok(event) if duplicate.is_none() => Ok(event),
+        Event::parse(body, config.reject_duplicate_keys)
+    } else {
         // Drift, a repeated key, or a broken envelope: the lenient parse tells which.
-        _ => crate::events::lenient_slow_path(body, config.reject_duplicate_keys),
+        crate::events::parse_lenient(body, config.reject_duplicate_keys)
     }
 }
 

@@ -1,8 +1,5 @@
-//! A strict pass over a JSON body that finds a key repeated within one object.
-//!
-//! The event parser already refuses a repeated *known* field, but keeps unknown fields and
-//! free-form values (`data.result`) in maps where the last copy silently wins. Parsers disagree on
-//! which copy wins, so a body with a repeated key can mean two things; TinyFish never sends one.
+//! The separate pass over the body that [`deserialize`](super::deserialize) replaced, kept as
+//! the oracle of the differential tests: the same findings, from a second walk of the body.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -11,14 +8,7 @@ use std::fmt;
 use serde::Deserializer;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-/// A key found twice in one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DuplicateKey {
-    /// JSON pointer of the object holding the key twice.
-    pub(crate) object: String,
-    /// The repeated key.
-    pub(crate) key: String,
-}
+use super::{DuplicateKey, SCAN_LIMIT, Segment, pointer};
 
 /// Walks `body` (already known to be valid JSON) and returns the first repeated key, if any.
 pub(crate) fn find(body: &[u8]) -> Option<DuplicateKey> {
@@ -40,33 +30,10 @@ pub(crate) fn find_up_to(body: &[u8], limit: usize) -> Vec<DuplicateKey> {
     state.found
 }
 
-/// Objects with up to this many keys are checked by a linear scan, larger ones with a set.
-const SCAN_LIMIT: usize = 16;
-
-/// One step of the path from the root to the current value.
-enum Segment<'de> {
-    Key(Cow<'de, str>),
-    Index(usize),
-}
-
 struct State<'de> {
     path: Vec<Segment<'de>>,
     found: Vec<DuplicateKey>,
     limit: usize,
-}
-
-impl State<'_> {
-    fn pointer(&self) -> String {
-        let mut pointer = String::new();
-        for segment in &self.path {
-            pointer.push('/');
-            match segment {
-                Segment::Key(key) => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
-                Segment::Index(index) => pointer.push_str(&index.to_string()),
-            }
-        }
-        pointer
-    }
 }
 
 struct Walk<'a, 'de>(&'a mut State<'de>);
@@ -153,7 +120,7 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
                 many.contains(&key)
             };
             if repeated {
-                let object = self.0.pointer();
+                let object = pointer(&self.0.path);
                 let key_text = key.clone().into_owned();
                 if !self
                     .0
@@ -182,51 +149,5 @@ impl<'de> Visitor<'de> for Walk<'_, 'de> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_repeated_keys_with_their_object() {
-        assert_eq!(find(br#"{"a":1,"b":{"c":[1,{"d":1}]}}"#), None);
-        assert_eq!(
-            find(br#"{"a":1,"a":2}"#),
-            Some(DuplicateKey {
-                object: String::new(),
-                key: "a".into()
-            })
-        );
-        assert_eq!(
-            find(br#"{"data":{"result":{"items":[{},{"k~/":1,"x":{"y":1,"y":2}}]}}}"#),
-            Some(DuplicateKey {
-                object: "/data/result/items/1/x".into(),
-                key: "y".into()
-            })
-        );
-        // Keys equal after unescaping are the same key.
-        assert_eq!(
-            find(br#"{"a":1,"\u0061":2}"#).map(|d| d.key),
-            Some("a".into())
-        );
-        // The same key in sibling objects is fine.
-        assert_eq!(find(br#"[{"a":1},{"a":1}]"#), None);
-    }
-
-    #[test]
-    fn large_objects_are_checked_too() {
-        let keys: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
-        let object = format!("{{{}}}", keys.join(","));
-        assert_eq!(find(object.as_bytes()), None);
-        for repeat in [0, 15, 16, 17, 99] {
-            let body = format!("{{{},\"k{repeat}\":0}}", keys.join(","));
-            assert_eq!(
-                find(body.as_bytes()).map(|d| d.key),
-                Some(format!("k{repeat}")),
-                "k{repeat}"
-            );
-        }
     }
 }
