@@ -13,6 +13,11 @@ pub(crate) fn url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// A schema of its own for one test (the test drops it).
+pub(crate) fn unique_schema() -> String {
+    format!("runhook_test_{}", uuid::Uuid::new_v4().simple())
+}
+
 /// A client of the test server, or `None` (skipped loudly by `what`) if none runs here outside
 /// CI; with `CI=true` a missing server fails the test.
 pub(crate) async fn connect(what: &str) -> Option<Client> {

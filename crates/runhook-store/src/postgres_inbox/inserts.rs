@@ -42,11 +42,7 @@ pub(super) async fn commit_inserts(
         .map(|request| request.item.key.as_str())
         .collect();
     let distinct = Distinct::of(&keys);
-    let rows: Vec<&NewRow> = distinct
-        .firsts
-        .iter()
-        .map(|&index| &group[index].item)
-        .collect();
+    let rows = distinct.items(&group);
     let results = together_or_alone(&rows, |rows| insert(database, sql, rows)).await;
     for (request, (slot, first)) in group.into_iter().zip(distinct.slots) {
         let result = results[slot].clone().and_then(|result| result);

@@ -43,7 +43,7 @@ async fn every_console_read_is_served_by_an_index() {
     let Some(mut client) = explain::connect("the console plan test").await else {
         return;
     };
-    let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
+    let schema = explain::unique_schema();
     let config = PostgresConfig::default().schema(schema.as_str());
     let inbox = PostgresInbox::connect_with(&explain::url(), config)
         .await

@@ -58,7 +58,7 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
     let Some(mut client) = explain::connect("the claim plan test").await else {
         return;
     };
-    let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
+    let schema = explain::unique_schema();
     let config = PostgresConfig::default().schema(schema.as_str());
     let inbox = PostgresInbox::connect_with(&explain::url(), config)
         .await

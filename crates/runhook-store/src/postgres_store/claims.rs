@@ -9,7 +9,7 @@ use std::time::Duration;
 use runhook::store::{Claim, ClaimToken, StoreError};
 
 use super::sql::Statements;
-use crate::postgres::group::{Distinct, Request, together_or_alone};
+use crate::postgres::group::{Distinct, Request, keyed, together_or_alone};
 use crate::postgres::{Database, unavailable, unavailable_message};
 
 /// How many times a claim is tried again when the row it conflicted with vanished (released or
@@ -130,22 +130,10 @@ async fn claim_once(
     rows: &[&ClaimRow],
 ) -> Result<Vec<Found>, StoreError> {
     let client = database.client().await?;
-    let claim = client
-        .prepare_cached(&sql.claim_many)
-        .await
-        .map_err(unavailable)?;
     let keys: Vec<&str> = rows.iter().map(|row| row.key.as_str()).collect();
     let nows: Vec<i64> = rows.iter().map(|row| row.now).collect();
     let untils: Vec<i64> = rows.iter().map(|row| row.until).collect();
-    // One statement: its own transaction.
-    let acquired = client
-        .query(&claim, &[&keys, &nows, &untils])
-        .await
-        .map_err(unavailable)?
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<HashMap<String, i64>, tokio_postgres::Error>>()
-        .map_err(unavailable)?;
+    let acquired = keyed(&client, &sql.claim_many, &[&keys, &nows, &untils]).await?;
     let lost: Vec<&str> = keys
         .iter()
         .copied()

@@ -27,7 +27,7 @@ async fn a_group_finds_its_keys_through_the_primary_key() {
     let Some(mut client) = explain::connect("the store plan test").await else {
         return;
     };
-    let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
+    let schema = explain::unique_schema();
     let config = PostgresConfig::default().schema(schema.as_str());
     let store = PostgresStore::connect_with(&explain::url(), config)
         .await

@@ -1,6 +1,7 @@
-//! The PostgreSQL store's group commit on a real server: claims sent at once are committed as
-//! one group (on the test's single-threaded runtime, every claim is queued before the store's
-//! task gathers them), and each keeps its own answer.
+//! The PostgreSQL store's group commit on a real server: claims sent at once are committed in
+//! groups (on the test's single-threaded runtime a few claims are all queued before the store's
+//! task gathers them; a hundred may be split by tokio's cooperative budget into groups that commit
+//! at once), and each keeps its own answer.
 
 use crate::support;
 
@@ -72,7 +73,7 @@ async fn of_many_keys_claimed_many_times_at_once_each_is_acquired_once() {
         .map(|i| IdempotencyKey::new(format!("k{}", i % 50)))
         .collect();
     let answers = join_all(keys.iter().map(|key| store.claim(key, t0, LEASE))).await;
-    // Each acquired claim completed at once, twice: the second is refused.
+    // Each acquired claim completed twice at once: one of the two is refused.
     let mut completions = Vec::new();
     for (key, answer) in keys.iter().zip(&answers) {
         if let Ok(Claim::Acquired(token)) = answer {
@@ -93,14 +94,16 @@ async fn of_many_keys_claimed_many_times_at_once_each_is_acquired_once() {
         .filter(|answer| **answer == Ok(Claim::InFlight { retry_after: LEASE }))
         .count();
     assert_eq!(in_flight, 150, "{answers:?}");
+    // The two of a key may land in two groups that commit at once: either may win, never both.
     let (first, again) = completed.split_at(50);
-    assert!(first.iter().all(Result::is_ok), "{first:?}");
-    assert!(
-        again
-            .iter()
-            .all(|answer| matches!(answer, Err(StoreError::NotHeld { .. }))),
-        "{again:?}"
-    );
+    for (first, again) in first.iter().zip(again) {
+        let refused =
+            |answer: &Result<(), StoreError>| matches!(answer, Err(StoreError::NotHeld { .. }));
+        assert!(
+            (first.is_ok() && refused(again)) || (refused(first) && again.is_ok()),
+            "{completed:?}"
+        );
+    }
 }
 
 #[tokio::test]

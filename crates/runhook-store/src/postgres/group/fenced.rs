@@ -2,13 +2,12 @@
 //! statement over `unnest(keys, tokens, times)` per group, each row fenced by its token as a
 //! single update is.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use runhook::store::{IdempotencyKey, StoreError};
 
-use super::{Distinct, Request, together_or_alone};
-use crate::postgres::{Database, unavailable};
+use super::{Distinct, Request, keyed, together_or_alone};
+use crate::postgres::Database;
 
 /// A row to update: its key, the token that must hold it, and a time (ms since the epoch: the
 /// finish time, the end of retention) the statement writes.
@@ -36,11 +35,7 @@ pub(crate) async fn commit_fenced(
         .map(|request| (request.item.key.as_str(), request.item.token))
         .collect();
     let distinct = Distinct::of(&pairs);
-    let rows: Vec<&FencedRow> = distinct
-        .firsts
-        .iter()
-        .map(|&index| &group[index].item)
-        .collect();
+    let rows = distinct.items(&group);
     let held = together_or_alone(&rows, |rows| update(&database, &sql, rows)).await;
     for (request, (slot, first)) in group.into_iter().zip(distinct.slots) {
         let answer = match &held[slot] {
@@ -62,21 +57,13 @@ async fn update(
     rows: &[&FencedRow],
 ) -> Result<Vec<bool>, StoreError> {
     let client = database.client().await?;
-    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
     let keys: Vec<&str> = rows.iter().map(|row| row.key.as_str()).collect();
     let tokens: Vec<i64> = rows.iter().map(|row| row.token).collect();
     let times: Vec<i64> = rows.iter().map(|row| row.at).collect();
-    // One statement: its own transaction.
-    let updated = client
-        .query(&statement, &[&keys, &tokens, &times])
-        .await
-        .map_err(unavailable)?
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<HashSet<(String, i64)>, tokio_postgres::Error>>()
-        .map_err(unavailable)?;
+    // A key's row has one token: each key is touched once at most.
+    let updated = keyed(&client, sql, &[&keys, &tokens, &times]).await?;
     Ok(rows
         .iter()
-        .map(|row| updated.contains(&(row.key.clone(), row.token)))
+        .map(|row| updated.get(&row.key) == Some(&row.token))
         .collect())
 }

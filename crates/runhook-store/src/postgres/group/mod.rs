@@ -22,7 +22,7 @@ use std::time::Duration;
 use runhook::store::StoreError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::{PostgresConfig, unavailable_message};
+use super::{PostgresConfig, unavailable, unavailable_message};
 
 pub(crate) use fenced::{FencedRow, commit_fenced};
 
@@ -173,6 +173,35 @@ impl Distinct {
             .collect();
         Distinct { firsts, slots }
     }
+}
+
+impl Distinct {
+    /// The items of the distinct keys' first requests of `group`, in key order.
+    pub(crate) fn items<'a, T, R>(&self, group: &'a [Request<T, R>]) -> Vec<&'a T> {
+        self.firsts
+            .iter()
+            .map(|&index| &group[index].item)
+            .collect()
+    }
+}
+
+/// Runs the group statement `sql` with `params` on `client`: the `(key, number)` of each row it
+/// returns (a token, for the rows a claim took or a fenced update touched).
+pub(crate) async fn keyed(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    // One statement: its own transaction.
+    client
+        .query(&statement, params)
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<HashMap<String, i64>, tokio_postgres::Error>>()
+        .map_err(unavailable)
 }
 
 /// Runs `run` on all of `items` in one go (one answer per item, in order); if that fails and
