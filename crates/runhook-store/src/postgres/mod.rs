@@ -4,6 +4,9 @@
 mod config;
 mod connect;
 mod errors;
+#[cfg(test)]
+pub(crate) mod explain;
+pub(crate) mod group;
 mod lease;
 mod migrate;
 mod tls;

@@ -2,8 +2,8 @@
 //! [`Transactional`], its exactly-once processor.
 
 mod console;
-mod group;
 mod history;
+mod inserts;
 mod operations;
 #[cfg(test)]
 mod plans;
@@ -21,10 +21,12 @@ use deadpool_postgres::Object;
 use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 
 use crate::inbox_row::{ClaimBounds, RawEntry, held_token};
+use crate::postgres::group::{self, FencedRow, Group};
 use crate::postgres::{
     Database, Migrations, PostgresConfig, PostgresLease, identifier, migrate, unavailable,
     unavailable_message,
 };
+use inserts::{NewRow, commit_inserts};
 use operations::raw_entry;
 use sql::Statements;
 
@@ -87,9 +89,9 @@ pub struct PostgresInbox {
     config: PostgresConfig,
     sql: Arc<Statements>,
     /// Where inserts go to be committed in groups.
-    inserts: group::Sender<group::NewRow, runhook::inbox::Inserted>,
+    inserts: Group<NewRow, runhook::inbox::Inserted>,
     /// Where settlements as done go to be committed in groups.
-    dones: group::Sender<group::DoneRow, ()>,
+    dones: Group<FencedRow, ()>,
     /// The first key of the advisory locks of runs being claimed, from the table's name.
     lock_space: i32,
 }
@@ -118,17 +120,18 @@ impl PostgresInbox {
         let sequence = format!("{schema}.\"{}_token\"", config.inbox_table);
         let history = format!("{schema}.\"{}_attempts\"", config.inbox_table);
         let sql = Arc::new(Statements::new(&qualified, &sequence, &history));
+        let wait = group::wait(&config);
         let inbox = PostgresInbox {
             inserts: {
                 let (database, sql) = (database.clone(), Arc::clone(&sql));
-                group::spawn(move |rows| {
-                    group::commit_inserts(database.clone(), Arc::clone(&sql), rows)
+                group::spawn("the inbox's inserts", wait, move |rows| {
+                    commit_inserts(database.clone(), Arc::clone(&sql), rows)
                 })
             },
             dones: {
-                let (database, sql) = (database.clone(), Arc::clone(&sql));
-                group::spawn(move |rows| {
-                    group::commit_done(database.clone(), Arc::clone(&sql), rows)
+                let (database, done_many) = (database.clone(), Arc::from(sql.done_many.as_str()));
+                group::spawn("the inbox's settlements", wait, move |rows| {
+                    group::commit_fenced(database.clone(), Arc::clone(&done_many), rows)
                 })
             },
             database,

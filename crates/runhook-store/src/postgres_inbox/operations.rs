@@ -11,11 +11,12 @@ use runhook::store::{ClaimToken, IdempotencyKey, StoreError};
 use tokio_postgres::Row;
 
 use super::PostgresInbox;
-use super::group::{self, DoneRow, NewRow};
+use super::inserts::NewRow;
 use crate::inbox_row::{
     RawEntry, Recorded, claim_bounds, claims, drift_json, held_token, purged_state,
 };
 use crate::millis::{millis, millis_since_epoch};
+use crate::postgres::group::FencedRow;
 use crate::postgres::{unavailable, unavailable_message};
 
 #[async_trait]
@@ -34,7 +35,7 @@ impl Inbox for PostgresInbox {
             body: record.body,
             source: record.source.as_str(),
         };
-        group::submit(&self.inserts, row).await
+        self.inserts.submit(row).await
     }
 
     async fn claim_due(
@@ -71,12 +72,12 @@ impl Inbox for PostgresInbox {
         let now = millis_since_epoch(now);
         let sql = match settlement {
             Settlement::Done => {
-                let row = DoneRow {
+                let row = FencedRow {
                     key: key.as_str().to_owned(),
                     token: held_token(key, token)?,
-                    finished_at: now,
+                    at: now,
                 };
-                return group::submit(&self.dones, row).await;
+                return self.dones.submit(row).await;
             }
             Settlement::Retry { .. } => &self.sql.retry,
             Settlement::Dead { .. } => &self.sql.dead,

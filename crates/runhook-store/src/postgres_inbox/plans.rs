@@ -8,22 +8,17 @@ use std::time::{Duration, SystemTime};
 
 use runhook::inbox::{BrowseQuery, RowFilter, RowState};
 use runhook::store::IdempotencyKey;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use super::PostgresInbox;
 use super::sql::{COUNT_PLAN, dialect};
 use crate::PostgresConfig;
 use crate::inbox_console::{self, Param};
+use crate::postgres::explain;
 
 /// The setting every connection of an inbox has (`sql::SESSION`), for the statements run as
 /// they are.
 const SESSION_PLAN: &str = "SET LOCAL plan_cache_mode = force_custom_plan";
-
-fn url() -> String {
-    std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
 
 /// The plan of `sql` with `params`, one line a step (with the settings `set`, as the inbox runs
 /// it).
@@ -40,38 +35,19 @@ async fn plan(
             Param::Int(int) => int as &(dyn ToSql + Sync),
         })
         .collect();
-    let transaction = client.transaction().await.unwrap();
-    transaction.batch_execute(set).await.unwrap();
-    let rows = transaction
-        .query(&format!("EXPLAIN (COSTS OFF) {sql}"), &params)
-        .await
-        .unwrap();
-    transaction.rollback().await.unwrap();
-    rows.iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n")
+    explain::plan(client, sql, &params, set).await
 }
 
 #[tokio::test]
 async fn every_console_read_is_served_by_an_index() {
-    let (mut client, connection) = match tokio_postgres::connect(&url(), NoTls).await {
-        Ok(connected) => connected,
-        Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL at {} is needed in CI: {error}", url())
-        }
-        Err(error) => {
-            eprintln!(
-                "SKIPPED: the console plan test: no PostgreSQL at {} ({error})",
-                url()
-            );
-            return;
-        }
+    let Some(mut client) = explain::connect("the console plan test").await else {
+        return;
     };
-    tokio::spawn(connection);
-    let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
+    let schema = explain::unique_schema();
     let config = PostgresConfig::default().schema(schema.as_str());
-    let inbox = PostgresInbox::connect_with(&url(), config).await.unwrap();
+    let inbox = PostgresInbox::connect_with(&explain::url(), config)
+        .await
+        .unwrap();
     // 20 000 rows a second apart, of bodies of 400 bytes (a small webhook): 15 000 done, 2 000
     // dead, 3 000 pending (one in 30 retrying, one in 60 held), in 2 000 runs and 4 events.
     client

@@ -8,11 +8,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::{PostgresInbox, sql};
 use crate::PostgresConfig;
-
-fn url() -> String {
-    std::env::var("RUNHOOK_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
+use crate::postgres::explain::{self, lines};
 
 /// The plan of the prepared claim statement `claim`, as a claim's transaction runs it.
 async fn plan(client: &mut Client) -> String {
@@ -23,14 +19,6 @@ async fn plan(client: &mut Client) -> String {
     let plan = lines(&transaction.query(&explain, &[]).await.unwrap());
     transaction.rollback().await.unwrap();
     plan
-}
-
-/// An `EXPLAIN`'s rows as text.
-fn lines(rows: &[tokio_postgres::Row]) -> String {
-    rows.iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The rows walked in the pending index's order; each run check a lookup in the run index.
@@ -67,23 +55,14 @@ fn assert_walks_the_index(plan: &str, case: &str) {
 /// settlement, on a connection set up as the inbox's are, finds its row by its key.
 #[tokio::test]
 async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
-    let (mut client, connection) = match tokio_postgres::connect(&url(), NoTls).await {
-        Ok(connected) => connected,
-        Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL at {} is needed in CI: {error}", url())
-        }
-        Err(error) => {
-            eprintln!(
-                "SKIPPED: the claim plan test: no PostgreSQL at {} ({error})",
-                url()
-            );
-            return;
-        }
+    let Some(mut client) = explain::connect("the claim plan test").await else {
+        return;
     };
-    tokio::spawn(connection);
-    let schema = format!("runhook_test_{}", uuid::Uuid::new_v4().simple());
+    let schema = explain::unique_schema();
     let config = PostgresConfig::default().schema(schema.as_str());
-    let inbox = PostgresInbox::connect_with(&url(), config).await.unwrap();
+    let inbox = PostgresInbox::connect_with(&explain::url(), config)
+        .await
+        .unwrap();
     client
         .batch_execute(&format!(
             "PREPARE claim(bigint, bigint, integer) AS {}",
@@ -92,7 +71,7 @@ async fn a_claim_walks_the_pending_index_whatever_the_planner_knows() {
         .await
         .unwrap();
     // A connection as the inbox's pool opens them, and a settlement prepared on it.
-    let mut session: tokio_postgres::Config = url().parse().unwrap();
+    let mut session: tokio_postgres::Config = explain::url().parse().unwrap();
     session.options(format!("-c {}", sql::SESSION));
     let (settler, connection) = session.connect(NoTls).await.unwrap();
     tokio::spawn(connection);

@@ -1,6 +1,7 @@
 //! [`PostgresStore`]: an idempotency store on PostgreSQL, shared by any number of replicas.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -8,30 +9,55 @@ use deadpool_postgres::Object;
 use runhook::store::{Claim, ClaimToken, IdempotencyKey, IdempotencyStore, KeyState, StoreError};
 
 use crate::PURGE_MARGIN;
+use crate::inbox_row::held_token;
 use crate::millis::{millis, millis_since_epoch};
+use crate::postgres::group::{self, FencedRow, Group};
 use crate::postgres::{
     Database, Migrations, PostgresConfig, PostgresLease, identifier, migrate, unavailable,
-    unavailable_message,
 };
 
+mod claims;
+#[cfg(test)]
+mod plans;
 mod sql;
 
+use claims::{ClaimRow, commit_claims};
 use sql::Statements;
-
-/// How many times a claim is retried when the row it conflicted with vanished (released or
-/// purged) before it could be read.
-const CLAIM_ATTEMPTS: usize = 8;
 
 /// An [`IdempotencyStore`] on PostgreSQL.
 ///
 /// Each key is a row `(key, state 'in_flight' | 'done', token, until_ms)` of one table; tokens
-/// come from a sequence (`nextval`). A claim is one `INSERT … ON CONFLICT (key) DO UPDATE …
-/// WHERE <the row is expired> RETURNING token`, so of any number of concurrent claims of one key
-/// exactly one gets [`Claim::Acquired`]; when it returns no row, a second statement reads the
-/// row that won (a new snapshot sees it even if it was committed during the first), and the claim
-/// starts again if that row went or expired meanwhile. A claim that loses burns a sequence value
-/// (tokens are unique and increasing, not dense). Complete, renew and release are one `UPDATE` or
-/// `DELETE … WHERE key = $1 AND token = $2 AND state = 'in_flight'`, fenced by the token.
+/// come from a sequence (`nextval`).
+///
+/// - **Claims** are one `INSERT … ON CONFLICT (key) DO UPDATE … WHERE <the row is expired>
+///   RETURNING token`, so of any number of concurrent claims of one key, on any replicas,
+///   exactly one gets [`Claim::Acquired`]. For the keys it did not take, a second statement
+///   reads the rows that won (a new snapshot sees them even if they were committed during the
+///   first), and a claim starts again if its row went or expired meanwhile. A claim that loses
+///   burns a sequence value (tokens are unique and increasing, not dense).
+/// - **Complete, renew and release** are fenced by the token: an `UPDATE` or `DELETE … WHERE
+///   key = $1 AND token = $2 AND state = 'in_flight'`, refused ([`StoreError::NotHeld`]) if it
+///   touches no row. A holder past its lease that nobody took over still completes.
+/// - **Group commit.** Concurrent claims, and concurrent completions, are committed in groups,
+///   as [`PostgresInbox`](crate::PostgresInbox)'s inserts are: a task of the store gathers those
+///   queued while earlier groups commit (up to 256 a group, 4 groups of each kind at once, each
+///   on a connection of the pool) into one statement over `unnest` of the group's arrays, so one
+///   transaction and one WAL flush, and answers each caller once it has committed. One claim
+///   alone commits at once; under load a burst costs a commit per group. Each claim keeps its
+///   own clock (a row is taken over only if expired by *that* claim's `now`) and its own
+///   answer; the same key twice in a group is claimed once, and the repeat is answered as a
+///   claim that lost to it (in flight until its lease ends), or claims again if that lease
+///   ended by its own clock. A group whose statement fails is run again one claim (or
+///   completion) at a time, so one the database refuses fails alone. At most 4096 requests of
+///   each kind wait for the task (callers beyond that wait for a place); a caller waits at
+///   most twice the connect timeout plus four statement timeouts, then gets
+///   [`StoreError::Unavailable`] (its write may still commit, as when an answer is lost on the
+///   network). Renew, release and state are single statements. The plans are pinned: every
+///   connection of the store has `enable_seqscan`, `enable_hashjoin` and `enable_mergejoin`
+///   off, so a group's keys are always looked up through the primary key, one by one, whatever
+///   the planner knows of the table (it was seen to scan and hash a table of 20 000 rows for a
+///   group of 256, and a plan cached while the table was small would stay). The tasks run on the tokio runtime that connected the store; cloning the
+///   store shares them and the pool.
 ///
 /// The tables are created by [`connect`](Self::connect) from the crate's `migrations/postgres`
 /// files and versioned in `<schema>.runhook_schema_version`; the migration holds a
@@ -69,7 +95,11 @@ const CLAIM_ATTEMPTS: usize = 8;
 pub struct PostgresStore {
     database: Database,
     config: PostgresConfig,
-    sql: Statements,
+    sql: Arc<Statements>,
+    /// Where claims go to be committed in groups.
+    claims: Group<ClaimRow, Claim>,
+    /// Where completions go to be committed in groups.
+    completes: Group<FencedRow, ()>,
 }
 
 impl PostgresStore {
@@ -84,15 +114,31 @@ impl PostgresStore {
     pub async fn connect_with(url: &str, config: PostgresConfig) -> Result<Self, StoreError> {
         let schema = identifier(&config.schema, 63, "schema")?;
         let table = identifier(&config.table, 57, "table")?;
-        let database = Database::new(url, &config, &[])?;
+        let database = Database::new(url, &config, &sql::PINNED)?;
         let table_name = format!("{schema}.{table}");
         let sequence = format!("{schema}.\"{}_token\"", config.table);
-        let sql = Statements::new(&table_name, &sequence);
+        let sql = Arc::new(Statements::new(&table_name, &sequence));
         migrate(&database, &schema, &table, &config.table, Migrations::STORE).await?;
+        let wait = group::wait(&config);
+        let claims = {
+            let (database, sql) = (database.clone(), Arc::clone(&sql));
+            group::spawn("the store's claims", wait, move |rows| {
+                commit_claims(database.clone(), Arc::clone(&sql), rows)
+            })
+        };
+        let completes = {
+            let (database, complete_many) =
+                (database.clone(), Arc::from(sql.complete_many.as_str()));
+            group::spawn("the store's completions", wait, move |rows| {
+                group::commit_fenced(database.clone(), Arc::clone(&complete_many), rows)
+            })
+        };
         Ok(PostgresStore {
             database,
             config,
             sql,
+            claims,
+            completes,
         })
     }
 
@@ -156,9 +202,7 @@ impl PostgresStore {
         token: ClaimToken,
         until: Option<i64>,
     ) -> Result<(), StoreError> {
-        let Ok(token_value) = i64::try_from(token.get()) else {
-            return Err(StoreError::NotHeld { key: key.clone() });
-        };
+        let token_value = held_token(key, token)?;
         let client = self.client().await?;
         let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
         let rows = match until {
@@ -186,51 +230,13 @@ impl IdempotencyStore for PostgresStore {
         now: SystemTime,
         lease: Duration,
     ) -> Result<Claim, StoreError> {
-        let now_ms = millis_since_epoch(now);
-        let until = now_ms.saturating_add(millis(lease));
-        let client = self.client().await?;
-        let claim = client
-            .prepare_cached(&self.sql.claim)
-            .await
-            .map_err(unavailable)?;
-        let read = client
-            .prepare_cached(&self.sql.read)
-            .await
-            .map_err(unavailable)?;
-        for _ in 0..CLAIM_ATTEMPTS {
-            if let Some(row) = client
-                .query_opt(&claim, &[&key.as_str(), &now_ms, &until])
-                .await
-                .map_err(unavailable)?
-            {
-                let token: i64 = row.try_get(0).map_err(unavailable)?;
-                return Ok(Claim::Acquired(ClaimToken::new(token.unsigned_abs())));
-            }
-            // The key is held or done. A new statement sees the row even if it was committed
-            // after the claim's snapshot; if it went (released, purged) or expired meanwhile,
-            // claim again.
-            if let Some(row) = client
-                .query_opt(&read, &[&key.as_str()])
-                .await
-                .map_err(unavailable)?
-            {
-                let state: &str = row.try_get(0).map_err(unavailable)?;
-                let held_until: i64 = row.try_get(1).map_err(unavailable)?;
-                if held_until > now_ms {
-                    return Ok(match state {
-                        "done" => Claim::Done,
-                        _ => Claim::InFlight {
-                            retry_after: Duration::from_millis(
-                                (held_until - now_ms).unsigned_abs(),
-                            ),
-                        },
-                    });
-                }
-            }
-        }
-        Err(unavailable_message(format!(
-            "PostgreSQL: the claim of {key} kept racing with other operations"
-        )))
+        let now = millis_since_epoch(now);
+        let row = ClaimRow {
+            key: key.as_str().to_owned(),
+            now,
+            until: now.saturating_add(millis(lease)),
+        };
+        self.claims.submit(row).await
     }
 
     async fn complete(
@@ -240,9 +246,12 @@ impl IdempotencyStore for PostgresStore {
         now: SystemTime,
         retention: Duration,
     ) -> Result<(), StoreError> {
-        let until = millis_since_epoch(now).saturating_add(millis(retention));
-        self.fenced(&self.sql.complete, key, token, Some(until))
-            .await
+        let row = FencedRow {
+            key: key.as_str().to_owned(),
+            token: held_token(key, token)?,
+            at: millis_since_epoch(now).saturating_add(millis(retention)),
+        };
+        self.completes.submit(row).await
     }
 
     async fn release(

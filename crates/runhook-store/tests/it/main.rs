@@ -12,6 +12,7 @@ mod exactly_once;
 mod inbox_conformance;
 mod inbox_migration;
 mod model;
+mod postgres_groups;
 mod postgres_tls;
 mod reconcile_conformance;
 mod sqlite;

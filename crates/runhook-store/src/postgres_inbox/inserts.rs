@@ -1,4 +1,4 @@
-//! Inserts in groups: one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` per group.
+//! The inbox's inserts in groups (see [`crate::postgres::group`]): one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` per group.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -7,9 +7,9 @@ use bytes::Bytes;
 use runhook::inbox::{InboxState, Inserted};
 use runhook::store::StoreError;
 
-use super::Request;
+use super::sql::Statements;
+use crate::postgres::group::{Distinct, Request, together_or_alone};
 use crate::postgres::{Database, unavailable, unavailable_message};
-use crate::postgres_inbox::sql::Statements;
 
 /// How many times a row is inserted again when the row it conflicted with vanished (purged)
 /// before it could be read.
@@ -17,68 +17,44 @@ const INSERT_ATTEMPTS: usize = 8;
 
 /// A new row, its times in milliseconds since the epoch and its drift as JSON text.
 #[derive(Debug)]
-pub(in crate::postgres_inbox) struct NewRow {
-    pub(in crate::postgres_inbox) key: String,
-    pub(in crate::postgres_inbox) run_id: Option<String>,
-    pub(in crate::postgres_inbox) event: String,
-    pub(in crate::postgres_inbox) received_at: i64,
-    pub(in crate::postgres_inbox) body: Bytes,
-    pub(in crate::postgres_inbox) drift: String,
-    pub(in crate::postgres_inbox) source: &'static str,
+pub(super) struct NewRow {
+    pub(super) key: String,
+    pub(super) run_id: Option<String>,
+    pub(super) event: String,
+    pub(super) received_at: i64,
+    pub(super) body: Bytes,
+    pub(super) drift: String,
+    pub(super) source: &'static str,
 }
 
 /// Inserts `group` in one statement and answers each request; if that fails, inserts each
 /// row on its own.
-pub(in crate::postgres_inbox) async fn commit_inserts(
+pub(super) async fn commit_inserts(
     database: Database,
     sql: Arc<Statements>,
     group: Vec<Request<NewRow, Inserted>>,
 ) {
     let (database, sql) = (&database, &*sql);
-    // One row per key, in key order (so groups that share keys lock them in the same order); a
-    // repeat of a key within the group is a duplicate of its first request.
-    let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(group.len());
-    for (index, request) in group.iter().enumerate() {
-        first_of.entry(request.item.key.as_str()).or_insert(index);
-    }
-    let mut rows: Vec<&NewRow> = first_of.values().map(|&index| &group[index].item).collect();
-    rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    let results = match insert(database, sql, &rows).await {
-        Ok(results) => results,
-        Err(_) if rows.len() > 1 => {
-            let mut results = HashMap::with_capacity(rows.len());
-            for row in &rows {
-                let result = match insert(database, sql, &[*row]).await {
-                    Ok(mut one) => one.remove(row.key.as_str()).unwrap_or_else(no_answer),
-                    Err(error) => Err(error),
-                };
-                results.insert(row.key.as_str(), result);
-            }
-            results
-        }
-        Err(error) => rows
-            .iter()
-            .map(|row| (row.key.as_str(), Err(error.clone())))
-            .collect(),
-    };
-    let answers: Vec<Result<Inserted, StoreError>> = group
+    // One row per key, in key order; a repeat of a key within the group is a duplicate of its
+    // first request.
+    let keys: Vec<&str> = group
         .iter()
-        .enumerate()
-        .map(|(index, request)| {
-            let key = request.item.key.as_str();
-            let result = results.get(key).cloned().unwrap_or_else(no_answer);
-            if first_of.get(key) == Some(&index) {
-                result
-            } else {
-                // A repeat within the group: the first request's row is there now, or is not.
-                result.map(|inserted| match inserted {
-                    Inserted::New => Inserted::Duplicate(InboxState::Pending),
-                    duplicate => duplicate,
-                })
-            }
-        })
+        .map(|request| request.item.key.as_str())
         .collect();
-    for (request, answer) in group.into_iter().zip(answers) {
+    let distinct = Distinct::of(&keys);
+    let rows = distinct.items(&group);
+    let results = together_or_alone(&rows, |rows| insert(database, sql, rows)).await;
+    for (request, (slot, first)) in group.into_iter().zip(distinct.slots) {
+        let result = results[slot].clone().and_then(|result| result);
+        let answer = if first {
+            result
+        } else {
+            // A repeat within the group: the first request's row is there now, or is not.
+            result.map(|inserted| match inserted {
+                Inserted::New => Inserted::Duplicate(InboxState::Pending),
+                duplicate => duplicate,
+            })
+        };
         // The caller may have given up waiting; the row is written either way.
         let _ = request.reply.send(answer);
     }
@@ -91,13 +67,14 @@ fn no_answer() -> Result<Inserted, StoreError> {
     ))
 }
 
-/// Inserts `rows` (distinct keys) in one statement: each key's outcome. A row that conflicted
-/// with one purged before it could be read is inserted again, up to [`INSERT_ATTEMPTS`] times.
-async fn insert<'a>(
+/// Inserts `rows` (distinct keys) in one statement: each row's outcome, in order. A row that
+/// conflicted with one purged before it could be read is inserted again, up to
+/// [`INSERT_ATTEMPTS`] times.
+async fn insert(
     database: &Database,
     sql: &Statements,
-    rows: &[&'a NewRow],
-) -> Result<HashMap<&'a str, Result<Inserted, StoreError>>, StoreError> {
+    rows: &[&NewRow],
+) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     // Each statement commits on its own: the insert is atomic, and the states read after it are
     // those of rows committed before (a row that conflicted is there, unless purged since).
     let client = database.client().await?;
@@ -175,5 +152,8 @@ async fn insert<'a>(
         );
         results.insert(row.key.as_str(), Err(unavailable_message(message)));
     }
-    Ok(results)
+    Ok(rows
+        .iter()
+        .map(|row| results.remove(row.key.as_str()).unwrap_or_else(no_answer))
+        .collect())
 }
