@@ -20,4 +20,4 @@ pub use endpoint::{retry_after, webhook_url};
 pub use events::event;
 pub use receive::{receive, url_token};
 pub use sse::sse;
-pub use targets::{TARGETS, run};
+pub use targets::{Body, TARGETS, run};

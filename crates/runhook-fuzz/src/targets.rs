@@ -1,8 +1,11 @@
 //! The list of fuzz targets.
 
+/// The body of a fuzz target: it panics when an invariant breaks.
+pub type Body = fn(&[u8]);
+
 /// Every fuzz target: its name (the file `fuzz/fuzz_targets/<name>.rs`, the folders
 /// `fuzz/corpus/<name>/` and `fuzz/regressions/<name>/`) and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("event", crate::event),
     ("receive", crate::receive),
     ("retry_after", crate::retry_after),
