@@ -5,7 +5,7 @@ use runhook::receive::{Authenticator, RequestChecks, TokenPlace, UrlToken, Verdi
 
 use crate::input::{RawRequest, split_line};
 
-/// The statuses [`runhook::receive`] documents.
+/// The statuses [`runhook::receive()`] documents.
 const STATUSES: [u16; 6] = [200, 400, 401, 405, 413, 415];
 
 /// The tokens the URL-token checks accept.
@@ -15,7 +15,7 @@ const TOKENS: [&str; 2] = ["t0k3n", "s3cr3t+/é"];
 const SMALL_LIMIT: usize = 4096;
 
 /// Reads `data` as a request written as text (`METHOD URI`, header lines, an empty line, the
-/// body; a part `http` cannot hold is left out) and decides on it with [`runhook::receive`] in
+/// body; a part `http` cannot hold is left out) and decides on it with [`runhook::receive()`] in
 /// three configurations: the default, strict mode, and a URL token in the query with a 4 KiB
 /// body limit. Checks: the status is one the checks document; a method other than `POST` is a
 /// 405 and a body over the limit a 413; an accepted event is written out and read back to
