@@ -4,11 +4,13 @@
 //! every shared vector against the core. The same checks run as `#[test]`s, so a plain
 //! `cargo test --workspace` fails on a broken fixture too. It also checks that the files the
 //! published crates embed are identical to their sources under `docs/` and `fixtures/`
-//! ([`copies`]); `cargo xtask sync` refreshes them.
+//! ([`copies`]); `cargo xtask sync` refreshes them. `cargo xtask fuzz` builds and runs the fuzz
+//! targets ([`fuzz`]).
 
 pub mod check;
 pub mod copies;
 pub mod fixtures;
+pub mod fuzz;
 pub mod json_diff;
 pub mod report;
 pub mod run_time;

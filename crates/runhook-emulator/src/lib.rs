@@ -46,6 +46,8 @@ mod webhook;
 pub use activity::{Activity, DeliveryRecord, RequestRecord};
 pub use config::{DEFAULT_MAX_RUNS, EmulatorConfig, StoreConfig};
 pub use error::{EmulatorError, ScenarioError};
+#[doc(hidden)]
+pub use request::{BodyKind, check_body};
 pub use runhook_receiver::server::ServerLimits;
 pub use scenario::Scenario;
 pub use server::Emulator;

@@ -179,9 +179,22 @@ pub struct RunEventStream {
 
 impl RunEventStream {
     pub(crate) fn new(response: reqwest::Response, path: String) -> Self {
+        Self::from_chunks(response.bytes_stream(), path)
+    }
+
+    /// The frames of an SSE body that arrives in `chunks` (a chunk may end anywhere, even inside
+    /// a UTF-8 character); `path` names the request in errors. Not part of the API
+    /// ([`Client::stream_run`](crate::Client::stream_run) builds the stream): the entry of the
+    /// fuzz target `sse` (docs/fuzzing.md).
+    #[doc(hidden)]
+    pub fn from_chunks<S, B, E>(chunks: S, path: String) -> Self
+    where
+        S: Stream<Item = Result<B, E>> + Send + 'static,
+        B: AsRef<[u8]>,
+        E: fmt::Display,
+    {
         let mut failed = false;
-        let inner = response
-            .bytes_stream()
+        let inner = chunks
             .eventsource()
             .filter_map(move |frame| {
                 let item = match frame {

@@ -119,6 +119,34 @@ pub(crate) fn check_run(
     })
 }
 
+/// The kind of request body [`check_body`] checks.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A run: the body of `/run`, `/run-async` or `/run-sse`, or an item of `/run-batch`.
+    Run,
+    /// `{"run_ids": [...]}`: the body of `POST /v1/runs/batch` and `/v1/runs/batch/cancel`.
+    RunIds,
+}
+
+/// Checks `bytes` as the server checks a body of `kind` before it plans a run or reads the store:
+/// `Ok`, or the error envelope the server answers with (as JSON). Not part of the API: the
+/// entry of the fuzz target `emulator_request` (docs/fuzzing.md).
+#[doc(hidden)]
+pub fn check_body(kind: BodyKind, bytes: &[u8], allow_loopback: bool) -> Result<(), Value> {
+    let body = body_json(bytes).map_err(|error| error.body())?;
+    match kind {
+        BodyKind::Run => {
+            let mut issues = Issues::new();
+            match check_run(&body, &[], allow_loopback, &mut issues) {
+                Some(_) if issues.is_empty() => Ok(()),
+                _ => Err(ApiError::invalid(issues).body()),
+            }
+        }
+        BodyKind::RunIds => check_run_ids(&body).map(drop).map_err(|error| error.body()),
+    }
+}
+
 /// Checks `{"run_ids": [1..100 strings]}`; the count is checked before any id.
 pub(crate) fn check_run_ids(body: &Value) -> Result<Vec<String>, ApiError> {
     let ids = match body.get("run_ids") {

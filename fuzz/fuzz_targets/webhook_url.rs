@@ -1,0 +1,3 @@
+#![no_main]
+//! The body of this target is `runhook_fuzz::webhook_url` (crates/runhook-fuzz).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| runhook_fuzz::webhook_url(data));
