@@ -4,8 +4,10 @@
 //! every shared vector against the core. The same checks run as `#[test]`s, so a plain
 //! `cargo test --workspace` fails on a broken fixture too. It also checks that the files the
 //! published crates embed are identical to their sources under `docs/` and `fixtures/`
-//! ([`copies`]); `cargo xtask sync` refreshes them.
+//! ([`copies`]); `cargo xtask sync` refreshes them. `cargo xtask bench` runs every benchmark
+//! ([`bench`]).
 
+pub mod bench;
 pub mod check;
 pub mod copies;
 pub mod fixtures;

@@ -3,12 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <check|sync> [--root DIR]
+const USAGE: &str = "usage: cargo xtask <check|sync|bench> [--root DIR]
 
   check   validate every fixture against the JSON Schema and the core types, run the shared
           retry and inbox vectors (fixtures/vectors/) through the core, and check that the
           files the crates embed equal their sources in docs/ and fixtures/
-  sync    copy those sources (docs/schema/*.json, fixtures/vectors/receive.json) into the crates";
+  sync    copy those sources (docs/schema/*.json, fixtures/vectors/receive.json) into the crates
+  bench   [--quick] [--only SUITE,...] [--render]: every benchmark (criterion, adapters, stores,
+          peers, dispatch) into target/bench/summary.json, docs/benchmarks/*.svg,
+          docs/benchmarks.md and README.md's performance line; needs wrk (apt-get install wrk)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +25,13 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("check") => run_check(&root),
         Some("sync") => run_sync(&root),
+        Some("bench") => match xtask::bench::cli(&root, &args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
