@@ -50,7 +50,7 @@ function request()
   return wrk.format("POST", nil, headers, table.concat(pieces, prefix .. counter))
 end
 
-local percentiles = { 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9, 99.99, 100 }
+local percentiles = { 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9, 99.99 }
 
 function done(summary, latency, requests)
   local errors = summary.errors

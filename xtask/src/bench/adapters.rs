@@ -29,10 +29,6 @@ fn one(ctx: &mut Context, fw: &str) -> Result<()> {
     let mut command = Command::new(ctx.exes.get(&format!("runhook-{fw}/load"))?);
     command
         .current_dir(&ctx.root)
-        .env(
-            "RUNHOOK_PAYLOAD",
-            ctx.path("fixtures/valid/01-docs-run-completed.json"),
-        )
         .args(["--port", &port.to_string(), "--workers", "1"]);
     let server = Server::start(fw, command, port, ctx.logs(), ctx.start_wait())?;
     let bare = ctx.measure(server.addr, "/bare")?;

@@ -15,6 +15,8 @@ use super::wrk::{self, LoadResult};
 
 /// The fresh-run-id wrk script, relative to the repository's root.
 pub const FRESH_RUN_ID: &str = "scripts/wrk/fresh-run-id.lua";
+/// The payload of every load run: the documented `run.completed`.
+pub const DOCS_PAYLOAD: &str = "fixtures/valid/01-docs-run-completed.json";
 
 /// The settings and state of one run.
 #[derive(Debug)]
@@ -35,6 +37,9 @@ pub struct Context {
     pub warmup: Duration,
     /// Concurrent connections of every load run.
     pub connections: usize,
+    /// The payload POSTed by wrk, relative to the root ([`DOCS_PAYLOAD`] unless a suite needs
+    /// another).
+    pub payload: &'static str,
     /// What has been measured so far.
     pub summary: Summary,
 }
@@ -43,7 +48,15 @@ impl Context {
     /// wrk (closed loop, fresh run ids) against `http://addr{path}` for `duration`.
     pub fn wrk(&self, addr: SocketAddr, path: &str, duration: Duration) -> Result<LoadResult> {
         let url = format!("http://{addr}{path}");
-        let result = wrk::run(&self.root, &url, FRESH_RUN_ID, self.connections, duration)?;
+        let payload = self.root.join(self.payload);
+        let result = wrk::run(
+            &self.root,
+            &payload,
+            &url,
+            FRESH_RUN_ID,
+            self.connections,
+            duration,
+        )?;
         if let Some(warning) = result.warning() {
             self.warn(&format!("{url}: {warning}"));
         }

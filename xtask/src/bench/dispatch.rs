@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 
-use super::context::Context;
+use super::context::{Context, DOCS_PAYLOAD};
 use super::process::{Server, free_port, output};
 use super::summary::Record;
 use super::wrk;
@@ -34,8 +34,23 @@ pub fn run(ctx: &mut Context) -> Result<()> {
     )?;
     let url = format!("http://{}/hook", server.addr);
     eprintln!("bench: wrk, the dispatcher and a bare reqwest loop against {url}");
-    wrk::run(&ctx.root, &url, POST_LUA, ctx.connections, ctx.warmup)?;
-    let load = wrk::run(&ctx.root, &url, POST_LUA, ctx.connections, ctx.duration)?;
+    let payload = ctx.path(DOCS_PAYLOAD);
+    wrk::run(
+        &ctx.root,
+        &payload,
+        &url,
+        POST_LUA,
+        ctx.connections,
+        ctx.warmup,
+    )?;
+    let load = wrk::run(
+        &ctx.root,
+        &payload,
+        &url,
+        POST_LUA,
+        ctx.connections,
+        ctx.duration,
+    )?;
     let deliveries = if ctx.quick { "50000" } else { "200000" };
     let mut dispatcher = Command::new(&exe);
     dispatcher.args(["throughput", "--target", &url, "--deliveries", deliveries]);

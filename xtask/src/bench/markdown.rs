@@ -179,6 +179,9 @@ pub fn number(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".to_owned();
     }
+    if v == 0.0 {
+        return "0".to_owned();
+    }
     if v.abs() >= 1000.0 {
         let digits = format!("{:.0}", v.abs());
         let mut grouped = String::new();

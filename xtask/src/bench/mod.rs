@@ -79,6 +79,7 @@ pub fn cli(root: &Path, args: &[String]) -> Result<()> {
         duration: Duration::from_secs(duration),
         warmup: Duration::from_secs(warmup),
         connections: 64,
+        payload: context::DOCS_PAYLOAD,
         summary: Summary {
             quick,
             machine: summary::machine(),
@@ -156,7 +157,7 @@ fn paced(root: &Path, args: &[String]) -> Result<()> {
     let [addr, path, rate, connections, seconds] = args else {
         bail!("usage: bench --paced ADDR PATH RATE CONNECTIONS SECONDS");
     };
-    let body = std::fs::read_to_string(root.join("fixtures/valid/01-docs-run-completed.json"))?;
+    let body = std::fs::read_to_string(root.join(context::DOCS_PAYLOAD))?;
     let duration = Duration::from_secs(seconds.parse()?);
     let result = loadgen::paced(
         addr.parse()?,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::adapters::FRAMEWORKS;
 use super::summary::{Curve, Summary};
@@ -116,18 +117,20 @@ fn bars(path: &Path, title: &str, unit: &str, bars: &[Bar]) -> Result<()> {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(80)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
         .map_err(plot_error)?;
     let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .light_line_style(WHITE)
         .x_labels(n)
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .x_label_style(("sans-serif", 11))
+        .y_label_formatter(&|v| super::markdown::number(*v))
         .y_desc(unit)
         .draw()
         .map_err(plot_error)?;
@@ -149,7 +152,7 @@ fn bars(path: &Path, title: &str, unit: &str, bars: &[Bar]) -> Result<()> {
             Text::new(
                 super::markdown::number(*v),
                 (SegmentValue::CenterOf(i), *v),
-                ("sans-serif", 11),
+                TextStyle::from(("sans-serif", 11)).pos(Pos::new(HPos::Center, VPos::Bottom)),
             )
         }))
         .map_err(plot_error)?;

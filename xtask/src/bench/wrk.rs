@@ -50,9 +50,11 @@ pub fn require() -> Result<()> {
     }
 }
 
-/// `wrk -t1 -cCONNECTIONS -dDURATION --latency -s SCRIPT URL`, with the payload at `payload`.
+/// `wrk -t1 -cCONNECTIONS -dDURATION --latency -s SCRIPT URL`, with the payload at `payload`
+/// (for `fresh-run-id.lua`).
 pub fn run(
     root: &Path,
+    payload: &Path,
     url: &str,
     script: &str,
     connections: usize,
@@ -60,10 +62,7 @@ pub fn run(
 ) -> Result<LoadResult> {
     let out = Command::new("wrk")
         .current_dir(root)
-        .env(
-            "RUNHOOK_PAYLOAD",
-            root.join("fixtures/valid/01-docs-run-completed.json"),
-        )
+        .env("RUNHOOK_PAYLOAD", payload)
         .args([
             "-t1",
             &format!("-c{connections}"),

@@ -172,6 +172,7 @@ fn numbers_are_formatted_for_tables() {
     assert_eq!(markdown::number(12.34), "12.3");
     assert_eq!(markdown::number(1.234), "1.23");
     assert_eq!(markdown::number(0.1234), "0.123");
+    assert_eq!(markdown::number(0.0), "0");
     assert_eq!(markdown::number(f64::NAN), "n/a");
 }
 
