@@ -8,7 +8,8 @@
 -- The payload file is $RUNHOOK_PAYLOAD, or fixtures/valid/01-docs-run-completed.json relative to
 -- the working directory. Run ids look like `wrk-<start>-<random>-<thread>-<n>`: unique across
 -- threads, and across runs against the same server. At the end a machine-readable line is printed:
---   RESULT requests=N duration_us=N rps=X p50_us=N p99_us=N non2xx=N socket_errors=N
+--   RESULT requests=N duration_us=N rps=X p50_us=N p99_us=N non2xx=N socket_errors=N cdf=P:US,...
+-- (`cdf`: the latency in µs at each of a fixed list of percentiles, for `cargo xtask bench`'s plots).
 
 local payload_path = os.getenv("RUNHOOK_PAYLOAD") or "fixtures/valid/01-docs-run-completed.json"
 
@@ -49,11 +50,17 @@ function request()
   return wrk.format("POST", nil, headers, table.concat(pieces, prefix .. counter))
 end
 
+local percentiles = { 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9, 99.99 }
+
 function done(summary, latency, requests)
   local errors = summary.errors
+  local cdf = {}
+  for i, p in ipairs(percentiles) do
+    cdf[i] = string.format("%g:%d", p, latency:percentile(p))
+  end
   io.write(string.format(
-    "RESULT requests=%d duration_us=%d rps=%.1f p50_us=%d p99_us=%d non2xx=%d socket_errors=%d\n",
+    "RESULT requests=%d duration_us=%d rps=%.1f p50_us=%d p99_us=%d non2xx=%d socket_errors=%d cdf=%s\n",
     summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
     latency:percentile(50), latency:percentile(99), errors.status,
-    errors.connect + errors.read + errors.write + errors.timeout))
+    errors.connect + errors.read + errors.write + errors.timeout, table.concat(cdf, ",")))
 end

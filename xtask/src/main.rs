@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <check|sync> [--root DIR]
+const USAGE: &str = "usage: cargo xtask <check|sync|bench> [--root DIR]
        cargo xtask fuzz [--seconds N] [--target NAME]... [--jobs N] [--root DIR]
 
   check   validate every fixture against the JSON Schema and the core types, run the shared
@@ -16,7 +16,10 @@ const USAGE: &str = "usage: cargo xtask <check|sync> [--root DIR]
           compiler; the targets are built on the stable toolchain with the coverage flags
           cargo-fuzz passes and no sanitizer, under target/fuzz. A crashing input is copied to
           fuzz/regressions/<target>/ (commit it: cargo test replays it) and the command fails.
-          See docs/fuzzing.md";
+          See docs/fuzzing.md
+  bench   [--quick] [--only SUITE,...] [--render]: every benchmark (criterion, adapters, stores,
+          peers, dispatch) into target/bench/summary.json, docs/benchmarks/*.svg,
+          docs/benchmarks.md and README.md's performance line; needs wrk (apt-get install wrk)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +34,13 @@ fn main() -> ExitCode {
         Some("check") => run_check(&root),
         Some("fuzz") => run_fuzz(&root, &without_root(&args[1..])),
         Some("sync") => run_sync(&root),
+        Some("bench") => match xtask::bench::cli(&root, &args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             ExitCode::SUCCESS

@@ -1,5 +1,5 @@
 //! Load benchmark target: serves, on 127.0.0.1, the webhook route once per idempotency store, in
-//! one process, for a load generator (`scripts/bench-stores.sh` runs wrk against each in turn).
+//! one process, for a load generator (`cargo xtask bench --only stores` runs wrk against each in turn).
 //!
 //! ```sh
 //! cargo bench -p runhook-cli --bench stores -- --port 18190 [--workers 1] \
@@ -20,7 +20,7 @@
 //!   committed; its workers, default settings, run the no-op handler meanwhile) on a
 //!   `SqliteInbox` in the temporary directory and a `PostgresInbox` (default pool) in the same
 //!   schema as the store; `GET /inbox-unfinished` answers `sqlite=N postgres=N`, the rows the
-//!   workers have not finished yet (`scripts/bench-inbox.sh` waits for zero between routes).
+//!   workers have not finished yet (`cargo xtask bench --only stores` waits for zero between routes).
 //!
 //! With `--raw SECONDS` it serves nothing: it runs the raw insert-and-commit loops the inboxes
 //! are compared with for SECONDS each (SQLite: one connection, WAL, `synchronous=NORMAL`;

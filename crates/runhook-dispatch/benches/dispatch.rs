@@ -1,5 +1,5 @@
 //! Dispatcher benchmarks (a plain bench binary; see `benches/README.md` and
-//! `scripts/bench-dispatch.sh`).
+//! `cargo xtask bench --only dispatch`).
 //!
 //! ```text
 //! cargo bench -p runhook-dispatch --bench dispatch                 # throughput + memory

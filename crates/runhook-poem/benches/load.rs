@@ -1,5 +1,5 @@
 //! Load benchmark target: serves, on 127.0.0.1, the webhook route beside the same framework's bare
-//! route, for a load generator (`scripts/bench-adapters.sh` runs wrk against them).
+//! route, for a load generator (`cargo xtask bench --only adapters` runs wrk against them).
 //!
 //! ```sh
 //! cargo bench -p runhook-poem --bench load -- --port 18080 [--workers 1]

@@ -1,5 +1,5 @@
 //! The shared harness of the adapters' load benchmarks (`cargo bench -p runhook-<fw> --bench load
-//! -- --port N [--workers N]`, driven by `scripts/bench-adapters.sh`).
+//! -- --port N [--workers N]`, driven by `cargo xtask bench --only adapters`).
 //!
 //! The harness parses the command line, builds the runtime, a [`Receiver`] with a no-op handler
 //! whose observer counts how deliveries ended, and a listener on 127.0.0.1; the bench only builds
