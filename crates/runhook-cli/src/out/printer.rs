@@ -168,10 +168,11 @@ fn write_lines<W: Write>(
                 next = lines.try_recv().ok();
             }
         }
-        if !batch.is_empty() && !shared.gone.load(Ordering::Acquire) {
-            if sink.write_all(&batch).and_then(|()| sink.flush()).is_err() {
-                shared.close();
-            }
+        if !batch.is_empty()
+            && !shared.gone.load(Ordering::Acquire)
+            && sink.write_all(&batch).and_then(|()| sink.flush()).is_err()
+        {
+            shared.close();
         }
         batch.clear();
         let lost = shared.dropped.swap(0, Ordering::Relaxed);
