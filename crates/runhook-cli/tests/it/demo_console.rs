@@ -46,9 +46,16 @@ async fn the_demo_keeps_its_console_open_after_the_checks() {
             browser.wait_for("[data-count=\"done\"]").await;
             browser.screenshot("demo-overview").await;
             browser.goto(&format!("{url}/events")).await;
-            let first = browser.wait_for("tr[data-run-id]").await;
+            browser.wait_for("tr[data-run-id]").await;
             browser.screenshot("demo-events").await;
-            let run = first.attr("data-key").await.unwrap().unwrap();
+            // Read in one script: the page's live updates may replace the row between a lookup
+            // of the element and a read of its attribute (a stale element).
+            let run = browser
+                .execute(
+                    "return document.querySelector('tr[data-run-id]').getAttribute('data-key')",
+                )
+                .await;
+            let run = run.as_str().unwrap().to_owned();
             browser.goto(&format!("{url}/events/{run}")).await;
             browser.wait_for("[data-action=\"replay\"]").await;
             browser.screenshot("demo-event").await;
