@@ -5,7 +5,7 @@
 //! `cargo test --workspace` fails on a broken fixture too. It also checks that the files the
 //! published crates embed are identical to their sources under `docs/` and `fixtures/`
 //! ([`copies`]); `cargo xtask sync` refreshes them. `cargo xtask fuzz` builds and runs the fuzz
-//! targets ([`fuzz`]), and `cargo xtask bench` runs every benchmark ([`bench`]).
+//! targets ([`fuzz`]), and `cargo xtask bench` runs every benchmark ([`bench`](mod@bench)).
 
 pub mod bench;
 pub mod check;
