@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+use runhook::endpoint::redact_url;
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
@@ -27,10 +28,16 @@ pub(crate) async fn connect(what: &str) -> Option<Client> {
             Some(client)
         }
         Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL at {} is needed in CI: {error}", url())
+            panic!(
+                "PostgreSQL at {} is needed in CI: {error}",
+                redact_url(&url())
+            )
         }
         Err(error) => {
-            eprintln!("SKIPPED: {what}: no PostgreSQL at {} ({error})", url());
+            eprintln!(
+                "SKIPPED: {what}: no PostgreSQL at {} ({error})",
+                redact_url(&url())
+            );
             None
         }
     }
